@@ -1,0 +1,248 @@
+"""The CRS policy of jixi_geo, in one place.
+
+- Stored: CGCS2000 geographic, EPSG:4490.
+- Web maps: EPSG:4326 (agrees with CGCS2000 to well under 1 m).
+- Overlay geometry: CGCS2000 / 3-degree Gauss-Kruger CM 132E, EPSG:4553.
+- Reported areas and lengths: geodesic, on the CGCS2000 ellipsoid (as official
+  Chinese figures are).
+
+Functions here raise :class:`~jixi_geo.errors.CRSError` for a missing CRS or for a
+measurement asked of coordinates in degrees; CRS changes always transform
+(``to_crs``), never relabel.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyproj
+import shapely
+
+from .errors import CRSError
+from .units import AreaUnit, convert_area
+
+if TYPE_CHECKING:  # pragma: no cover
+    import geopandas as gpd
+
+__all__ = [
+    "STORAGE_CRS",
+    "ANALYSIS_CRS",
+    "WEB_CRS",
+    "JIXI_BOUNDS",
+    "ensure_crs",
+    "require_projected",
+    "to_storage",
+    "to_analysis",
+    "geodesic_area",
+    "geodesic_length",
+    "planar_area",
+    "gauss_kruger_crs",
+    "gk_crs_from_prefixed_easting",
+]
+
+log = logging.getLogger(__name__)
+
+STORAGE_CRS = pyproj.CRS.from_epsg(4490)
+ANALYSIS_CRS = pyproj.CRS.from_epsg(4553)
+WEB_CRS = pyproj.CRS.from_epsg(4326)
+
+#: Extent of Jixi (lon/lat, degrees) as the ecological plan states it:
+#: 130°24′24″–133°56′30″E, 44°51′12″–46°36′55″N.
+JIXI_BOUNDS = (130 + 24 / 60 + 24 / 3600, 44 + 51 / 60 + 12 / 3600,
+               133 + 56 / 60 + 30 / 3600, 46 + 36 / 60 + 55 / 3600)
+
+_GEOD = STORAGE_CRS.get_geod()  # the CGCS2000 ellipsoid
+
+
+def ensure_crs(gdf: "gpd.GeoDataFrame | gpd.GeoSeries", *, name: str = "input") -> pyproj.CRS:
+    """Return the CRS of ``gdf`` or raise if it has none.
+
+    Parameters
+    ----------
+    gdf : GeoDataFrame or GeoSeries
+        The data to check.
+    name : str
+        How to call the data in the message (e.g. the argument's name).
+
+    Returns
+    -------
+    pyproj.CRS
+
+    Raises
+    ------
+    CRSError
+        If ``gdf.crs`` is None.
+    """
+    if gdf.crs is None:
+        raise CRSError(
+            f"{name} has no coordinate reference system. Set the one the coordinates are in, "
+            "e.g. gdf.set_crs('EPSG:4490') for CGCS2000 lon/lat or 'EPSG:4553' for "
+            "CGCS2000 Gauss-Kruger CM 132E; for a Shapefile, supply the missing .prj file."
+        )
+    return pyproj.CRS.from_user_input(gdf.crs)
+
+
+def require_projected(gdf, *, what: str = "this measurement", name: str = "input") -> pyproj.CRS:
+    """Raise unless ``gdf`` is in a projected CRS (metres), and return that CRS.
+
+    Raises
+    ------
+    CRSError
+        If the CRS is missing or geographic (degrees).
+    """
+    crs = ensure_crs(gdf, name=name)
+    if not crs.is_projected:
+        raise CRSError(
+            f"{what} needs a projected CRS in metres, but {name} is in {crs.to_string()} "
+            f"(degrees). Reproject first, e.g. gdf.to_crs('EPSG:4553'), or use "
+            "jixi_geo.crs.geodesic_area for areas on the ellipsoid."
+        )
+    return crs
+
+
+def to_storage(gdf):
+    """Transform to the storage CRS, EPSG:4490 (CGCS2000 lon/lat)."""
+    ensure_crs(gdf)
+    return gdf.to_crs(STORAGE_CRS)
+
+
+def to_analysis(gdf):
+    """Transform to the analysis CRS, EPSG:4553 (CGCS2000 3° GK CM 132E, metres)."""
+    ensure_crs(gdf)
+    return gdf.to_crs(ANALYSIS_CRS)
+
+
+def _geographic_geoms(data, crs) -> np.ndarray:
+    import geopandas as gpd
+
+    if isinstance(data, (gpd.GeoDataFrame, gpd.GeoSeries)):
+        crs = crs if crs is not None else ensure_crs(data)
+        geoms = data.geometry if isinstance(data, gpd.GeoDataFrame) else data
+        if crs is not None and not pyproj.CRS.from_user_input(crs).equals(STORAGE_CRS):
+            geoms = gpd.GeoSeries(geoms.values, crs=crs).to_crs(STORAGE_CRS)
+        return np.asarray(geoms.values, dtype=object)
+    if crs is None:
+        raise CRSError("geometries given without a CRS: pass crs=... (e.g. 'EPSG:4490')")
+    geoms = gpd.GeoSeries(list(np.atleast_1d(data)), crs=crs)
+    if not pyproj.CRS.from_user_input(crs).equals(STORAGE_CRS):
+        geoms = geoms.to_crs(STORAGE_CRS)
+    return np.asarray(geoms.values, dtype=object)
+
+
+def geodesic_area(data, *, crs=None, unit: AreaUnit = "m2") -> np.ndarray:
+    """Area of each polygon on the CGCS2000 ellipsoid.
+
+    Parameters
+    ----------
+    data : GeoDataFrame, GeoSeries or sequence of shapely geometries
+        Polygons in any CRS (transformed to EPSG:4490 first).
+    crs : optional
+        The CRS of ``data`` when it does not carry one.
+    unit : {"m2", "ha", "km2", "mu"}
+        Unit of the result.
+
+    Returns
+    -------
+    numpy.ndarray
+        One area per geometry, in ``unit``; 0 for empty, point and line geometries.
+
+    Examples
+    --------
+    >>> from shapely import box
+    >>> a = geodesic_area([box(500000, 5000000, 501000, 5001000)], crs="EPSG:4553", unit="ha")
+    >>> round(float(a[0]), 1)
+    100.0
+    """
+    geoms = _geographic_geoms(data, crs)
+    out = np.zeros(len(geoms))
+    for i, g in enumerate(geoms):
+        if g is None or g.is_empty or shapely.get_dimensions(g) < 2:
+            continue
+        out[i] = abs(_GEOD.geometry_area_perimeter(g)[0])
+    return convert_area(out, "m2", unit)
+
+
+def geodesic_length(data, *, crs=None) -> np.ndarray:
+    """Length of each line (or polygon perimeter) on the CGCS2000 ellipsoid, in metres."""
+    geoms = _geographic_geoms(data, crs)
+    out = np.zeros(len(geoms))
+    for i, g in enumerate(geoms):
+        if g is None or g.is_empty:
+            continue
+        out[i] = _GEOD.geometry_length(g)
+    return out
+
+
+def planar_area(gdf, *, unit: AreaUnit = "m2") -> np.ndarray:
+    """Planar area in a projected CRS; refuses degrees.
+
+    Raises
+    ------
+    CRSError
+        If ``gdf`` is unprojected.
+    """
+    require_projected(gdf, what="planar area")
+    return convert_area(np.asarray(gdf.geometry.area, dtype=float), "m2", unit)
+
+
+def gauss_kruger_crs(central_meridian: float, *, width: int = 3, zone_prefix: bool = False) -> pyproj.CRS:
+    """The CGCS2000 Gauss-Kruger CRS for a central meridian.
+
+    Parameters
+    ----------
+    central_meridian : float
+        Degrees east (multiple of 3 for 3° zones; 75, 81, … 135 for 6° zones).
+    width : {3, 6}
+        Zone width in degrees.
+    zone_prefix : bool
+        Whether eastings carry the zone number as a prefix (e.g. 44 500 000 m).
+
+    Examples
+    --------
+    >>> gauss_kruger_crs(132).to_epsg()
+    4553
+    >>> gauss_kruger_crs(132, zone_prefix=True).to_epsg()
+    4532
+    >>> gauss_kruger_crs(135, width=6).to_epsg()
+    4512
+    """
+    cm = int(round(central_meridian))
+    if width == 3:
+        if cm % 3 or not 75 <= cm <= 135:
+            raise CRSError(f"3-degree zones have central meridians 75, 78, … 135 E; got {central_meridian}")
+        zone = cm // 3
+        code = (4513 + zone - 25) if zone_prefix else (4534 + zone - 25)
+    elif width == 6:
+        if (cm - 3) % 6 or not 75 <= cm <= 135:
+            raise CRSError(f"6-degree zones have central meridians 75, 81, … 135 E; got {central_meridian}")
+        zone = (cm + 3) // 6
+        code = (4491 + zone - 13) if zone_prefix else (4502 + zone - 13)
+    else:
+        raise CRSError(f"width must be 3 or 6 (degrees); got {width!r}")
+    return pyproj.CRS.from_epsg(code)
+
+
+def gk_crs_from_prefixed_easting(easting: float) -> pyproj.CRS:
+    """The CGCS2000 GK CRS implied by a zone-prefixed easting.
+
+    Zone numbers 13–23 are 6-degree zones and 25–45 are 3-degree zones, so the
+    prefix alone identifies the CRS.
+
+    Examples
+    --------
+    >>> gk_crs_from_prefixed_easting(44_512_345.0).to_epsg()
+    4532
+    >>> gk_crs_from_prefixed_easting(22_612_345.0).to_epsg()
+    4500
+    """
+    zone = int(easting // 1_000_000)
+    if 25 <= zone <= 45:
+        return gauss_kruger_crs(zone * 3, width=3, zone_prefix=True)
+    if 13 <= zone <= 23:
+        return gauss_kruger_crs(zone * 6 - 3, width=6, zone_prefix=True)
+    raise CRSError(
+        f"easting {easting:.0f} has no CGCS2000 Gauss-Kruger zone prefix (expected 13–23 for 6° "
+        "or 25–45 for 3° zones); give the CRS explicitly"
+    )

@@ -1,0 +1,68 @@
+"""The jixi_geo error family.
+
+Every error raised on purpose by jixi_geo derives from :class:`JixiGeoError`, and
+each subclass also inherits the built-in exception a caller would expect
+(``ValueError``, ``KeyError``), so ``except ValueError`` keeps working.
+Messages name the value received and the fix.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "JixiGeoError",
+    "CRSError",
+    "InputError",
+    "EncodingError",
+    "InvalidGeometryError",
+    "LayerNotFoundError",
+    "UnknownCodeError",
+    "SchemaError",
+    "BuildError",
+    "JixiGeoWarning",
+]
+
+
+class JixiGeoError(Exception):
+    """Root of every error jixi_geo raises on purpose."""
+
+
+class CRSError(JixiGeoError, ValueError):
+    """A coordinate reference system is missing, wrong or unsuitable for the operation."""
+
+
+class InputError(JixiGeoError, ValueError):
+    """An input file or table cannot be used as given (format, columns, values)."""
+
+
+class EncodingError(InputError):
+    """Text in an input file is not in the encoding it claims (or no encoding fits)."""
+
+
+class InvalidGeometryError(JixiGeoError, ValueError):
+    """Geometries are empty, invalid or of the wrong type."""
+
+
+class SchemaError(InputError):
+    """A user layer or table lacks the columns or values a bundled schema requires."""
+
+
+class _KeyErrorMessage(KeyError):
+    # KeyError quotes its argument in str(); keep the message readable.
+    def __str__(self) -> str:  # pragma: no cover - trivial
+        return str(self.args[0]) if self.args else ""
+
+
+class LayerNotFoundError(JixiGeoError, _KeyErrorMessage):
+    """A layer name is not in the catalogue."""
+
+
+class UnknownCodeError(JixiGeoError, _KeyErrorMessage):
+    """A land-use code, activity or other key is not in the registry."""
+
+
+class BuildError(JixiGeoError, RuntimeError):
+    """The layer build step could not produce a layer that meets its checks."""
+
+
+class JixiGeoWarning(UserWarning):
+    """Something worth knowing that does not stop the computation."""

@@ -1,0 +1,98 @@
+"""CRS policy and units, checked against values computed independently of jixi_geo."""
+
+import math
+
+import geopandas as gpd
+import numpy as np
+import pyproj
+import pytest
+from shapely import box, LineString, Point
+
+from jixi_geo import crs as jcrs
+from jixi_geo.errors import CRSError, InputError
+from jixi_geo.units import convert_area
+
+
+def test_policy_constants():
+    assert jcrs.STORAGE_CRS.to_epsg() == 4490
+    assert jcrs.ANALYSIS_CRS.to_epsg() == 4553
+    # EPSG:4553 is the 3-degree GK projection on the 132E meridian, on CGCS2000
+    params = {p.name: p.value for p in jcrs.ANALYSIS_CRS.coordinate_operation.params}
+    assert params["Longitude of natural origin"] == 132
+    assert jcrs.ANALYSIS_CRS.datum.name.startswith("China 2000")
+
+
+def test_square_km_is_100_ha_planar_and_geodesic():
+    sq = gpd.GeoDataFrame(geometry=[box(500_000, 5_000_000, 501_000, 5_001_000)], crs="EPSG:4553")
+    assert jcrs.planar_area(sq, unit="ha")[0] == pytest.approx(100, rel=1e-12)
+    # on the central meridian the GK scale factor is 1: geodesic ≈ planar within 0.1%
+    assert jcrs.geodesic_area(sq, unit="ha")[0] == pytest.approx(100, rel=1e-3)
+
+
+def test_geodesic_area_far_from_central_meridian_differs_from_planar():
+    # 2.5° west of the CM the GK projection enlarges areas by k² ≈ 1.00095: the geodesic
+    # value must be the true area, i.e. planar / areal scale factor (pyproj's, independent).
+    lon, lat = 129.5, 45.0
+    x0, y0 = pyproj.Transformer.from_crs(4490, 4553, always_xy=True).transform(lon, lat)
+    sq = gpd.GeoDataFrame(geometry=[box(x0, y0, x0 + 1000, y0 + 1000)], crs="EPSG:4553")
+    k2 = pyproj.Proj("EPSG:4553").get_factors(lon + 0.006, lat + 0.0045).areal_scale
+    assert k2 > 1.0009
+    assert jcrs.geodesic_area(sq)[0] == pytest.approx(1_000_000 / k2, rel=2e-5)
+
+
+def test_lake_khanka_natural_earth_area(root):
+    lake = gpd.read_file(root / "layers" / "sources" / "ne_10m_lake_khanka.geojson")
+    km2 = jcrs.geodesic_area(lake, unit="km2")[0]
+    assert km2 == pytest.approx(4045, rel=0.005)
+    # second, independent route: equal-area projection centred on the lake
+    laea = lake.to_crs("+proj=laea +lat_0=45 +lon_0=132.5 +ellps=GRS80")
+    assert laea.area.iloc[0] / 1e6 == pytest.approx(km2, rel=1e-3)
+
+
+def test_geodesic_length_of_one_degree_of_latitude():
+    line = gpd.GeoSeries([LineString([(132, 45), (132, 46)])], crs="EPSG:4490")
+    # meridian arc 45°–46° on GRS80/CGCS2000 ≈ 111 141 m (independent textbook value)
+    assert jcrs.geodesic_length(line)[0] == pytest.approx(111_141, abs=50)
+
+
+def test_missing_crs_is_refused_with_a_fix():
+    g = gpd.GeoDataFrame(geometry=[Point(131, 45)])
+    with pytest.raises(CRSError, match="set_crs"):
+        jcrs.ensure_crs(g)
+    with pytest.raises(ValueError):  # the family also is a ValueError
+        jcrs.geodesic_area(g)
+
+
+def test_measuring_in_degrees_is_refused():
+    g = gpd.GeoDataFrame(geometry=[box(131, 45, 131.1, 45.1)], crs="EPSG:4490")
+    with pytest.raises(CRSError, match="degrees"):
+        jcrs.planar_area(g)
+
+
+@pytest.mark.parametrize("cm,width,prefix", [(132, 3, False), (132, 3, True), (129, 3, True),
+                                             (135, 6, False), (129, 6, True), (135, 3, False)])
+def test_gauss_kruger_codes_match_pyproj_definitions(cm, width, prefix):
+    c = jcrs.gauss_kruger_crs(cm, width=width, zone_prefix=prefix)
+    params = {p.name: p.value for p in c.coordinate_operation.params}
+    assert params["Longitude of natural origin"] == cm
+    zone = cm // 3 if width == 3 else (cm + 3) // 6
+    expected_fe = 500_000 + (zone * 1_000_000 if prefix else 0)
+    assert params["False easting"] == expected_fe
+    assert "China Geodetic Coordinate System 2000" in c.datum.name or "China 2000" in c.datum.name
+
+
+def test_prefixed_easting_detection_round_trip():
+    t = pyproj.Transformer.from_crs(4490, jcrs.gauss_kruger_crs(132, zone_prefix=True), always_xy=True)
+    x, y = t.transform(131.85, 45.53)
+    assert jcrs.gk_crs_from_prefixed_easting(x).to_epsg() == 4532
+    with pytest.raises(CRSError, match="prefix"):
+        jcrs.gk_crs_from_prefixed_easting(512_345.0)
+
+
+def test_units():
+    assert convert_area(1, "ha", "mu") == pytest.approx(15)
+    assert convert_area(1, "mu", "m2") == pytest.approx(666.67, abs=0.005)
+    assert convert_area(3.52, "km2", "ha") == pytest.approx(352)
+    np.testing.assert_allclose(convert_area([1, 2], "km2", "ha"), [100, 200])
+    with pytest.raises(InputError, match="mu"):
+        convert_area(1, "acre", "ha")
