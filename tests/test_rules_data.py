@@ -1,0 +1,451 @@
+"""Consistency checks for the rule and code tables in layers/rules/.
+
+The files are plain data read by the compliance engine and the land-use functions; these tests catch
+the mistakes that are easy to make when editing them by hand: misquoted codes, broken hierarchies,
+crosswalk rows pointing nowhere, missing or duplicated rules, and a weaker zone that ends up stricter
+than a stronger one.
+
+Files are read with the ``csv`` module so that codes stay text (``"01"`` must not become ``1``).
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import re
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+RULES = ROOT / "layers" / "rules"
+
+COLUMNS = {
+    "gb50137_codes.csv": ["code", "level", "parent", "table", "category", "name_zh", "name_en", "source", "confidence"],
+    "gb50137_structure_ranges.csv": ["category", "name_zh", "name_en", "min_pct", "max_pct", "standard", "clause",
+                                     "note", "source", "confidence"],
+    "gbj137_90_structure_ranges.csv": ["category", "name_zh", "name_en", "min_pct", "max_pct", "standard", "clause",
+                                       "status", "superseded_by", "note", "source", "confidence"],
+    "landuse_2023_codes.csv": ["code", "level", "parent", "name_zh", "name_en", "source", "confidence"],
+    "crosswalk_gb50137_to_2023.csv": ["gb50137_code", "code_2023", "relation", "confidence", "note", "source"],
+    "landuse_colours.csv": ["code", "name_zh", "name_en", "hex", "source", "confidence", "note"],
+    "control_levels.csv": ["control_level", "rank", "name_zh", "name_en", "default_verdict", "basis",
+                           "description_zh", "description_en"],
+    "activities.csv": ["activity", "name_zh", "name_en", "aliases", "description_en"],
+    "verdict_rules.csv": ["rule_id", "control_level", "activity", "verdict", "allowed", "rule_zh", "rule_en", "item",
+                          "basis", "confidence", "source"],
+}
+# columns that may legitimately be empty
+OPTIONAL = {("gb50137_codes.csv", "parent"), ("landuse_2023_codes.csv", "parent"),
+            ("crosswalk_gb50137_to_2023.csv", "note")}
+
+TAGS = {"V", "S", "U"}
+VERDICT_ORDER = {"prohibited": 3, "restricted": 2, "conditional": 1, "attention": 0}
+ALLOWED_FOR = {"prohibited": "no", "restricted": "conditional", "conditional": "conditional", "attention": "yes"}
+RULE_LEVELS = ("nature_reserve", "ecological_redline", "general_ecological_space")
+RULE_PREFIX = {"nature_reserve": "NR-", "ecological_redline": "ERL-142-", "general_ecological_space": "GES-"}
+ACTIVITY_KEYS = [
+    "patrol_monitoring", "research", "local_livelihood", "farming", "archaeology", "forestry_tending", "tourism",
+    "linear_infrastructure", "road", "water_infrastructure", "geological_survey", "mining",
+    "ecological_restoration", "border_works", "wind_farm", "solar_farm", "industry", "chemical_industry",
+    "sewage_works", "solid_waste", "housing", "public_facility", "military", "other",
+]
+
+# GB 50137-2011 §3.1, Tables 3.2.2 and 3.3.2: the complete code list.
+EXPECTED_GB = set(
+    "H H1 H11 H12 H13 H14 H2 H21 H22 H23 H24 H25 H3 H4 H41 H42 H5 H9 "
+    "E E1 E11 E12 E13 E2 E9 "
+    "R R1 R11 R12 R2 R21 R22 R3 R31 R32 "
+    "A A1 A2 A21 A22 A3 A31 A32 A33 A34 A35 A4 A41 A42 A5 A51 A52 A53 A59 A6 A7 A8 A9 "
+    "B B1 B11 B12 B13 B14 B2 B21 B22 B29 B3 B31 B32 B4 B41 B49 B9 "
+    "M M1 M2 M3 W W1 W2 W3 S S1 S2 S3 S4 S41 S42 S9 "
+    "U U1 U11 U12 U13 U14 U15 U16 U2 U21 U22 U23 U3 U31 U32 U9 "
+    "G G1 G2 G3".split()
+)
+
+
+def read(name: str) -> list[dict[str, str]]:
+    with open(RULES / name, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def gb() -> dict[str, dict[str, str]]:
+    return {r["code"]: r for r in read("gb50137_codes.csv")}
+
+
+@pytest.fixture(scope="module")
+def codes23() -> dict[str, dict[str, str]]:
+    return {r["code"]: r for r in read("landuse_2023_codes.csv")}
+
+
+@pytest.fixture(scope="module")
+def crosswalk() -> list[dict[str, str]]:
+    return read("crosswalk_gb50137_to_2023.csv")
+
+
+@pytest.fixture(scope="module")
+def rules() -> list[dict[str, str]]:
+    return read("verdict_rules.csv")
+
+
+@pytest.fixture(scope="module")
+def activities() -> list[dict[str, str]]:
+    return read("activities.csv")
+
+
+# ------------------------------------------------------------------ files
+
+
+@pytest.mark.parametrize("name", sorted(COLUMNS))
+def test_file_is_clean_utf8_csv_with_expected_header(name):
+    raw = (RULES / name).read_bytes()
+    assert not raw.startswith(b"\xef\xbb\xbf"), f"{name} starts with a BOM"
+    raw.decode("utf-8")  # raises on invalid UTF-8
+    with open(RULES / name, encoding="utf-8", newline="") as fh:
+        rows = list(csv.reader(fh))
+    assert rows[0] == COLUMNS[name]
+    assert len(rows) > 1, f"{name} has no data rows"
+    for i, row in enumerate(rows[1:], start=2):
+        assert len(row) == len(COLUMNS[name]), f"{name} line {i}: {len(row)} fields (unquoted comma?)"
+        for col, value in zip(COLUMNS[name], row):
+            assert value == value.strip(), f"{name} line {i} column {col}: stray whitespace"
+            if (name, col) not in OPTIONAL:
+                assert value, f"{name} line {i}: column {col} is empty"
+
+
+@pytest.mark.parametrize("name", sorted(COLUMNS))
+def test_confidence_tags_are_valid(name):
+    rows = read(name)
+    if "confidence" not in rows[0] or name == "crosswalk_gb50137_to_2023.csv":
+        return
+    bad = {r["confidence"] for r in rows} - TAGS
+    assert not bad, f"{name}: unknown confidence tags {bad}"
+
+
+def test_version_string():
+    text = (RULES / "rules_version.txt").read_text(encoding="utf-8").strip()
+    assert re.fullmatch(r"\d{4}\.(1[0-2]|[1-9])\.\d+", text), text
+
+
+def test_readme_describes_every_file():
+    readme = (RULES / "README.md").read_text(encoding="utf-8")
+    for name in [*COLUMNS, "rules_version.txt"]:
+        assert name in readme, f"README.md does not describe {name}"
+    for misquote in ("R4", "E3"):
+        assert misquote in readme
+
+
+# ------------------------------------------------------------------ GB 50137-2011
+
+
+def test_gb_registry_is_complete_and_unique(gb):
+    codes = [r["code"] for r in read("gb50137_codes.csv")]
+    assert len(codes) == len(set(codes)), [c for c, n in Counter(codes).items() if n > 1]
+    assert set(codes) == EXPECTED_GB, {"missing": EXPECTED_GB - set(codes), "extra": set(codes) - EXPECTED_GB}
+
+
+@pytest.mark.parametrize("code", ["R4", "R41", "E3", "E31", "H15", "C", "C2", "T", "D", "G4"])
+def test_gb_misquoted_codes_absent(gb, code):
+    assert code not in gb, f"{code} is not a GB 50137-2011 code"
+
+
+def test_gb_hierarchy(gb):
+    depth = {"major": 1, "medium": 2, "minor": 3}
+    for code, r in gb.items():
+        assert re.fullmatch(r"[HERABMWSUG]\d{0,2}", code), code
+        assert r["level"] in depth, (code, r["level"])
+        assert len(code) == depth[r["level"]], f"{code}: level {r['level']} does not fit the code length"
+        assert r["category"] == code[0], f"{code}: category {r['category']}"
+        assert r["table"] == ("城乡用地" if code[0] in "HE" else "城市建设用地"), code
+        if r["level"] == "major":
+            assert r["parent"] == "", code
+            continue
+        parent = r["parent"]
+        assert parent in gb, f"{code}: parent {parent} missing"
+        assert code.startswith(parent) and len(code) == len(parent) + 1, f"{code}: parent {parent}"
+        assert depth[gb[parent]["level"]] == depth[r["level"]] - 1, code
+        assert gb[parent]["category"] == r["category"], f"{code} belongs to {gb[parent]['category']}"
+
+
+def test_gb_minor_codes_belong_to_their_major(gb):
+    for code, r in gb.items():
+        if r["level"] == "minor":
+            major = gb[gb[code]["parent"]]["parent"]
+            assert major == code[0] == r["category"], code
+
+
+def test_gb_names_spot_check(gb):
+    assert gb["R"]["name_en"] == "Residential"
+    assert gb["M2"]["name_en"] == "Class-2 industrial"
+    assert gb["H5"]["name_zh"] == "采矿用地"
+    assert gb["E2"]["name_zh"] == "农林用地"
+    assert gb["U21"]["name_zh"].startswith("排水")
+
+
+# ------------------------------------------------------------------ structure ranges
+
+
+def _check_ranges(rows):
+    for r in rows:
+        lo, hi = float(r["min_pct"]), float(r["max_pct"])
+        assert 0 <= lo < hi <= 100, r["category"]
+
+
+def test_structure_ranges(gb):
+    rows = read("gb50137_structure_ranges.csv")
+    _check_ranges(rows)
+    got = {r["category"]: (float(r["min_pct"]), float(r["max_pct"])) for r in rows}
+    assert got == {"R": (25, 40), "A": (5, 8), "M": (15, 30), "S": (10, 25), "G": (10, 15)}
+    for r in rows:
+        assert gb[r["category"]]["level"] == "major" and gb[r["category"]]["table"] == "城市建设用地"
+        assert r["standard"] == "GB 50137-2011" and r["clause"] == "4.4.1"
+        assert "4.4.2" in r["note"] and "工矿城市" in r["note"]
+    assert sum(lo for lo, _ in got.values()) <= 100
+
+
+def test_old_structure_ranges_are_labelled_superseded():
+    rows = read("gbj137_90_structure_ranges.csv")
+    _check_ranges(rows)
+    current = {r["category"]: (r["min_pct"], r["max_pct"]) for r in read("gb50137_structure_ranges.csv")}
+    for r in rows:
+        assert r["standard"] == "GBJ 137-90"
+        assert r["status"] == "superseded"
+        assert "GB 50137-2011" in r["superseded_by"]
+        assert "SUPERSEDED" in r["note"]
+        assert current.get(r["category"]) != (r["min_pct"], r["max_pct"]), "old and new values look swapped"
+    assert {r["category"]: (float(r["min_pct"]), float(r["max_pct"])) for r in rows}["R"] == (20, 32)
+
+
+# ------------------------------------------------------------------ 2023 classification
+
+
+def test_2023_codes(codes23):
+    levels = {2: "first", 4: "second", 6: "third"}
+    codes = [r["code"] for r in read("landuse_2023_codes.csv")]
+    assert len(codes) == len(set(codes))
+    for code, r in codes23.items():
+        assert re.fullmatch(r"\d{2}|\d{4}|\d{6}", code), code
+        assert r["level"] == levels[len(code)], code
+        if r["level"] == "first":
+            assert r["parent"] == ""
+        else:
+            assert r["parent"] == code[:-2] and r["parent"] in codes23, f"{code}: parent {r['parent']}"
+    assert {c for c, r in codes23.items() if r["level"] == "first"} == {f"{i:02d}" for i in range(1, 25)}
+    assert codes23["10"]["name_zh"] == "工矿用地" and codes23["1001"]["name_zh"] == "工业用地"
+    assert codes23["17"]["name_zh"] == "陆地水域"
+
+
+# ------------------------------------------------------------------ crosswalk
+
+
+def _ancestors_or_self(code, codes23):
+    out = {code}
+    while codes23[code]["parent"]:
+        code = codes23[code]["parent"]
+        out.add(code)
+    return out
+
+
+def test_crosswalk_codes_exist(crosswalk, gb, codes23):
+    for r in crosswalk:
+        assert r["gb50137_code"] in gb, r
+        assert r["code_2023"] in codes23, r
+        assert r["relation"] in {"equivalent", "partial", "many_to_many"}, r
+        assert r["confidence"] in {"high", "medium", "low"}, r
+    pairs = [(r["gb50137_code"], r["code_2023"]) for r in crosswalk]
+    assert len(pairs) == len(set(pairs)), [p for p, n in Counter(pairs).items() if n > 1]
+
+
+def test_crosswalk_covers_every_major_and_medium_class(crosswalk, gb):
+    mapped = {r["gb50137_code"] for r in crosswalk}
+    missing = {c for c, r in gb.items() if r["level"] in {"major", "medium"}} - mapped
+    assert not missing, missing
+
+
+def test_crosswalk_equivalent_means_one_target(crosswalk):
+    targets = defaultdict(set)
+    for r in crosswalk:
+        targets[r["gb50137_code"]].add(r["code_2023"])
+    for r in crosswalk:
+        if r["relation"] == "equivalent":
+            assert len(targets[r["gb50137_code"]]) == 1, f"{r['gb50137_code']} is 'equivalent' but has {targets[r['gb50137_code']]}"
+
+
+def test_crosswalk_children_stay_inside_parent_targets(crosswalk, gb, codes23):
+    """A child class must map into (the subtree of) one of its parent's targets."""
+    targets = defaultdict(set)
+    for r in crosswalk:
+        targets[r["gb50137_code"]].add(r["code_2023"])
+    for child, tset in targets.items():
+        parent = gb[child]["parent"]
+        if not parent or parent not in targets:
+            continue
+        for t in tset:
+            assert _ancestors_or_self(t, codes23) & targets[parent], f"{child}→{t} is outside {parent}→{targets[parent]}"
+
+
+def test_crosswalk_key_rows(crosswalk):
+    by = defaultdict(dict)
+    for r in crosswalk:
+        by[r["gb50137_code"]][r["code_2023"]] = r["relation"]
+    for gbc, t in [("R1", "070101"), ("R2", "070102"), ("R3", "070103"), ("M1", "100101"), ("M2", "100102"),
+                   ("M3", "100103"), ("W3", "110103"), ("H5", "1002"), ("A7", "1504"), ("S2", "1206"),
+                   ("G1", "1401"), ("E12", "1703")]:
+        assert t in by[gbc], (gbc, t)
+    assert by["M"] == {"1001": "equivalent"}
+    assert by["E2"] == {c: "partial" for c in ("01", "02", "03", "04", "06")}
+    assert set(by["H14"]) == {"0703", "0704"}
+
+
+# ------------------------------------------------------------------ colours
+
+
+def _rgb(hexval):
+    return tuple(int(hexval[i:i + 2], 16) for i in (1, 3, 5))
+
+
+def test_colours_valid_distinct_and_conventional(gb):
+    rows = read("landuse_colours.csv")
+    hexes = [r["hex"].upper() for r in rows]
+    for r in rows:
+        assert re.fullmatch(r"#[0-9A-Fa-f]{6}", r["hex"]), r["hex"]
+        assert r["code"] in gb, r["code"]
+    assert len(hexes) == len(set(hexes)), [h for h, n in Counter(hexes).items() if n > 1]
+    codes = [r["code"] for r in rows]
+    assert len(codes) == len(set(codes))
+    assert set("RABMWSUGHE") | {"E1", "E2"} <= set(codes)
+    rgb = {r["code"]: _rgb(r["hex"]) for r in rows}
+    r_, g_, b_ = rgb["R"]; assert r_ > 200 and g_ > 200 and b_ < 100, "R should be yellow"
+    r_, g_, b_ = rgb["B"]; assert r_ > 200 and g_ < 80 and b_ < 80, "B should be red"
+    r_, g_, b_ = rgb["G"]; assert g_ > r_ and g_ > b_, "G should be green"
+    r_, g_, b_ = rgb["E2"]; assert g_ > r_ and g_ > b_, "E2 should be green"
+    r_, g_, b_ = rgb["E1"]; assert b_ > r_ and b_ >= g_, "E1 should be blue"
+    r_, g_, b_ = rgb["U"]; assert g_ > r_ and b_ > r_, "U should be blue-green"
+    r_, g_, b_ = rgb["W"]; assert b_ > g_ and r_ > g_ - 40, "W should be purple"
+    r_, g_, b_ = rgb["S"]; assert max(r_, g_, b_) - min(r_, g_, b_) < 20, "S should be grey"
+
+
+# ------------------------------------------------------------------ control levels
+
+
+def test_control_levels():
+    rows = read("control_levels.csv")
+    got = {r["control_level"]: (int(r["rank"]), r["default_verdict"]) for r in rows}
+    assert got == {
+        "nature_reserve": (1, "prohibited"),
+        "ecological_redline": (2, "restricted"),
+        "general_ecological_space": (3, "conditional"),
+        "near": (4, "attention"),
+        "outside": (5, "clear"),
+        "outside_jixi": (6, "outside_jixi"),
+    }
+
+
+# ------------------------------------------------------------------ activities
+
+
+def test_activity_keys(activities):
+    keys = [r["activity"] for r in activities]
+    assert keys == ACTIVITY_KEYS
+    assert "unspecified" not in keys
+
+
+def test_aliases_unique_across_activities(activities):
+    owner: dict[str, str] = {}
+    keys = {r["activity"] for r in activities}
+    for r in activities:
+        aliases = [a.strip().casefold() for a in r["aliases"].split(";")]
+        assert all(aliases), f"{r['activity']}: empty alias (double or trailing ';')"
+        for a in aliases:
+            assert a not in owner or owner[a] == r["activity"], f"alias '{a}' in {owner.get(a)} and {r['activity']}"
+            assert a not in keys or a == r["activity"], f"alias '{a}' of {r['activity']} is another activity's key"
+            owner[a] = r["activity"]
+    for alias, key in [("风电", "wind_farm"), ("wind farm", "wind_farm"), ("光伏", "solar_farm"),
+                       ("污水处理厂", "sewage_works"), ("垃圾填埋场", "solid_waste"), ("矿山修复", "ecological_restoration"),
+                       ("采煤", "mining"), ("石墨开采", "mining"), ("化工园区", "chemical_industry"), ("公路", "road"),
+                       ("高标准农田", "farming"), ("学校", "public_facility"), ("界碑", "border_works")]:
+        assert owner.get(alias.casefold()) == key, (alias, owner.get(alias.casefold()), key)
+
+
+# ------------------------------------------------------------------ verdict rules
+
+
+def test_every_pair_exactly_once(rules, activities):
+    keys = [r["activity"] for r in activities] + ["unspecified"]
+    pairs = Counter((r["control_level"], r["activity"]) for r in rules)
+    assert set(pairs) == set(itertools.product(RULE_LEVELS, keys)), set(pairs) ^ set(itertools.product(RULE_LEVELS, keys))
+    assert all(n == 1 for n in pairs.values()), [p for p, n in pairs.items() if n > 1]
+
+
+def test_rule_ids_unique_and_stable(rules, activities):
+    ids = [r["rule_id"] for r in rules]
+    assert len(ids) == len(set(ids))
+    order = {k: i for i, k in enumerate([r["activity"] for r in activities] + ["unspecified"], start=1)}
+    for r in rules:
+        assert r["rule_id"] == f"{RULE_PREFIX[r['control_level']]}{order[r['activity']]:02d}", r["rule_id"]
+
+
+def test_verdicts_and_allowed_consistent(rules):
+    for r in rules:
+        assert r["verdict"] in VERDICT_ORDER, r["rule_id"]
+        assert r["allowed"] == ALLOWED_FOR[r["verdict"]], r["rule_id"]
+        assert r["confidence"] in TAGS, r["rule_id"]
+        assert re.search(r"[\u4e00-\u9fff]", r["rule_zh"]), r["rule_id"]
+        assert r["rule_en"].endswith("."), r["rule_id"]
+
+
+def test_stronger_zone_never_more_permissive(rules):
+    v = {(r["control_level"], r["activity"]): VERDICT_ORDER[r["verdict"]] for r in rules}
+    for act in {r["activity"] for r in rules}:
+        nr, erl, ges = (v[(lvl, act)] for lvl in RULE_LEVELS)
+        assert nr >= erl, f"{act}: nature_reserve is more permissive than ecological_redline"
+        assert erl >= ges, f"{act}: ecological_redline is more permissive than general_ecological_space"
+
+
+def test_erl_restricted_rows_name_a_142_item(rules):
+    for r in rules:
+        if r["control_level"] != "ecological_redline":
+            continue
+        assert r["verdict"] in {"restricted", "prohibited"}, r["rule_id"]
+        assert "142号" in r["basis"], r["rule_id"]
+        if r["verdict"] == "restricted":
+            items = [int(n) for n in re.findall(r"142号 item (\d+)", r["item"])]
+            assert items and all(1 <= n <= 10 for n in items), r["rule_id"]
+
+
+def test_key_rules(rules):
+    by = {(r["control_level"], r["activity"]): r for r in rules}
+    assert by[("ecological_redline", "wind_farm")]["verdict"] == "prohibited"
+    assert by[("ecological_redline", "ecological_restoration")]["verdict"] == "restricted"
+    assert by[("ecological_redline", "mining")]["verdict"] == "prohibited"
+    assert by[("ecological_redline", "geological_survey")]["verdict"] == "restricted"
+    assert "item 7" in by[("ecological_redline", "geological_survey")]["item"]
+    for act in ("road", "linear_infrastructure", "water_infrastructure"):
+        assert by[("ecological_redline", act)]["verdict"] == "restricted"
+        assert "item 6" in by[("ecological_redline", act)]["item"]
+    for lvl in RULE_LEVELS:
+        chem = by[(lvl, "chemical_industry")]
+        assert chem["verdict"] == "prohibited", lvl
+        assert "220号" in chem["basis"] and "化工园区" in chem["basis"], lvl
+    for act in ("patrol_monitoring", "research", "ecological_restoration", "local_livelihood",
+                "linear_infrastructure", "water_infrastructure", "military"):
+        assert by[("nature_reserve", act)]["verdict"] == "restricted", act
+    for act in ("wind_farm", "solar_farm", "industry", "mining", "housing", "farming"):
+        assert by[("nature_reserve", act)]["verdict"] == "prohibited", act
+    for act in ("ecological_restoration", "patrol_monitoring", "research", "local_livelihood", "border_works",
+                "forestry_tending", "archaeology"):
+        assert by[("general_ecological_space", act)]["verdict"] == "attention", act
+    for act in ("industry", "housing", "wind_farm", "solar_farm", "mining"):
+        assert by[("general_ecological_space", act)]["verdict"] == "conditional", act
+
+
+def test_unspecified_takes_the_strictest_reading(rules):
+    for r in rules:
+        if r["activity"] == "unspecified":
+            assert "strictest" in r["rule_en"] and "最严格" in r["rule_zh"], r["rule_id"]
+    v = {(r["control_level"], r["activity"]): VERDICT_ORDER[r["verdict"]] for r in rules}
+    for lvl in RULE_LEVELS:
+        others = [v[(lvl, a)] for a in ACTIVITY_KEYS if a != "chemical_industry"]
+        assert v[(lvl, "unspecified")] == max(others), lvl
