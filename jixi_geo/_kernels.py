@@ -1,0 +1,180 @@
+"""Geometry kernels of the site check (private).
+
+Both kernels answer the same questions about sites (EPSG:4553 geometries) and a
+zone layer, and return the same :class:`Pairs`:
+
+- ``fast``: vectorised shapely 2 queries against the tiled, indexed zones of
+  :mod:`jixi_geo._zones`; overlap geometry computed only for candidate tiles.
+- ``reference``: the plain geopandas way — ``sjoin`` for in-zone, ``overlay`` /
+  ``intersection`` for overlap, ``sjoin_nearest`` for the nearest zone. It is kept
+  as the yardstick the fast kernel must match (tests) and beat (benchmarks).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from ._zones import PreparedZones
+from .crs import ANALYSIS_CRS
+
+# GK areal scale: planar area = ellipsoidal area × k², k ≈ 1 + x²/(2R²), x = distance
+# from the central meridian, R the Gaussian mean radius of CGCS2000 near 45.5°N.
+_A, _E2 = 6_378_137.0, 0.00669438002290
+_PHI = np.radians(45.5)
+_R = _A * np.sqrt(1 - _E2) / (1 - _E2 * np.sin(_PHI) ** 2)
+_FALSE_EASTING = 500_000.0
+
+
+def ellipsoidal_area(geoms: np.ndarray) -> np.ndarray:
+    """Area on the CGCS2000 ellipsoid (m²) of EPSG:4553 polygons.
+
+    Planar area divided by the Gauss-Kruger areal scale factor at each polygon's
+    centroid; within 1e-6 of the geodesic area for site-sized polygons.
+    """
+    a = shapely.area(geoms)
+    x = shapely.get_x(shapely.centroid(geoms)) - _FALSE_EASTING
+    k = 1 + x * x / (2 * _R * _R)
+    out = a / (k * k)
+    return np.where(np.isfinite(out), out, 0.0)
+
+
+def ellipsoidal_length(geoms: np.ndarray) -> np.ndarray:
+    """Length on the ellipsoid (m) of EPSG:4553 lines (planar length / k)."""
+    ln = shapely.length(geoms)
+    x = shapely.get_x(shapely.centroid(geoms)) - _FALSE_EASTING
+    out = ln / (1 + x * x / (2 * _R * _R))
+    return np.where(np.isfinite(out), out, 0.0)
+
+
+@dataclass
+class Pairs:
+    """What a kernel found.
+
+    ``hits``: one row per (site, zone) the site intersects, columns ``site, zone,
+    overlap_m2, overlap_len_m``; ``nearest``: per site the nearest zone position
+    (-1 if none within ``search_m``) and its distance (m, 0 inside, NaN if none);
+    ``near``: (site, zone, distance_m) for zones within ``buffer_m`` not intersected;
+    ``in_jixi``: whether the site touches the Jixi boundary.
+    """
+
+    hits: pd.DataFrame
+    nearest_zone: np.ndarray
+    nearest_m: np.ndarray
+    near: pd.DataFrame
+    in_jixi: np.ndarray
+
+
+def _dims(geoms):
+    return shapely.get_dimensions(geoms)
+
+
+def fast(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buffer_m: float,
+         search_m: float) -> Pairs:
+    n = len(sites)
+    dims = _dims(sites)
+    # candidate (site, tile) pairs that really intersect
+    s_idx, t_idx = pz.tree.query(sites, predicate="intersects")
+    z_idx = pz.tile_zone[t_idx]
+    ov_a = np.zeros(len(s_idx))
+    ov_l = np.zeros(len(s_idx))
+    ext = dims[s_idx] > 0
+    if ext.any():
+        pieces = shapely.intersection(sites[s_idx[ext]], pz.tiles[t_idx[ext]])
+        d = dims[s_idx[ext]]
+        ov_a[ext] = np.where(d == 2, ellipsoidal_area(pieces), 0.0)
+        ov_l[ext] = np.where(d == 1, ellipsoidal_length(pieces), 0.0)
+    hits = (pd.DataFrame({"site": s_idx, "zone": z_idx, "overlap_m2": ov_a, "overlap_len_m": ov_l})
+            .groupby(["site", "zone"], sort=True, as_index=False).sum())
+    # a polygon/line touching a zone only along an edge has no overlap: not a hit
+    hits = hits[(dims[hits["site"].to_numpy()] == 0) | (hits["overlap_m2"] > 0) | (hits["overlap_len_m"] > 0)]
+    in_jixi = np.zeros(n, dtype=bool)
+    js, _ = jixi.tree.query(sites, predicate="intersects")
+    in_jixi[js] = True
+    nearest_zone = np.full(n, -1)
+    nearest_m = np.full(n, np.nan)
+    inside = np.zeros(n, dtype=bool)
+    inside[hits["site"].to_numpy()] = True
+    out = np.flatnonzero(~inside & in_jixi)  # outside Jixi no rule applies: no search
+    if len(out):
+        i_idx, z_near, dist = _nearest(pz.tree, sites[out], search_m, pz.tile_zone)
+        nearest_zone[out[i_idx]] = z_near
+        nearest_m[out[i_idx]] = dist
+    nearest_m[inside] = 0.0
+    # every zone within buffer_m that the site does not intersect (for the detail table)
+    near = pd.DataFrame({"site": [], "zone": [], "distance_m": []})
+    if buffer_m > 0 and len(out):
+        s2, t2 = pz.tree.query(sites[out], predicate="dwithin", distance=buffer_m)
+        if len(s2):
+            dist = shapely.distance(sites[out][s2], pz.tiles[t2])
+            near = (pd.DataFrame({"site": out[s2], "zone": pz.tile_zone[t2], "distance_m": dist})
+                    .groupby(["site", "zone"], sort=True, as_index=False)["distance_m"].min())
+    return Pairs(hits.reset_index(drop=True), nearest_zone, nearest_m, near, in_jixi)
+
+
+def _nearest(tree: shapely.STRtree, geoms: np.ndarray, search_m: float, tile_zone: np.ndarray):
+    """Nearest zone within ``search_m``: (input positions, zone positions, distances).
+
+    Ties (zones at the same distance) resolve to the lowest zone position, as in
+    the reference kernel.
+    """
+    (i_idx, t_idx), dist = tree.query_nearest(geoms, max_distance=search_m, return_distance=True,
+                                              all_matches=True)
+    z_idx = tile_zone[t_idx]
+    if len(i_idx) == 0:
+        return i_idx, z_idx, dist
+    order = np.lexsort((z_idx, i_idx))
+    i_idx, z_idx, dist = i_idx[order], z_idx[order], dist[order]
+    first = np.r_[True, i_idx[1:] != i_idx[:-1]]
+    return i_idx[first], z_idx[first], dist[first]
+
+
+def reference(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buffer_m: float,
+              search_m: float) -> Pairs:
+    n = len(sites)
+    dims = _dims(sites)
+    s = gpd.GeoDataFrame({"site": np.arange(n)}, geometry=sites, crs=ANALYSIS_CRS)
+    z = gpd.GeoDataFrame({"zone": np.arange(len(pz.geoms))}, geometry=pz.geoms, crs=ANALYSIS_CRS)
+    j = gpd.sjoin(s, z, predicate="intersects", how="inner")
+    sg = sites[j["site"].to_numpy()]
+    zg = pz.geoms[j["zone"].to_numpy()]
+    d = dims[j["site"].to_numpy()]
+    inter = shapely.intersection(sg, zg)
+    hits = pd.DataFrame({"site": j["site"].to_numpy(), "zone": j["zone"].to_numpy(),
+                         "overlap_m2": np.where(d == 2, ellipsoidal_area(inter), 0.0),
+                         "overlap_len_m": np.where(d == 1, ellipsoidal_length(inter), 0.0)})
+    hits = hits.groupby(["site", "zone"], sort=True, as_index=False).sum()
+    hits = hits[(dims[hits["site"].to_numpy()] == 0) | (hits["overlap_m2"] > 0) | (hits["overlap_len_m"] > 0)]
+    jb = gpd.GeoDataFrame(geometry=jixi.geoms, crs=ANALYSIS_CRS)
+    jj = gpd.sjoin(s, jb, predicate="intersects", how="inner")
+    in_jixi = np.zeros(n, dtype=bool)
+    in_jixi[jj["site"].to_numpy()] = True
+    inside = np.zeros(n, dtype=bool)
+    inside[hits["site"].to_numpy()] = True
+    nearest_zone = np.full(n, -1)
+    nearest_m = np.full(n, np.nan)
+    nearest_m[inside] = 0.0
+    out = s[~inside & in_jixi]
+    if len(out):
+        nn = gpd.sjoin_nearest(out, z, how="inner", max_distance=search_m, distance_col="distance_m")
+        nn = nn.sort_values(["site", "distance_m", "zone"]).drop_duplicates("site")
+        nearest_zone[nn["site"].to_numpy()] = nn["zone"].to_numpy()
+        nearest_m[nn["site"].to_numpy()] = nn["distance_m"].to_numpy()
+    near = pd.DataFrame({"site": [], "zone": [], "distance_m": []})
+    if buffer_m > 0 and len(out):
+        buf = out.copy()
+        buf["geometry"] = out.buffer(buffer_m)
+        jj = gpd.sjoin(buf, z, predicate="intersects", how="inner")
+        if len(jj):
+            dist = shapely.distance(sites[jj["site"].to_numpy()], pz.geoms[jj["zone"].to_numpy()])
+            keep = dist <= buffer_m
+            near = pd.DataFrame({"site": jj["site"].to_numpy()[keep], "zone": jj["zone"].to_numpy()[keep],
+                                 "distance_m": dist[keep]}).sort_values(["site", "zone"], ignore_index=True)
+    return Pairs(hits.reset_index(drop=True), nearest_zone, nearest_m, near, in_jixi)
+
+
+KERNELS = {"fast": fast, "reference": reference}

@@ -1,0 +1,79 @@
+"""Zone layers prepared once for fast site checks (private).
+
+A zone layer is projected to EPSG:4553, each zone cut into square tiles of
+``TILE_M`` metres and the tiles indexed in an STRtree. Point-in-polygon and
+nearest-zone queries then test small tile polygons instead of whole zones with
+thousands of vertices; tiles of one zone are disjoint, so per-tile overlap areas
+add up exactly to the overlap with the zone. Prepared layers are cached by the
+zones' content checksum.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+from dataclasses import dataclass
+
+import geopandas as gpd
+import numpy as np
+import shapely
+
+from .crs import ANALYSIS_CRS
+
+#: Tile size (metres) zones are cut into for the spatial index.
+TILE_M = 5_000.0
+
+_CACHE: dict[str, "PreparedZones"] = {}
+_LOCK = threading.Lock()
+
+
+@dataclass(frozen=True)
+class PreparedZones:
+    zones: gpd.GeoDataFrame          # EPSG:4553, positional index
+    geoms: np.ndarray                # whole zone geometries (EPSG:4553)
+    tiles: np.ndarray                # tile geometries
+    tile_zone: np.ndarray            # zone position of each tile
+    tree: shapely.STRtree
+    sha256: str
+
+
+def zones_sha256(zones: gpd.GeoDataFrame) -> str:
+    """Checksum of a zone layer's geometry and key attributes."""
+    h = hashlib.sha256(zones.crs.to_string().encode() if zones.crs else b"none")
+    for col in [c for c in ("id", "name_zh", "control_level") if c in zones.columns]:
+        h.update("\x1f".join(map(str, zones[col].tolist())).encode())
+    h.update(b"".join(shapely.to_wkb(zones.geometry.values)))
+    return h.hexdigest()
+
+
+def _tile(geoms: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
+    tiles, owner = [], []
+    for i, g in enumerate(geoms):
+        x0, y0, x1, y1 = g.bounds
+        xs = np.arange(np.floor(x0 / size) * size, x1, size)
+        ys = np.arange(np.floor(y0 / size) * size, y1, size)
+        gx, gy = np.meshgrid(xs, ys)
+        boxes = shapely.box(gx.ravel(), gy.ravel(), gx.ravel() + size, gy.ravel() + size)
+        boxes = boxes[shapely.intersects(g, boxes)]
+        pieces = shapely.intersection(g, boxes)
+        pieces = pieces[~shapely.is_empty(pieces) & (shapely.area(pieces) > 0)]
+        tiles.append(pieces)
+        owner.append(np.full(len(pieces), i))
+    return np.concatenate(tiles), np.concatenate(owner)
+
+
+def prepare(zones: gpd.GeoDataFrame, *, tile_m: float = TILE_M) -> PreparedZones:
+    """Project, tile and index a zone layer (cached by content)."""
+    key = zones_sha256(zones) + f":{tile_m}"
+    with _LOCK:
+        hit = _CACHE.get(key)
+    if hit is not None:
+        return hit
+    z = zones.to_crs(ANALYSIS_CRS).reset_index(drop=True)
+    geoms = shapely.make_valid(np.asarray(z.geometry.values))
+    shapely.prepare(geoms)
+    tiles, owner = _tile(geoms, tile_m)
+    prepared = PreparedZones(z, geoms, tiles, owner, shapely.STRtree(tiles), key.split(":")[0])
+    with _LOCK:
+        _CACHE[key] = prepared
+    return prepared

@@ -1,0 +1,1152 @@
+"""Read planners' site files into one checked EPSG:4490 GeoDataFrame.
+
+A *site* is a proposed project location (point, line or polygon) that the red-line
+compliance check will test. Planners send them in many shapes: Shapefiles with GBK
+attribute tables and no ``.cpg``, KML from Google Earth or 奥维, GeoPackages, CSV
+tables with ``经度``/``纬度`` columns copied from 高德 or 百度 maps, or bare WKT.
+:func:`read_sites` reads all of them through GDAL (pyogrio) or pandas, works out
+the CRS without ever relabelling coordinates, converts GCJ-02 / BD-09 lon/lat to
+WGS84 when told to, validates everything, and reports **all** problems at once in
+a single error whose message names each site and the fix.
+
+Output columns: the input attributes in input order, then
+
+- ``site_id`` (str): from ``id_column``, else from a unique column named
+  ``site_id``, ``项目编号``, ``编号`` or ``id``, else generated ``S0001``, ``S0002`` …
+  (the number is the 1-based row or feature number);
+- ``input_crs`` (str): the CRS the coordinates came in, e.g. ``"EPSG:4532"``;
+- ``converted_from`` (str): ``"gcj02"``, ``"bd09"`` or ``""``;
+- ``note`` (str): what was done to the site (Z dropped, geometry repaired), or ``""``;
+- ``geometry`` in EPSG:4490 (CGCS2000 lon/lat, degrees).
+
+Input columns that clash with these names are kept with the suffix ``_input``
+(except an input ``site_id`` used as the id). CSV lon/lat columns are kept as
+given (for ``coords="gcj02"`` they hold the GCJ-02 values; the geometry is
+converted).
+How the CRS and encoding were decided is recorded in
+``gdf.attrs["read_sites"]``.
+"""
+
+from __future__ import annotations
+
+import codecs
+import logging
+import os
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator, Literal
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyproj
+import shapely
+
+from . import coords as _coords
+from ._io import atomic_path
+from .crs import JIXI_BOUNDS, STORAGE_CRS, gk_crs_from_prefixed_easting
+from .errors import CRSError, EncodingError, InputError, InvalidGeometryError, JixiGeoWarning
+
+__all__ = [
+    "read_sites",
+    "iter_sites_csv",
+    "write_csv_excel",
+    "SiteProblemsError",
+    "LON_COLUMNS",
+    "LAT_COLUMNS",
+    "WKT_COLUMNS",
+    "ID_COLUMNS",
+    "FAR_MARGIN_DEG",
+]
+
+log = logging.getLogger(__name__)
+
+#: Column names (case-insensitive) recognised as longitude / easting, first match wins.
+LON_COLUMNS = ("longitude", "lon", "lng", "long", "经度", "x")
+#: Column names (case-insensitive) recognised as latitude / northing.
+LAT_COLUMNS = ("latitude", "lat", "纬度", "y")
+#: Column names (case-insensitive) holding WKT geometry; preferred over lon/lat.
+WKT_COLUMNS = ("wkt", "geometry", "geom")
+#: Column names used as the site id when their values are unique, in this order.
+ID_COLUMNS = ("site_id", "项目编号", "编号", "id")
+#: Sites more than this many degrees outside :data:`~jixi_geo.crs.JIXI_BOUNDS`
+#: are refused as a likely CRS error. Sites nearer (e.g. just across the Russian
+#: border) are read; the compliance check reports them as outside Jixi.
+FAR_MARGIN_DEG = 1.0
+
+_OUT_COLUMNS = ("site_id", "input_crs", "converted_from", "note")
+_CSV_SUFFIXES = {".csv", ".tsv"}
+_WKT_SUFFIXES = {".wkt", ".txt"}
+_SWAP_X = (44.0, 47.5)  # a longitude this small, with ...
+_SWAP_Y = (129.0, 135.0)  # ... a latitude this large, is Jixi with axes swapped
+_PREFIX_EASTING = (13e6, 46e6)  # zone-prefixed Gauss-Kruger eastings
+_MAX_LISTED = 20
+_SNIFF_CHUNK = 1 << 20
+_SAMPLE_BYTES = 1 << 16
+_EXCEL_CELL_LIMIT = 32_767
+
+Coords = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
+
+
+class SiteProblemsError(CRSError, InvalidGeometryError, InputError):
+    """Several kinds of problem at once (CRS, geometry, input).
+
+    Raised by :func:`read_sites` when the problems found belong to more than one
+    error class; it is an instance of each of them, so ``except CRSError``,
+    ``except InvalidGeometryError`` and ``except InputError`` all catch it.
+    Every error from :func:`read_sites` carries the list of problem texts in
+    its ``problems`` attribute.
+    """
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+@dataclass
+class _Raw:
+    """A source loaded into a GeoDataFrame, before checks and transformation."""
+
+    gdf: gpd.GeoDataFrame  # geometry column "geometry"; crs = the source's CRS or None
+    name: str  # how to call the source in messages
+    kind: str  # csv, wkt, shapefile, vector, geodataframe, dataframe
+    carries_crs: bool  # whether the format can declare a CRS (a missing one is an error)
+    row_problems: dict[int, str] = field(default_factory=dict)  # position -> text
+    encoding: str | None = None
+    path: Path | None = None
+
+
+class _Problems:
+    """Collects (error class, text) pairs and raises them as one error."""
+
+    def __init__(self, name: str):
+        self.name = name
+        self.items: list[tuple[type[Exception], str]] = []
+
+    def add(self, cls: type[Exception], text: str) -> None:
+        self.items.append((cls, text))
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def raise_if_any(self) -> None:
+        if not self.items:
+            return
+        classes = list(dict.fromkeys(cls for cls, _ in self.items))
+        cls = classes[0] if len(classes) == 1 else SiteProblemsError
+        n = len(self.items)
+        head = f"{self.name}: {n} problem{'s' if n > 1 else ''} found, nothing was read:"
+        err = cls(head + "\n" + "\n".join(f"  - {t}" for _, t in self.items))
+        err.problems = [t for _, t in self.items]
+        raise err
+
+
+def _fmt_ids(ids, limit: int = _MAX_LISTED) -> str:
+    ids = [str(i) for i in ids]
+    if len(ids) <= limit:
+        return ", ".join(ids)
+    return ", ".join(ids[:limit]) + f", … ({len(ids) - limit} more)"
+
+
+def _generated_ids(positions) -> list[str]:
+    return [f"S{p + 1:04d}" for p in positions]
+
+
+def _id_str(v) -> str | None:
+    if v is None or (isinstance(v, float) and not np.isfinite(v)) or v is pd.NA or v is pd.NaT:
+        return None
+    if isinstance(v, (float, np.floating)) and float(v).is_integer():
+        return str(int(v))
+    s = str(v).strip()
+    return s or None
+
+
+def _crs_label(crs: pyproj.CRS) -> str:
+    auth = crs.to_authority(min_confidence=70)
+    return f"{auth[0]}:{auth[1]}" if auth else crs.name
+
+
+def _same_crs(a: pyproj.CRS, b: pyproj.CRS) -> bool:
+    if a.equals(b, ignore_axis_order=True):
+        return True
+    ea, eb = a.to_epsg(min_confidence=70), b.to_epsg(min_confidence=70)
+    return ea is not None and ea == eb
+
+
+def _parse_crs(crs) -> pyproj.CRS | None:
+    if crs is None:
+        return None
+    try:
+        return pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError as e:
+        raise CRSError(
+            f"crs={crs!r} is not a coordinate reference system pyproj understands ({e}); "
+            "pass e.g. crs='EPSG:4490' for CGCS2000 lon/lat or crs='EPSG:4553' for "
+            "CGCS2000 Gauss-Kruger CM 132E metres"
+        ) from None
+
+
+def _parse_coords(coords) -> str:
+    if coords is None:
+        return ""
+    key = str(coords).strip().lower().replace("-", "").replace("_", "")
+    if key in ("wgs84", "cgcs2000"):
+        return ""
+    if key in ("gcj02", "bd09"):
+        return key
+    raise CRSError(
+        f"coords={coords!r} is not a known lon/lat system; use coords='gcj02' for "
+        "coordinates copied from 高德/腾讯 maps, coords='bd09' for 百度 maps, or leave "
+        "coords=None for GPS/GIS data (WGS84/CGCS2000)"
+    )
+
+
+# --------------------------------------------------------------------------- encodings
+
+_LATIN1_MOJIBAKE = re.compile("[\u00c2-\u00ef][\u0080-\u00bf\u2018-\u203a\u20ac]|\u00e2\u20ac")
+
+
+def _mojibake_sample(text: str) -> str | None:
+    """A short excerpt if ``text`` shows typical mojibake, else None."""
+    for pat in ("\ufffd", "锟斤拷"):
+        i = text.find(pat)
+        if i >= 0:
+            return text[max(0, i - 8): i + 12]
+    m = _LATIN1_MOJIBAKE.search(text)
+    if m:
+        return text[max(0, m.start() - 4): m.end() + 8]
+    return None
+
+
+def _bytes_look_utf8(raw: bytes) -> bool:
+    """Whether ``raw`` (a file's first bytes) has non-ASCII text and is valid UTF-8.
+
+    Real GBK text of any length is practically never valid UTF-8, so this tells a
+    UTF-8 file decoded with a GBK codec (which "succeeds" with mojibake).
+    """
+    if not any(b >= 0x80 for b in raw):
+        return False
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(raw, final=False)  # tail may be cut
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _is_utf8(enc: str) -> bool:
+    return codecs.lookup(enc).name in ("utf-8", "utf-8-sig")
+
+
+def _decodes(path: Path, enc: str) -> tuple[bool, str, int | None]:
+    """Decode the whole file incrementally (1 MB at a time); return (ok, sample, bad byte)."""
+    dec = codecs.getincrementaldecoder(enc)(errors="strict")
+    sample: list[str] = []
+    kept = 0
+    pos = 0
+    with open(path, "rb") as f:
+        while True:
+            chunk = f.read(_SNIFF_CHUNK)
+            final = not chunk
+            try:
+                text = dec.decode(chunk, final=final)
+            except UnicodeDecodeError as e:
+                return False, "", pos + max(e.start, 0)
+            if kept < _SAMPLE_BYTES:
+                sample.append(text)
+                kept += len(text)
+            if final:
+                break
+            pos += len(chunk)
+    return True, "".join(sample)[:_SAMPLE_BYTES], None
+
+
+def _text_encoding(path: Path, encoding: str | None) -> str:
+    """Pick the encoding of a text file (CSV, WKT), or raise EncodingError."""
+    if encoding is not None:
+        try:
+            codecs.lookup(encoding)
+        except LookupError:
+            raise EncodingError(
+                f"encoding={encoding!r} is not an encoding Python knows; use e.g. "
+                "encoding='utf-8' or encoding='gbk'"
+            ) from None
+    candidates = [encoding] if encoding else ["utf-8-sig", "gb18030"]
+    with open(path, "rb") as f:
+        head = f.read(_SAMPLE_BYTES)
+    tried: list[str] = []
+    for enc in candidates:
+        ok, sample, bad = _decodes(path, enc)
+        if not ok:
+            tried.append(f"{enc} (invalid bytes near byte {bad})")
+            continue
+        shown = _mojibake_sample(sample)
+        if shown is None and not _is_utf8(enc) and _bytes_look_utf8(head):
+            shown = sample[:40]
+            tried.append(f"{enc} (the text decodes, but its bytes are UTF-8)")
+        if shown is not None:
+            raise EncodingError(
+                f"{path.name}: decoding as {enc} gives garbled text (mojibake) such as "
+                f"{shown!r}. Tried: {', '.join(tried + [enc])}. If the file was saved as "
+                "GBK, pass encoding=\"gbk\"; if it is UTF-8, pass encoding=\"utf-8\"; if the "
+                "text was already garbled when saved, re-export it from the original."
+            )
+        return enc
+    hint = ""
+    if encoding is not None and not _is_utf8(encoding) and _bytes_look_utf8(head):
+        hint = " The file looks like UTF-8: pass encoding=\"utf-8\" or drop encoding=."
+    raise EncodingError(
+        f"{path.name}: the text is in none of the encodings tried: {'; '.join(tried)}.{hint} "
+        "Pass the right one, e.g. encoding=\"gbk\" for files saved by Chinese Excel/WPS, "
+        "or re-save the file as UTF-8."
+    )
+
+
+def _frame_mojibake(df: pd.DataFrame) -> str | None:
+    texts = [str(c) for c in df.columns]
+    for c in df.columns:
+        if c != "geometry" and df[c].dtype == object:
+            texts.extend(str(v) for v in df[c].iloc[:2000] if isinstance(v, str))
+    return _mojibake_sample("\n".join(texts))
+
+
+# --------------------------------------------------------------------------- loaders
+
+
+def _find_column(columns, names) -> str | None:
+    lowered = {str(c).strip().lower(): c for c in reversed(list(columns))}
+    for n in names:
+        if n in lowered:
+            return lowered[n]
+    return None
+
+
+def _geometry_columns(columns, name: str) -> tuple[str | None, str | None, str | None]:
+    """(wkt column, lon column, lat column) of a table, or raise InputError."""
+    wkt = _find_column(columns, WKT_COLUMNS)
+    if wkt is not None:
+        return wkt, None, None
+    lon, lat = _find_column(columns, LON_COLUMNS), _find_column(columns, LAT_COLUMNS)
+    if lon is None or lat is None:
+        found = ", ".join(map(str, columns)) or "(none)"
+        missing = "longitude" if lon is None else "latitude"
+        raise InputError(
+            f"{name}: no {missing} column. Columns found: {found}. Name the coordinate "
+            f"columns 经度/纬度 or lon/lat (also accepted: {', '.join(LON_COLUMNS)} and "
+            f"{', '.join(LAT_COLUMNS)}), or give the geometry as WKT in a column named "
+            f"{' or '.join(WKT_COLUMNS)}."
+        )
+    return None, lon, lat
+
+
+_SRID = re.compile(r"^\s*SRID\s*=\s*(\d+)\s*;\s*", re.IGNORECASE)
+
+
+def _parse_wkt(values, labels) -> tuple[np.ndarray, set[int], dict[int, str]]:
+    """Parse WKT/EWKT strings; return geometries, SRIDs seen, {position: problem}."""
+    geoms = np.empty(len(values), dtype=object)
+    srids: set[int] = set()
+    bad: dict[int, str] = {}
+    texts = []
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, float) and np.isnan(v)):
+            texts.append(None)
+            continue
+        s = str(v).strip().strip('"').strip()
+        m = _SRID.match(s)
+        if m:
+            srids.add(int(m.group(1)))
+            s = s[m.end():]
+        texts.append(s or None)
+    parsed = shapely.from_wkt(np.array(texts, dtype=object), on_invalid="ignore")
+    for i, (t, g) in enumerate(zip(texts, parsed)):
+        if t is not None and g is None:
+            bad[i] = f"{labels[i]}: could not parse the WKT {t[:40]!r}{'…' if len(t) > 40 else ''}"
+        geoms[i] = g
+    return geoms, srids, bad
+
+
+def _frame_to_raw(df: pd.DataFrame, *, name: str, kind: str, id_offset: int = 0) -> _Raw:
+    """Build point/WKT geometry from a plain table (CSV chunk or DataFrame)."""
+    wkt_col, lon_col, lat_col = _geometry_columns(df.columns, name)
+    labels = [f"row {id_offset + i + 1}" for i in range(len(df))]
+    problems: dict[int, str] = {}
+    crs = None
+    if wkt_col is not None:
+        geoms, srids, problems = _parse_wkt(df[wkt_col].tolist(), labels)
+        attrs = df.drop(columns=[wkt_col])
+        if len(srids) > 1:
+            raise CRSError(
+                f"{name}: the WKT column mixes SRIDs {sorted(srids)}; give every geometry in "
+                "one CRS"
+            )
+        if srids:
+            crs = _parse_crs(f"EPSG:{srids.pop()}")
+    else:
+        xy = []
+        for col, what in ((lon_col, "longitude"), (lat_col, "latitude")):
+            raw = df[col]
+            if raw.dtype == object:
+                raw = raw.map(lambda v: v.strip() if isinstance(v, str) else v)
+            num = pd.to_numeric(raw, errors="coerce")
+            notnum = num.isna() & raw.notna() & (raw.astype(str) != "")
+            for i in np.flatnonzero(notnum.to_numpy()):
+                problems[i] = (
+                    f"{labels[i]}: {what} {raw.iloc[i]!r} in column {col!r} is not a number; "
+                    "write decimal degrees (e.g. 131.25) or metres"
+                )
+            xy.append(num.to_numpy(dtype=float))
+        geoms = shapely.points(xy[0], xy[1])
+        for i in problems:
+            geoms[i] = None
+        attrs = df
+    gdf = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(geoms, index=df.index), crs=crs)
+    return _Raw(gdf=gdf, name=name, kind=kind, carries_crs=crs is not None, row_problems=problems)
+
+
+def _csv_sep(path: Path, encoding: str) -> str:
+    with open(path, encoding=encoding, newline="") as f:
+        first = f.readline()
+    counts = {s: first.count(s) for s in (",", "\t", ";", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
+
+
+@dataclass
+class _CsvSpec:
+    encoding: str
+    sep: str
+    columns: list[str]
+    id_col: str | None  # the column holding ids, if any
+    id_explicit: bool  # whether duplicates there are an error (else fall back to S0001…)
+
+
+def _csv_spec(path: Path, encoding: str | None, id_column: str | None) -> _CsvSpec:
+    enc = _text_encoding(path, encoding)
+    sep = _csv_sep(path, enc)
+    try:
+        columns = list(pd.read_csv(path, encoding=enc, sep=sep, nrows=0).columns)
+    except pd.errors.EmptyDataError:
+        raise InputError(f"{path.name} is empty (no header, no rows); give a CSV with a header line "
+                         "and one site per row") from None
+    _geometry_columns(columns, path.name)
+    id_col, explicit = _id_source(columns, id_column, path.name)
+    return _CsvSpec(enc, sep, columns, id_col, explicit)
+
+
+def _id_source(columns, id_column, name) -> tuple[str | None, bool]:
+    if id_column is not None:
+        if id_column not in list(columns):
+            raise InputError(
+                f"id_column={id_column!r} is not a column of {name}; columns are: "
+                f"{', '.join(map(str, columns))}. Pass one of them, or id_column=None to use "
+                "site_id/项目编号/编号/id or generated ids"
+            )
+        return id_column, True
+    col = _find_column(columns, ID_COLUMNS)
+    if col is None:
+        return None, False
+    return col, str(col).strip().lower() == "site_id"
+
+
+def _read_csv(path: Path, *, encoding, id_column) -> tuple[_Raw, _CsvSpec]:
+    spec = _csv_spec(path, encoding, id_column)
+    dtype = {spec.id_col: str} if spec.id_col is not None else None
+    df = pd.read_csv(path, encoding=spec.encoding, sep=spec.sep, dtype=dtype)
+    raw = _frame_to_raw(df, name=path.name, kind="csv")
+    raw.encoding, raw.path = spec.encoding, path
+    return raw, spec
+
+
+_WKT_START = re.compile(
+    r"(SRID\s*=\s*\d+\s*;\s*)?\b(MULTIPOINT|MULTILINESTRING|MULTIPOLYGON|GEOMETRYCOLLECTION|"
+    r"POINT|LINESTRING|POLYGON)\b",
+    re.IGNORECASE,
+)
+
+
+def _read_wkt_text(path: Path, *, encoding) -> _Raw:
+    enc = _text_encoding(path, encoding)
+    ids: list[str | None] = []
+    wkts: list[str | None] = []
+    lines: list[int] = []
+    problems: dict[int, str] = {}
+    first = True
+    with open(path, encoding=enc) as f:
+        for lineno, line in enumerate(f, start=1):
+            s = line.strip()
+            if not s or s.startswith("#"):
+                continue
+            m = _WKT_START.search(s)
+            if m is None:
+                if first:  # a header such as "id;wkt"
+                    first = False
+                    continue
+                problems[len(wkts)] = f"line {lineno}: no WKT geometry found in {s[:40]!r}"
+                ids.append(None)
+                wkts.append(None)
+                lines.append(lineno)
+                continue
+            first = False
+            prefix = s[: m.start()].strip().rstrip(";,\t").strip().strip('"').strip()
+            ids.append(prefix or None)
+            wkts.append(s[m.start():].strip().strip('"'))
+            lines.append(lineno)
+    labels = [f"line {n}" for n in lines]
+    geoms, srids, bad = _parse_wkt(wkts, labels)
+    problems.update(bad)
+    crs = None
+    if len(srids) > 1:
+        raise CRSError(f"{path.name}: the lines mix SRIDs {sorted(srids)}; give every geometry in one CRS")
+    if srids:
+        crs = _parse_crs(f"EPSG:{srids.pop()}")
+    data: dict[str, Any] = {}
+    if any(i is not None for i in ids):
+        for k, i in enumerate(ids):
+            if i is None and k not in problems:
+                problems[k] = f"{labels[k]}: no id before the WKT (other lines have one)"
+        data["site_id"] = ids
+    gdf = gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms), crs=crs)
+    return _Raw(gdf=gdf, name=path.name, kind="wkt", carries_crs=crs is not None,
+                row_problems=problems, encoding=enc, path=path)
+
+
+def _read_vector(path: Path, *, layer, encoding) -> _Raw:
+    try:
+        layers = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+    except Exception as e:  # pyogrio.errors.DataSourceError and friends
+        raise InputError(
+            f"{path.name} could not be opened as a vector file ({e}). Supported: GeoJSON, "
+            "GeoPackage, Shapefile, KML, CSV (.csv) and WKT text (.wkt/.txt)."
+        ) from None
+    if layer is None and len(layers) > 1:
+        raise InputError(
+            f"{path.name} has {len(layers)} layers: {', '.join(layers)}. Choose one with "
+            f"layer=..., e.g. layer={layers[0]!r}"
+        )
+    if layer is not None and str(layer) not in layers and not isinstance(layer, int):
+        raise InputError(
+            f"layer {layer!r} is not in {path.name}; its layers are: {', '.join(layers)}"
+        )
+    driver = pyogrio.read_info(path, layer=layer)["driver"]
+    is_shp = driver == "ESRI Shapefile"
+    if encoding is not None and not is_shp and not _is_utf8(encoding):
+        raise InputError(
+            f"encoding={encoding!r} does not apply to {path.name} ({driver}): its text is "
+            "always UTF-8. encoding= is for CSV, WKT text and Shapefile .dbf files; drop it."
+        )
+    name = path.name
+    used = "utf-8"
+    if is_shp:
+        gdf, used = _read_shapefile(path, layer=layer, encoding=encoding)
+    else:
+        gdf = pyogrio.read_dataframe(path, layer=layer)
+    if gdf.geometry.name != "geometry":
+        gdf = gdf.rename_geometry("geometry")
+    raw = _Raw(gdf=gdf, name=name, kind="shapefile" if is_shp else "vector", carries_crs=True,
+               encoding=used, path=path)
+    return raw
+
+
+def _read_shapefile(path: Path, *, layer, encoding) -> tuple[gpd.GeoDataFrame, str]:
+    cpg = [p for p in path.parent.iterdir() if p.stem == path.stem and p.suffix.lower() == ".cpg"]
+    if encoding is not None:
+        try:
+            gdf = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
+        except UnicodeDecodeError as e:
+            raise EncodingError(
+                f"{path.name}: the .dbf attribute table is not in encoding={encoding!r} ({e}). "
+                "Try encoding=\"gbk\" or encoding=\"utf-8\", or drop encoding= to detect it."
+            ) from None
+        shown = _frame_mojibake(gdf)
+        if shown:
+            raise EncodingError(
+                f"{path.name}: reading the .dbf as {encoding} gives garbled text such as "
+                f"{shown!r}; try encoding=\"gbk\" or encoding=\"utf-8\", or drop encoding=."
+            )
+        return gdf, encoding
+    if cpg:
+        gdf = pyogrio.read_dataframe(path, layer=layer)
+        shown = _frame_mojibake(gdf)
+        if shown:
+            raise EncodingError(
+                f"{path.name}: the .cpg file says {cpg[0].read_text(errors='replace').strip()!r}, "
+                f"but the attributes read as garbled text such as {shown!r}. Pass the real "
+                "encoding, e.g. encoding=\"gbk\"."
+            )
+        return gdf, cpg[0].read_text(errors="replace").strip()
+    tried = []
+    for enc in ("utf-8", "gb18030"):
+        try:
+            gdf = pyogrio.read_dataframe(path, layer=layer, encoding=enc)
+        except UnicodeDecodeError:
+            tried.append(f"{enc} (decoding fails)")
+            continue
+        shown = _frame_mojibake(gdf)
+        if shown:
+            tried.append(f"{enc} (garbled text such as {shown!r})")
+            continue
+        log.info("%s has no .cpg; its attributes decode as %s", path.name, enc)
+        return gdf, enc
+    raise EncodingError(
+        f"{path.name} has no .cpg file and its .dbf attributes are in none of the encodings "
+        f"tried: {'; '.join(tried)}. Pass the encoding, e.g. encoding=\"gbk\" (or \"big5\", "
+        "\"latin-1\"), or add a .cpg file naming it."
+    )
+
+
+def _load(source, *, layer, encoding, id_column) -> _Raw:
+    if isinstance(source, gpd.GeoDataFrame):
+        gdf = source.copy()
+        if gdf.geometry.name != "geometry":
+            if "geometry" in gdf.columns:
+                gdf = gdf.drop(columns=["geometry"])
+            gdf = gdf.rename_geometry("geometry")
+        gdf = gdf.reset_index(drop=True)
+        return _Raw(gdf=gdf, name="the GeoDataFrame", kind="geodataframe", carries_crs=True)
+    if isinstance(source, pd.DataFrame):
+        return _frame_to_raw(source.reset_index(drop=True), name="the DataFrame", kind="dataframe")
+    if not isinstance(source, (str, os.PathLike)):
+        raise InputError(
+            f"source must be a file path, a GeoDataFrame or a DataFrame with lon/lat columns; "
+            f"got {type(source).__name__}"
+        )
+    path = Path(source)
+    if not path.exists():
+        raise InputError(f"no such file: {path}. Check the path (it is resolved from {Path.cwd()}).")
+    suffix = path.suffix.lower()
+    if suffix in _CSV_SUFFIXES:
+        return _read_csv(path, encoding=encoding, id_column=id_column)[0]
+    if suffix in _WKT_SUFFIXES:
+        return _read_wkt_text(path, encoding=encoding)
+    return _read_vector(path, layer=layer, encoding=encoding)
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _resolve_ids(gdf, *, id_column, name, problems: _Problems, id_offset: int = 0,
+                 spec_id: tuple[str | None, bool] | None = None,
+                 reported=()) -> tuple[list[str], str | None]:
+    """Site ids as strings, and the column they came from (None if generated)."""
+    n = len(gdf)
+    positions = range(id_offset, id_offset + n)
+    col, explicit = spec_id if spec_id is not None else _id_source(
+        [c for c in gdf.columns if c != "geometry"], id_column, name)
+    if col is None:
+        return _generated_ids(positions), None
+    vals = [_id_str(v) for v in gdf[col].tolist()]
+    skip = {p + id_offset for p in reported}  # rows whose problem is already reported
+    missing = [f"row {p + 1}" for p, v in zip(positions, vals) if v is None and p not in skip]
+    dup = pd.Series([v for v in vals if v is not None])
+    dups = sorted(set(dup[dup.duplicated()]))
+    if not explicit and (missing or dups):
+        log.info("column %r is not a unique id (%d missing, %d duplicated); generating ids",
+                 col, len(missing), len(dups))
+        return _generated_ids(positions), None
+    if missing:
+        problems.add(InputError, f"site id column {col!r} is empty in {_fmt_ids(missing)}; "
+                                 "give every site an id")
+    if dups:
+        problems.add(InputError, f"duplicate site ids in column {col!r}: {_fmt_ids(dups)}; "
+                                 "make them unique, or pass id_column= naming a unique column")
+    gen = _generated_ids(positions)
+    return [v if v is not None else g for v, g in zip(vals, gen)], col
+
+
+def _resolve_crs(raw: _Raw, given: pyproj.CRS | None, geoms: np.ndarray, ok: np.ndarray,
+                 coords_key: str, problems: _Problems) -> tuple[pyproj.CRS | None, str]:
+    """The CRS of the source coordinates and how it was found."""
+    file_crs = pyproj.CRS.from_user_input(raw.gdf.crs) if raw.gdf.crs is not None else None
+    if file_crs is not None:
+        if given is not None and not _same_crs(file_crs, given):
+            problems.add(CRSError, (
+                f"{raw.name} declares its CRS as {_crs_label(file_crs)} but crs={_crs_label(given)!r} "
+                "was passed; read_sites never relabels coordinates. Drop crs= to use the file's CRS, "
+                "or, if the file's CRS is wrong, fix it at the source (e.g. replace the .prj, or "
+                "gdf.set_crs(..., allow_override=True) and pass the GeoDataFrame)"))
+            return None, "conflict"
+        return file_crs, "file"
+    if given is not None:
+        return given, "argument"
+    coords = shapely.get_coordinates(geoms[ok])
+    if len(coords) == 0:
+        return None, "none"
+    xmin, ymin = coords.min(axis=0)
+    xmax, ymax = coords.max(axis=0)
+    if _PREFIX_EASTING[0] <= xmin and xmax < _PREFIX_EASTING[1] and 0 <= ymin and ymax < 1e7:
+        zones = sorted({int(x // 1_000_000) for x in (xmin, xmax)})
+        if len(zones) > 1:
+            problems.add(CRSError, (
+                f"{raw.name} has no CRS and its eastings carry different zone prefixes "
+                f"({', '.join(map(str, zones))}); split the file by zone or pass crs="))
+            return None, "none"
+        try:
+            return gk_crs_from_prefixed_easting(xmin), "zone prefix"
+        except CRSError as e:
+            problems.add(CRSError, f"{raw.name} has no CRS and {e}")
+            return None, "none"
+    degrees = ((-180 <= xmin and xmax <= 180 and -90 <= ymin and ymax <= 90)
+               or (-90 <= xmin and xmax <= 90 and -180 <= ymin and ymax <= 180))  # lat/lon swapped
+    if degrees and not raw.carries_crs:
+        # CSV/WKT/DataFrame cannot state a CRS; lon/lat is CGCS2000 (GPS WGS84 agrees < 1 m).
+        return (pyproj.CRS.from_epsg(4326) if coords_key else STORAGE_CRS), "assumed"
+    if raw.kind == "shapefile":
+        fix = ("the shapefile has no .prj: pass crs='EPSG:4490' if the coordinates are CGCS2000 "
+               "lon/lat, crs='EPSG:4553' for CGCS2000 Gauss-Kruger CM 132E metres, or add the .prj")
+    elif degrees:
+        fix = (f"{raw.name} has no CRS: pass crs='EPSG:4490' (CGCS2000 lon/lat) or the CRS the "
+               "coordinates are in")
+    else:
+        fix = (f"{raw.name} has no CRS and its coordinates (x {xmin:.0f}–{xmax:.0f}, "
+               f"y {ymin:.0f}–{ymax:.0f}) are not lon/lat: pass crs=, e.g. crs='EPSG:4553' for "
+               "CGCS2000 Gauss-Kruger CM 132E metres (eastings without zone prefix)")
+    problems.add(CRSError, fix)
+    return None, "none"
+
+
+def _site_bounds(geoms: np.ndarray) -> np.ndarray:
+    return shapely.bounds(geoms)  # (n, 4); NaN for None/empty
+
+
+def _converter(key: str):
+    def convert(c: np.ndarray) -> np.ndarray:
+        if key == "gcj02":
+            lon, lat = _coords.gcj02_to_wgs84(c[:, 0], c[:, 1])
+        else:
+            lon, lat = _coords.bd09_to_wgs84(c[:, 0], c[:, 1])
+        return np.column_stack([lon, lat])
+    return convert
+
+
+def _location_checks(raw: _Raw, geoms: np.ndarray, ok: np.ndarray, src: pyproj.CRS,
+                     ids: list[str], coords_key: str, crs_how: str,
+                     problems: _Problems) -> np.ndarray | None:
+    """Convert GCJ-02/BD-09, transform to EPSG:4490 and refuse far-away sites.
+
+    Returns the transformed geometries, or None if a CRS problem was recorded.
+    """
+    idx = np.flatnonzero(ok)
+    label = _crs_label(src)
+    b = _site_bounds(geoms[idx])
+    if src.is_geographic and len(idx):
+        swapped = ((b[:, 0] >= _SWAP_X[0]) & (b[:, 2] <= _SWAP_X[1])
+                   & (b[:, 1] >= _SWAP_Y[0]) & (b[:, 3] <= _SWAP_Y[1]))
+        if swapped.any():
+            sid = [ids[i] for i in idx[swapped]]
+            x, y = b[swapped][0, 0], b[swapped][0, 1]
+            problems.add(CRSError, (
+                f"longitude and latitude look swapped for sites {_fmt_ids(sid)} (e.g. longitude "
+                f"{x:.4f}, latitude {y:.4f}; Jixi is at 130.4–133.9°E, 44.9–46.6°N). Swap them: "
+                "exchange the 经度/纬度 (lon/lat) columns, or for a vector file swap the axes "
+                "(gdf.geometry = shapely.transform(gdf.geometry, lambda c: c[:, ::-1])) and pass "
+                "the GeoDataFrame"))
+            return None
+        not_deg = (b[:, 0] < -180) | (b[:, 2] > 180) | (b[:, 1] < -90) | (b[:, 3] > 90)
+        if not_deg.any():
+            sid = [ids[i] for i in idx[not_deg]]
+            problems.add(CRSError, (
+                f"{raw.name}: coordinates of sites {_fmt_ids(sid)} (x up to "
+                f"{np.nanmax(np.abs(b[not_deg][:, [0, 2]])):.0f}, y up to "
+                f"{np.nanmax(np.abs(b[not_deg][:, [1, 3]])):.0f}) are not degrees, but the CRS "
+                f"is {label} ({crs_how}), which is in degrees. The data are probably projected "
+                "metres with a wrong CRS label (e.g. CGCS2000 Gauss-Kruger EPSG:4553, or "
+                "EPSG:4532 with zone-prefixed eastings). Fix the CRS at the source (replace the "
+                ".prj, or gdf.set_crs('EPSG:4553', allow_override=True) and pass the GeoDataFrame)"))
+            return None
+    if coords_key:
+        if not src.is_geographic:
+            problems.add(CRSError, (
+                f"coords={coords_key!r} is for lon/lat copied from a web map, but {raw.name} is "
+                f"in {label} (projected, metres). Drop coords= for projected data"))
+            return None
+        geoms = geoms.copy()
+        geoms[idx] = shapely.transform(geoms[idx], _converter(coords_key))
+    series = gpd.GeoSeries(geoms, crs=src)
+    if not _same_crs(src, STORAGE_CRS):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)
+            series = series.to_crs(STORAGE_CRS)
+    out = np.asarray(series.values, dtype=object)
+    tb = _site_bounds(out[idx])
+    x0, y0, x1, y1 = JIXI_BOUNDS
+    m = FAR_MARGIN_DEG
+    with np.errstate(invalid="ignore"):
+        inside = ((tb[:, 0] >= x0 - m) & (tb[:, 2] <= x1 + m)
+                  & (tb[:, 1] >= y0 - m) & (tb[:, 3] <= y1 + m))
+    far = ~inside
+    if far.any():
+        sid = [ids[i] for i in idx[far]]
+        fb = tb[far]
+        finite = np.isfinite(fb).all(axis=1)
+        found = (f"({np.min(fb[finite, 0]):.4f}, {np.min(fb[finite, 1]):.4f}, "
+                 f"{np.max(fb[finite, 2]):.4f}, {np.max(fb[finite, 3]):.4f})"
+                 if finite.any() else "(not finite: outside the CRS's area of use)")
+        expect = (f"({x0 - m:.2f}, {y0 - m:.2f}, {x1 + m:.2f}, {y1 + m:.2f}), i.e. Jixi "
+                  f"{x0:.2f}–{x1:.2f}°E, {y0:.2f}–{y1:.2f}°N plus {m:g}°")
+        if far.all():
+            cause = (f"all sites are far away, so the CRS {label} ({crs_how}) is probably wrong "
+                     "(another CRS, or the wrong Gauss-Kruger zone/central meridian: Jixi is in "
+                     "3° zone 44, CM 132E, EPSG:4553 / EPSG:4532 with zone prefix)")
+        else:
+            cause = ("the other sites are near Jixi, so check these sites' coordinates for typos"
+                     + ("" if src.is_geographic else
+                        f", or whether they are in another CRS/zone than {label}"))
+        problems.add(CRSError, (
+            f"{len(sid)} of {len(ids)} sites lie far from Jixi: {_fmt_ids(sid)}. Bounds found "
+            f"(lon/lat, EPSG:4490): {found}; expected within {expect}. Likely cause: {cause}"))
+        return None
+    return out
+
+
+def _note_column(notes: dict[int, list[str]], n: int) -> np.ndarray:
+    col = np.full(n, "", dtype=object)
+    for i, texts in notes.items():
+        col[i] = "; ".join(texts)
+    return col
+
+
+def _finish(raw: _Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_column,
+            make_valid: bool, id_offset: int = 0,
+            spec_id: tuple[str | None, bool] | None = None) -> gpd.GeoDataFrame:
+    """Validate, convert and transform a loaded source; raise one error listing all problems."""
+    gdf = raw.gdf
+    if len(gdf) == 0:
+        raise InputError(
+            f"{raw.name} contains no sites (0 features/rows); give a file with at least one "
+            "point, line or polygon"
+        )
+    problems = _Problems(raw.name)
+    ids, id_col = _resolve_ids(gdf, id_column=id_column, name=raw.name, problems=problems,
+                               id_offset=id_offset, spec_id=spec_id, reported=raw.row_problems)
+    ida = np.array(ids, dtype=object)
+    for pos, text in sorted(raw.row_problems.items()):
+        problems.add(InputError, f"{text} (site {ids[pos]})")
+
+    geoms = np.asarray(gdf.geometry.values, dtype=object).copy()
+    n = len(geoms)
+    notes: dict[int, list[str]] = {}  # position -> notes (most sites have none)
+    parsed_bad = np.zeros(n, dtype=bool)
+    parsed_bad[list(raw.row_problems)] = True
+
+    missing = (shapely.is_missing(geoms) | shapely.is_empty(geoms)) & ~parsed_bad
+    if missing.any():
+        problems.add(InvalidGeometryError, (
+            f"sites without geometry (null or empty): {_fmt_ids(ida[missing])}; give each site a "
+            "point, line or polygon, or remove those rows"))
+    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) & ~parsed_bad
+
+    xy, where = shapely.get_coordinates(geoms[present], return_index=True)
+    bad_pos = np.flatnonzero(present)[np.unique(where[~np.isfinite(xy).all(axis=1)])]
+    nonfinite = np.zeros(n, dtype=bool)
+    nonfinite[bad_pos] = True
+    if nonfinite.any():
+        problems.add(InputError, (
+            f"sites with missing, NaN or infinite coordinates: {_fmt_ids(ida[nonfinite])}; fill "
+            "in the coordinates (decimal degrees or metres) or remove those rows"))
+
+    gc = present & (shapely.get_type_id(geoms) == 7)
+    if gc.any():
+        problems.add(InvalidGeometryError, (
+            f"GeometryCollection is not supported (sites {_fmt_ids(ida[gc])}); explode it into "
+            "one feature per part, e.g. gdf.explode(index_parts=False), or keep only the polygons"))
+
+    ok = present & ~nonfinite & ~gc
+    hz = ok & shapely.has_z(geoms)
+    if hz.any():
+        for i in np.flatnonzero(hz):
+            z = shapely.get_coordinates(geoms[i], include_z=True)[:, 2]
+            if np.any(np.nan_to_num(z) != 0):
+                notes.setdefault(i, []).append("Z coordinates dropped")
+        geoms[hz] = shapely.force_2d(geoms[hz])
+
+    invalid = ok & ~shapely.is_valid(geoms)
+    if invalid.any():
+        reasons = shapely.is_valid_reason(geoms[invalid])
+        if make_valid:
+            fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
+            geoms[invalid] = fixed
+            for i, r in zip(np.flatnonzero(invalid), reasons):
+                notes.setdefault(i, []).append(f"geometry repaired with make_valid ({r})")
+            still = np.flatnonzero(invalid)[shapely.is_empty(fixed)]
+            if len(still):
+                problems.add(InvalidGeometryError, (
+                    f"sites {_fmt_ids(ida[still])} collapse to nothing when repaired (zero "
+                    "area); redraw them"))
+                ok[still] = False
+        else:
+            listed = [f"{s}: {r}" for s, r in zip(ida[invalid], reasons)]
+            problems.add(InvalidGeometryError, (
+                f"invalid geometries: {_fmt_ids(listed)}. Redraw them, or pass make_valid=True to "
+                "repair them with shapely.make_valid (the repair is recorded in column 'note')"))
+            ok = ok & ~invalid
+
+    src, how = _resolve_crs(raw, given_crs, geoms, ok, coords_key, problems)
+    out = None
+    if src is not None:
+        out = _location_checks(raw, geoms, ok, src, ids, coords_key, how, problems)
+    problems.raise_if_any()
+
+    attrs = gdf.drop(columns=["geometry"])
+    if id_col == "site_id":
+        attrs = attrs.drop(columns=["site_id"])  # it becomes the output site_id
+    attrs = attrs.rename(columns={c: f"{c}_input" for c in _OUT_COLUMNS if c in attrs.columns})
+    attrs = attrs.assign(
+        site_id=ids,
+        input_crs=_crs_label(src),
+        converted_from=coords_key,
+        note=_note_column(notes, n),
+    )
+    result = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(out, index=attrs.index), crs=STORAGE_CRS)
+    result.attrs["read_sites"] = {
+        "source": str(raw.path) if raw.path is not None else raw.name,
+        "format": raw.kind,
+        "encoding": raw.encoding,
+        "input_crs": _crs_label(src),
+        "crs_from": how,  # file, argument, zone prefix, assumed
+        "converted_from": coords_key,
+        "id_column": id_col,
+    }
+    return result
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def read_sites(
+    source,
+    *,
+    coords: Coords | None = None,
+    crs=None,
+    id_column: str | None = None,
+    layer: str | int | None = None,
+    encoding: str | None = None,
+    make_valid: bool = False,
+) -> gpd.GeoDataFrame:
+    """Read proposed sites from a file or table into a checked EPSG:4490 GeoDataFrame.
+
+    Parameters
+    ----------
+    source : str, pathlib.Path, GeoDataFrame or DataFrame
+        A GeoJSON, GeoPackage, Shapefile, KML (read through GDAL/pyogrio), CSV
+        (``.csv``/``.tsv``) or WKT text file (``.wkt``/``.txt``, one WKT per line,
+        optionally ``id;WKT``, ``id,WKT`` or ``id<TAB>WKT``; EWKT ``SRID=4490;…``
+        sets the CRS); or a GeoDataFrame; or a DataFrame with lon/lat (or WKT)
+        columns. The file is only read, never modified.
+    coords : {"gcj02", "bd09", "wgs84", "cgcs2000"} or None, keyword-only
+        Where lon/lat came from: ``"gcj02"`` for coordinates copied from 高德/腾讯
+        maps, ``"bd09"`` for 百度 maps; they are converted to WGS84 with
+        :mod:`jixi_geo.coords` and recorded in column ``converted_from``. None,
+        ``"wgs84"`` or ``"cgcs2000"``: no conversion.
+    crs : pyproj CRS input, optional, keyword-only
+        The CRS of sources that carry none (CSV, WKT text, a Shapefile without
+        ``.prj``). It never relabels: if the source declares a different CRS,
+        :class:`~jixi_geo.errors.CRSError` is raised. Without it, zone-prefixed
+        Gauss-Kruger eastings (13 000 000–46 000 000 m) give the CGCS2000 GK CRS
+        of their zone, and lon/lat in CSV/WKT/DataFrame is taken as EPSG:4490
+        (EPSG:4326 with ``coords=``).
+    id_column : str, optional, keyword-only
+        Column holding the site ids (must be unique and non-empty). Default: the
+        first of ``site_id``, ``项目编号``, ``编号``, ``id`` whose values are unique
+        (``site_id`` must be), else ids ``S0001``, ``S0002`` … by row.
+    layer : str or int, optional, keyword-only
+        Layer of a multi-layer source (GeoPackage, KML); required if it has more
+        than one.
+    encoding : str, optional, keyword-only
+        Text encoding of a CSV, WKT text or Shapefile ``.dbf``. Default: detected
+        (UTF-8 with or without BOM, then GB18030/GBK; a Shapefile's ``.cpg`` is
+        used if present).
+    make_valid : bool, keyword-only
+        Repair invalid polygons with :func:`shapely.make_valid` (recorded in
+        column ``note``) instead of refusing them.
+
+    Returns
+    -------
+    geopandas.GeoDataFrame
+        In EPSG:4490 (CGCS2000 lon/lat, degrees): the input attributes in input
+        order, then ``site_id``, ``input_crs``, ``converted_from``, ``note`` and
+        ``geometry`` (2-D). ``attrs["read_sites"]`` records the source, format,
+        encoding, CRS and how the CRS was found.
+
+    Raises
+    ------
+    InputError
+        Unreadable or empty source, missing coordinate columns, non-numeric or
+        NaN coordinates, missing or duplicate site ids.
+    EncodingError
+        Text in none of the tried encodings, or garbled (mojibake).
+    CRSError
+        No CRS and none can be inferred; ``crs=`` contradicts the file; lon/lat
+        swapped; coordinates far (> 1°) outside Jixi, i.e. a wrong CRS or zone.
+    InvalidGeometryError
+        Null/empty geometries, GeometryCollections, invalid polygons (unless
+        ``make_valid=True``).
+    SiteProblemsError
+        Problems of more than one of the kinds above (an instance of each).
+
+    Every problem found is listed in one error (``err.problems``), by site id.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"编号": ["A1", "A2"], "经度": [131.0, 131.2], "纬度": [45.3, 45.4]})
+    >>> sites = read_sites(df)
+    >>> sites[["编号", "site_id", "input_crs", "converted_from"]].values.tolist()
+    [['A1', 'A1', 'EPSG:4490', ''], ['A2', 'A2', 'EPSG:4490', '']]
+    >>> sites.crs.to_epsg()
+    4490
+    """
+    coords_key = _parse_coords(coords)
+    given = _parse_crs(crs)
+    raw = _load(source, layer=layer, encoding=encoding, id_column=id_column)
+    return _finish(raw, coords_key=coords_key, given_crs=given, id_column=id_column,
+                   make_valid=make_valid)
+
+
+def _check_ids_stream(path: Path, spec: _CsvSpec, chunksize: int) -> _CsvSpec:
+    """Check the id column over the whole file (one column only) before streaming."""
+    if spec.id_col is None:
+        return spec
+    seen: set[str] = set()
+    dups: set[str] = set()
+    missing: list[str] = []
+    row = 0
+    for chunk in pd.read_csv(path, encoding=spec.encoding, sep=spec.sep, usecols=[spec.id_col],
+                             dtype=str, chunksize=chunksize):
+        for v in chunk[spec.id_col].tolist():
+            row += 1
+            s = _id_str(v)
+            if s is None:
+                missing.append(f"row {row}")
+            elif s in seen:
+                dups.add(s)
+            else:
+                seen.add(s)
+    if not spec.id_explicit:
+        if missing or dups:
+            log.info("column %r is not a unique id; generating ids", spec.id_col)
+            return _CsvSpec(spec.encoding, spec.sep, spec.columns, None, False)
+        return spec
+    problems = _Problems(path.name)
+    if missing:
+        problems.add(InputError, f"site id column {spec.id_col!r} is empty in {_fmt_ids(missing)}; "
+                                 "give every site an id")
+    if dups:
+        problems.add(InputError, f"duplicate site ids in column {spec.id_col!r}: "
+                                 f"{_fmt_ids(sorted(dups))}; make them unique, or pass id_column= "
+                                 "naming a unique column")
+    problems.raise_if_any()
+    return spec
+
+
+def iter_sites_csv(
+    path,
+    *,
+    chunksize: int = 100_000,
+    coords: Coords | None = None,
+    crs=None,
+    id_column: str | None = None,
+    encoding: str | None = None,
+    make_valid: bool = False,
+) -> Iterator[gpd.GeoDataFrame]:
+    """Stream a large site CSV as EPSG:4490 GeoDataFrame chunks.
+
+    The file is decoded once to check its encoding (1 MB at a time), the id
+    column (if any) is read alone to check it is unique, then the rows are parsed
+    ``chunksize`` at a time; only one chunk is in memory at once.
+
+    Parameters
+    ----------
+    path : str or pathlib.Path
+        The CSV file (lon/lat or WKT columns as for :func:`read_sites`).
+    chunksize : int, keyword-only
+        Rows per chunk.
+    coords, crs, id_column, encoding, make_valid
+        As for :func:`read_sites`.
+
+    Yields
+    ------
+    geopandas.GeoDataFrame
+        Each chunk checked and transformed exactly as :func:`read_sites` would;
+        the index is the 0-based row number in the file, generated ids continue
+        across chunks (``S0001`` is the first data row).
+
+    Raises
+    ------
+    InputError, EncodingError, CRSError, InvalidGeometryError
+        As for :func:`read_sites`. Encoding, header and id problems are raised by
+        the call itself; row problems when the chunk holding them is reached.
+    """
+    if int(chunksize) < 1:
+        raise InputError(f"chunksize must be a positive number of rows; got {chunksize!r}")
+    coords_key = _parse_coords(coords)
+    given = _parse_crs(crs)
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"no such file: {path}. Check the path (it is resolved from {Path.cwd()}).")
+    spec = _check_ids_stream(path, _csv_spec(path, encoding, id_column), int(chunksize))
+    dtype = {spec.id_col: str} if spec.id_col is not None else None
+    reader = pd.read_csv(path, encoding=spec.encoding, sep=spec.sep, dtype=dtype,
+                         chunksize=int(chunksize))
+    spec_id = (spec.id_col, spec.id_explicit) if spec.id_col is not None else (None, False)
+
+    def _chunks() -> Iterator[gpd.GeoDataFrame]:
+        offset = 0
+        with reader:
+            for chunk in reader:
+                if len(chunk) == 0:
+                    continue
+                raw = _frame_to_raw(chunk, name=path.name, kind="csv", id_offset=offset)
+                raw.encoding, raw.path = spec.encoding, path
+                out = _finish(raw, coords_key=coords_key, given_crs=given, id_column=id_column,
+                              make_valid=make_valid, id_offset=offset, spec_id=spec_id)
+                offset += len(chunk)
+                yield out
+        if offset == 0:
+            raise InputError(f"{path.name} contains no sites (0 rows); give a CSV with at least one row")
+
+    return _chunks()
+
+
+def write_csv_excel(df: pd.DataFrame, path, *, rounding_precision: int = 9) -> Path:
+    """Write a table as UTF-8-with-BOM CSV that Excel opens correctly, atomically.
+
+    Parameters
+    ----------
+    df : DataFrame or GeoDataFrame
+        The table; a GeoDataFrame's geometry is written as WKT in column
+        ``geometry`` (which :func:`read_sites` reads back).
+    path : str or pathlib.Path
+        Destination; replaced only once the whole file is written.
+    rounding_precision : int, keyword-only
+        Decimal places of WKT coordinates (9 = 1e-9 degrees, about 0.1 mm).
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Warns
+    -----
+    JixiGeoWarning
+        If a WKT value is longer than Excel's 32 767-character cell limit (Excel
+        would truncate it on saving; use a GeoPackage for such geometries).
+    """
+    out = pd.DataFrame(df).copy()
+    if isinstance(df, gpd.GeoDataFrame):
+        gname = df.geometry.name
+        wkt = shapely.to_wkt(np.asarray(df.geometry.values, dtype=object),
+                             rounding_precision=rounding_precision, trim=True)
+        out[gname] = wkt
+        long_ = [i for i, w in enumerate(wkt) if w is not None and len(w) > _EXCEL_CELL_LIMIT]
+        if long_:
+            warnings.warn(
+                f"{len(long_)} geometries have WKT longer than Excel's {_EXCEL_CELL_LIMIT}-character "
+                "cell limit; Excel will cut them if the CSV is saved from Excel. Keep the geometry "
+                "in a GeoPackage (gdf.to_file('sites.gpkg')) and use the CSV for viewing only.",
+                JixiGeoWarning, stacklevel=2)
+    path = Path(path)
+    with atomic_path(path, suffix=".csv") as tmp:
+        out.to_csv(tmp, index=False, encoding="utf-8-sig")
+    return path

@@ -1,0 +1,201 @@
+"""Compliance checks: verdicts follow the rule table, geometry answers are exact.
+
+Most tests use zones built here (squares in EPSG:4553 in the middle of Jixi) so the
+expected answers follow from the construction and from ``verdict_rules.csv`` read
+directly, not from the engine.
+"""
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pyproj
+import pytest
+import shapely
+from shapely import LineString, Point, box
+
+import jixi_geo as jg
+from jixi_geo.errors import SchemaError, UnknownCodeError
+from jixi_geo.redline import check_sites, check_sites_detail, validate_zones
+
+RULES = pd.read_csv(jg.layers.layers_dir() / "rules" / "verdict_rules.csv", dtype=str, keep_default_na=False)
+# EPSG:4553 origin of the test squares: 131.55E 45.42N, inside 密山市 (well inside Jixi)
+X0, Y0 = (round(v) for v in pyproj.Transformer.from_crs(4490, 4553, always_xy=True).transform(131.55, 45.42))
+GEOD = pyproj.CRS.from_epsg(4490).get_geod()
+
+
+def expected(level, activity):
+    row = RULES[(RULES.control_level == level) & (RULES.activity == activity)]
+    assert len(row) == 1
+    return row.iloc[0]
+
+
+@pytest.fixture(scope="module")
+def zones():
+    # three 2 km squares side by side, 1 km apart: NR | ERL | GES
+    return gpd.GeoDataFrame({
+        "id": ["z-nr", "z-erl", "z-ges"],
+        "name_zh": ["测试保护区", "测试红线", "测试一般生态空间"],
+        "name_en": ["test reserve", "test red line", "test general space"],
+        "control_level": ["nature_reserve", "ecological_redline", "general_ecological_space"],
+    }, geometry=[box(X0, Y0, X0 + 2000, Y0 + 2000), box(X0 + 3000, Y0, X0 + 5000, Y0 + 2000),
+                 box(X0 + 6000, Y0, X0 + 8000, Y0 + 2000)], crs="EPSG:4553")
+
+
+def sites_gdf(geoms, **cols):
+    return gpd.GeoDataFrame({"site_id": [f"s{i}" for i in range(len(geoms))], **cols}, geometry=geoms,
+                            crs="EPSG:4553")
+
+
+@pytest.mark.parametrize("activity", ["wind_farm", "ecological_restoration", "industry", "patrol_monitoring",
+                                      "road", "tourism", "unspecified"])
+def test_each_level_gives_the_rule_tables_verdict(zones, activity):
+    pts = [Point(X0 + 1000, Y0 + 1000), Point(X0 + 4000, Y0 + 1000), Point(X0 + 7000, Y0 + 1000)]
+    r = check_sites(sites_gdf(pts), activity=None if activity == "unspecified" else activity, zones=zones)
+    for lvl, (_, row) in zip(["nature_reserve", "ecological_redline", "general_ecological_space"], r.iterrows()):
+        e = expected(lvl, activity)
+        assert row["verdict"] == e["verdict"]
+        assert row["rule_id"] == e["rule_id"]
+        assert row["basis"] == e["basis"]
+        assert row["control_level"] == lvl
+        assert row["distance_m"] == 0 and row["overlap_pct"] == 100
+        assert e["rule_zh"] in row["reasons"] and e["rule_en"] in row["reasons"]
+    if activity == "unspecified":
+        assert (r["activity"] == "unspecified").all()
+        assert r["reasons"].str.contains("strictest reading").all()
+
+
+def test_wind_farm_prohibited_but_restoration_allowed_in_the_red_line(zones):
+    s = sites_gdf([Point(X0 + 4000, Y0 + 1000)] * 2, activity=["风电场", "生态修复"])
+    r = check_sites(s, zones=zones)
+    assert list(r["verdict"]) == ["prohibited", "restricted"]
+    assert list(r["activity"]) == ["wind_farm", "ecological_restoration"]
+    assert "142" in r["basis"].iloc[1]
+
+
+def test_near_clear_and_outside(zones):
+    pts = [Point(X0 - 600, Y0 + 1000),      # 600 m west of the reserve
+           Point(X0 - 5000, Y0 + 1000),     # 5 km away
+           Point(132.82, 44.60)]            # Spassk-Dalny, Russia (given in lon/lat below)
+    s = sites_gdf(pts[:2])
+    ru = gpd.GeoDataFrame({"site_id": ["s2"]}, geometry=[pts[2]], crs="EPSG:4490").to_crs(4553)
+    s = pd.concat([s, ru], ignore_index=True)
+    r = check_sites(s, zones=zones, buffer_m=1000)
+    assert list(r["verdict"]) == ["attention", "clear", "outside_jixi"]
+    assert r["distance_m"].iloc[0] == pytest.approx(600, abs=0.5)
+    assert r["nearest_zone_id"].iloc[0] == "z-nr"
+    assert np.isnan(r["distance_m"].iloc[1]) or r["distance_m"].iloc[1] > 1000
+    r2 = check_sites(s.iloc[:1], zones=zones, buffer_m=500)
+    assert r2["verdict"].iloc[0] == "clear"
+
+
+def test_polygon_overlap_area_and_share_are_exact(zones):
+    # a 1 km square, half inside the red-line square
+    site = box(X0 + 2500, Y0 + 500, X0 + 3500, Y0 + 1500)
+    r = check_sites(sites_gdf([site]), activity="industry", zones=zones)
+    assert r["overlap_pct"].iloc[0] == pytest.approx(50, abs=1e-6)
+    inter = gpd.GeoSeries([box(X0 + 3000, Y0 + 500, X0 + 3500, Y0 + 1500)], crs=4553).to_crs(4490).iloc[0]
+    geodesic_ha = abs(GEOD.geometry_area_perimeter(inter)[0]) / 1e4
+    assert r["overlap_ha"].iloc[0] == pytest.approx(geodesic_ha, rel=1e-5)
+    assert r["verdict"].iloc[0] == expected("ecological_redline", "industry")["verdict"]
+
+
+def test_strictest_zone_decides_and_all_zones_are_listed(zones):
+    site = box(X0 + 1500, Y0 + 500, X0 + 3500, Y0 + 1500)  # across NR and ERL
+    r = check_sites(sites_gdf([site]), activity="tourism", zones=zones)
+    nr, erl = expected("nature_reserve", "tourism"), expected("ecological_redline", "tourism")
+    order = ["prohibited", "restricted", "conditional", "attention"]
+    assert r["verdict"].iloc[0] == min([nr["verdict"], erl["verdict"]], key=order.index)
+    assert r["zone_ids"].iloc[0] == "z-nr; z-erl"
+    assert r["overlap_pct"].iloc[0] == pytest.approx(50, abs=1e-6)  # 0.5 + 0.5 of 2.0 km²
+
+
+def test_line_length_inside(zones):
+    road = LineString([(X0 - 1000, Y0 + 1000), (X0 + 9000, Y0 + 1000)])  # crosses all three squares
+    r = check_sites(sites_gdf([road]), activity="road", zones=zones)
+    assert r["overlap_m"].iloc[0] == pytest.approx(6000, rel=2e-4)  # GK scale at the CM is ~1
+    assert r["overlap_pct"].iloc[0] == pytest.approx(60, rel=2e-4)
+    assert np.isnan(r["overlap_ha"].iloc[0])
+    d = check_sites_detail(sites_gdf([road]), activity="road", zones=zones)
+    assert list(d["zone_id"]) == ["z-erl", "z-ges", "z-nr"] or set(d["zone_id"]) == {"z-nr", "z-erl", "z-ges"}
+    assert d["overlap_m"].sum() == pytest.approx(6000, rel=2e-4)
+
+
+def test_sliver_below_tolerance_is_not_a_hit(zones):
+    sliver = box(X0 + 1999.9, Y0 + 500, X0 + 2400, Y0 + 1500)  # 0.01 ha inside the reserve
+    r = check_sites(sites_gdf([sliver]), activity="industry", zones=zones, tolerance_ha=0.05)
+    assert r["verdict"].iloc[0] == "attention" and r["distance_m"].iloc[0] == 0
+    r2 = check_sites(sites_gdf([sliver]), activity="industry", zones=zones, tolerance_ha=0.001)
+    assert r2["verdict"].iloc[0] == expected("nature_reserve", "industry")["verdict"]
+
+
+def test_input_order_and_attributes_kept(zones):
+    s = sites_gdf([Point(X0 + 7000, Y0 + 1000), Point(X0 + 1000, Y0 + 1000)], owner=["甲", "乙"])
+    s["site_id"] = ["z9", "a1"]
+    r = check_sites(s, activity="housing", zones=zones)
+    assert list(r["site_id"]) == ["z9", "a1"] and list(r["owner"]) == ["甲", "乙"]
+    assert r.crs.to_epsg() == 4490
+
+
+def test_audit_stamp(zones):
+    r = check_sites(sites_gdf([Point(X0, Y0)]), zones=zones)
+    assert r["jixi_geo_version"].iloc[0] == jg.__version__
+    assert len(r["zones_sha256"].iloc[0]) == 64
+    assert r["rules_version"].iloc[0] == (jg.layers.layers_dir() / "rules" / "rules_version.txt").read_text().strip()
+    moved = zones.copy()
+    moved["geometry"] = moved.translate(1.0)
+    assert check_sites(sites_gdf([Point(X0, Y0)]), zones=moved)["zones_sha256"].iloc[0] != r["zones_sha256"].iloc[0]
+
+
+def test_unknown_activity_is_refused_with_the_list(zones):
+    with pytest.raises(UnknownCodeError, match="wind_farm"):
+        check_sites(sites_gdf([Point(X0, Y0)]), activity="spaceport", zones=zones)
+
+
+def test_user_zones_are_validated():
+    bad = gpd.GeoDataFrame({"id": [1, 1], "control_level": ["red", "nature_reserve"]},
+                           geometry=[Point(0, 0), box(0, 0, 1, 1)])
+    with pytest.raises(SchemaError) as exc:
+        validate_zones(bad)
+    msg = str(exc.value)
+    for part in ("name_zh", "no CRS", "red", "duplicate ids", "non-polygon"):
+        assert part in msg
+
+
+def test_bundled_zones_sample_verdicts():
+    # places whose answers follow from the published facts: the lake reserve covers the
+    # north-shore plain; Russia is outside; the city centre is in no zone
+    s = gpd.GeoDataFrame({"site_id": ["lake", "russia"]}, geometry=[Point(132.45, 45.43), Point(132.82, 44.60)],
+                         crs="EPSG:4490")
+    r = check_sites(s, activity="wind_farm")
+    assert list(r["verdict"]) == ["prohibited", "outside_jixi"]
+    assert "兴凯湖" in r["zones_hit"].iloc[0]
+
+
+def test_fast_and_reference_kernels_agree():
+    rng = np.random.default_rng(42)
+    b = jg.load_layer("boundary", crs="EPSG:4553").total_bounds
+    n = 400
+    xs, ys = rng.uniform(b[0], b[2], n), rng.uniform(b[1], b[3], n)
+    geoms = list(shapely.points(xs[:200], ys[:200]))
+    geoms += [box(x, y, x + s, y + s) for x, y, s in zip(xs[200:320], ys[200:320], rng.uniform(200, 8000, 120))]
+    geoms += [LineString([(x, y), (x + dx, y + dy)]) for x, y, dx, dy in
+              zip(xs[320:], ys[320:], rng.uniform(-9000, 9000, 80), rng.uniform(-9000, 9000, 80))]
+    s = gpd.GeoDataFrame({"site_id": [f"r{i}" for i in range(n)],
+                          "activity": rng.choice(["wind_farm", "road", "ecological_restoration", ""], n)},
+                         geometry=geoms, crs="EPSG:4553")
+    a = check_sites(s, method="fast").drop(columns=["checked_at"])
+    r = check_sites(s, method="reference").drop(columns=["checked_at"])
+    assert len(set(a["verdict"])) >= 4  # the sample exercises several verdicts
+    for col in a.columns:
+        if col == "geometry":
+            assert a.geometry.equals(r.geometry)
+        elif pd.api.types.is_float_dtype(a[col]):
+            np.testing.assert_allclose(a[col].to_numpy(float), r[col].to_numpy(float), rtol=1e-6, atol=1e-6,
+                                       err_msg=col)
+        else:
+            assert a[col].astype(str).tolist() == r[col].astype(str).tolist(), col
+    da = check_sites_detail(s, method="fast")
+    dr = check_sites_detail(s, method="reference")
+    assert da[["site_id", "zone_id", "relation"]].equals(dr[["site_id", "zone_id", "relation"]])
+    np.testing.assert_allclose(da["overlap_ha"].fillna(-1), dr["overlap_ha"].fillna(-1), rtol=1e-6)
+    np.testing.assert_allclose(da["distance_m"], dr["distance_m"], rtol=1e-6, atol=1e-6)
