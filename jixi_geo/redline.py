@@ -310,7 +310,7 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
     >>> import geopandas as gpd
     >>> from shapely import Point
     >>> s = gpd.GeoDataFrame({"site_id": ["a", "b"]},
-    ...                      geometry=[Point(132.45, 45.43), Point(130.97, 45.30)], crs="EPSG:4490")
+    ...                      geometry=[Point(132.45, 45.43), Point(131.05, 45.45)], crs="EPSG:4490")
     >>> r = check_sites(s, activity="wind_farm")
     >>> list(r["verdict"])
     ['prohibited', 'clear']
