@@ -65,5 +65,56 @@ def build_layers_cmd(out: Path | None) -> None:
         click.echo(f"{e['name']:<24} {e['n_features']:>5}  {e['precision']}")
 
 
+@main.command("check")
+@click.argument("sites", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--activity", default=None, help="Activity of every site (key, 中文 or alias); default: the file's "
+              "`activity` column, else the strictest reading.")
+@click.option("--coords", type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"]), default=None,
+              help="Lon/lat copied from a Chinese web map: gcj02 (高德/腾讯) or bd09 (百度).")
+@click.option("--crs", default=None, help="CRS of a file that has none, e.g. EPSG:4490 or EPSG:4553.")
+@click.option("--buffer", "buffer_m", type=float, default=1000.0, show_default=True,
+              help="Sites within this many metres of a zone are 'attention'.")
+@click.option("--id-column", default=None, help="Column with the site ids.")
+@click.option("--layer", default=None, help="Layer of a multi-layer file (GeoPackage, KML).")
+@click.option("--encoding", default=None, help="Text encoding of a CSV or .dbf, e.g. gbk.")
+@click.option("--zones", "zones_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+              help="Official zones of the redline_zones schema to use instead of the bundled model.")
+@click.option("--make-valid", is_flag=True, help="Repair invalid polygons instead of refusing them.")
+@click.option("--out", type=click.Path(path_type=Path), default=Path("jixi_check_results"), show_default=True,
+              help="Output folder (results.csv, results.geojson, report.html), or a .parquet file for "
+                   "large inputs.")
+def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding, zones_path, make_valid, out):
+    """Check project sites against the red-line zones.
+
+    \b
+    Exit codes: 0 every site is clear; 1 at least one site is not clear
+    (prohibited, restricted, conditional, attention or outside Jixi);
+    2 usage error; 3 bad input (the message says what to fix).
+    """
+    import geopandas as gpd
+
+    from .redline import check_sites, validate_zones
+    from .report import write_report
+
+    zones = None
+    if zones_path is not None:
+        zones = validate_zones(gpd.read_file(zones_path, engine="pyogrio"))
+    res = check_sites(sites, activity=activity, zones=zones, buffer_m=buffer_m, coords=coords, crs=crs,
+                      id_column=id_column, layer=layer, encoding=encoding, make_valid=make_valid)
+    if out.suffix.lower() == ".parquet":
+        from ._io import atomic_path
+
+        with atomic_path(out) as tmp:
+            res.to_parquet(tmp)
+        paths = {"parquet": out}
+    else:
+        paths = write_report(res, out, zones=zones)
+    counts = res["verdict"].astype(str).value_counts()
+    click.echo("  ".join(f"{v}={int(n)}" for v, n in counts.items()))
+    for kind, p in paths.items():
+        click.echo(f"{kind}: {p}")
+    sys.exit(EXIT_OK if (res["verdict"].astype(str) == "clear").all() else EXIT_NOT_CLEAR)
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

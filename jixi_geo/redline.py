@@ -101,10 +101,16 @@ def validate_zones(zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return zones
 
 
-def _prepare_sites(sites, *, coords, crs, id_column, make_valid) -> gpd.GeoDataFrame:
+def _prepare_sites(sites, *, coords, crs, id_column, make_valid, layer=None, encoding=None) -> gpd.GeoDataFrame:
     from .sites import read_sites
 
-    return read_sites(sites, coords=coords, crs=crs, id_column=id_column, make_valid=make_valid)
+    already = (isinstance(sites, gpd.GeoDataFrame) and "read_sites" in sites.attrs and sites.crs is not None
+               and STORAGE_CRS.equals(sites.crs) and coords is None and crs is None and id_column is None
+               and {"site_id", "input_crs", "converted_from"} <= set(sites.columns))
+    if already:  # the output of read_sites: validated, ids set, conversions recorded
+        return sites
+    return read_sites(sites, coords=coords, crs=crs, id_column=id_column, make_valid=make_valid, layer=layer,
+                      encoding=encoding)
 
 
 def _activities(sites: gpd.GeoDataFrame, activity) -> np.ndarray:
@@ -124,12 +130,13 @@ def _level_tables(zones: gpd.GeoDataFrame):
 
 
 def _run(sites, *, activity, zones, buffer_m, tolerance_ha, search_m, coords, crs, id_column, make_valid,
-         method):
+         method, layer=None, encoding=None):
     if method not in KERNELS:
         raise InputError(f"method {method!r} is not known; use one of {sorted(KERNELS)}")
     if buffer_m < 0 or tolerance_ha < 0:
         raise InputError(f"buffer_m ({buffer_m}) and tolerance_ha ({tolerance_ha}) must be ≥ 0")
-    gdf = _prepare_sites(sites, coords=coords, crs=crs, id_column=id_column, make_valid=make_valid)
+    gdf = _prepare_sites(sites, coords=coords, crs=crs, id_column=id_column, make_valid=make_valid, layer=layer,
+                         encoding=encoding)
     zones = load_layer("redline_zones") if zones is None else validate_zones(zones)
     ensure_crs(zones, name="zones")
     pz = prepare(zones)
@@ -252,7 +259,8 @@ def _to_cat(values) -> pd.Categorical:
 def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame | None = None,
                 buffer_m: float = 1000.0, tolerance_ha: float = 0.01, search_m: float = 10_000.0,
                 coords: Literal["wgs84", "cgcs2000", "gcj02", "bd09"] | None = None, crs=None,
-                id_column: str | None = None, make_valid: bool = False,
+                id_column: str | None = None, make_valid: bool = False, layer: str | None = None,
+                encoding: str | None = None,
                 method: Literal["fast", "reference"] = "fast") -> gpd.GeoDataFrame:
     """Check project sites against the red-line zones and say what the rules allow.
 
@@ -283,6 +291,8 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
         The column holding the site ids (default: ``site_id``/``id``/``编号`` if unique).
     make_valid : bool
         Repair invalid polygons instead of refusing them (the repair is noted).
+    layer, encoding : str, optional
+        Layer of a multi-layer file; text encoding of a CSV or ``.dbf`` (e.g. ``"gbk"``).
     method : {"fast", "reference"}
         The geometry kernel: ``fast`` (tiled STRtree, the default) or ``reference``
         (plain geopandas ``sjoin``/``sjoin_nearest``); both give the same results.
@@ -317,7 +327,8 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
     """
     gdf, geoms, pz, pairs, acts = _run(sites, activity=activity, zones=zones, buffer_m=buffer_m,
                                        tolerance_ha=tolerance_ha, search_m=search_m, coords=coords, crs=crs,
-                                       id_column=id_column, make_valid=make_valid, method=method)
+                                       id_column=id_column, make_valid=make_valid, method=method, layer=layer,
+                                       encoding=encoding)
     return _assemble(gdf, geoms, pz, pairs, acts, buffer_m=buffer_m, tolerance_ha=tolerance_ha)
 
 

