@@ -266,9 +266,11 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
 
     Parameters
     ----------
-    sites : path, GeoDataFrame or DataFrame
+    sites : path, GeoDataFrame, DataFrame or dask-geopandas GeoDataFrame
         Points, lines (roads, pipelines) or polygons; any format and CRS that
-        :func:`jixi_geo.read_sites` accepts.
+        :func:`jixi_geo.read_sites` accepts. A dask-geopandas GeoDataFrame is checked
+        partition by partition (:func:`jixi_geo.scale.check_sites_dask`) and the
+        result is lazy.
     activity : str, optional
         The activity of every site (a key, 中文 name or alias from
         ``layers/rules/activities.csv``). By default a column ``activity`` of the
@@ -325,6 +327,12 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
     >>> list(r["verdict"])
     ['prohibited', 'clear']
     """
+    if type(sites).__module__.startswith("dask_geopandas"):
+        from .scale import check_sites_dask
+
+        return check_sites_dask(sites, activity=activity, zones=zones, buffer_m=buffer_m,
+                                tolerance_ha=tolerance_ha, search_m=search_m, coords=coords, crs=crs,
+                                id_column=id_column, make_valid=make_valid)
     gdf, geoms, pz, pairs, acts = _run(sites, activity=activity, zones=zones, buffer_m=buffer_m,
                                        tolerance_ha=tolerance_ha, search_m=search_m, coords=coords, crs=crs,
                                        id_column=id_column, make_valid=make_valid, method=method, layer=layer,

@@ -163,6 +163,17 @@ def _id_str(v) -> str | None:
     return s or None
 
 
+def _id_strings(col: pd.Series) -> list[str | None]:
+    """``_id_str`` of every value, vectorised for string and integer columns."""
+    if pd.api.types.is_integer_dtype(col.dtype) and not col.isna().any():
+        return col.astype(str).tolist()
+    if pd.api.types.is_string_dtype(col.dtype):
+        st = col.astype("string").str.strip()
+        st = st.mask(st == "")
+        return [None if v is pd.NA else v for v in st.tolist()] if st.isna().any() else st.tolist()
+    return [_id_str(v) for v in col.tolist()]
+
+
 def _crs_label(crs: pyproj.CRS) -> str:
     auth = crs.to_authority(min_confidence=70)
     return f"{auth[0]}:{auth[1]}" if auth else crs.name
@@ -636,7 +647,7 @@ def _resolve_ids(gdf, *, id_column, name, problems: _Problems, id_offset: int = 
         [c for c in gdf.columns if c != "geometry"], id_column, name)
     if col is None:
         return _generated_ids(positions), None
-    vals = [_id_str(v) for v in gdf[col].tolist()]
+    vals = _id_strings(gdf[col])
     skip = {p + id_offset for p in reported}  # rows whose problem is already reported
     missing = [f"row {p + 1}" for p, v in zip(positions, vals) if v is None and p not in skip]
     dup = pd.Series([v for v in vals if v is not None])

@@ -1,0 +1,165 @@
+"""Checking many sites: streamed files with resumable output, and dask partitions.
+
+- :func:`check_file` streams a large CSV (or reads a GeoParquet file) in chunks,
+  checks each chunk with :func:`jixi_geo.check_sites` and writes each result chunk
+  as its own GeoParquet part file, atomically. An interrupted run keeps every
+  finished part; running it again with the same input and options resumes after
+  the last finished part.
+- :func:`check_sites_dask` maps :func:`jixi_geo.check_sites` over the partitions of
+  a dask-geopandas GeoDataFrame, so a ``dask.distributed`` cluster runs the same
+  fast path on each partition, unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import geopandas as gpd
+import pandas as pd
+
+from ._io import atomic_path, file_sha256, write_text_atomic
+from .errors import InputError
+
+__all__ = ["check_file", "check_sites_dask", "read_results", "plain_results"]
+
+log = logging.getLogger(__name__)
+
+
+def plain_results(res: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Results with categorical columns turned into plain strings (stable schema across chunks)."""
+    out = res.copy()
+    for c in out.columns:
+        if isinstance(out[c].dtype, pd.CategoricalDtype):
+            out[c] = out[c].astype(str)
+    return out
+
+
+def _chunks(src: Path, *, chunksize: int, read_kw: dict) -> Iterator[gpd.GeoDataFrame]:
+    from .sites import iter_sites_csv, read_sites
+
+    suffix = src.suffix.lower()
+    if suffix in (".csv", ".txt"):
+        yield from iter_sites_csv(src, chunksize=chunksize, **read_kw)
+    elif suffix in (".parquet", ".geoparquet"):
+        whole = read_sites(gpd.read_parquet(src), **{k: v for k, v in read_kw.items() if k != "encoding"})
+        for start in range(0, len(whole), chunksize):
+            yield whole.iloc[start:start + chunksize]
+    else:
+        raise InputError(f"check_file streams .csv and .parquet files, not {src.suffix!r}; for other formats "
+                         "use jixi_geo.check_sites (they are read whole)")
+
+
+def check_file(src, out, *, chunksize: int = 200_000, resume: bool = True, progress: bool | None = None,
+               activity: str | None = None, zones=None, buffer_m: float = 1000.0, tolerance_ha: float = 0.01,
+               search_m: float = 10_000.0, coords=None, crs=None, id_column: str | None = None,
+               encoding: str | None = None, make_valid: bool = False) -> Path:
+    """Check a large site file chunk by chunk into a folder of GeoParquet parts.
+
+    Parameters
+    ----------
+    src : path
+        A CSV (streamed, never read whole) or a GeoParquet file of sites.
+    out : path
+        The output folder (e.g. ``results.parquet``); it receives ``part-00000.parquet``,
+        ``part-00001.parquet`` … and ``_manifest.json``. Read it back with :func:`read_results`.
+    chunksize : int
+        Sites per chunk.
+    resume : bool
+        Skip the parts a previous run with the same input and options finished.
+    progress : bool, optional
+        Show a progress bar (default: when standard error is a terminal).
+    activity, zones, buffer_m, tolerance_ha, search_m, coords, crs, id_column, encoding, make_valid
+        As in :func:`jixi_geo.check_sites`.
+
+    Returns
+    -------
+    pathlib.Path
+        The output folder.
+    """
+    from .redline import check_sites
+
+    src, out = Path(src), Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    zones_key = "bundled" if zones is None else __import__("jixi_geo._zones", fromlist=["x"]).zones_sha256(zones)
+    options = {"chunksize": chunksize, "activity": activity, "zones": zones_key, "buffer_m": buffer_m,
+               "tolerance_ha": tolerance_ha, "search_m": search_m, "coords": coords, "crs": str(crs),
+               "id_column": id_column, "encoding": encoding, "make_valid": make_valid}
+    ident = {"source": str(src.resolve()), "source_sha256": file_sha256(src), "options": options}
+    mpath = out / "_manifest.json"
+    done: list[int] = []
+    if resume and mpath.exists():
+        old = json.loads(mpath.read_text(encoding="utf-8"))
+        if {k: old.get(k) for k in ident} == ident:
+            done = [i for i in old.get("done", []) if (out / f"part-{i:05d}.parquet").exists()]
+            log.info("resuming: %d part(s) already done", len(done))
+    if not done:
+        for old_part in out.glob("part-*.parquet"):
+            old_part.unlink()
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = None
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(unit=" sites", desc="checking", file=sys.stderr)
+    read_kw = {"coords": coords, "crs": crs, "id_column": id_column, "encoding": encoding, "make_valid": make_valid}
+    for i, chunk in enumerate(_chunks(src, chunksize=chunksize, read_kw=read_kw)):
+        if i in done:
+            if bar is not None:
+                bar.update(len(chunk))
+            continue
+        res = check_sites(chunk, activity=activity, zones=zones, buffer_m=buffer_m, tolerance_ha=tolerance_ha,
+                          search_m=search_m)
+        with atomic_path(out / f"part-{i:05d}.parquet") as tmp:
+            plain_results(res).to_parquet(tmp)
+        done.append(i)
+        write_text_atomic(mpath, json.dumps({**ident, "done": sorted(done)}, ensure_ascii=False, indent=1))
+        if bar is not None:
+            bar.update(len(chunk))
+    if bar is not None:
+        bar.close()
+    write_text_atomic(mpath, json.dumps({**ident, "done": sorted(done), "complete": True}, ensure_ascii=False,
+                                        indent=1))
+    return out
+
+
+def read_results(out) -> gpd.GeoDataFrame:
+    """Read the parts written by :func:`check_file`, in input order."""
+    parts = sorted(Path(out).glob("part-*.parquet"))
+    if not parts:
+        raise InputError(f"no result parts in {out}; run jixi_geo.check_file first")
+    return pd.concat([gpd.read_parquet(p) for p in parts], ignore_index=True)
+
+
+def check_sites_dask(ddf, **kw):
+    """:func:`jixi_geo.check_sites` over the partitions of a dask-geopandas GeoDataFrame.
+
+    Each partition is checked with the same fast path; the result is a lazy
+    dask-geopandas GeoDataFrame (call ``.compute()`` or write it with
+    ``.to_parquet``). The sites need a unique ``site_id`` column (or ``id_column=``):
+    generated ids would repeat from one partition to the next.
+
+    To run on a cluster, create a ``dask.distributed.Client`` pointing at the
+    scheduler first (``Client("tcp://scheduler:8786")``); every worker needs
+    jixi_geo installed. Nothing else changes.
+    """
+    from .redline import check_sites
+
+    idc = kw.get("id_column") or "site_id"
+    if idc not in ddf.columns:
+        raise InputError(f"partitioned sites need a unique id column ({idc!r} not found): generated ids would "
+                         "repeat across partitions; add a site_id column or pass id_column=")
+    if kw.get("method", "fast") != "fast":
+        raise InputError("check_sites_dask runs the fast kernel only")
+
+    def run(part):
+        if len(part) == 0:
+            return meta.iloc[:0]
+        return plain_results(check_sites(part, **kw))
+
+    meta = plain_results(check_sites(ddf.partitions[0].head(1), **kw)).iloc[:0]
+    return ddf.map_partitions(run, meta=meta)

@@ -1,0 +1,106 @@
+"""Large inputs: streamed, resumable file checks; dask partitions give identical results."""
+
+import json
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+
+import jixi_geo as jg
+from jixi_geo.redline import check_sites
+from jixi_geo.scale import check_file, plain_results, read_results
+
+AUDIT = ["checked_at"]
+
+
+def _points(n, seed=1):
+    rng = np.random.default_rng(seed)
+    b = jg.load_layer("boundary").total_bounds
+    return pd.DataFrame({"site_id": [f"p{i:06d}" for i in range(n)],
+                         "lon": rng.uniform(b[0], b[2], n).round(6), "lat": rng.uniform(b[1], b[3], n).round(6),
+                         "activity": rng.choice(["wind_farm", "road", "风电场", ""], n)})
+
+
+def _same(a, b):
+    a, b = plain_results(a).drop(columns=AUDIT), plain_results(b).drop(columns=AUDIT)
+    assert list(a.columns) == list(b.columns)
+    pd.testing.assert_frame_equal(pd.DataFrame(a.drop(columns="geometry")), pd.DataFrame(b.drop(columns="geometry")),
+                                  check_dtype=False)
+    assert a.geometry.geom_equals_exact(b.geometry, 1e-9).all()
+
+
+def test_streamed_file_equals_the_in_memory_run(tmp_path):
+    df = _points(2500)
+    src = tmp_path / "sites.csv"
+    df.to_csv(src, index=False)
+    out = check_file(src, tmp_path / "res.parquet", chunksize=700, progress=False)
+    parts = sorted(out.glob("part-*.parquet"))
+    assert len(parts) == 4
+    streamed = read_results(out)
+    whole = check_sites(src)
+    _same(streamed, whole)
+    assert json.loads((out / "_manifest.json").read_text())["complete"] is True
+
+
+def test_interrupted_run_resumes_after_the_last_finished_part(tmp_path, monkeypatch):
+    df = _points(2000)
+    src = tmp_path / "sites.csv"
+    df.to_csv(src, index=False)
+    out = tmp_path / "res.parquet"
+    import jixi_geo.redline as rl
+
+    real = rl.check_sites
+    calls = {"n": 0}
+
+    def flaky(*a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise KeyboardInterrupt
+        return real(*a, **k)
+
+    monkeypatch.setattr(rl, "check_sites", flaky)
+    with pytest.raises(KeyboardInterrupt):
+        check_file(src, out, chunksize=500, progress=False)
+    kept = sorted(p.name for p in out.glob("part-*.parquet"))
+    assert kept == ["part-00000.parquet", "part-00001.parquet"]  # finished parts survive, no partial file
+    assert not list(out.glob(".*"))
+    calls["n"] = -100
+    monkeypatch.setattr(rl, "check_sites", lambda *a, **k: (calls.__setitem__("n", calls["n"] + 1), real(*a, **k))[1])
+    check_file(src, out, chunksize=500, progress=False)
+    assert calls["n"] == -100 + 2  # only the two missing chunks were checked again
+    _same(read_results(out), check_sites(src))
+
+
+def test_changed_options_do_not_resume(tmp_path):
+    df = _points(600)
+    src = tmp_path / "sites.csv"
+    df.to_csv(src, index=False)
+    out = check_file(src, tmp_path / "r", chunksize=300, progress=False)
+    out = check_file(src, out, chunksize=300, progress=False, buffer_m=5000)
+    assert (read_results(out)["verdict"] == "attention").sum() >= (check_sites(src)["verdict"] == "attention").sum()
+
+
+def test_geoparquet_input_and_output(tmp_path):
+    df = _points(300)
+    g = gpd.GeoDataFrame(df, geometry=gpd.points_from_xy(df.lon, df.lat), crs="EPSG:4490")
+    src = tmp_path / "big.parquet"
+    g.to_parquet(src)
+    out = check_file(src, tmp_path / "out.parquet", chunksize=100, progress=False)
+    _same(read_results(out), check_sites(g))
+
+
+@pytest.mark.slow
+def test_dask_local_cluster_gives_identical_results(tmp_path):
+    dask_geopandas = pytest.importorskip("dask_geopandas")
+    distributed = pytest.importorskip("distributed")
+    df = _points(3000, seed=7)
+    g = gpd.GeoDataFrame(df.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(df.lon, df.lat),
+                         crs="EPSG:4490")
+    ddf = dask_geopandas.from_geopandas(g, npartitions=4)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+            distributed.Client(cl):
+        lazy = check_sites(ddf)
+        assert type(lazy).__module__.startswith("dask_geopandas")
+        got = lazy.compute()
+    _same(got.reset_index(drop=True), check_sites(g))
