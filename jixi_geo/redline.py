@@ -183,7 +183,8 @@ def _union_overlap(site_geoms, pz, hits: pd.DataFrame, dims) -> tuple[np.ndarray
     """Per site, area (m²) and length (m) inside the union of the zones it hits.
 
     Zones of one level may overlap each other; summing per-zone overlaps would count
-    that part twice, so sites hitting several zones are intersected with their union.
+    that part twice, so for sites hitting several zones the pieces of the site in
+    each hit zone's tiles are unioned first (small geometries: cheap).
     """
     n = len(site_geoms)
     area = np.zeros(n)
@@ -195,13 +196,27 @@ def _union_overlap(site_geoms, pz, hits: pd.DataFrame, dims) -> tuple[np.ndarray
     one = hits[hits["site"].isin(single)]
     area[one["site"].to_numpy()] = one["overlap_m2"].to_numpy()
     length[one["site"].to_numpy()] = one["overlap_len_m"].to_numpy()
-    for site, grp in hits[~hits["site"].isin(single)].groupby("site"):
-        if dims[site] == 0:
-            continue
-        zone_union = shapely.union_all(pz.geoms[grp["zone"].to_numpy()])
-        piece = shapely.intersection(site_geoms[site], zone_union)
-        area[site] = ellipsoidal_area(np.array([piece]))[0] if dims[site] == 2 else 0.0
-        length[site] = ellipsoidal_length(np.array([piece]))[0] if dims[site] == 1 else 0.0
+    multi = counts.index[counts > 1].to_numpy()
+    multi = multi[dims[multi] > 0]
+    if len(multi) == 0:
+        return area, length
+    s_rel, t_idx = pz.tree.query(site_geoms[multi], predicate="intersects")
+    s_idx = multi[s_rel]
+    z_idx = pz.tile_zone[t_idx]
+    wanted = set(zip(hits["site"].to_numpy().tolist(), hits["zone"].to_numpy().tolist()))
+    keep = np.fromiter(((a, b) in wanted for a, b in zip(s_idx.tolist(), z_idx.tolist())), bool, len(s_idx))
+    s_idx, t_idx = s_idx[keep], t_idx[keep]
+    pieces = shapely.intersection(site_geoms[s_idx], pz.tiles[t_idx])
+    order = np.argsort(s_idx, kind="stable")
+    s_sorted, p_sorted = s_idx[order], pieces[order]
+    bounds = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1], True])
+    sites_u = s_sorted[bounds[:-1]]
+    merged = np.array([shapely.union_all(p_sorted[a:b]) for a, b in zip(bounds[:-1], bounds[1:])], dtype=object)
+    d = dims[sites_u]
+    if (d == 2).any():
+        area[sites_u[d == 2]] = ellipsoidal_area(merged[d == 2])
+    if (d == 1).any():
+        length[sites_u[d == 1]] = ellipsoidal_length(merged[d == 1])
     return area, length
 
 
