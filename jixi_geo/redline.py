@@ -161,21 +161,30 @@ def _site_measures(geoms: np.ndarray):
 
 
 def _hit_table(pairs: Pairs, pz, acts, dims, area, length, tolerance_ha) -> pd.DataFrame:
-    """Hits with their rule, after dropping polygon slivers below the tolerance."""
+    """Hits with their rule, after dropping polygon slivers below the tolerance.
+
+    Rules are looked up once per distinct (control level, activity) pair and
+    broadcast with integer keys.
+    """
     h = pairs.hits.copy()
     sd = dims[h["site"].to_numpy()]
     keep = (sd != 2) | (h["overlap_m2"].to_numpy() >= tolerance_ha * 1e4)
     h = h[keep].reset_index(drop=True)
     z = pz.zones
-    h["control_level"] = z["control_level"].to_numpy()[h["zone"].to_numpy()]
-    h["activity"] = acts[h["site"].to_numpy()]
-    combos = h[["control_level", "activity"]].drop_duplicates()
-    lookup = {(c, a): R.rule_for(c, a) for c, a in combos.itertuples(index=False)}
-    rules = [lookup[(c, a)] for c, a in zip(h["control_level"], h["activity"])]
-    h["verdict"] = [r["verdict"] for r in rules]
-    h["rank"] = h["verdict"].map(R.VERDICT_RANK).to_numpy()
-    h["level_rank"] = _level_tables(z)[h["zone"].to_numpy()]
-    h["rule_id"] = [r["rule_id"] for r in rules]
+    zone = h["zone"].to_numpy()
+    lvl_codes, lvl_names = pd.factorize(z["control_level"].astype(str).to_numpy(dtype=object))
+    act_codes, act_names = pd.factorize(np.asarray(acts, dtype=object)[h["site"].to_numpy()])
+    key = lvl_codes[zone] * max(len(act_names), 1) + act_codes
+    ukeys, inverse = np.unique(key, return_inverse=True)
+    rules = [R.rule_for(lvl_names[k // max(len(act_names), 1)], act_names[k % max(len(act_names), 1)])
+             for k in ukeys]
+    verdicts = np.array([r["verdict"] for r in rules], dtype=object)
+    h["control_level"] = np.asarray(lvl_names, dtype=object)[lvl_codes[zone]]
+    h["activity"] = np.asarray(act_names, dtype=object)[act_codes] if len(h) else np.array([], dtype=object)
+    h["verdict"] = verdicts[inverse] if len(h) else np.array([], dtype=object)
+    h["rank"] = np.array([R.VERDICT_RANK[v] for v in verdicts], dtype=int)[inverse] if len(h) else 0
+    h["level_rank"] = _level_tables(z)[zone]
+    h["rule_id"] = np.array([r["rule_id"] for r in rules], dtype=object)[inverse] if len(h) else ""
     return h
 
 
@@ -220,43 +229,78 @@ def _union_overlap(site_geoms, pz, hits: pd.DataFrame, dims) -> tuple[np.ndarray
     return area, length
 
 
-def _reasons(verdict, level, zones_hit, decider, activity, dims, ov_ha, ov_m, ov_pct, nearest, dist, rule_id,
-             rules_by_id, buffer_m):
-    """Bilingual reason per site, from templates cached per (verdict, zones, activity)."""
+class _Labels:
+    """Builds a categorical column from integer codes, adding each distinct label once."""
+
+    def __init__(self, labels=()):
+        self.labels: list[str] = []
+        self.index: dict[str, int] = {}
+        for lab in labels:
+            self.code(lab)
+
+    def code(self, label: str) -> int:
+        c = self.index.get(label)
+        if c is None:
+            c = self.index[label] = len(self.labels)
+            self.labels.append(label)
+        return c
+
+    def categorical(self, codes: np.ndarray) -> pd.Categorical:
+        return pd.Categorical.from_codes(np.asarray(codes, dtype=np.int64),
+                                         categories=pd.Index(self.labels, dtype="str"))
+
+
+def _reasons(verdict_code, level, zones_hit, decider, activity, dims, ov_ha, ov_m, ov_pct, nearest, dist,
+             rule_id, rules_by_id, buffer_m) -> pd.Categorical:
+    """Bilingual reason per site: templates for the common cases, numbers where they differ."""
     names = R.activities().set_index("activity")[["name_zh", "name_en"]]
     act_names = {a: tuple(names.loc[a]) for a in names.index}
     act_names["unspecified"] = ("未说明活动类型（按最严格解释）", "activity not given (strictest reading)")
-    out = np.empty(len(verdict), dtype=object)
-    out[verdict == "outside_jixi"] = "场址不在鸡西市域内。/ The site is outside Jixi."
-    out[verdict == "clear"] = (f"不在任何管控区内，{buffer_m:,.0f} 米范围内也无管控区。/ In no control zone and "
-                               f"none within {buffer_m:,.0f} m.")
-    for i in np.flatnonzero((verdict == "attention") & (level == "")):
-        out[i] = (f"距{nearest[i]} {dist[i]:,.0f} 米（缓冲 {buffer_m:,.0f} 米内）。/ {dist[i]:,.0f} m from "
-                  f"{nearest[i]} (within the {buffer_m:,.0f} m buffer).")
+    lab = _Labels()
+    codes = np.zeros(len(verdict_code), dtype=np.int64)
+    codes[verdict_code == R.VERDICT_RANK["outside_jixi"]] = lab.code("场址不在鸡西市域内。/ The site is outside Jixi.")
+    codes[verdict_code == R.VERDICT_RANK["clear"]] = lab.code(
+        f"不在任何管控区内，{buffer_m:,.0f} 米范围内也无管控区。/ In no control zone and none within {buffer_m:,.0f} m.")
+    for i in np.flatnonzero((verdict_code == R.VERDICT_RANK["attention"]) & (level == "")):
+        codes[i] = lab.code(f"距{nearest[i]} {dist[i]:,.0f} 米（缓冲 {buffer_m:,.0f} 米内）。/ {dist[i]:,.0f} m from "
+                            f"{nearest[i]} (within the {buffer_m:,.0f} m buffer).")
     heads: dict = {}
-    for i in np.flatnonzero(level != ""):
+
+    def head(i):
         key = (level[i], zones_hit[i], decider[i], activity[i], rule_id[i])
         if key not in heads:
             lz, le = LEVEL_NAMES.get(level[i], (level[i], level[i]))
             zn = zones_hit[i].split("; ")
-            head = decider[i] or zn[0]
+            hd = decider[i] or zn[0]
             more_zh = f"等 {len(zn)} 个管控区" if len(zn) > 1 else ""
             more_en = f" and {len(zn) - 1} more zone(s)" if len(zn) > 1 else ""
             an = act_names[activity[i]]
             rule = rules_by_id[rule_id[i]]
-            heads[key] = (f"位于{lz}（{head}）{more_zh}内",
-                          f"；活动：{an[0]}。{rule['rule_zh']} / Inside the {le} ({head}){more_en}",
+            heads[key] = (f"位于{lz}（{hd}）{more_zh}内",
+                          f"；活动：{an[0]}。{rule['rule_zh']} / Inside the {le} ({hd}){more_en}",
                           f"; activity: {an[1]}. {rule['rule_en']}")
-        a, b, c = heads[key]
+        return heads[key]
+
+    in_zone = level != ""
+    # points: one sentence per distinct (zones, activity, rule) — found with integer keys
+    pts = np.flatnonzero(in_zone & (dims == 0))
+    if len(pts):
+        key = pd.MultiIndex.from_arrays([pd.factorize(a[pts])[0] for a in (zones_hit, decider, activity, rule_id)])
+        kcodes, first = np.unique(pd.factorize(key)[0], return_index=True)
+        kc = pd.factorize(key)[0]
+        text_code = np.array([lab.code("".join(head(pts[f]))) for f in first], dtype=np.int64)
+        codes[pts] = text_code[np.searchsorted(kcodes, kc)]
+    # lines and polygons: the amounts differ from site to site
+    for i in np.flatnonzero(in_zone & (dims > 0)):
+        a, b, c = head(i)
         if dims[i] == 2:
-            out[i] = (f"{a}，重叠 {ov_ha[i]:,.2f} 公顷，占场址 {ov_pct[i]:.1f}%{b}, {ov_ha[i]:,.2f} ha, "
-                      f"{ov_pct[i]:.1f}% of the site{c}")
-        elif dims[i] == 1:
-            out[i] = (f"{a}，区内长度 {ov_m[i]:,.0f} 米，占 {ov_pct[i]:.1f}%{b}, {ov_m[i]:,.0f} m inside, "
-                      f"{ov_pct[i]:.1f}% of its length{c}")
+            txt = (f"{a}，重叠 {ov_ha[i]:,.2f} 公顷，占场址 {ov_pct[i]:.1f}%{b}, {ov_ha[i]:,.2f} ha, "
+                   f"{ov_pct[i]:.1f}% of the site{c}")
         else:
-            out[i] = a + b + c
-    return out
+            txt = (f"{a}，区内长度 {ov_m[i]:,.0f} 米，占 {ov_pct[i]:.1f}%{b}, {ov_m[i]:,.0f} m inside, "
+                   f"{ov_pct[i]:.1f}% of its length{c}")
+        codes[i] = lab.code(txt)
+    return lab.categorical(codes)
 
 
 def _labels(codes: np.ndarray, labels: list) -> pd.Categorical:
@@ -356,45 +400,60 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
 
 
 def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> gpd.GeoDataFrame:
+    """Apply the rules to the kernel's pairs and build the result table.
+
+    Text columns are categoricals built from integer codes: a million sites share a
+    few dozen distinct verdicts, rules and zone names.
+    """
     n = len(gdf)
     dims, site_area, site_len = _site_measures(geoms)
     hits = _hit_table(pairs, pz, acts, dims, site_area, site_len, tolerance_ha)
     z = pz.zones
-    zname = z["name_zh"].astype(str).to_numpy()
+    zname = z["name_zh"].astype(str).to_numpy(dtype=object)
+    zid = z["id"].astype(str).to_numpy(dtype=object)
+    names_lab, ids_lab = _Labels([""]), _Labels([""])
+    zcode_name = np.array([names_lab.code(v) for v in zname], dtype=np.int64)
+    zcode_id = np.array([ids_lab.code(v) for v in zid], dtype=np.int64)
+    level_lab = _Labels([""])
+    rule_lab = _Labels([CLEAR_RULE["rule_id"], NEAR_RULE["rule_id"], OUTSIDE_RULE["rule_id"]])
 
-    verdict = np.full(n, "clear", dtype=object)
-    level = np.full(n, "", dtype=object)
-    rule_id = np.full(n, CLEAR_RULE["rule_id"], dtype=object)
-    zones_hit = np.full(n, "", dtype=object)
-    zone_ids = np.full(n, "", dtype=object)
+    vcode = np.full(n, R.VERDICT_RANK["clear"], dtype=np.int64)
+    lcode = np.zeros(n, dtype=np.int64)
+    rcode = np.zeros(n, dtype=np.int64)
+    zh_code = np.zeros(n, dtype=np.int64)
+    zi_code = np.zeros(n, dtype=np.int64)
+    inside = np.zeros(n, dtype=bool)
+    nearest_zone = pairs.nearest_zone.copy()
+    distance = pairs.nearest_m.copy()
+    decider = np.zeros(n, dtype=np.int64)  # names_lab code of the deciding zone
     if len(hits):
         # the deciding hit: most severe verdict, then strictest level, then zone order
         best = hits.sort_values(["site", "rank", "level_rank", "zone"]).drop_duplicates("site")
         s = best["site"].to_numpy()
-        verdict[s] = best["verdict"].to_numpy()
-        level[s] = best["control_level"].to_numpy()
-        rule_id[s] = best["rule_id"].to_numpy()
-        zid = z["id"].astype(str).to_numpy()
+        bz = best["zone"].to_numpy()
+        vcode[s] = best["rank"].to_numpy()
+        lv = best["control_level"].to_numpy(dtype=object)
+        lu, li = np.unique(lv.astype(str), return_inverse=True)
+        lcode[s] = np.array([level_lab.code(u) for u in lu], dtype=np.int64)[li]
+        ru, ri = np.unique(best["rule_id"].to_numpy(dtype=object).astype(str), return_inverse=True)
+        rcode[s] = np.array([rule_lab.code(u) for u in ru], dtype=np.int64)[ri]
+        decider[s] = zcode_name[bz]
         ordered = hits.sort_values(["site", "level_rank", "zone"])
-        counts = ordered.groupby("site").size()
-        one = ordered[ordered["site"].map(counts).to_numpy() == 1]
-        zones_hit[one["site"].to_numpy()] = zname[one["zone"].to_numpy()]
-        zone_ids[one["site"].to_numpy()] = zid[one["zone"].to_numpy()]
-        for site, grp in ordered[ordered["site"].map(counts).to_numpy() > 1].groupby("site"):
+        counts = np.bincount(ordered["site"].to_numpy(), minlength=n)
+        site_o = ordered["site"].to_numpy()
+        one = counts[site_o] == 1
+        zh_code[site_o[one]] = zcode_name[ordered["zone"].to_numpy()[one]]
+        zi_code[site_o[one]] = zcode_id[ordered["zone"].to_numpy()[one]]
+        for site, grp in ordered[~one].groupby("site"):
             zs = grp["zone"].to_numpy()
-            zones_hit[site] = "; ".join(zname[zs])
-            zone_ids[site] = "; ".join(zid[zs])
-    inside = np.zeros(n, dtype=bool)
-    if len(hits):
-        inside[hits["site"].unique()] = True
+            zh_code[site] = names_lab.code("; ".join(zname[zs]))
+            zi_code[site] = ids_lab.code("; ".join(zid[zs]))
+        inside[s] = True
+        # inside: the nearest zone is the deciding one, at distance 0
+        nearest_zone[s] = bz
+        distance[s] = 0.0
 
     ov_m2, ov_len = _union_overlap(geoms, pz, hits, dims)
-    nearest_zone = pairs.nearest_zone.copy()
-    distance = pairs.nearest_m.copy()
-    if len(hits):
-        # inside: the nearest zone is the deciding one, at distance 0
-        nearest_zone[s] = best["zone"].to_numpy()
-        distance[s] = 0.0
     # a polygon touching zones only by slivers (below tolerance_ha) is in no zone but
     # lies at distance 0 from the first of them
     raw = pairs.hits
@@ -406,21 +465,17 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
         nearest_zone[first["site"].to_numpy()] = first["zone"].to_numpy()
         distance[first["site"].to_numpy()] = 0.0
     near = (~inside) & (distance <= buffer_m) & (nearest_zone >= 0)
-    verdict[near] = "attention"
-    rule_id[near] = NEAR_RULE["rule_id"]
-
+    vcode[near] = R.VERDICT_RANK["attention"]
+    rcode[near] = rule_lab.code(NEAR_RULE["rule_id"])
     outside = ~pairs.in_jixi
-    verdict[outside] = "outside_jixi"
-    rule_id[outside] = OUTSIDE_RULE["rule_id"]
-    level[outside] = ""
+    vcode[outside] = R.VERDICT_RANK["outside_jixi"]
+    rcode[outside] = rule_lab.code(OUTSIDE_RULE["rule_id"])
+    lcode[outside] = 0
 
     rules_by_id = {r["rule_id"]: r for r in R.verdict_rules().to_dict("records")}
     for special in (NEAR_RULE, CLEAR_RULE, OUTSIDE_RULE):
         rules_by_id[special["rule_id"]] = special
-    rid_codes, rid_uniq = pd.factorize(rule_id)
-    rule_zh = _labels(rid_codes, [rules_by_id[u]["rule_zh"] for u in rid_uniq])
-    rule_en = _labels(rid_codes, [rules_by_id[u]["rule_en"] for u in rid_uniq])
-    basis = _labels(rid_codes, [rules_by_id[u]["basis"] for u in rid_uniq])
+    rule_texts = {k: [rules_by_id[r][k] for r in rule_lab.labels] for k in ("rule_zh", "rule_en", "basis")}
 
     overlap_ha = np.where(dims == 2, ov_m2 / 1e4, np.nan)
     overlap_m = np.where(dims == 1, ov_len, np.nan)
@@ -428,29 +483,29 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
         pct = np.where(dims == 2, ov_m2 / site_area * 100,
                        np.where(dims == 1, ov_len / site_len * 100, np.where(inside, 100.0, 0.0)))
     pct = np.clip(np.nan_to_num(pct), 0, 100)
-    nz_name = np.where(nearest_zone >= 0, zname[np.maximum(nearest_zone, 0)], "")
-    nz_id = np.where(nearest_zone >= 0, z["id"].astype(str).to_numpy()[np.maximum(nearest_zone, 0)], "")
+    nz_code = np.where(nearest_zone >= 0, zcode_name[np.maximum(nearest_zone, 0)], 0)
+    nzi_code = np.where(nearest_zone >= 0, zcode_id[np.maximum(nearest_zone, 0)], 0)
 
-    decider = np.full(n, "", dtype=object)
-    if len(hits):
-        decider[s] = zname[best["zone"].to_numpy()]
-    reasons = _reasons(verdict, level, zones_hit, decider, acts, dims, overlap_ha, overlap_m, pct, nz_name, distance,
-                       rule_id, rules_by_id, buffer_m)
-    out = gdf.copy()
+    nm_labels = np.asarray(names_lab.labels, dtype=object)
+    reasons = _reasons(vcode, np.asarray(level_lab.labels, dtype=object)[lcode], nm_labels[zh_code],
+                       nm_labels[decider], acts, dims, overlap_ha, overlap_m, pct, nm_labels[nz_code], distance,
+                       np.asarray(rule_lab.labels, dtype=object)[rcode], rules_by_id, buffer_m)
+    verdict_cat = pd.Categorical.from_codes(vcode, categories=pd.Index(list(R.VERDICTS), dtype="str"))
     added = {
-        "verdict": verdict, "verdict_zh": pd.Series(verdict).map({k: v[0] for k, v in R.VERDICT_NAMES.items()}).to_numpy(),
-        "control_level": level,
-        "zones_hit": zones_hit, "zone_ids": zone_ids, "overlap_ha": np.round(overlap_ha, 6),
-        "overlap_m": np.round(overlap_m, 3), "overlap_pct": np.round(pct, 4), "nearest_zone": nz_name,
-        "nearest_zone_id": nz_id, "distance_m": np.round(distance, 3), "activity": acts, "rule_id": rule_id,
-        "rule": rule_en, "rule_zh": rule_zh, "basis": basis, "reasons": reasons,
+        "verdict": verdict_cat,
+        "verdict_zh": pd.Categorical.from_codes(vcode, categories=pd.Index(
+            [R.VERDICT_NAMES[v][0] for v in R.VERDICTS], dtype="str")),
+        "control_level": level_lab.categorical(lcode),
+        "zones_hit": names_lab.categorical(zh_code), "zone_ids": ids_lab.categorical(zi_code),
+        "overlap_ha": np.round(overlap_ha, 6), "overlap_m": np.round(overlap_m, 3),
+        "overlap_pct": np.round(pct, 4), "nearest_zone": names_lab.categorical(nz_code),
+        "nearest_zone_id": ids_lab.categorical(nzi_code), "distance_m": np.round(distance, 3),
+        "activity": _to_cat(acts), "rule_id": rule_lab.categorical(rcode),
+        "rule": _labels(rcode, rule_texts["rule_en"]), "rule_zh": _labels(rcode, rule_texts["rule_zh"]),
+        "basis": _labels(rcode, rule_texts["basis"]), "reasons": reasons,
     }
-    # repetitive text columns are categorical: fast to build, small in memory
-    cat = {"verdict", "verdict_zh", "control_level", "zones_hit", "zone_ids", "nearest_zone", "nearest_zone_id",
-           "activity", "rule_id", "rule", "rule_zh", "basis", "reasons"}
-    added = {k: (_to_cat(v) if k in cat and not isinstance(v, pd.Categorical) else v) for k, v in added.items()}
-    out = pd.concat([out.drop(columns=[c for c in added if c in out.columns]),
-                     pd.DataFrame(added, index=out.index)], axis=1)
+    out = pd.concat([pd.DataFrame(gdf.drop(columns=[c for c in added if c in gdf.columns])),
+                     pd.DataFrame(added, index=gdf.index)], axis=1)
     for k in ("input_crs", "converted_from"):
         if k not in out.columns:
             out[k] = ""
@@ -460,8 +515,8 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
     out["checked_at"] = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     front = [c for c in gdf.columns if c not in RESULT_COLUMNS and c != gdf.geometry.name]
     cols = ["site_id"] + [c for c in front if c != "site_id"] + [c for c in RESULT_COLUMNS if c != "site_id"]
-    out = out[cols + [gdf.geometry.name]]
-    return out.set_geometry(gdf.geometry.name).to_crs(STORAGE_CRS)
+    result = gpd.GeoDataFrame(out[cols + [gdf.geometry.name]], geometry=gdf.geometry.name, crs=gdf.crs)
+    return result if STORAGE_CRS.equals(result.crs) else result.to_crs(STORAGE_CRS)
 
 
 def check_sites_detail(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame | None = None,
