@@ -65,6 +65,21 @@ def build_layers_cmd(out: Path | None) -> None:
         click.echo(f"{e['name']:<24} {e['n_features']:>5}  {e['precision']}")
 
 
+@main.command("run")
+@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("maps"), show_default=True,
+              help="Output folder for maps, figures and the report.")
+@click.option("--no-build", is_flag=True, help="Use the bundled layers as they are (skip the build step).")
+def run_cmd(out: Path, no_build: bool) -> None:
+    """The main job: build layers, write web maps, figures and the sample compliance report."""
+    from .run import run_all
+
+    t = __import__("time").perf_counter()
+    written = run_all(out, build=not no_build)
+    for name, p in written.items():
+        click.echo(f"{name:<24} {p}")
+    click.echo(f"done in {__import__('time').perf_counter() - t:.1f} s")
+
+
 @main.command("check")
 @click.argument("sites", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--activity", default=None, help="Activity of every site (key, 中文 or alias); default: the file's "

@@ -1,0 +1,86 @@
+"""The main job (``make run`` / ``jixi-geo run``): layers, web maps, figures, the
+sample registry's compliance check and its report, all written to one folder."""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+
+__all__ = ["run_all"]
+
+log = logging.getLogger(__name__)
+
+PARKS = ("industrial", "chemical", "baoquan")
+
+
+def run_all(out_dir="maps", *, build: bool = True, figures: bool = True) -> dict[str, Path]:
+    """Build the layers, write the web maps, figures and the sample compliance report.
+
+    Parameters
+    ----------
+    out_dir : path
+        Where the outputs go (created if missing).
+    build : bool
+        Rebuild the bundled layers first (``python -m jixi_geo.build``).
+    figures : bool
+        Also write the static figures (PNG, SVG; PDF for the pattern map).
+
+    Returns
+    -------
+    dict
+        Output name → path.
+    """
+    from . import landuse, maps, plot
+    from .build import build_layers
+    from .layers import load_layer
+    from .redline import check_sites
+    from .report import write_report
+    from .scale import plain_results
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    t0 = time.perf_counter()
+    if build:
+        build_layers()
+        log.info("layers built in %.1f s", time.perf_counter() - t0)
+
+    written["pattern_map"] = maps.save_map(maps.pattern_map(), out / "pattern.html")
+    for park in PARKS:
+        written[f"jidong_{park}_map"] = maps.save_map(maps.park_map(park), out / f"jidong_{park}.html")
+    written["jidong_map"] = maps.save_map(maps.park_map(), out / "jidong_parks.html")
+
+    registry = load_layer("projects")
+    results = check_sites(registry, id_column="id")
+    written["compliance_map"] = maps.save_map(maps.compliance_map(results), out / "compliance.html")
+    for kind, p in write_report(results, out, stem="compliance_results", html_name="report.html").items():
+        written[f"report_{kind}"] = p
+
+    findings = []
+    for park, stage in landuse.published_tables():
+        findings.append(landuse.validate(landuse.load_table(park, stage)))
+    import pandas as pd
+
+    from .sites import write_csv_excel
+
+    written["landuse_findings"] = write_csv_excel(pd.concat(findings, ignore_index=True),
+                                                  out / "landuse_findings.csv")
+
+    if figures:
+        fig_dir = out / "figures"
+        fig = plot.plot_pattern()
+        for ext in ("png", "svg", "pdf"):
+            written[f"pattern_{ext}"] = plot.save_figure(fig, fig_dir / f"pattern.{ext}")
+        for park in ("industrial", "chemical"):
+            cur = landuse.shares(landuse.load_table(park, "current"))
+            pla = landuse.shares(landuse.load_table(park, "planned"))
+            fig = plot.plot_landuse_shares(cur, pla, title=f"{landuse.PARK_NAMES[park][0]} 用地结构：现状与规划 / "
+                                                          f"{landuse.PARK_NAMES[park][1]}: current vs planned")
+            for ext in ("png", "svg"):
+                written[f"landuse_{park}_{ext}"] = plot.save_figure(fig, fig_dir / f"landuse_{park}.{ext}")
+        fig = plot.plot_compliance_summary(plain_results(results))
+        for ext in ("png", "svg"):
+            written[f"compliance_{ext}"] = plot.save_figure(fig, fig_dir / f"compliance_summary.{ext}")
+    log.info("run finished in %.1f s", time.perf_counter() - t0)
+    return written
