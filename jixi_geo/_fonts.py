@@ -1,0 +1,169 @@
+"""Find an installed CJK font for matplotlib figures (private helpers).
+
+matplotlib's default font (DejaVu Sans) has no Chinese glyphs: labels come out
+as empty boxes. :func:`cjk_font` finds a Simplified-Chinese font, first by family
+name among the fonts matplotlib knows, then by file name under the usual font
+folders, and checks that it really has the glyphs of a test string.
+:func:`cjk_rc` gives the rcParams that select it explicitly.
+"""
+
+from __future__ import annotations
+
+import glob
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+from .errors import JixiGeoError
+
+__all__ = ["CJKFont", "cjk_font", "cjk_rc", "has_glyphs", "missing_glyphs", "PREFERRED_FAMILIES"]
+
+#: Family names tried in order (Simplified Chinese first).
+PREFERRED_FAMILIES = (
+    "Noto Sans CJK SC",
+    "Source Han Sans SC",
+    "Source Han Sans CN",
+    "Noto Sans SC",
+    "WenQuanYi Zen Hei",
+    "WenQuanYi Micro Hei",
+    "Microsoft YaHei",
+    "PingFang SC",
+    "SimHei",
+    "Noto Serif CJK SC",
+    "Noto Sans CJK TC",
+    "Noto Sans CJK JP",
+)
+
+#: File-name patterns searched under :data:`FONT_DIRS` when no family matches.
+FONT_GLOBS = ("NotoSansCJK*.tt[cf]", "NotoSansCJKsc-*.otf", "NotoSansSC-*.[ot]tf",
+              "SourceHanSans*.tt[cf]", "SourceHanSans*.otf", "wqy-zenhei.ttc", "wqy-microhei.ttc",
+              "NotoSerifCJK*.tt[cf]", "msyh.tt[cf]", "simhei.ttf")
+
+FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/fonts", "~/.fonts",
+             "/Library/Fonts", "/System/Library/Fonts", "C:/Windows/Fonts")
+
+#: Characters a usable font must have (the city's name and common label words).
+PROBE = "鸡西市生态格局用地图例比例尺北"
+
+_INSTALL_HINT = ("no CJK (Chinese) font found for the figures; install one, e.g. on Debian/Ubuntu "
+                 "`apt-get install fonts-noto-cjk` (then delete matplotlib's font cache, "
+                 "~/.cache/matplotlib, if the font is still not found)")
+
+
+@dataclass(frozen=True)
+class CJKFont:
+    """A font face able to draw Chinese text.
+
+    Attributes
+    ----------
+    family : str
+        Family name as matplotlib knows it (use in ``font.family``).
+    path : pathlib.Path
+        The font file.
+    face_index : int
+        Face inside a ``.ttc`` collection (0 for single-face files).
+    """
+
+    family: str
+    path: Path
+    face_index: int = 0
+
+    def ft2font(self):
+        """A :class:`matplotlib.ft2font.FT2Font` of this face."""
+        from matplotlib.ft2font import FT2Font
+
+        return FT2Font(str(self.path), face_index=self.face_index)
+
+
+def missing_glyphs(font: CJKFont, text: str) -> list[str]:
+    """The characters of ``text`` (other than white space) ``font`` has no glyph for."""
+    face = font.ft2font()
+    return sorted({ch for ch in text if not ch.isspace() and face.get_char_index(ord(ch)) == 0})
+
+
+def has_glyphs(font: CJKFont, text: str = PROBE) -> bool:
+    """Whether ``font`` has a glyph for every character of ``text``."""
+    try:
+        return not missing_glyphs(font, text)
+    except (OSError, RuntimeError, ValueError):
+        return False
+
+
+def _by_family() -> CJKFont | None:
+    from matplotlib import font_manager
+
+    entries = font_manager.fontManager.ttflist
+    for family in PREFERRED_FAMILIES:
+        # regular weight first
+        for e in sorted((e for e in entries if e.name == family), key=lambda e: abs(_weight(e) - 400)):
+            font = CJKFont(e.name, Path(e.fname), int(getattr(e, "index", 0) or 0))
+            if has_glyphs(font):
+                return font
+    return None
+
+
+def _weight(entry) -> int:
+    w = entry.weight
+    return int(w) if str(w).isdigit() else 400
+
+
+def _by_file() -> CJKFont | None:
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    for folder in FONT_DIRS:
+        root = os.path.expanduser(folder)
+        if not os.path.isdir(root):
+            continue
+        for pattern in FONT_GLOBS:
+            for path in sorted(glob.glob(os.path.join(root, "**", pattern), recursive=True)):
+                if "Bold" in Path(path).name and "Regular" not in Path(path).name:
+                    continue
+                try:
+                    n_faces = FT2Font(path).num_faces
+                except (OSError, RuntimeError, ValueError):
+                    continue
+                faces = []
+                for i in range(n_faces):
+                    face = FT2Font(path, face_index=i)
+                    faces.append(CJKFont(face.family_name, Path(path), i))
+                # prefer a Simplified Chinese face of a collection
+                faces.sort(key=lambda f: (" SC" not in f.family and "CN" not in f.family, f.face_index))
+                for font in faces:
+                    if has_glyphs(font):
+                        font_manager.fontManager.addfont(path)  # registers every face of the file
+                        return _by_family() or font
+    return None
+
+
+@lru_cache(maxsize=1)
+def cjk_font() -> CJKFont:
+    """The CJK font the figures use.
+
+    Returns
+    -------
+    CJKFont
+
+    Raises
+    ------
+    JixiGeoError
+        If no installed font has Chinese glyphs; the message says to run
+        ``apt-get install fonts-noto-cjk``.
+    """
+    font = _by_family() or _by_file()
+    if font is None:
+        raise JixiGeoError(_INSTALL_HINT)
+    return font
+
+
+def cjk_rc() -> dict:
+    """rcParams selecting :func:`cjk_font` explicitly (for ``matplotlib.rc_context``)."""
+    font = cjk_font()
+    return {
+        "font.family": [font.family],
+        "font.sans-serif": [font.family, "DejaVu Sans"],
+        "axes.unicode_minus": False,  # not every CJK font has U+2212
+        "svg.fonttype": "path",  # SVGs show the same glyphs without the font installed
+        "pdf.fonttype": 42,
+    }
