@@ -1,0 +1,48 @@
+"""The main job writes every output, and each says what it should."""
+
+import re
+
+import pandas as pd
+import pytest
+
+from jixi_geo.run import run_all
+
+
+@pytest.fixture(scope="module")
+def outputs(tmp_path_factory):
+    out = tmp_path_factory.mktemp("maps")
+    return out, run_all(out, build=False)
+
+
+def test_every_map_is_self_contained_and_bilingual(outputs):
+    out, written = outputs
+    for name in ("pattern.html", "jidong_industrial.html", "jidong_chemical.html", "jidong_baoquan.html",
+                 "jidong_parks.html", "compliance.html", "report.html"):
+        page = (out / name).read_text(encoding="utf-8")
+        assert not re.search(r"""<(script|link|img)[^>]+(src|href)\s*=\s*["']https?:""", page), name
+        assert re.search(r"[\u4e00-\u9fff]", page) and re.search(r"[A-Za-z]{4,}", page), name
+    assert (out / "pattern.html").stat().st_size < 5 * 2**20
+
+
+def test_registry_report_covers_every_site_and_verdict(outputs):
+    out, _ = outputs
+    res = pd.read_csv(out / "compliance_results.csv", encoding="utf-8-sig", dtype=str)
+    assert len(res) == 42 and res["site_id"].is_unique
+    assert set(res["verdict"]) == {"prohibited", "restricted", "conditional", "attention", "clear", "outside_jixi"}
+    # the hand-made test sites get the verdict they were made for
+    ts = res[res["site_id"].str.startswith("TS-")]
+    from jixi_geo import load_layer
+
+    intent = load_layer("projects").set_index("id")["intent"]
+    assert (ts.set_index("site_id")["verdict"] == intent[ts["site_id"]]).all()
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
+
+
+def test_landuse_findings_and_figures(outputs):
+    out, written = outputs
+    f = pd.read_csv(out / "landuse_findings.csv", encoding="utf-8-sig", dtype=str)
+    assert {"code_duplicate", "total_sum", "category_misfiled"} <= set(f["rule"])
+    for key in ("pattern_png", "pattern_svg", "pattern_pdf", "landuse_industrial_png", "compliance_png"):
+        assert written[key].stat().st_size > 20_000, key
+    assert written["pattern_pdf"].read_bytes().startswith(b"%PDF")
