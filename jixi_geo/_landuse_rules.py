@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ._paths import rules_dir
+from ._problems import check_encoding_name
 from .errors import EncodingError, InputError, SchemaError
 
 # --------------------------------------------------------------------------- registries
@@ -739,13 +740,7 @@ def decode_file(p: Path, encoding: str | None) -> tuple[str, str]:
             "'CSV UTF-8' and load that"
         )
     if encoding is not None:
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise EncodingError(
-                f"encoding={encoding!r} is not an encoding Python knows; use e.g. "
-                "encoding='utf-8' or encoding='gbk'"
-            ) from None
+        check_encoding_name(encoding)
         try:
             return raw.decode(encoding), encoding
         except UnicodeDecodeError as e:

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._problems import Problems, fmt_list
 from .errors import CRSError, InputError, InvalidGeometryError
 
 __all__ = [
@@ -38,7 +39,6 @@ __all__ = [
 ]
 
 #: How many feature labels a message lists before saying "… (n more)".
-MAX_LISTED = 10
 
 GeomFamily = Literal["polygon", "line", "point", "any"]
 GEOM_FAMILIES = ("polygon", "line", "point", "any")
@@ -69,35 +69,6 @@ class LayerProblemsError(CRSError, InvalidGeometryError, InputError):
     :class:`~jixi_geo.errors.InputError`, so any of those ``except`` clauses
     catches it. ``problems`` holds the list of problem texts.
     """
-
-
-class _Problems:
-    """Collect (error class, text) pairs, then raise them as one error."""
-
-    def __init__(self, name: str):
-        self.name = name
-        self.items: list[tuple[type[Exception], str]] = []
-
-    def add(self, cls: type[Exception], text: str) -> None:
-        self.items.append((cls, text))
-
-    def raise_if_any(self) -> None:
-        if not self.items:
-            return
-        classes = list(dict.fromkeys(cls for cls, _ in self.items))
-        cls = classes[0] if len(classes) == 1 else LayerProblemsError
-        n = len(self.items)
-        head = f"{self.name}: {n} problem{'s' if n > 1 else ''} found:"
-        err = cls(head + "\n" + "\n".join(f"  - {t}" for _, t in self.items))
-        err.problems = [t for _, t in self.items]
-        raise err
-
-
-def _fmt(items, limit: int = MAX_LISTED) -> str:
-    items = [str(i) for i in items]
-    if len(items) <= limit:
-        return ", ".join(items)
-    return ", ".join(items[:limit]) + f", … ({len(items) - limit} more)"
 
 
 def geometry_family(geoms) -> np.ndarray:
@@ -258,7 +229,7 @@ def validate_layer(
     if not isinstance(gdf, gpd.GeoDataFrame):
         raise InputError(f"{name} must be a GeoDataFrame; got {type(gdf).__name__}")
     gdf = gdf.copy()
-    problems = _Problems(name)
+    problems = Problems(name, mixed=LayerProblemsError)
 
     if gdf.crs is None:
         problems.add(CRSError,
@@ -282,12 +253,12 @@ def validate_layer(
             if len(nulls):
                 problems.add(InputError,
                              f"{len(nulls)} feature(s) with a null {key!r}: "
-                             f"{_fmt(f'row {i}' for i in nulls)}. Give every feature a key value")
+                             f"{fmt_list(f'row {i}' for i in nulls)}. Give every feature a key value")
             if unique_key:
                 dup = gdf[key][gdf[key].duplicated(keep=False) & gdf[key].notna()]
                 if len(dup):
                     problems.add(InputError,
-                                 f"{key!r} is not unique: {_fmt(pd.unique(dup))} occur more "
+                                 f"{key!r} is not unique: {fmt_list(pd.unique(dup))} occur more "
                                  "than once. Dissolve them (gdf.dissolve(by=key)) or use a unique key")
 
     geoms = np.asarray(gdf.geometry.values, dtype=object)
@@ -296,7 +267,7 @@ def validate_layer(
     if len(blank):
         problems.add(InvalidGeometryError,
                      f"{len(blank)} null or empty geometr{'y' if len(blank) == 1 else 'ies'}: "
-                     f"{_fmt(labels[i] for i in blank)}. Drop them, e.g. "
+                     f"{fmt_list(labels[i] for i in blank)}. Drop them, e.g. "
                      "gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]")
 
     present = [f for f in ("polygon", "line", "point", "collection") if (fam == f).any()]
@@ -334,13 +305,13 @@ def validate_layer(
                 problems.add(InvalidGeometryError,
                              f"{len(collapsed)} invalid geometr{'y' if len(collapsed) == 1 else 'ies'} "
                              f"that make_valid reduces to nothing of the needed type: "
-                             f"{_fmt(collapsed)}. Redraw or drop them")
+                             f"{fmt_list(collapsed)}. Redraw or drop them")
             gdf[gdf.geometry.name] = gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs)
         else:
             listed = [f"{labels[i]}: {r}" for i, r in zip(bad, reasons)]
             problems.add(InvalidGeometryError,
                          f"{len(bad)} invalid geometr{'y' if len(bad) == 1 else 'ies'}: "
-                         f"{_fmt(listed)}. Redraw them, or pass make_valid=True to repair them "
+                         f"{fmt_list(listed)}. Redraw them, or pass make_valid=True to repair them "
                          "with shapely.make_valid")
 
     problems.raise_if_any()

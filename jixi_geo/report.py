@@ -16,7 +16,6 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from . import __version__
 from ._io import atomic_path, write_text_atomic
 from .crs import ANALYSIS_CRS
 from .layers import load_layer

@@ -48,6 +48,7 @@ import shapely
 from . import coords as _coords
 from ._io import atomic_path
 from .crs import JIXI_BOUNDS, STORAGE_CRS, gk_crs_from_prefixed_easting
+from ._problems import Problems, check_encoding_name, fmt_list
 from .errors import CRSError, EncodingError, InputError, InvalidGeometryError, JixiGeoWarning
 
 __all__ = [
@@ -83,7 +84,6 @@ _WKT_SUFFIXES = {".wkt", ".txt"}
 _SWAP_X = (44.0, 47.5)  # a longitude this small, with ...
 _SWAP_Y = (129.0, 135.0)  # ... a latitude this large, is Jixi with axes swapped
 _PREFIX_EASTING = (13e6, 46e6)  # zone-prefixed Gauss-Kruger eastings
-_MAX_LISTED = 20
 _SNIFF_CHUNK = 1 << 20
 _SAMPLE_BYTES = 1 << 16
 _EXCEL_CELL_LIMIT = 32_767
@@ -116,38 +116,6 @@ class _Raw:
     row_problems: dict[int, str] = field(default_factory=dict)  # position -> text
     encoding: str | None = None
     path: Path | None = None
-
-
-class _Problems:
-    """Collects (error class, text) pairs and raises them as one error."""
-
-    def __init__(self, name: str):
-        self.name = name
-        self.items: list[tuple[type[Exception], str]] = []
-
-    def add(self, cls: type[Exception], text: str) -> None:
-        self.items.append((cls, text))
-
-    def __bool__(self) -> bool:
-        return bool(self.items)
-
-    def raise_if_any(self) -> None:
-        if not self.items:
-            return
-        classes = list(dict.fromkeys(cls for cls, _ in self.items))
-        cls = classes[0] if len(classes) == 1 else SiteProblemsError
-        n = len(self.items)
-        head = f"{self.name}: {n} problem{'s' if n > 1 else ''} found, nothing was read:"
-        err = cls(head + "\n" + "\n".join(f"  - {t}" for _, t in self.items))
-        err.problems = [t for _, t in self.items]
-        raise err
-
-
-def _fmt_ids(ids, limit: int = _MAX_LISTED) -> str:
-    ids = [str(i) for i in ids]
-    if len(ids) <= limit:
-        return ", ".join(ids)
-    return ", ".join(ids[:limit]) + f", … ({len(ids) - limit} more)"
 
 
 def _generated_ids(positions) -> list[str]:
@@ -276,13 +244,7 @@ def _decodes(path: Path, enc: str) -> tuple[bool, str, int | None]:
 def _text_encoding(path: Path, encoding: str | None) -> str:
     """Pick the encoding of a text file (CSV, WKT), or raise EncodingError."""
     if encoding is not None:
-        try:
-            codecs.lookup(encoding)
-        except LookupError:
-            raise EncodingError(
-                f"encoding={encoding!r} is not an encoding Python knows; use e.g. "
-                "encoding='utf-8' or encoding='gbk'"
-            ) from None
+        check_encoding_name(encoding)
     candidates = [encoding] if encoding else ["utf-8-sig", "gb18030"]
     with open(path, "rb") as f:
         head = f.read(_SAMPLE_BYTES)
@@ -637,7 +599,7 @@ def _load(source, *, layer, encoding, id_column) -> _Raw:
 # --------------------------------------------------------------------------- checks
 
 
-def _resolve_ids(gdf, *, id_column, name, problems: _Problems, id_offset: int = 0,
+def _resolve_ids(gdf, *, id_column, name, problems: Problems, id_offset: int = 0,
                  spec_id: tuple[str | None, bool] | None = None,
                  reported=()) -> tuple[list[str], str | None]:
     """Site ids as strings, and the column they came from (None if generated)."""
@@ -657,17 +619,17 @@ def _resolve_ids(gdf, *, id_column, name, problems: _Problems, id_offset: int = 
                  col, len(missing), len(dups))
         return _generated_ids(positions), None
     if missing:
-        problems.add(InputError, f"site id column {col!r} is empty in {_fmt_ids(missing)}; "
+        problems.add(InputError, f"site id column {col!r} is empty in {fmt_list(missing)}; "
                                  "give every site an id")
     if dups:
-        problems.add(InputError, f"duplicate site ids in column {col!r}: {_fmt_ids(dups)}; "
+        problems.add(InputError, f"duplicate site ids in column {col!r}: {fmt_list(dups)}; "
                                  "make them unique, or pass id_column= naming a unique column")
     gen = _generated_ids(positions)
     return [v if v is not None else g for v, g in zip(vals, gen)], col
 
 
 def _resolve_crs(raw: _Raw, given: pyproj.CRS | None, geoms: np.ndarray, ok: np.ndarray,
-                 coords_key: str, problems: _Problems) -> tuple[pyproj.CRS | None, str]:
+                 coords_key: str, problems: Problems) -> tuple[pyproj.CRS | None, str]:
     """The CRS of the source coordinates and how it was found."""
     file_crs = pyproj.CRS.from_user_input(raw.gdf.crs) if raw.gdf.crs is not None else None
     if file_crs is not None:
@@ -733,7 +695,7 @@ def _converter(key: str):
 
 def _location_checks(raw: _Raw, geoms: np.ndarray, ok: np.ndarray, src: pyproj.CRS,
                      ids: list[str], coords_key: str, crs_how: str,
-                     problems: _Problems) -> np.ndarray | None:
+                     problems: Problems) -> np.ndarray | None:
     """Convert GCJ-02/BD-09, transform to EPSG:4490 and refuse far-away sites.
 
     Returns the transformed geometries, or None if a CRS problem was recorded.
@@ -748,7 +710,7 @@ def _location_checks(raw: _Raw, geoms: np.ndarray, ok: np.ndarray, src: pyproj.C
             sid = [ids[i] for i in idx[swapped]]
             x, y = b[swapped][0, 0], b[swapped][0, 1]
             problems.add(CRSError, (
-                f"longitude and latitude look swapped for sites {_fmt_ids(sid)} (e.g. longitude "
+                f"longitude and latitude look swapped for sites {fmt_list(sid)} (e.g. longitude "
                 f"{x:.4f}, latitude {y:.4f}; Jixi is at 130.4–133.9°E, 44.9–46.6°N). Swap them: "
                 "exchange the 经度/纬度 (lon/lat) columns, or for a vector file swap the axes "
                 "(gdf.geometry = shapely.transform(gdf.geometry, lambda c: c[:, ::-1])) and pass "
@@ -758,7 +720,7 @@ def _location_checks(raw: _Raw, geoms: np.ndarray, ok: np.ndarray, src: pyproj.C
         if not_deg.any():
             sid = [ids[i] for i in idx[not_deg]]
             problems.add(CRSError, (
-                f"{raw.name}: coordinates of sites {_fmt_ids(sid)} (x up to "
+                f"{raw.name}: coordinates of sites {fmt_list(sid)} (x up to "
                 f"{np.nanmax(np.abs(b[not_deg][:, [0, 2]])):.0f}, y up to "
                 f"{np.nanmax(np.abs(b[not_deg][:, [1, 3]])):.0f}) are not degrees, but the CRS "
                 f"is {label} ({crs_how}), which is in degrees. The data are probably projected "
@@ -805,7 +767,7 @@ def _location_checks(raw: _Raw, geoms: np.ndarray, ok: np.ndarray, src: pyproj.C
                      + ("" if src.is_geographic else
                         f", or whether they are in another CRS/zone than {label}"))
         problems.add(CRSError, (
-            f"{len(sid)} of {len(ids)} sites lie far from Jixi: {_fmt_ids(sid)}. Bounds found "
+            f"{len(sid)} of {len(ids)} sites lie far from Jixi: {fmt_list(sid)}. Bounds found "
             f"(lon/lat, EPSG:4490): {found}; expected within {expect}. Likely cause: {cause}"))
         return None
     return out
@@ -828,7 +790,7 @@ def _finish(raw: _Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_colu
             f"{raw.name} contains no sites (0 features/rows); give a file with at least one "
             "point, line or polygon"
         )
-    problems = _Problems(raw.name)
+    problems = Problems(raw.name, mixed=SiteProblemsError, head="found, nothing was read:")
     ids, id_col = _resolve_ids(gdf, id_column=id_column, name=raw.name, problems=problems,
                                id_offset=id_offset, spec_id=spec_id, reported=raw.row_problems)
     ida = np.array(ids, dtype=object)
@@ -844,7 +806,7 @@ def _finish(raw: _Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_colu
     missing = (shapely.is_missing(geoms) | shapely.is_empty(geoms)) & ~parsed_bad
     if missing.any():
         problems.add(InvalidGeometryError, (
-            f"sites without geometry (null or empty): {_fmt_ids(ida[missing])}; give each site a "
+            f"sites without geometry (null or empty): {fmt_list(ida[missing])}; give each site a "
             "point, line or polygon, or remove those rows"))
     present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) & ~parsed_bad
 
@@ -854,13 +816,13 @@ def _finish(raw: _Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_colu
     nonfinite[bad_pos] = True
     if nonfinite.any():
         problems.add(InputError, (
-            f"sites with missing, NaN or infinite coordinates: {_fmt_ids(ida[nonfinite])}; fill "
+            f"sites with missing, NaN or infinite coordinates: {fmt_list(ida[nonfinite])}; fill "
             "in the coordinates (decimal degrees or metres) or remove those rows"))
 
     gc = present & (shapely.get_type_id(geoms) == 7)
     if gc.any():
         problems.add(InvalidGeometryError, (
-            f"GeometryCollection is not supported (sites {_fmt_ids(ida[gc])}); explode it into "
+            f"GeometryCollection is not supported (sites {fmt_list(ida[gc])}); explode it into "
             "one feature per part, e.g. gdf.explode(index_parts=False), or keep only the polygons"))
 
     ok = present & ~nonfinite & ~gc
@@ -883,13 +845,13 @@ def _finish(raw: _Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_colu
             still = np.flatnonzero(invalid)[shapely.is_empty(fixed)]
             if len(still):
                 problems.add(InvalidGeometryError, (
-                    f"sites {_fmt_ids(ida[still])} collapse to nothing when repaired (zero "
+                    f"sites {fmt_list(ida[still])} collapse to nothing when repaired (zero "
                     "area); redraw them"))
                 ok[still] = False
         else:
             listed = [f"{s}: {r}" for s, r in zip(ida[invalid], reasons)]
             problems.add(InvalidGeometryError, (
-                f"invalid geometries: {_fmt_ids(listed)}. Redraw them, or pass make_valid=True to "
+                f"invalid geometries: {fmt_list(listed)}. Redraw them, or pass make_valid=True to "
                 "repair them with shapely.make_valid (the repair is recorded in column 'note')"))
             ok = ok & ~invalid
 
@@ -1039,13 +1001,13 @@ def _check_ids_stream(path: Path, spec: _CsvSpec, chunksize: int) -> _CsvSpec:
             log.info("column %r is not a unique id; generating ids", spec.id_col)
             return _CsvSpec(spec.encoding, spec.sep, spec.columns, None, False)
         return spec
-    problems = _Problems(path.name)
+    problems = Problems(path.name, mixed=SiteProblemsError, head="found, nothing was read:")
     if missing:
-        problems.add(InputError, f"site id column {spec.id_col!r} is empty in {_fmt_ids(missing)}; "
+        problems.add(InputError, f"site id column {spec.id_col!r} is empty in {fmt_list(missing)}; "
                                  "give every site an id")
     if dups:
         problems.add(InputError, f"duplicate site ids in column {spec.id_col!r}: "
-                                 f"{_fmt_ids(sorted(dups))}; make them unique, or pass id_column= "
+                                 f"{fmt_list(sorted(dups))}; make them unique, or pass id_column= "
                                  "naming a unique column")
     problems.raise_if_any()
     return spec

@@ -1,6 +1,5 @@
 """CRS policy and units, checked against values computed independently of jixi_geo."""
 
-import math
 
 import geopandas as gpd
 import numpy as np

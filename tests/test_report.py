@@ -1,6 +1,5 @@
 """The compliance report files: content, escaping, self-containment, Excel-friendly CSV."""
 
-import hashlib
 import re
 
 import geopandas as gpd
@@ -8,7 +7,6 @@ import pandas as pd
 import pytest
 from shapely import Point, box
 
-import jixi_geo as jg
 from jixi_geo.redline import check_sites
 from jixi_geo.report import report_html, write_report
 

@@ -9,7 +9,6 @@ geodesically on the CGCS2000 ellipsoid.
 
 from __future__ import annotations
 
-import math
 
 import geopandas as gpd
 import numpy as np
