@@ -38,8 +38,9 @@ def test_ci_runs_the_readme_test_command():
 @pytest.mark.slow
 def test_wheel_installs_and_loads_layers_in_a_separate_venv(tmp_path):
     dist = tmp_path / "dist"
-    subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist),
-                    str(ROOT)], check=True, capture_output=True)
+    built = subprocess.run([sys.executable, "-m", "build", "--wheel", "--no-isolation", "--outdir", str(dist),
+                            str(ROOT)], capture_output=True, text=True)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
     wheel = next(dist.glob("jixi_geo-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "jixi_geo/layers/catalog.json" in names
