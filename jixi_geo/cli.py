@@ -96,8 +96,8 @@ def run_cmd(out: Path, no_build: bool) -> None:
               help="Official zones of the redline_zones schema to use instead of the bundled model.")
 @click.option("--make-valid", is_flag=True, help="Repair invalid polygons instead of refusing them.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("jixi_check_results"), show_default=True,
-              help="Output folder (results.csv, results.geojson, report.html), or a .parquet file for "
-                   "large inputs.")
+              help="Output folder (results.csv, results.geojson, report.html); or NAME.parquet for large "
+                   "CSV/GeoParquet inputs: streamed in chunks into a folder of GeoParquet parts, resumable.")
 def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding, zones_path, make_valid, out):
     """Check project sites against the red-line zones.
 
@@ -106,29 +106,30 @@ def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding
     (prohibited, restricted, conditional, attention or outside Jixi);
     2 usage error; 3 bad input (the message says what to fix).
     """
-    import geopandas as gpd
-
     from .redline import check_sites, validate_zones
     from .report import write_report
 
-    zones = None
-    if zones_path is not None:
-        zones = validate_zones(gpd.read_file(zones_path, engine="pyogrio"))
-    res = check_sites(sites, activity=activity, zones=zones, buffer_m=buffer_m, coords=coords, crs=crs,
-                      id_column=id_column, layer=layer, encoding=encoding, make_valid=make_valid)
+    zones = validate_zones(zones_path) if zones_path is not None else None
     if out.suffix.lower() == ".parquet":
-        from ._io import atomic_path
+        # large inputs: streamed chunk by chunk into GeoParquet parts (resumable)
+        import pyarrow.parquet as pq
 
-        with atomic_path(out) as tmp:
-            res.to_parquet(tmp)
+        from .scale import check_file
+
+        check_file(sites, out, activity=activity, zones=zones, buffer_m=buffer_m, coords=coords, crs=crs,
+                   id_column=id_column, encoding=encoding, make_valid=make_valid)
+        verdicts = pq.read_table(out, columns=["verdict"]).column("verdict").to_pandas().astype(str)
+        counts, all_clear = verdicts.value_counts(), bool((verdicts == "clear").all())
         paths = {"parquet": out}
     else:
+        res = check_sites(sites, activity=activity, zones=zones, buffer_m=buffer_m, coords=coords, crs=crs,
+                          id_column=id_column, layer=layer, encoding=encoding, make_valid=make_valid)
         paths = write_report(res, out, zones=zones)
-    counts = res["verdict"].astype(str).value_counts()
+        counts, all_clear = res["verdict"].astype(str).value_counts(), bool((res["verdict"] == "clear").all())
     click.echo("  ".join(f"{v}={int(n)}" for v, n in counts.items()))
     for kind, p in paths.items():
         click.echo(f"{kind}: {p}")
-    sys.exit(EXIT_OK if (res["verdict"].astype(str) == "clear").all() else EXIT_NOT_CLEAR)
+    sys.exit(EXIT_OK if all_clear else EXIT_NOT_CLEAR)
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -52,22 +52,31 @@ OUTSIDE_RULE = {"rule_id": "OUTSIDE", "rule_zh": "场址不在鸡西市域内，
                 "rule_en": "The site is outside Jixi; this tool's rules do not apply.", "basis": ""}
 
 
-def validate_zones(zones: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """Check a user's zone layer against the ``redline_zones`` schema.
+def validate_zones(zones, *, layer: str | None = None) -> gpd.GeoDataFrame:
+    """Check a user's zone layer (e.g. official red-line data) against the ``redline_zones`` schema.
 
     Collects every problem (missing columns, unknown control levels, missing CRS,
     empty or invalid or non-polygon geometries, duplicate ids) and raises them together.
 
+    Parameters
+    ----------
+    zones : GeoDataFrame or path
+        The zones, or a file GDAL reads (GeoPackage, Shapefile, GeoJSON …).
+    layer : str, optional
+        The layer of a multi-layer file.
+
     Returns
     -------
     geopandas.GeoDataFrame
-        The zones, unchanged.
+        The zones, unchanged (read from the file if a path was given).
 
     Raises
     ------
     SchemaError
         Listing every problem and how to fix it.
     """
+    if not isinstance(zones, gpd.GeoDataFrame):
+        zones = gpd.read_file(zones, layer=layer, engine="pyogrio")
     problems = []
     missing = [c for c in ZONE_COLUMNS if c not in zones.columns]
     if missing:

@@ -199,3 +199,30 @@ def test_fast_and_reference_kernels_agree():
     assert da[["site_id", "zone_id", "relation"]].equals(dr[["site_id", "zone_id", "relation"]])
     np.testing.assert_allclose(da["overlap_ha"].fillna(-1), dr["overlap_ha"].fillna(-1), rtol=1e-6)
     np.testing.assert_allclose(da["distance_m"], dr["distance_m"], rtol=1e-6, atol=1e-6)
+
+
+def test_same_site_in_four_coordinate_forms_gives_the_same_answer(tmp_path):
+    """EPSG:4326, EPSG:4553, a zone-prefixed GK easting file without CRS, GCJ-02 lon/lat."""
+    from jixi_geo.coords import wgs84_to_gcj02
+
+    site = box(130.90, 45.20, 130.95, 45.24)  # across the Muling corridor south of 鸡西
+    base = gpd.GeoDataFrame({"site_id": ["s"]}, geometry=[site], crs="EPSG:4326")
+    forms = {"4326": base, "4553": base.to_crs(4553)}
+    gk = base.to_crs(4532)  # 3° zone 44 with the zone prefix on eastings
+    p = tmp_path / "gk.shp"  # a Shapefile without .prj: the CRS comes from the easting prefix
+    with pytest.warns(UserWarning, match="crs"):
+        gk.set_crs(None, allow_override=True).to_file(p)
+    assert not p.with_suffix(".prj").exists()
+    lon, lat = wgs84_to_gcj02(*np.asarray(site.exterior.coords).T)
+    forms["gcj02"] = gpd.GeoDataFrame({"site_id": ["s"]}, geometry=[shapely.Polygon(np.column_stack([lon, lat]))])
+    results = {k: check_sites(v, activity="industry") for k, v in forms.items() if k != "gcj02"}
+    results["gk_prefixed"] = check_sites(p, activity="industry")
+    results["gcj02"] = check_sites(forms["gcj02"], activity="industry", coords="gcj02", crs="EPSG:4326")
+    ref = results["4326"]
+    assert ref["overlap_ha"].iloc[0] > 10
+    for k, r in results.items():
+        assert r["verdict"].iloc[0] == ref["verdict"].iloc[0], k
+        assert r["zone_ids"].iloc[0] == ref["zone_ids"].iloc[0], k
+        assert r["overlap_ha"].iloc[0] == pytest.approx(ref["overlap_ha"].iloc[0], rel=1e-3), k
+    assert results["gk_prefixed"]["input_crs"].iloc[0] == "EPSG:4532"
+    assert results["gcj02"]["converted_from"].iloc[0] == "gcj02"
