@@ -44,6 +44,7 @@ __all__ = [
     "check_self_contained",
     "render_html",
     "save_map",
+    "show",
     "asset_text",
 ]
 
@@ -345,3 +346,33 @@ def save_map(m, path) -> Path:
     """
     html = render_html(m)
     return write_text_atomic(Path(path), html)
+
+
+class _Inline:
+    """A self-contained map page shown inline by Jupyter (``_repr_html_``)."""
+
+    def __init__(self, page: str, height: int):
+        self.page, self.height = page, height
+
+    def _repr_html_(self) -> str:
+        import html as _html
+
+        return (f'<iframe srcdoc="{_html.escape(self.page, quote=True)}" '
+                f'style="width:100%;height:{int(self.height)}px;border:1px solid #ddd" '
+                'sandbox="allow-scripts allow-popups"></iframe>')
+
+
+def show(m, *, height: int = 560) -> _Inline:
+    """Show a map inline in a notebook without the network.
+
+    folium's own inline view loads Leaflet from CDNs and stays blank on an intranet;
+    this shows the same self-contained page :func:`save_map` writes.
+
+    Parameters
+    ----------
+    m : folium.Map
+        The map.
+    height : int
+        Height of the inline frame (pixels).
+    """
+    return _Inline(make_self_contained(render_html(m)), height)

@@ -42,7 +42,7 @@ from branca.element import Element, MacroElement
 from folium.template import Template
 from folium.utilities import JsCode
 
-from ._offline import asset_text, save_map
+from ._offline import asset_text, save_map, show
 from ._paths import rules_dir
 from .crs import ANALYSIS_CRS, JIXI_BOUNDS, STORAGE_CRS, WEB_CRS, ensure_crs, geodesic_area
 from .errors import InputError, LayerNotFoundError, SchemaError
@@ -53,6 +53,7 @@ __all__ = [
     "park_map",
     "compliance_map",
     "save_map",
+    "show",
     "BASEMAPS",
     "PATTERN_ELEMENTS",
     "VERDICTS",

@@ -338,3 +338,16 @@ def test_compliance_sites_coloured_by_verdict():
     popup = by_class["jx-g-verdict-prohibited"]["_popup"]
     for text in ("禁止 Prohibited", "1.50 ha", "50.0 %", "R1", "自然保护区 Nature reserve"):
         assert text in popup
+
+
+def test_inline_notebook_view_is_offline():
+    import html as _html
+    import re as _re
+
+    from jixi_geo.maps import pattern_map, show
+
+    frame = show(pattern_map(), height=400)._repr_html_()
+    assert frame.startswith("<iframe srcdoc=") and "height:400px" in frame
+    page = _html.unescape(_re.search(r'srcdoc="(.*?)" style=', frame, _re.S).group(1))
+    assert "L.map(" in page or "L.map (" in page or "leaflet" in page.lower()
+    assert not _re.search(r"""<(script|link|img)[^>]+(src|href)\s*=\s*["']https?:""", page)
