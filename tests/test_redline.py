@@ -226,3 +226,27 @@ def test_same_site_in_four_coordinate_forms_gives_the_same_answer(tmp_path):
         assert r["overlap_ha"].iloc[0] == pytest.approx(ref["overlap_ha"].iloc[0], rel=1e-3), k
     assert results["gk_prefixed"]["input_crs"].iloc[0] == "EPSG:4532"
     assert results["gcj02"]["converted_from"].iloc[0] == "gcj02"
+
+
+def test_parallel_fast_kernel_equals_single_chunk():
+    from jixi_geo import _kernels as K
+    from jixi_geo._zones import prepare
+
+    rng = np.random.default_rng(3)
+    b = jg.load_layer("boundary", crs="EPSG:4553").total_bounds
+    n = 3000
+    geoms = np.concatenate([shapely.points(rng.uniform(b[0], b[2], n), rng.uniform(b[1], b[3], n)),
+                            shapely.buffer(shapely.points(rng.uniform(b[0], b[2], 300), rng.uniform(b[1], b[3], 300)), 800)])
+    pz, jx = prepare(jg.load_layer("redline_zones")), prepare(jg.load_layer("boundary"))
+    one = K.fast(geoms, pz, jx, buffer_m=1000, search_m=5000)
+    K_min = K.PARALLEL_MIN_SITES
+    try:
+        K.PARALLEL_MIN_SITES = 100
+        par = K.fast_parallel(geoms, pz, jx, buffer_m=1000, search_m=5000, workers=3)
+    finally:
+        K.PARALLEL_MIN_SITES = K_min
+    pd.testing.assert_frame_equal(one.hits.reset_index(drop=True), par.hits, check_dtype=False)
+    pd.testing.assert_frame_equal(one.near.reset_index(drop=True), par.near, check_dtype=False)
+    np.testing.assert_array_equal(one.nearest_zone, par.nearest_zone)
+    np.testing.assert_array_equal(one.in_jixi, par.in_jixi)
+    np.testing.assert_allclose(one.nearest_m, par.nearest_m)
