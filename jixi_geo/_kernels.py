@@ -179,7 +179,7 @@ def reference(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buff
 
 #: Inputs at least this large are split over the available cores (threads: shapely
 #: releases the GIL in its vectorised operations).
-PARALLEL_MIN_SITES = 200_000
+PARALLEL_MIN_SITES = 50_000
 
 
 def fast_parallel(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buffer_m: float,
