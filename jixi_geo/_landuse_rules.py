@@ -22,7 +22,6 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from ._paths import rules_dir
 from ._problems import check_encoding_name
 from .errors import EncodingError, InputError, SchemaError
 
@@ -30,8 +29,9 @@ from .errors import EncodingError, InputError, SchemaError
 
 
 def _read_rules(name: str) -> pd.DataFrame:
-    # codes are text: the 2023 codes keep their leading zeros
-    return pd.read_csv(rules_dir() / name, dtype=str, keep_default_na=False)
+    from .rules import read_rule_file
+
+    return read_rule_file(name)
 
 
 @lru_cache(maxsize=1)

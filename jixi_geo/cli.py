@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import time
 from pathlib import Path
 
 import click
@@ -49,7 +50,9 @@ def layers_cmd() -> None:
     from .layers import list_layers
 
     df = list_layers()
-    with __import__("pandas").option_context("display.width", 200, "display.max_colwidth", 40):
+    import pandas as pd
+
+    with pd.option_context("display.width", 200, "display.max_colwidth", 40):
         click.echo(df.to_string(index=False))
 
 
@@ -73,11 +76,11 @@ def run_cmd(out: Path, no_build: bool) -> None:
     """The main job: build layers, write web maps, figures and the sample compliance report."""
     from .run import run_all
 
-    t = __import__("time").perf_counter()
+    t = time.perf_counter()
     written = run_all(out, build=not no_build)
     for name, p in written.items():
         click.echo(f"{name:<24} {p}")
-    click.echo(f"done in {__import__('time').perf_counter() - t:.1f} s")
+    click.echo(f"done in {time.perf_counter() - t:.1f} s")
 
 
 @main.command("check")

@@ -409,9 +409,9 @@ def overlap_matrix(
 
 
 def _gb50137_majors() -> set[str]:
-    from ._paths import rules_dir
+    from .rules import read_rule_file
 
-    reg = pd.read_csv(rules_dir() / "gb50137_codes.csv", dtype=str)
+    reg = read_rule_file("gb50137_codes.csv")
     return set(reg.loc[reg["level"] == "major", "code"])
 
 

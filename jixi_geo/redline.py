@@ -169,7 +169,7 @@ def _site_measures(geoms: np.ndarray):
     return dims, area, length
 
 
-def _hit_table(pairs: Pairs, pz, acts, dims, area, length, tolerance_ha) -> pd.DataFrame:
+def _hit_table(pairs: Pairs, pz, acts, dims, tolerance_ha) -> pd.DataFrame:
     """Hits with their rule, after dropping polygon slivers below the tolerance.
 
     Rules are looked up once per distinct (control level, activity) pair and
@@ -416,7 +416,7 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
     """
     n = len(gdf)
     dims, site_area, site_len = _site_measures(geoms)
-    hits = _hit_table(pairs, pz, acts, dims, site_area, site_len, tolerance_ha)
+    hits = _hit_table(pairs, pz, acts, dims, tolerance_ha)
     z = pz.zones
     zname = z["name_zh"].astype(str).to_numpy(dtype=object)
     zid = z["id"].astype(str).to_numpy(dtype=object)
@@ -542,7 +542,7 @@ def check_sites_detail(sites, *, activity: str | None = None, zones: gpd.GeoData
                                        tolerance_ha=tolerance_ha, search_m=buffer_m, coords=coords, crs=crs,
                                        id_column=id_column, make_valid=make_valid, method=method)
     dims, site_area, site_len = _site_measures(geoms)
-    hits = _hit_table(pairs, pz, acts, dims, site_area, site_len, tolerance_ha)
+    hits = _hit_table(pairs, pz, acts, dims, tolerance_ha)
     z = pz.zones
     rules_by_id = {r["rule_id"]: r for r in R.verdict_rules().to_dict("records")}
     rows = pd.DataFrame({

@@ -33,8 +33,17 @@ VERDICT_NAMES = {
 }
 
 
-def _read(name: str) -> pd.DataFrame:
+@lru_cache(maxsize=None)
+def _read_cached(name: str) -> pd.DataFrame:
     return pd.read_csv(rules_dir() / name, dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+def read_rule_file(name: str) -> pd.DataFrame:
+    """A file of ``layers/rules/`` as text columns (codes keep leading zeros); a fresh copy."""
+    return _read_cached(name).copy()
+
+
+_read = read_rule_file
 
 
 @lru_cache(maxsize=1)

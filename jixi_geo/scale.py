@@ -22,6 +22,7 @@ import geopandas as gpd
 import pandas as pd
 
 from ._io import atomic_path, file_sha256, write_text_atomic
+from ._zones import zones_sha256
 from .errors import InputError
 
 __all__ = ["check_file", "check_sites_dask", "read_results", "plain_results"]
@@ -84,7 +85,7 @@ def check_file(src, out, *, chunksize: int = 200_000, resume: bool = True, progr
 
     src, out = Path(src), Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    zones_key = "bundled" if zones is None else __import__("jixi_geo._zones", fromlist=["x"]).zones_sha256(zones)
+    zones_key = "bundled" if zones is None else zones_sha256(zones)
     options = {"chunksize": chunksize, "activity": activity, "zones": zones_key, "buffer_m": buffer_m,
                "tolerance_ha": tolerance_ha, "search_m": search_m, "coords": coords, "crs": str(crs),
                "id_column": id_column, "encoding": encoding, "make_valid": make_valid}

@@ -16,7 +16,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from ..crs import ANALYSIS_CRS, STORAGE_CRS
+from ..crs import ANALYSIS_CRS, STORAGE_CRS, geodesic_area
 from ..errors import BuildError
 from . import BuildContext, LayerSpec
 
@@ -28,10 +28,8 @@ LICENCE = "derived from Natural Earth (public domain) and echarts-china-cities-j
 
 
 def _geo_area_m2(g) -> float:
-    if g is None or g.is_empty:
-        return 0.0
-    return abs(_GEOD.geometry_area_perimeter(shapely.transform(g, lambda xy: np.column_stack(
-        _TO_GEO.transform(xy[:, 0], xy[:, 1]))))[0])
+    """Geodesic area (m², CGCS2000 ellipsoid) of one EPSG:4553 geometry."""
+    return float(geodesic_area([g], crs=ANALYSIS_CRS)[0])
 
 
 def _lonlat_box(lon_min, lat_min, lon_max, lat_max):
