@@ -13,6 +13,7 @@ measurement asked of coordinates in degrees; CRS changes always transform
 
 from __future__ import annotations
 
+import functools
 import logging
 from typing import TYPE_CHECKING
 
@@ -112,6 +113,49 @@ def to_analysis(gdf):
     """Transform to the analysis CRS, EPSG:4553 (CGCS2000 3° GK CM 132E, metres)."""
     ensure_crs(gdf)
     return gdf.to_crs(ANALYSIS_CRS)
+
+
+@functools.lru_cache(maxsize=32)
+def _transformer(src: str, dst: str) -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(pyproj.CRS.from_user_input(src), pyproj.CRS.from_user_input(dst),
+                                       always_xy=True)
+
+
+def project(geoms: np.ndarray, src, dst) -> np.ndarray:
+    """Transform an array of shapely geometries between CRSs (pyproj, axis order x/y).
+
+    The same transformation as ``GeoSeries.to_crs``; points are rebuilt from their
+    transformed coordinate arrays, which for a million points is several times
+    faster than rewriting each geometry's coordinates.
+
+    Parameters
+    ----------
+    geoms : ndarray of shapely geometries
+        Missing values (None) stay missing.
+    src, dst : CRS-like
+        Anything :class:`pyproj.CRS` accepts.
+
+    Returns
+    -------
+    ndarray of shapely geometries
+    """
+    src, dst = pyproj.CRS.from_user_input(src), pyproj.CRS.from_user_input(dst)
+    geoms = np.asarray(geoms, dtype=object)
+    if src.equals(dst):
+        return geoms
+    tr = _transformer(src.to_wkt(), dst.to_wkt())
+    ids = shapely.get_type_id(geoms)
+    if len(geoms) and (ids == 0).all() and not shapely.has_z(geoms).any():
+        xy = shapely.get_coordinates(geoms)
+        if len(xy) == len(geoms):  # no empty points
+            x, y = tr.transform(xy[:, 0], xy[:, 1])
+            return shapely.points(x, y)
+
+    def fn(c):
+        x, y = tr.transform(c[:, 0], c[:, 1])
+        return np.column_stack([x, y])
+
+    return shapely.transform(geoms, fn)
 
 
 def _geographic_geoms(data, crs) -> np.ndarray:

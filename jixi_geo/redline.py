@@ -23,7 +23,7 @@ from . import __version__
 from . import rules as R
 from ._kernels import KERNELS, Pairs, ellipsoidal_area, ellipsoidal_length
 from ._zones import prepare
-from .crs import ANALYSIS_CRS, STORAGE_CRS, ensure_crs
+from .crs import ANALYSIS_CRS, STORAGE_CRS, ensure_crs, project
 from .errors import InputError, SchemaError
 from .layers import load_layer
 
@@ -122,15 +122,17 @@ def _prepare_sites(sites, *, coords, crs, id_column, make_valid, layer=None, enc
                       encoding=encoding)
 
 
-def _activities(sites: gpd.GeoDataFrame, activity) -> np.ndarray:
+def _activities(sites: gpd.GeoDataFrame, activity) -> tuple[np.ndarray, list[str]]:
+    """Each site's activity as (integer codes, activity keys)."""
+    n = len(sites)
     if activity is not None:
-        return np.full(len(sites), R.resolve_activity(activity), dtype=object)
+        return np.zeros(n, dtype=np.int64), [R.resolve_activity(activity)]
     if "activity" not in sites.columns:
-        return np.full(len(sites), "unspecified", dtype=object)
-    raw = sites["activity"]
-    uniq = pd.unique(raw.astype(object))
-    mapping = {u: R.resolve_activity(u) for u in uniq}
-    return raw.astype(object).map(mapping).to_numpy(dtype=object)
+        return np.zeros(n, dtype=np.int64), ["unspecified"]
+    codes, uniq = pd.factorize(sites["activity"].astype(object), use_na_sentinel=False)
+    keys = [R.resolve_activity(u) for u in uniq]
+    kcodes, knames = pd.factorize(np.asarray(keys, dtype=object))
+    return kcodes[codes].astype(np.int64), list(knames)
 
 
 def _level_tables(zones: gpd.GeoDataFrame):
@@ -150,7 +152,7 @@ def _run(sites, *, activity, zones, buffer_m, tolerance_ha, search_m, coords, cr
     ensure_crs(zones, name="zones")
     pz = prepare(zones)
     jixi = prepare(load_layer("boundary"))
-    geoms = np.asarray(gdf.to_crs(ANALYSIS_CRS).geometry.values)
+    geoms = project(gdf.geometry.values, gdf.crs, ANALYSIS_CRS)
     search = max(float(buffer_m), float(search_m))
     pairs = KERNELS[method](geoms, pz, jixi, buffer_m=float(buffer_m), search_m=search)
     acts = _activities(gdf, activity)
@@ -169,31 +171,33 @@ def _site_measures(geoms: np.ndarray):
     return dims, area, length
 
 
-def _hit_table(pairs: Pairs, pz, acts, dims, tolerance_ha) -> pd.DataFrame:
+def _hit_table(pairs: Pairs, pz, acts: tuple[np.ndarray, list[str]], dims, tolerance_ha) -> pd.DataFrame:
     """Hits with their rule, after dropping polygon slivers below the tolerance.
 
     Rules are looked up once per distinct (control level, activity) pair and
     broadcast with integer keys.
     """
-    h = pairs.hits.copy()
+    act_of_site, act_names = acts
+    h = pairs.hits
     sd = dims[h["site"].to_numpy()]
     keep = (sd != 2) | (h["overlap_m2"].to_numpy() >= tolerance_ha * 1e4)
     h = h[keep].reset_index(drop=True)
     z = pz.zones
     zone = h["zone"].to_numpy()
     lvl_codes, lvl_names = pd.factorize(z["control_level"].astype(str).to_numpy(dtype=object))
-    act_codes, act_names = pd.factorize(np.asarray(acts, dtype=object)[h["site"].to_numpy()])
-    key = lvl_codes[zone] * max(len(act_names), 1) + act_codes
+    act_codes = act_of_site[h["site"].to_numpy()]
+    na = max(len(act_names), 1)
+    key = lvl_codes[zone] * na + act_codes
     ukeys, inverse = np.unique(key, return_inverse=True)
-    rules = [R.rule_for(lvl_names[k // max(len(act_names), 1)], act_names[k % max(len(act_names), 1)])
-             for k in ukeys]
+    rules = [R.rule_for(lvl_names[k // na], act_names[k % na]) for k in ukeys]
     verdicts = np.array([r["verdict"] for r in rules], dtype=object)
-    h["control_level"] = np.asarray(lvl_names, dtype=object)[lvl_codes[zone]]
-    h["activity"] = np.asarray(act_names, dtype=object)[act_codes] if len(h) else np.array([], dtype=object)
-    h["verdict"] = verdicts[inverse] if len(h) else np.array([], dtype=object)
+    # text columns as categoricals: cheap to filter and sort for a million hits
+    h["control_level"] = _labels(lvl_codes[zone], list(lvl_names))
+    h["activity"] = _labels(act_codes, list(act_names) or [""])
+    h["verdict"] = _labels(inverse, list(verdicts) or [""])
     h["rank"] = np.array([R.VERDICT_RANK[v] for v in verdicts], dtype=int)[inverse] if len(h) else 0
     h["level_rank"] = _level_tables(z)[zone]
-    h["rule_id"] = np.array([r["rule_id"] for r in rules], dtype=object)[inverse] if len(h) else ""
+    h["rule_id"] = _labels(inverse, [r["rule_id"] for r in rules] or [""])
     return h
 
 
@@ -259,46 +263,52 @@ class _Labels:
                                          categories=pd.Index(self.labels, dtype="str"))
 
 
-def _reasons(verdict_code, level, zones_hit, decider, activity, dims, ov_ha, ov_m, ov_pct, nearest, dist,
-             rule_id, rules_by_id, buffer_m) -> pd.Categorical:
-    """Bilingual reason per site: templates for the common cases, numbers where they differ."""
+def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, dims, ov_ha, ov_m, ov_pct,
+             nz_code, dist, rcode, rule_labels, rules_by_id, buffer_m) -> pd.Categorical:
+    """Bilingual reason per site: templates for the common cases, numbers where they differ.
+
+    Sites are described by integer codes into label lists (levels, zone names,
+    activities, rules); each distinct sentence is built once.
+    """
     names = R.activities().set_index("activity")[["name_zh", "name_en"]]
-    act_names = {a: tuple(names.loc[a]) for a in names.index}
-    act_names["unspecified"] = ("未说明活动类型（按最严格解释）", "activity not given (strictest reading)")
+    act_text = {a: tuple(names.loc[a]) for a in names.index}
+    act_text["unspecified"] = ("未说明活动类型（按最严格解释）", "activity not given (strictest reading)")
+    act_codes, act_names = acts
     lab = _Labels()
-    codes = np.zeros(len(verdict_code), dtype=np.int64)
-    codes[verdict_code == R.VERDICT_RANK["outside_jixi"]] = lab.code("场址不在鸡西市域内。/ The site is outside Jixi.")
-    codes[verdict_code == R.VERDICT_RANK["clear"]] = lab.code(
+    codes = np.zeros(len(vcode), dtype=np.int64)
+    codes[vcode == R.VERDICT_RANK["outside_jixi"]] = lab.code("场址不在鸡西市域内。/ The site is outside Jixi.")
+    codes[vcode == R.VERDICT_RANK["clear"]] = lab.code(
         f"不在任何管控区内，{buffer_m:,.0f} 米范围内也无管控区。/ In no control zone and none within {buffer_m:,.0f} m.")
-    for i in np.flatnonzero((verdict_code == R.VERDICT_RANK["attention"]) & (level == "")):
-        codes[i] = lab.code(f"距{nearest[i]} {dist[i]:,.0f} 米（缓冲 {buffer_m:,.0f} 米内）。/ {dist[i]:,.0f} m from "
-                            f"{nearest[i]} (within the {buffer_m:,.0f} m buffer).")
+    for i in np.flatnonzero((vcode == R.VERDICT_RANK["attention"]) & (lcode == 0)):
+        nearest = name_labels[nz_code[i]]
+        codes[i] = lab.code(f"距{nearest} {dist[i]:,.0f} 米（缓冲 {buffer_m:,.0f} 米内）。/ {dist[i]:,.0f} m from "
+                            f"{nearest} (within the {buffer_m:,.0f} m buffer).")
     heads: dict = {}
 
     def head(i):
-        key = (level[i], zones_hit[i], decider[i], activity[i], rule_id[i])
+        key = (lcode[i], zh_code[i], dec_code[i], act_codes[i], rcode[i])
         if key not in heads:
-            lz, le = LEVEL_NAMES.get(level[i], (level[i], level[i]))
-            zn = zones_hit[i].split("; ")
-            hd = decider[i] or zn[0]
+            level = level_labels[lcode[i]]
+            lz, le = LEVEL_NAMES.get(level, (level, level))
+            zn = name_labels[zh_code[i]].split("; ")
+            hd = name_labels[dec_code[i]] or zn[0]
             more_zh = f"等 {len(zn)} 个管控区" if len(zn) > 1 else ""
             more_en = f" and {len(zn) - 1} more zone(s)" if len(zn) > 1 else ""
-            an = act_names[activity[i]]
-            rule = rules_by_id[rule_id[i]]
+            an = act_text[act_names[act_codes[i]]]
+            rule = rules_by_id[rule_labels[rcode[i]]]
             heads[key] = (f"位于{lz}（{hd}）{more_zh}内",
                           f"；活动：{an[0]}。{rule['rule_zh']} / Inside the {le} ({hd}){more_en}",
                           f"; activity: {an[1]}. {rule['rule_en']}")
         return heads[key]
 
-    in_zone = level != ""
-    # points: one sentence per distinct (zones, activity, rule) — found with integer keys
+    in_zone = lcode != 0
+    # points: one sentence per distinct (level, zones, deciding zone, activity, rule)
     pts = np.flatnonzero(in_zone & (dims == 0))
     if len(pts):
-        key = pd.MultiIndex.from_arrays([pd.factorize(a[pts])[0] for a in (zones_hit, decider, activity, rule_id)])
-        kcodes, first = np.unique(pd.factorize(key)[0], return_index=True)
-        kc = pd.factorize(key)[0]
+        kc = _row_codes([a[pts] for a in (lcode, zh_code, dec_code, act_codes, rcode)])
+        _, first = np.unique(kc, return_index=True)  # the first site of each key, by key code
         text_code = np.array([lab.code("".join(head(pts[f]))) for f in first], dtype=np.int64)
-        codes[pts] = text_code[np.searchsorted(kcodes, kc)]
+        codes[pts] = text_code[kc]
     # lines and polygons: the amounts differ from site to site
     for i in np.flatnonzero(in_zone & (dims > 0)):
         a, b, c = head(i)
@@ -312,16 +322,16 @@ def _reasons(verdict_code, level, zones_hit, decider, activity, dims, ov_ha, ov_
     return lab.categorical(codes)
 
 
+def _constant(value: str, n: int, *, index=None) -> pd.Series:
+    """A column holding ``value`` in every row, as a categorical."""
+    cat = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([value], dtype="str"))
+    return pd.Series(cat, index=index)
+
+
 def _labels(codes: np.ndarray, labels: list) -> pd.Categorical:
     """Categorical of ``labels[codes]`` built from integer codes (labels may repeat)."""
     lab_codes, lab_uniq = pd.factorize(np.asarray(labels, dtype=object))
     return pd.Categorical.from_codes(lab_codes[codes], categories=pd.Index(list(lab_uniq), dtype="str"))
-
-
-def _to_cat(values) -> pd.Categorical:
-    """Categorical from an object array via factorize (no per-element string conversion)."""
-    codes, uniques = pd.factorize(np.asarray(values, dtype=object))
-    return pd.Categorical.from_codes(codes, categories=pd.Index(list(uniques), dtype="str"))
 
 
 def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame | None = None,
@@ -408,6 +418,34 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
     return _assemble(gdf, geoms, pz, pairs, acts, buffer_m=buffer_m, tolerance_ha=tolerance_ha)
 
 
+def _row_codes(arrays: list[np.ndarray]) -> np.ndarray:
+    """One integer code per row of several non-negative integer arrays (equal rows, equal codes)."""
+    radix = [int(a.max()) + 1 if len(a) else 1 for a in arrays]
+    if float(np.prod(np.array(radix, dtype=float))) < 2.0 ** 62:  # mixed-radix number, no overflow
+        key = np.zeros(len(arrays[0]), dtype=np.int64)
+        for a, r in zip(arrays, radix):
+            key = key * r + a
+        return pd.factorize(key)[0]
+    return pd.factorize(pd.MultiIndex.from_arrays(arrays))[0]
+
+
+def _zone_combinations(site: np.ndarray, zone: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
+    """Group (site, zone) rows, sorted by site, into each site's zone sequence.
+
+    Returns the distinct sites, a code per site into the list of distinct zone
+    sequences, and that list (tuples of zone positions, in row order).
+    """
+    starts = np.flatnonzero(np.r_[True, site[1:] != site[:-1]])
+    size = np.diff(np.r_[starts, len(site)])
+    pos = np.arange(len(site)) - np.repeat(starts, size)
+    rows = np.full((len(starts), int(size.max())), -1, dtype=np.int64)
+    rows[np.repeat(np.arange(len(starts)), size), pos] = zone
+    codes = _row_codes(list(rows.T + 1))
+    _, first = np.unique(codes, return_index=True)
+    combos = [tuple(int(z) for z in rows[f] if z >= 0) for f in first]
+    return site[starts], codes, combos
+
+
 def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> gpd.GeoDataFrame:
     """Apply the rules to the kernel's pairs and build the result table.
 
@@ -441,22 +479,17 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
         s = best["site"].to_numpy()
         bz = best["zone"].to_numpy()
         vcode[s] = best["rank"].to_numpy()
-        lv = best["control_level"].to_numpy(dtype=object)
-        lu, li = np.unique(lv.astype(str), return_inverse=True)
-        lcode[s] = np.array([level_lab.code(u) for u in lu], dtype=np.int64)[li]
-        ru, ri = np.unique(best["rule_id"].to_numpy(dtype=object).astype(str), return_inverse=True)
-        rcode[s] = np.array([rule_lab.code(u) for u in ru], dtype=np.int64)[ri]
+        for col, lab, dest in (("control_level", level_lab, lcode), ("rule_id", rule_lab, rcode)):
+            cat = best[col].array  # categorical: recode its categories into the label list
+            dest[s] = np.array([lab.code(str(u)) for u in cat.categories], dtype=np.int64)[cat.codes]
         decider[s] = zcode_name[bz]
+        # the zones hit, strictest level first: one label per distinct combination
         ordered = hits.sort_values(["site", "level_rank", "zone"])
-        counts = np.bincount(ordered["site"].to_numpy(), minlength=n)
-        site_o = ordered["site"].to_numpy()
-        one = counts[site_o] == 1
-        zh_code[site_o[one]] = zcode_name[ordered["zone"].to_numpy()[one]]
-        zi_code[site_o[one]] = zcode_id[ordered["zone"].to_numpy()[one]]
-        for site, grp in ordered[~one].groupby("site"):
-            zs = grp["zone"].to_numpy()
-            zh_code[site] = names_lab.code("; ".join(zname[zs]))
-            zi_code[site] = ids_lab.code("; ".join(zid[zs]))
+        combo_sites, combo, combos = _zone_combinations(ordered["site"].to_numpy(), ordered["zone"].to_numpy())
+        name_of = np.array([names_lab.code("; ".join(zname[list(c)])) for c in combos], dtype=np.int64)
+        id_of = np.array([ids_lab.code("; ".join(zid[list(c)])) for c in combos], dtype=np.int64)
+        zh_code[combo_sites] = name_of[combo]
+        zi_code[combo_sites] = id_of[combo]
         inside[s] = True
         # inside: the nearest zone is the deciding one, at distance 0
         nearest_zone[s] = bz
@@ -495,10 +528,8 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
     nz_code = np.where(nearest_zone >= 0, zcode_name[np.maximum(nearest_zone, 0)], 0)
     nzi_code = np.where(nearest_zone >= 0, zcode_id[np.maximum(nearest_zone, 0)], 0)
 
-    nm_labels = np.asarray(names_lab.labels, dtype=object)
-    reasons = _reasons(vcode, np.asarray(level_lab.labels, dtype=object)[lcode], nm_labels[zh_code],
-                       nm_labels[decider], acts, dims, overlap_ha, overlap_m, pct, nm_labels[nz_code], distance,
-                       np.asarray(rule_lab.labels, dtype=object)[rcode], rules_by_id, buffer_m)
+    reasons = _reasons(vcode, lcode, level_lab.labels, zh_code, decider, names_lab.labels, acts, dims, overlap_ha,
+                       overlap_m, pct, nz_code, distance, rcode, rule_lab.labels, rules_by_id, buffer_m)
     verdict_cat = pd.Categorical.from_codes(vcode, categories=pd.Index(list(R.VERDICTS), dtype="str"))
     added = {
         "verdict": verdict_cat,
@@ -509,19 +540,20 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
         "overlap_ha": np.round(overlap_ha, 6), "overlap_m": np.round(overlap_m, 3),
         "overlap_pct": np.round(pct, 4), "nearest_zone": names_lab.categorical(nz_code),
         "nearest_zone_id": ids_lab.categorical(nzi_code), "distance_m": np.round(distance, 3),
-        "activity": _to_cat(acts), "rule_id": rule_lab.categorical(rcode),
+        "activity": pd.Categorical.from_codes(acts[0], categories=pd.Index(acts[1], dtype="str")),
+        "rule_id": rule_lab.categorical(rcode),
         "rule": _labels(rcode, rule_texts["rule_en"]), "rule_zh": _labels(rcode, rule_texts["rule_zh"]),
         "basis": _labels(rcode, rule_texts["basis"]), "reasons": reasons,
     }
     out = pd.concat([pd.DataFrame(gdf.drop(columns=[c for c in added if c in gdf.columns])),
                      pd.DataFrame(added, index=gdf.index)], axis=1)
+    stamp = {"jixi_geo_version": __version__, "zones_sha256": pz.sha256, "rules_version": R.rules_version(),
+             "checked_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
     for k in ("input_crs", "converted_from"):
         if k not in out.columns:
-            out[k] = ""
-    out["jixi_geo_version"] = __version__
-    out["zones_sha256"] = pz.sha256
-    out["rules_version"] = R.rules_version()
-    out["checked_at"] = _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+            stamp[k] = ""
+    for k, v in stamp.items():  # one value for every row: a one-category column, no per-row strings
+        out[k] = _constant(v, n, index=out.index)
     front = [c for c in gdf.columns if c not in RESULT_COLUMNS and c != gdf.geometry.name]
     cols = ["site_id"] + [c for c in front if c != "site_id"] + [c for c in RESULT_COLUMNS if c != "site_id"]
     result = gpd.GeoDataFrame(out[cols + [gdf.geometry.name]], geometry=gdf.geometry.name, crs=gdf.crs)
@@ -576,8 +608,9 @@ def check_sites_detail(sites, *, activity: str | None = None, zones: gpd.GeoData
         "overlap_ha": rows["overlap_ha"].to_numpy(), "overlap_m": rows["overlap_m"].to_numpy(),
         "overlap_pct": np.clip(rows["overlap_pct"].to_numpy(dtype=float), 0, 100),
         "distance_m": rows["distance_m"].to_numpy(dtype=float),
-        "activity": acts[rows["site"]], "verdict": rows["verdict"].to_numpy(),
-        "rule_id": rows["rule_id"].to_numpy(),
+        "activity": np.asarray(acts[1], dtype=object)[acts[0][rows["site"].to_numpy()]],
+        "verdict": rows["verdict"].to_numpy(dtype=object),
+        "rule_id": rows["rule_id"].to_numpy(dtype=object),
         "rule_zh": [get(r, "rule_zh") for r in rows["rule_id"]],
         "rule_en": [get(r, "rule_en") for r in rows["rule_id"]],
         "basis": [get(r, "basis") for r in rows["rule_id"]],

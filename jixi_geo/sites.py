@@ -609,11 +609,12 @@ def _resolve_ids(gdf, *, id_column, name, problems: Problems, id_offset: int = 0
         [c for c in gdf.columns if c != "geometry"], id_column, name)
     if col is None:
         return _generated_ids(positions), None
-    vals = _id_strings(gdf[col])
+    vals = np.array(_id_strings(gdf[col]), dtype=object)
+    absent = np.equal(vals, None)
     skip = {p + id_offset for p in reported}  # rows whose problem is already reported
-    missing = [f"row {p + 1}" for p, v in zip(positions, vals) if v is None and p not in skip]
-    dup = pd.Series([v for v in vals if v is not None])
-    dups = sorted(set(dup[dup.duplicated()]))
+    missing = [f"row {p + 1}" for p in np.flatnonzero(absent) + id_offset if p not in skip]
+    present = pd.Index(vals[~absent])
+    dups = [] if present.is_unique else sorted(set(present[present.duplicated()]))
     if not explicit and (missing or dups):
         log.info("column %r is not a unique id (%d missing, %d duplicated); generating ids",
                  col, len(missing), len(dups))
@@ -624,8 +625,9 @@ def _resolve_ids(gdf, *, id_column, name, problems: Problems, id_offset: int = 0
     if dups:
         problems.add(InputError, f"duplicate site ids in column {col!r}: {fmt_list(dups)}; "
                                  "make them unique, or pass id_column= naming a unique column")
-    gen = _generated_ids(positions)
-    return [v if v is not None else g for v, g in zip(vals, gen)], col
+    if absent.any():
+        vals[absent] = _generated_ids(np.flatnonzero(absent) + id_offset)
+    return vals.tolist(), col
 
 
 def _resolve_crs(raw: _Raw, given: pyproj.CRS | None, geoms: np.ndarray, ok: np.ndarray,
