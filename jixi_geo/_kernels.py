@@ -5,6 +5,9 @@ zone layer, and return the same :class:`Pairs`:
 
 - ``fast``: vectorised shapely 2 queries against the tiled, indexed zones of
   :mod:`jixi_geo._zones`; overlap geometry computed only for candidate tiles.
+  Large point inputs go through :func:`fast_points`: the certified cell grid of
+  :mod:`jixi_geo._grid` answers most points from their coordinates, and point
+  geometries are built only for the rest.
 - ``reference``: the plain geopandas way — ``sjoin`` for in-zone, ``overlay`` /
   ``intersection`` for overlap, ``sjoin_nearest`` for the nearest zone. It is kept
   as the yardstick the fast kernel must match (tests) and beat (benchmarks).
@@ -208,6 +211,73 @@ def fast_parallel(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, 
         near=pd.concat([shifted(p.near, o) for p, o in zip(parts, bounds[:-1])], ignore_index=True),
         in_jixi=np.concatenate([p.in_jixi for p in parts]),
     )
+
+
+#: Point inputs at least this large are first answered by the cell grid (preparing
+#: it takes about a second per zone layer, then it is cached).
+GRID_MIN_POINTS = 50_000
+
+
+def _concat(parts: list[Pairs], positions: list[np.ndarray], n: int) -> Pairs:
+    """Pairs of disjoint subsets of the sites as one; ``positions[k]`` maps part k's
+    sites to the whole. Rows are ordered by (site, zone), as from a single pass."""
+    def remap(df, k):
+        df = df.copy()
+        df["site"] = positions[k][df["site"].to_numpy().astype(np.int64)]
+        return df
+
+    nearest_zone = np.full(n, -1)
+    nearest_m = np.full(n, np.nan)
+    in_jixi = np.zeros(n, dtype=bool)
+    for where, p in zip(positions, parts):
+        nearest_zone[where] = p.nearest_zone
+        nearest_m[where] = p.nearest_m
+        in_jixi[where] = p.in_jixi
+    hits = pd.concat([remap(p.hits, k) for k, p in enumerate(parts)], ignore_index=True)
+    near = pd.concat([remap(p.near, k) for k, p in enumerate(parts)], ignore_index=True)
+    hits = hits.sort_values(["site", "zone"], kind="stable", ignore_index=True)
+    near = near.sort_values(["site", "zone"], kind="stable", ignore_index=True)
+    return Pairs(hits, nearest_zone, nearest_m, near, in_jixi)
+
+
+def _from_grid(state: np.ndarray, grid) -> Pairs:
+    """Pairs of points the grid answers (every ``state`` ≥ 0): each point lies in the zones of its state."""
+    n = len(state)
+    counts = np.array([len(z) for z in grid.state_zones], dtype=np.int64)
+    flat = np.concatenate(grid.state_zones + [np.empty(0, dtype=np.int64)])
+    start = np.r_[0, np.cumsum(counts)[:-1]]
+    k = counts[state]
+    site = np.repeat(np.arange(n), k)
+    within = np.arange(len(site)) - np.repeat(np.cumsum(k) - k, k)
+    zone = flat[np.repeat(start[state], k) + within]
+    hits = pd.DataFrame({"site": site, "zone": zone, "overlap_m2": 0.0, "overlap_len_m": 0.0})
+    near = pd.DataFrame({"site": np.empty(0, dtype=np.int64), "zone": np.empty(0, dtype=np.int64),
+                         "distance_m": np.empty(0)})
+    return Pairs(hits, np.full(n, -1), np.where(k > 0, 0.0, np.nan), near, grid.state_in_jixi[state])
+
+
+def fast_points(xy: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buffer_m: float, search_m: float,
+                workers: int | None = None) -> tuple[Pairs, int]:
+    """:func:`fast_parallel` for points given as EPSG:4553 coordinates, shape (n, 2).
+
+    The cell grid answers the points lying clear inside cells that are wholly in
+    or out of every zone and the city (and, outside all zones, farther than
+    ``search_m`` from any); point geometries are built, and tested exactly, only
+    for the rest. Identical results to :func:`fast`.
+
+    Returns
+    -------
+    (Pairs, int)
+        The pairs, and how many points the exact queries had to decide.
+    """
+    from . import _grid
+
+    grid = _grid.build(pz, jixi)
+    state = grid.lookup(xy, search_m)
+    open_, done = np.flatnonzero(state < 0), np.flatnonzero(state >= 0)
+    exact = fast_parallel(shapely.points(xy[open_]), pz, jixi, buffer_m=buffer_m, search_m=search_m,
+                          workers=workers)
+    return _concat([_from_grid(state[done], grid), exact], [done, open_], len(xy)), len(open_)
 
 
 KERNELS = {"fast": fast_parallel, "reference": reference}

@@ -121,6 +121,22 @@ def _transformer(src: str, dst: str) -> pyproj.Transformer:
                                        always_xy=True)
 
 
+def point_xy(geoms: np.ndarray, src, dst) -> np.ndarray | None:
+    """Coordinates (n, 2) in ``dst`` of single 2-D points, or None if ``geoms`` holds
+    anything else (multipoints, empty or missing geometries, lines, polygons)."""
+    geoms = np.asarray(geoms, dtype=object)
+    if not len(geoms) or not (shapely.get_type_id(geoms) == 0).all() or shapely.has_z(geoms).any():
+        return None
+    xy = shapely.get_coordinates(geoms)
+    if len(xy) != len(geoms):  # empty points
+        return None
+    src, dst = pyproj.CRS.from_user_input(src), pyproj.CRS.from_user_input(dst)
+    if src.equals(dst):
+        return xy
+    x, y = _transformer(src.to_wkt(), dst.to_wkt()).transform(xy[:, 0], xy[:, 1])
+    return np.column_stack([x, y])
+
+
 def project(geoms: np.ndarray, src, dst) -> np.ndarray:
     """Transform an array of shapely geometries between CRSs (pyproj, axis order x/y).
 
@@ -143,13 +159,10 @@ def project(geoms: np.ndarray, src, dst) -> np.ndarray:
     geoms = np.asarray(geoms, dtype=object)
     if src.equals(dst):
         return geoms
+    xy = point_xy(geoms, src, dst)
+    if xy is not None:
+        return shapely.points(xy)
     tr = _transformer(src.to_wkt(), dst.to_wkt())
-    ids = shapely.get_type_id(geoms)
-    if len(geoms) and (ids == 0).all() and not shapely.has_z(geoms).any():
-        xy = shapely.get_coordinates(geoms)
-        if len(xy) == len(geoms):  # no empty points
-            x, y = tr.transform(xy[:, 0], xy[:, 1])
-            return shapely.points(x, y)
 
     def fn(c):
         x, y = tr.transform(c[:, 0], c[:, 1])

@@ -21,9 +21,10 @@ import shapely
 
 from . import __version__
 from . import rules as R
-from ._kernels import KERNELS, Pairs, ellipsoidal_area, ellipsoidal_length
+from . import _kernels
+from ._kernels import KERNELS, Pairs, ellipsoidal_area, ellipsoidal_length, fast_points
 from ._zones import prepare
-from .crs import ANALYSIS_CRS, STORAGE_CRS, ensure_crs, project
+from .crs import ANALYSIS_CRS, STORAGE_CRS, ensure_crs, point_xy, project
 from .errors import InputError, SchemaError
 from .layers import load_layer
 
@@ -152,9 +153,17 @@ def _run(sites, *, activity, zones, buffer_m, tolerance_ha, search_m, coords, cr
     ensure_crs(zones, name="zones")
     pz = prepare(zones)
     jixi = prepare(load_layer("boundary"))
-    geoms = project(gdf.geometry.values, gdf.crs, ANALYSIS_CRS)
     search = max(float(buffer_m), float(search_m))
-    pairs = KERNELS[method](geoms, pz, jixi, buffer_m=float(buffer_m), search_m=search)
+    xy = (point_xy(gdf.geometry.values, gdf.crs, ANALYSIS_CRS)
+          if method == "fast" and len(gdf) >= _kernels.GRID_MIN_POINTS else None)
+    if xy is not None:
+        # many points: the cell grid answers most from coordinates; downstream only the
+        # dimension of these geometries is read, which projection does not change
+        pairs, _ = fast_points(xy, pz, jixi, buffer_m=float(buffer_m), search_m=search)
+        geoms = np.asarray(gdf.geometry.values, dtype=object)
+    else:
+        geoms = project(gdf.geometry.values, gdf.crs, ANALYSIS_CRS)
+        pairs = KERNELS[method](geoms, pz, jixi, buffer_m=float(buffer_m), search_m=search)
     acts = _activities(gdf, activity)
     return gdf, geoms, pz, pairs, acts
 

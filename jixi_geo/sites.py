@@ -47,7 +47,7 @@ import shapely
 
 from . import coords as _coords
 from ._io import atomic_path
-from .crs import JIXI_BOUNDS, STORAGE_CRS, gk_crs_from_prefixed_easting
+from .crs import JIXI_BOUNDS, STORAGE_CRS, gk_crs_from_prefixed_easting, project
 from ._problems import Problems, check_encoding_name, fmt_list
 from .errors import CRSError, EncodingError, InputError, InvalidGeometryError, JixiGeoWarning
 
@@ -131,15 +131,34 @@ def _id_str(v) -> str | None:
     return s or None
 
 
-def _id_strings(col: pd.Series) -> list[str | None]:
-    """``_id_str`` of every value, vectorised for string and integer columns."""
+def _id_series(col: pd.Series) -> pd.Series:
+    """``_id_str`` of every value as a string Series (missing: NA), positional index;
+    vectorised for string and integer columns."""
     if pd.api.types.is_integer_dtype(col.dtype) and not col.isna().any():
-        return col.astype(str).tolist()
-    if pd.api.types.is_string_dtype(col.dtype):
-        st = col.astype("string").str.strip()
-        st = st.mask(st == "")
-        return [None if v is pd.NA else v for v in st.tolist()] if st.isna().any() else st.tolist()
-    return [_id_str(v) for v in col.tolist()]
+        out = col.astype("str")
+    elif pd.api.types.is_string_dtype(col.dtype):
+        st = col.astype("str").str.strip()
+        out = st.mask(st == "")
+    else:
+        out = pd.Series([_id_str(v) for v in col.tolist()], dtype="str")
+    return out.reset_index(drop=True)
+
+
+class _Ids:
+    """Site ids for messages: the string column, turned into Python objects only
+    when a problem has to name sites."""
+
+    def __init__(self, series: pd.Series):
+        self.series = series
+        self._arr = None
+
+    def __len__(self) -> int:
+        return len(self.series)
+
+    def __getitem__(self, key):
+        if self._arr is None:
+            self._arr = self.series.to_numpy(dtype=object)
+        return self._arr[key]
 
 
 def _crs_label(crs: pyproj.CRS) -> str:
@@ -601,24 +620,25 @@ def _load(source, *, layer, encoding, id_column) -> _Raw:
 
 def _resolve_ids(gdf, *, id_column, name, problems: Problems, id_offset: int = 0,
                  spec_id: tuple[str | None, bool] | None = None,
-                 reported=()) -> tuple[list[str], str | None]:
-    """Site ids as strings, and the column they came from (None if generated)."""
+                 reported=()) -> tuple[pd.Series, str | None]:
+    """Site ids as a string Series (positional index), and the column they came
+    from (None if generated)."""
     n = len(gdf)
     positions = range(id_offset, id_offset + n)
     col, explicit = spec_id if spec_id is not None else _id_source(
         [c for c in gdf.columns if c != "geometry"], id_column, name)
     if col is None:
-        return _generated_ids(positions), None
-    vals = np.array(_id_strings(gdf[col]), dtype=object)
-    absent = np.equal(vals, None)
+        return pd.Series(_generated_ids(positions), dtype="str"), None
+    vals = _id_series(gdf[col])
+    absent = vals.isna().to_numpy()
     skip = {p + id_offset for p in reported}  # rows whose problem is already reported
     missing = [f"row {p + 1}" for p in np.flatnonzero(absent) + id_offset if p not in skip]
-    present = pd.Index(vals[~absent])
+    present = vals[~absent]
     dups = [] if present.is_unique else sorted(set(present[present.duplicated()]))
     if not explicit and (missing or dups):
         log.info("column %r is not a unique id (%d missing, %d duplicated); generating ids",
                  col, len(missing), len(dups))
-        return _generated_ids(positions), None
+        return pd.Series(_generated_ids(positions), dtype="str"), None
     if missing:
         problems.add(InputError, f"site id column {col!r} is empty in {fmt_list(missing)}; "
                                  "give every site an id")
@@ -626,8 +646,9 @@ def _resolve_ids(gdf, *, id_column, name, problems: Problems, id_offset: int = 0
         problems.add(InputError, f"duplicate site ids in column {col!r}: {fmt_list(dups)}; "
                                  "make them unique, or pass id_column= naming a unique column")
     if absent.any():
+        vals = vals.copy()
         vals[absent] = _generated_ids(np.flatnonzero(absent) + id_offset)
-    return vals.tolist(), col
+    return vals, col
 
 
 def _resolve_crs(raw: _Raw, given: pyproj.CRS | None, geoms: np.ndarray, ok: np.ndarray,
@@ -696,7 +717,7 @@ def _converter(key: str):
 
 
 def _location_checks(raw: _Raw, geoms: np.ndarray, ok: np.ndarray, src: pyproj.CRS,
-                     ids: list[str], coords_key: str, crs_how: str,
+                     ids: "_Ids", coords_key: str, crs_how: str,
                      problems: Problems) -> np.ndarray | None:
     """Convert GCJ-02/BD-09, transform to EPSG:4490 and refuse far-away sites.
 
@@ -738,13 +759,13 @@ def _location_checks(raw: _Raw, geoms: np.ndarray, ok: np.ndarray, src: pyproj.C
             return None
         geoms = geoms.copy()
         geoms[idx] = shapely.transform(geoms[idx], _converter(coords_key))
-    series = gpd.GeoSeries(geoms, crs=src)
-    if not _same_crs(src, STORAGE_CRS):
+    if _same_crs(src, STORAGE_CRS) and not coords_key:
+        out, tb = geoms, b  # nothing to transform: the bounds are those already measured
+    else:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            series = series.to_crs(STORAGE_CRS)
-    out = np.asarray(series.values, dtype=object)
-    tb = _site_bounds(out[idx])
+            out = project(geoms, src, STORAGE_CRS)
+        tb = _site_bounds(out[idx])
     x0, y0, x1, y1 = JIXI_BOUNDS
     m = FAR_MARGIN_DEG
     with np.errstate(invalid="ignore"):
@@ -793,9 +814,9 @@ def _finish(raw: _Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_colu
             "point, line or polygon"
         )
     problems = Problems(raw.name, mixed=SiteProblemsError, head="found, nothing was read:")
-    ids, id_col = _resolve_ids(gdf, id_column=id_column, name=raw.name, problems=problems,
-                               id_offset=id_offset, spec_id=spec_id, reported=raw.row_problems)
-    ida = np.array(ids, dtype=object)
+    id_series, id_col = _resolve_ids(gdf, id_column=id_column, name=raw.name, problems=problems,
+                                     id_offset=id_offset, spec_id=spec_id, reported=raw.row_problems)
+    ids = ida = _Ids(id_series)
     for pos, text in sorted(raw.row_problems.items()):
         problems.add(InputError, f"{text} (site {ids[pos]})")
 
@@ -868,7 +889,7 @@ def _finish(raw: _Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_colu
         attrs = attrs.drop(columns=["site_id"])  # it becomes the output site_id
     attrs = attrs.rename(columns={c: f"{c}_input" for c in _OUT_COLUMNS if c in attrs.columns})
     attrs = attrs.assign(
-        site_id=ids,
+        site_id=id_series.array,
         input_crs=_crs_label(src),
         converted_from=coords_key,
         note=_note_column(notes, n),

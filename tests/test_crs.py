@@ -95,3 +95,20 @@ def test_units():
     np.testing.assert_allclose(convert_area([1, 2], "km2", "ha"), [100, 200])
     with pytest.raises(InputError, match="mu"):
         convert_area(1, "acre", "ha")
+
+
+def test_project_and_point_xy_agree_with_geopandas_to_crs():
+    import shapely
+
+    rng = np.random.default_rng(2)
+    pts = gpd.GeoSeries(shapely.points(rng.uniform(130.5, 133.9, 500), rng.uniform(44.9, 46.6, 500)), crs=4490)
+    mixed = gpd.GeoSeries([box(131.0, 45.0, 131.1, 45.1), LineString([(131, 45), (132, 46)]), Point(132, 45.5),
+                           None], crs=4490)
+    for g in (pts, mixed):
+        want = g.to_crs(4553)
+        got = jcrs.project(g.values, g.crs, 4553)
+        assert gpd.GeoSeries(got, crs=4553).geom_equals_exact(want, tolerance=1e-6).fillna(False).sum() == \
+            want.notna().sum()
+    xy = jcrs.point_xy(pts.values, 4490, 4553)
+    np.testing.assert_allclose(xy, shapely.get_coordinates(pts.to_crs(4553).values), atol=1e-6)
+    assert jcrs.point_xy(mixed.values, 4490, 4553) is None  # not all single points

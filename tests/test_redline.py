@@ -250,3 +250,80 @@ def test_parallel_fast_kernel_equals_single_chunk():
     np.testing.assert_array_equal(one.nearest_zone, par.nearest_zone)
     np.testing.assert_array_equal(one.in_jixi, par.in_jixi)
     np.testing.assert_allclose(one.nearest_m, par.nearest_m)
+
+
+def _compare_results(a, r, *, rtol=1e-9):
+    for col in a.columns:
+        if col == "geometry":
+            assert a.geometry.equals(r.geometry)
+        elif pd.api.types.is_float_dtype(a[col]):
+            np.testing.assert_allclose(a[col].to_numpy(float), r[col].to_numpy(float), rtol=rtol, atol=1e-9,
+                                       err_msg=col)
+        else:
+            assert a[col].astype(str).tolist() == r[col].astype(str).tolist(), col
+
+
+@pytest.mark.parametrize("search_m", [1000.0, 10_000.0])
+def test_cell_grid_path_equals_reference_kernel(monkeypatch, search_m):
+    """Points answered by the certified cell grid get exactly the reference answers,
+    including points lying on cell edges and on zone edges."""
+    from jixi_geo import _grid
+    from jixi_geo import _kernels as K
+
+    rng = np.random.default_rng(5)
+    zones = jg.load_layer("redline_zones", crs="EPSG:4553")
+    b = jg.load_layer("boundary", crs="EPSG:4553").total_bounds
+    n = 2500
+    xs, ys = rng.uniform(b[0], b[2], n), rng.uniform(b[1], b[3], n)
+    xs[:300] = np.round(xs[:300] / 250) * 250  # on vertical cell edges
+    ys[300:600] = np.round(ys[300:600] / 250) * 250  # on horizontal cell edges
+    # points on zone boundaries (vertices) and a few metres either side
+    verts = shapely.get_coordinates(shapely.get_exterior_ring(shapely.get_parts(zones.geometry.values)))
+    pick = verts[rng.choice(len(verts), 300, replace=False)]
+    xs[600:900], ys[600:900] = pick[:, 0] + rng.choice([-2.0, 0.0, 2.0], 300), pick[:, 1]
+    s = gpd.GeoDataFrame({"site_id": [f"g{i}" for i in range(n)],
+                          "activity": rng.choice(["wind_farm", "road", "research", ""], n)},
+                         geometry=shapely.points(xs, ys), crs="EPSG:4553")
+    monkeypatch.setattr(K, "GRID_MIN_POINTS", 1)
+    calls = []
+    real = K.fast_points
+    monkeypatch.setattr(K, "fast_points", lambda *a, **k: calls.append(1) or real(*a, **k))
+    import jixi_geo.redline as RL
+    monkeypatch.setattr(RL, "fast_points", K.fast_points)
+    a = check_sites(s, search_m=search_m).drop(columns=["checked_at"])
+    assert calls, "the grid path was not taken"
+    r = check_sites(s, search_m=search_m, method="reference").drop(columns=["checked_at"])
+    assert len(set(a["verdict"])) >= 5
+    _compare_results(a, r)
+    # the grid really answered most points on its own (else this test proves nothing)
+    grid = _grid.build(*[__import__("jixi_geo._zones", fromlist=["prepare"]).prepare(jg.load_layer(x))
+                         for x in ("redline_zones", "boundary")])
+    xy = np.column_stack([xs, ys])
+    state = grid.lookup(xy, search_m)
+    assert (state[900:] >= 0).mean() > 0.6  # of the randomly placed points
+    assert (state[:600] < 0).all()  # cell-edge points are always left to the exact kernel
+
+
+def test_cell_grid_states_agree_with_geometry():
+    """Every state the grid assigns says which zones contain the point, and whether it is in Jixi."""
+    from jixi_geo import _grid
+    from jixi_geo._zones import prepare
+
+    pz, jx = prepare(jg.load_layer("redline_zones")), prepare(jg.load_layer("boundary"))
+    grid = _grid.build(pz, jx)
+    rng = np.random.default_rng(8)
+    b = jg.load_layer("boundary", crs="EPSG:4553").total_bounds
+    xy = np.column_stack([rng.uniform(b[0], b[2], 20_000), rng.uniform(b[1], b[3], 20_000)])
+    state = grid.lookup(xy, 1000.0)
+    ok = np.flatnonzero(state >= 0)
+    pts = shapely.points(xy[ok])
+    zones = jg.load_layer("redline_zones", crs="EPSG:4553").geometry.values
+    city = shapely.union_all(jg.load_layer("boundary", crs="EPSG:4553").geometry.values)
+    inside = np.column_stack([shapely.intersects(z, pts) for z in zones])
+    for i, st in zip(range(len(ok)), state[ok]):
+        assert set(np.flatnonzero(inside[i])) == set(grid.state_zones[st].tolist())
+    np.testing.assert_array_equal(shapely.intersects(city, pts), grid.state_in_jixi[state[ok]])
+    # zone-free points in Jixi that the grid answers have no zone within the search radius
+    free = np.array([len(grid.state_zones[s]) == 0 for s in state[ok]]) & grid.state_in_jixi[state[ok]]
+    d = shapely.distance(shapely.union_all(zones), pts[free])
+    assert (d > 1000.0).all()
