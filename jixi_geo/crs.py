@@ -133,8 +133,34 @@ def point_xy(geoms: np.ndarray, src, dst) -> np.ndarray | None:
     src, dst = pyproj.CRS.from_user_input(src), pyproj.CRS.from_user_input(dst)
     if src.equals(dst):
         return xy
-    x, y = _transformer(src.to_wkt(), dst.to_wkt()).transform(xy[:, 0], xy[:, 1])
-    return np.column_stack([x, y])
+    return _transform_xy(xy, src, dst)
+
+
+#: Coordinate arrays at least this long are transformed in one thread per core.
+PARALLEL_TRANSFORM_MIN = 200_000
+
+
+def _transform_xy(xy: np.ndarray, src: pyproj.CRS, dst: pyproj.CRS) -> np.ndarray:
+    """Transform an (n, 2) array; long arrays in chunks on threads (pyproj releases the
+    GIL; a Transformer must not be shared between threads, so each chunk gets its own)."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    out = np.empty_like(xy)
+    workers = min(os.cpu_count() or 1, 8)
+
+    def run(ab):
+        a, b = ab
+        tr = pyproj.Transformer.from_crs(src, dst, always_xy=True)  # < 1 ms
+        out[a:b, 0], out[a:b, 1] = tr.transform(xy[a:b, 0], xy[a:b, 1])
+
+    if workers < 2 or len(xy) < PARALLEL_TRANSFORM_MIN:
+        run((0, len(xy)))
+        return out
+    bounds = np.linspace(0, len(xy), workers + 1).astype(int)
+    with ThreadPoolExecutor(workers) as ex:
+        list(ex.map(run, zip(bounds[:-1], bounds[1:])))
+    return out
 
 
 def project(geoms: np.ndarray, src, dst) -> np.ndarray:

@@ -331,10 +331,9 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
     return lab.categorical(codes)
 
 
-def _constant(value: str, n: int, *, index=None) -> pd.Series:
+def _constant(value: str, n: int) -> pd.Categorical:
     """A column holding ``value`` in every row, as a categorical."""
-    cat = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([value], dtype="str"))
-    return pd.Series(cat, index=index)
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([value], dtype="str"))
 
 
 def _labels(codes: np.ndarray, labels: list) -> pd.Categorical:
@@ -554,18 +553,20 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
         "rule": _labels(rcode, rule_texts["rule_en"]), "rule_zh": _labels(rcode, rule_texts["rule_zh"]),
         "basis": _labels(rcode, rule_texts["basis"]), "reasons": reasons,
     }
-    out = pd.concat([pd.DataFrame(gdf.drop(columns=[c for c in added if c in gdf.columns])),
-                     pd.DataFrame(added, index=gdf.index)], axis=1)
     stamp = {"jixi_geo_version": __version__, "zones_sha256": pz.sha256, "rules_version": R.rules_version(),
              "checked_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
     for k in ("input_crs", "converted_from"):
-        if k not in out.columns:
+        if k not in gdf.columns:
             stamp[k] = ""
     for k, v in stamp.items():  # one value for every row: a one-category column, no per-row strings
-        out[k] = _constant(v, n, index=out.index)
-    front = [c for c in gdf.columns if c not in RESULT_COLUMNS and c != gdf.geometry.name]
+        added[k] = _constant(v, n)
+    # the columns in their final order, put together once (no intermediate frames)
+    geom = gdf.geometry.name
+    front = [c for c in gdf.columns if c not in RESULT_COLUMNS and c != geom]
     cols = ["site_id"] + [c for c in front if c != "site_id"] + [c for c in RESULT_COLUMNS if c != "site_id"]
-    result = gpd.GeoDataFrame(out[cols + [gdf.geometry.name]], geometry=gdf.geometry.name, crs=gdf.crs)
+    data = {c: (added[c] if c in added else gdf[c].array) for c in cols}
+    data[geom] = gdf.geometry.array
+    result = gpd.GeoDataFrame(pd.DataFrame(data, index=gdf.index, copy=False), geometry=geom, crs=gdf.crs)
     return result if STORAGE_CRS.equals(result.crs) else result.to_crs(STORAGE_CRS)
 
 

@@ -718,14 +718,14 @@ def _converter(key: str):
 
 def _location_checks(raw: _Raw, geoms: np.ndarray, ok: np.ndarray, src: pyproj.CRS,
                      ids: "_Ids", coords_key: str, crs_how: str,
-                     problems: Problems) -> np.ndarray | None:
+                     problems: Problems, point_xy: np.ndarray | None = None) -> np.ndarray | None:
     """Convert GCJ-02/BD-09, transform to EPSG:4490 and refuse far-away sites.
 
     Returns the transformed geometries, or None if a CRS problem was recorded.
     """
     idx = np.flatnonzero(ok)
     label = _crs_label(src)
-    b = _site_bounds(geoms[idx])
+    b = np.column_stack([point_xy, point_xy]) if point_xy is not None else _site_bounds(geoms[idx])
     if src.is_geographic and len(idx):
         swapped = ((b[:, 0] >= _SWAP_X[0]) & (b[:, 2] <= _SWAP_X[1])
                    & (b[:, 1] >= _SWAP_Y[0]) & (b[:, 3] <= _SWAP_Y[1]))
@@ -842,7 +842,8 @@ def _finish(raw: _Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_colu
             f"sites with missing, NaN or infinite coordinates: {fmt_list(ida[nonfinite])}; fill "
             "in the coordinates (decimal degrees or metres) or remove those rows"))
 
-    gc = present & (shapely.get_type_id(geoms) == 7)
+    type_id = shapely.get_type_id(geoms)
+    gc = present & (type_id == 7)
     if gc.any():
         problems.add(InvalidGeometryError, (
             f"GeometryCollection is not supported (sites {fmt_list(ida[gc])}); explode it into "
@@ -881,7 +882,9 @@ def _finish(raw: _Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_colu
     src, how = _resolve_crs(raw, given_crs, geoms, ok, coords_key, problems)
     out = None
     if src is not None:
-        out = _location_checks(raw, geoms, ok, src, ids, coords_key, how, problems)
+        # single points: their bounds are their coordinates, already read
+        pts = xy if (ok.all() and len(xy) == n and (type_id == 0).all()) else None
+        out = _location_checks(raw, geoms, ok, src, ids, coords_key, how, problems, point_xy=pts)
     problems.raise_if_any()
 
     attrs = gdf.drop(columns=["geometry"])
