@@ -105,7 +105,7 @@ if how == "jixi_geo":
     t = time.perf_counter()
     pz, jx = prepare(zones), prepare(boundary)
     if kind == "points" and n >= _kernels.GRID_MIN_POINTS:
-        _grid.build(pz, jx)._tables_for(SEARCH)
+        _grid.build(pz, jx).answers(SEARCH)
     prep = time.perf_counter() - t
 def run():
     if how == "jixi_geo":

@@ -2,15 +2,14 @@
 
 The plane (EPSG:4553) is cut into square cells. A cell whose closed square lies
 wholly inside some zones and wholly outside the others, and wholly inside or wholly
-outside Jixi, is *pure*: every site lying in such cells has the same answer — the
-same zones hit (with all of its area or length inside them), the same in/out of
-Jixi. A pure cell with no zone also carries a lower bound of its distance to the
-nearest zone, so a site there is known to have no zone within ``search_m`` when
-the bound exceeds it. Cells crossed by a zone or city edge are *mixed*; sites
-touching them, or touching a cell next to a different state (which absorbs the
-rounding of a coordinate onto the wrong side of a cell edge), go to the exact
-geometric kernel. Nothing is approximated: a site is either proved by the grid or
-computed exactly.
+outside Jixi, is *pure*: every point in it has the same answer — the same zones
+hit, the same in/out of Jixi. A pure cell with no zone also carries a lower bound
+of its distance to the nearest zone (the distance from the square to the zones'
+edges), so a point there is known to have no zone within ``search_m`` when the
+bound exceeds it. Cells crossed by a zone or city edge are *mixed*; points in them,
+points within ``EDGE_EPS`` of a cell edge (whose cell index floating-point
+rounding could flip) and points off the grid go to the exact geometric kernel.
+Nothing is approximated: a point is either proved by the grid or computed exactly.
 
 Cells are classified coarse to fine (``LEVELS_M``); only mixed cells, and cells
 close to a zone, are split further, so preparation costs about a second for the
@@ -29,8 +28,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-#: Cell sizes (metres), coarse to fine; each divides the previous one and the tile size.
-LEVELS_M = (2000.0, 1000.0, 500.0, 250.0)
+#: Cell sizes (metres), coarse to fine; each divides the previous one and the 5 km
+#: tile size of :mod:`jixi_geo._zones`, so a cell lies in one tile.
+LEVELS_M = (5000.0, 1000.0, 500.0, 250.0)
 #: Distances to the nearest zone are bounded up to this value (metres); a search
 #: radius at or beyond it leaves zone-free cells to the exact kernel.
 DIST_CAP_M = 2000.0
@@ -67,9 +67,10 @@ class CellGrid:
     def shape(self) -> tuple[int, int]:
         return self.state.shape
 
-    def _tables_for(self, search_m: float):
-        """Summed-area tables: cells that answer on their own for this search radius,
-        and state changes between horizontal and vertical neighbours."""
+    def answers(self, search_m: float) -> np.ndarray:
+        """Cells whose points the grid answers for this search radius (bool, cached):
+        pure cells covered by a zone, outside Jixi, or farther than ``search_m`` from
+        every zone."""
         key = float(search_m)
         hit = self._tables.get(key)
         if hit is not None:
@@ -79,71 +80,47 @@ class CellGrid:
         has_zone = np.array([len(z) > 0 for z in self.state_zones], dtype=bool)[s]
         in_jixi = self.state_in_jixi[s]
         ok = (st >= 0) & (has_zone | ~in_jixi | (self.dist > search_m))
+        self._tables[key] = ok
+        return ok
 
-        def sat(a):
-            t = np.zeros((a.shape[0] + 1, a.shape[1] + 1), dtype=np.int64)
-            t[1:, 1:] = a.astype(np.int64).cumsum(0).cumsum(1)
-            return t
-
-        dh = np.zeros(st.shape, dtype=bool)
-        dh[:, 1:] = st[:, 1:] != st[:, :-1]
-        dv = np.zeros(st.shape, dtype=bool)
-        dv[1:, :] = st[1:, :] != st[:-1, :]
-        self._tables[key] = out = (sat(ok), sat(dh), sat(dv), ok)
-        return out
-
-    def lookup(self, bounds: np.ndarray, search_m: float) -> np.ndarray:
-        """The state of each site's cells, or -1 where the exact kernel must decide.
+    def lookup(self, xy: np.ndarray, search_m: float) -> np.ndarray:
+        """The state of each point's cell, or -1 where the exact kernel must decide.
 
         Parameters
         ----------
-        bounds : ndarray, shape (n, 2) or (n, 4)
-            Point coordinates (x, y), or site bounds (minx, miny, maxx, maxy), in
-            EPSG:4553 metres.
+        xy : ndarray, shape (n, 2)
+            Point coordinates in EPSG:4553 metres.
         search_m : float
             Radius (m) of the nearest-zone search.
 
         Returns
         -------
         ndarray of int64
-            A state index per site, -1 where the grid cannot answer.
+            A state index per point; -1 for points in mixed or unanswered cells,
+            outside the grid, or within ``EDGE_EPS`` of a cell edge.
         """
-        n = len(bounds)
+        n = len(xy)
         out = np.full(n, -1, dtype=np.int64)
         if n == 0:
             return out
-        ok_t, dh_t, dv_t, ok = self._tables_for(search_m)
+        ok = self.answers(search_m)
         ny, nx = self.shape
-        cols = []
         clear = np.ones(n, dtype=bool)
+        cells = []
         with np.errstate(invalid="ignore"):
-            for j in range(bounds.shape[1]):
-                f = (bounds[:, j] - (self.x0 if j % 2 == 0 else self.y0)) / self.size
+            for j, origin in ((0, self.x0), (1, self.y0)):
+                f = (xy[:, j] - origin) / self.size
                 c = np.floor(f)
                 frac = f - c
                 # a coordinate within EDGE_EPS of a cell edge might round into either cell
                 clear &= (frac > EDGE_EPS) & (frac < 1 - EDGE_EPS)
-                cols.append(c)
-        if len(cols) == 2:
-            cols = [cols[0], cols[1], cols[0], cols[1]]
-        ix0, iy0, ix1, iy1 = cols
-        clear &= (ix0 >= 0) & (iy0 >= 0) & (ix1 < nx) & (iy1 < ny)  # False for NaN
+                cells.append(c)
+        ix, iy = cells
+        clear &= (ix >= 0) & (iy >= 0) & (ix < nx) & (iy < ny)  # False for NaN
         idx = np.flatnonzero(clear)
-        a0, b0 = ix0[idx].astype(np.int64), iy0[idx].astype(np.int64)
-        if bounds.shape[1] == 2:
-            full = ok[b0, a0]
-        else:
-            a1, b1 = ix1[idx].astype(np.int64) + 1, iy1[idx].astype(np.int64) + 1
-
-            def total(t, r0, c0, r1, c1):
-                return t[r1, c1] - t[r0, c1] - t[r1, c0] + t[r0, c0]
-
-            full = total(ok_t, b0, a0, b1, a1) == (a1 - a0) * (b1 - b0)
-            # no state change inside the range: horizontal neighbours in columns
-            # a0+1..a1-1, vertical ones in rows b0+1..b1-1
-            full &= total(dh_t, b0, a0 + 1, b1, a1) == 0
-            full &= total(dv_t, b0 + 1, a0, b1, a1) == 0
-        out[idx[full]] = self.state[b0[full], a0[full]]
+        a, b = ix[idx].astype(np.int64), iy[idx].astype(np.int64)
+        full = ok[b, a]
+        out[idx[full]] = self.state[b[full], a[full]]
         return out
 
 
