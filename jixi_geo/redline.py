@@ -27,6 +27,7 @@ from ._zones import prepare
 from .crs import ANALYSIS_CRS, STORAGE_CRS, ensure_crs, point_xy, project
 from .errors import InputError, SchemaError
 from .layers import load_layer
+from .sites import _constant
 
 __all__ = ["check_sites", "check_sites_detail", "validate_zones", "ZONE_COLUMNS", "RESULT_COLUMNS"]
 
@@ -220,7 +221,7 @@ def _union_overlap(site_geoms, pz, hits: pd.DataFrame, dims) -> tuple[np.ndarray
     n = len(site_geoms)
     area = np.zeros(n)
     length = np.zeros(n)
-    if hits.empty:
+    if hits.empty or not (dims > 0).any():  # points have neither
         return area, length
     counts = hits.groupby("site").size()
     single = counts.index[counts == 1].to_numpy()
@@ -288,10 +289,17 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
     codes[vcode == R.VERDICT_RANK["outside_jixi"]] = lab.code("场址不在鸡西市域内。/ The site is outside Jixi.")
     codes[vcode == R.VERDICT_RANK["clear"]] = lab.code(
         f"不在任何管控区内，{buffer_m:,.0f} 米范围内也无管控区。/ In no control zone and none within {buffer_m:,.0f} m.")
-    for i in np.flatnonzero((vcode == R.VERDICT_RANK["attention"]) & (lcode == 0)):
-        nearest = name_labels[nz_code[i]]
-        codes[i] = lab.code(f"距{nearest} {dist[i]:,.0f} 米（缓冲 {buffer_m:,.0f} 米内）。/ {dist[i]:,.0f} m from "
-                            f"{nearest} (within the {buffer_m:,.0f} m buffer).")
+    near = np.flatnonzero((vcode == R.VERDICT_RANK["attention"]) & (lcode == 0))
+    if len(near):  # one sentence per (nearest zone, distance in whole metres)
+        metres = np.round(dist[near]).astype(np.int64)
+        kc = _row_codes([nz_code[near], metres])
+        _, first = np.unique(kc, return_index=True)
+        texts = []
+        for f in first:
+            nearest, d = name_labels[nz_code[near[f]]], dist[near[f]]
+            texts.append(lab.code(f"距{nearest} {d:,.0f} 米（缓冲 {buffer_m:,.0f} 米内）。/ {d:,.0f} m from "
+                                  f"{nearest} (within the {buffer_m:,.0f} m buffer)."))
+        codes[near] = np.asarray(texts, dtype=np.int64)[kc]
     heads: dict = {}
 
     def head(i):
@@ -329,11 +337,6 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
                    f"{ov_pct[i]:.1f}% of its length{c}")
         codes[i] = lab.code(txt)
     return lab.categorical(codes)
-
-
-def _constant(value: str, n: int) -> pd.Categorical:
-    """A column holding ``value`` in every row, as a categorical."""
-    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([value], dtype="str"))
 
 
 def _labels(codes: np.ndarray, labels: list) -> pd.Categorical:
@@ -527,12 +530,17 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
         rules_by_id[special["rule_id"]] = special
     rule_texts = {k: [rules_by_id[r][k] for r in rule_lab.labels] for k in ("rule_zh", "rule_en", "basis")}
 
-    overlap_ha = np.where(dims == 2, ov_m2 / 1e4, np.nan)
-    overlap_m = np.where(dims == 1, ov_len, np.nan)
+    poly, line = np.flatnonzero(dims == 2), np.flatnonzero(dims == 1)
+    overlap_ha = np.full(n, np.nan)
+    overlap_ha[poly] = ov_m2[poly] / 1e4
+    overlap_m = np.full(n, np.nan)
+    overlap_m[line] = ov_len[line]
+    pct = np.where(inside, 100.0, 0.0)  # points: all or nothing
     with np.errstate(invalid="ignore", divide="ignore"):
-        pct = np.where(dims == 2, ov_m2 / site_area * 100,
-                       np.where(dims == 1, ov_len / site_len * 100, np.where(inside, 100.0, 0.0)))
-    pct = np.clip(np.nan_to_num(pct), 0, 100)
+        pct[poly] = ov_m2[poly] / site_area[poly] * 100
+        pct[line] = ov_len[line] / site_len[line] * 100
+    if len(poly) or len(line):
+        pct = np.clip(np.nan_to_num(pct), 0, 100)
     nz_code = np.where(nearest_zone >= 0, zcode_name[np.maximum(nearest_zone, 0)], 0)
     nzi_code = np.where(nearest_zone >= 0, zcode_id[np.maximum(nearest_zone, 0)], 0)
 
@@ -565,8 +573,11 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
     front = [c for c in gdf.columns if c not in RESULT_COLUMNS and c != geom]
     cols = ["site_id"] + [c for c in front if c != "site_id"] + [c for c in RESULT_COLUMNS if c != "site_id"]
     data = {c: (added[c] if c in added else gdf[c].array) for c in cols}
-    data[geom] = gdf.geometry.array
-    result = gpd.GeoDataFrame(pd.DataFrame(data, index=gdf.index, copy=False), geometry=geom, crs=gdf.crs)
+    if geom == "geometry":
+        result = gpd.GeoDataFrame(data, index=gdf.index, geometry=gdf.geometry.array)
+    else:
+        data[geom] = gdf.geometry.array
+        result = gpd.GeoDataFrame(pd.DataFrame(data, index=gdf.index, copy=False), geometry=geom, crs=gdf.crs)
     return result if STORAGE_CRS.equals(result.crs) else result.to_crs(STORAGE_CRS)
 
 

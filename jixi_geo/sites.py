@@ -706,6 +706,19 @@ def _site_bounds(geoms: np.ndarray) -> np.ndarray:
     return shapely.bounds(geoms)  # (n, 4); NaN for None/empty
 
 
+class _PointBounds:
+    """The (n, 4) bounds of single points, (x, y, x, y), without copying them: a
+    column ``b[:, k]`` is a view; any other selection (error messages) is built."""
+
+    def __init__(self, xy: np.ndarray):
+        self.xy = xy
+
+    def __getitem__(self, key):
+        if isinstance(key, tuple) and len(key) == 2 and key[0] == slice(None) and isinstance(key[1], int):
+            return self.xy[:, key[1] % 2]
+        return np.column_stack([self.xy, self.xy])[key]
+
+
 def _converter(key: str):
     def convert(c: np.ndarray) -> np.ndarray:
         if key == "gcj02":
@@ -725,7 +738,7 @@ def _location_checks(raw: _Raw, geoms: np.ndarray, ok: np.ndarray, src: pyproj.C
     """
     idx = np.flatnonzero(ok)
     label = _crs_label(src)
-    b = np.column_stack([point_xy, point_xy]) if point_xy is not None else _site_bounds(geoms[idx])
+    b = _PointBounds(point_xy) if point_xy is not None else _site_bounds(geoms[idx])
     if src.is_geographic and len(idx):
         swapped = ((b[:, 0] >= _SWAP_X[0]) & (b[:, 2] <= _SWAP_X[1])
                    & (b[:, 1] >= _SWAP_Y[0]) & (b[:, 3] <= _SWAP_Y[1]))
@@ -796,11 +809,18 @@ def _location_checks(raw: _Raw, geoms: np.ndarray, ok: np.ndarray, src: pyproj.C
     return out
 
 
-def _note_column(notes: dict[int, list[str]], n: int) -> np.ndarray:
-    col = np.full(n, "", dtype=object)
+def _note_column(notes: dict[int, list[str]], n: int) -> pd.Categorical:
+    """The ``note`` column: "" for most sites, the joined notes for the others."""
+    labels = {"": 0}
+    codes = np.zeros(n, dtype=np.int64)
     for i, texts in notes.items():
-        col[i] = "; ".join(texts)
-    return col
+        codes[i] = labels.setdefault("; ".join(texts), len(labels))
+    return pd.Categorical.from_codes(codes, categories=pd.Index(list(labels), dtype="str"))
+
+
+def _constant(value: str, n: int) -> pd.Categorical:
+    """A column holding ``value`` in every row (a one-category categorical)."""
+    return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([value], dtype="str"))
 
 
 def _finish(raw: _Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_column,
@@ -893,8 +913,8 @@ def _finish(raw: _Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_colu
     attrs = attrs.rename(columns={c: f"{c}_input" for c in _OUT_COLUMNS if c in attrs.columns})
     attrs = attrs.assign(
         site_id=id_series.array,
-        input_crs=_crs_label(src),
-        converted_from=coords_key,
+        input_crs=_constant(_crs_label(src), n),
+        converted_from=_constant(coords_key, n),
         note=_note_column(notes, n),
     )
     result = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(out, index=attrs.index), crs=STORAGE_CRS)
