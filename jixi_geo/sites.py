@@ -33,6 +33,7 @@ import codecs
 import logging
 import os
 import re
+import threading
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -823,6 +824,37 @@ def _constant(value: str, n: int) -> pd.Categorical:
     return pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([value], dtype="str"))
 
 
+#: Inputs at least this large check their ids on a second thread.
+_BACKGROUND_MIN = 100_000
+
+
+class _Background:
+    """``fn(*args, **kw)`` on a thread (or inline when ``thread`` is false); ``result()``
+    waits for it and re-raises its exception."""
+
+    def __init__(self, fn, *args, thread: bool, **kw):
+        self._value = self._error = None
+        if thread:
+            self._thread = threading.Thread(target=self._run, args=(fn, args, kw), daemon=True)
+            self._thread.start()
+        else:
+            self._thread = None
+            self._run(fn, args, kw)
+
+    def _run(self, fn, args, kw):
+        try:
+            self._value = fn(*args, **kw)
+        except BaseException as e:  # re-raised in the caller's thread
+            self._error = e
+
+    def result(self):
+        if self._thread is not None:
+            self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
+
+
 def _finish(raw: _Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_column,
             make_valid: bool, id_offset: int = 0,
             spec_id: tuple[str | None, bool] | None = None) -> gpd.GeoDataFrame:
@@ -834,26 +866,33 @@ def _finish(raw: _Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_colu
             "point, line or polygon"
         )
     problems = Problems(raw.name, mixed=SiteProblemsError, head="found, nothing was read:")
-    id_series, id_col = _resolve_ids(gdf, id_column=id_column, name=raw.name, problems=problems,
-                                     id_offset=id_offset, spec_id=spec_id, reported=raw.row_problems)
+    geoms = np.asarray(gdf.geometry.values, dtype=object).copy()
+    n = len(geoms)
+    parsed_bad = np.zeros(n, dtype=bool)
+    parsed_bad[list(raw.row_problems)] = True
+    # the ids are checked (string hashing) while the geometries are measured (GEOS);
+    # both release the GIL, so large inputs overlap them on two threads
+    id_job = _Background(_resolve_ids, gdf, id_column=id_column, name=raw.name, problems=problems,
+                         id_offset=id_offset, spec_id=spec_id, reported=raw.row_problems,
+                         thread=n >= _BACKGROUND_MIN)
+    absent = shapely.is_missing(geoms) | shapely.is_empty(geoms)
+    present = ~absent & ~parsed_bad
+    xy, where = shapely.get_coordinates(geoms[present], return_index=True)
+    type_id = shapely.get_type_id(geoms)
+    has_z = shapely.has_z(geoms)
+    valid = shapely.is_valid(geoms)
+    id_series, id_col = id_job.result()
     ids = ida = _Ids(id_series)
     for pos, text in sorted(raw.row_problems.items()):
         problems.add(InputError, f"{text} (site {ids[pos]})")
-
-    geoms = np.asarray(gdf.geometry.values, dtype=object).copy()
-    n = len(geoms)
     notes: dict[int, list[str]] = {}  # position -> notes (most sites have none)
-    parsed_bad = np.zeros(n, dtype=bool)
-    parsed_bad[list(raw.row_problems)] = True
 
-    missing = (shapely.is_missing(geoms) | shapely.is_empty(geoms)) & ~parsed_bad
+    missing = absent & ~parsed_bad
     if missing.any():
         problems.add(InvalidGeometryError, (
             f"sites without geometry (null or empty): {fmt_list(ida[missing])}; give each site a "
             "point, line or polygon, or remove those rows"))
-    present = ~(shapely.is_missing(geoms) | shapely.is_empty(geoms)) & ~parsed_bad
 
-    xy, where = shapely.get_coordinates(geoms[present], return_index=True)
     bad_pos = np.flatnonzero(present)[np.unique(where[~np.isfinite(xy).all(axis=1)])]
     nonfinite = np.zeros(n, dtype=bool)
     nonfinite[bad_pos] = True
@@ -862,7 +901,6 @@ def _finish(raw: _Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_colu
             f"sites with missing, NaN or infinite coordinates: {fmt_list(ida[nonfinite])}; fill "
             "in the coordinates (decimal degrees or metres) or remove those rows"))
 
-    type_id = shapely.get_type_id(geoms)
     gc = present & (type_id == 7)
     if gc.any():
         problems.add(InvalidGeometryError, (
@@ -870,7 +908,7 @@ def _finish(raw: _Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_colu
             "one feature per part, e.g. gdf.explode(index_parts=False), or keep only the polygons"))
 
     ok = present & ~nonfinite & ~gc
-    hz = ok & shapely.has_z(geoms)
+    hz = ok & has_z
     if hz.any():
         for i in np.flatnonzero(hz):
             z = shapely.get_coordinates(geoms[i], include_z=True)[:, 2]
@@ -878,7 +916,7 @@ def _finish(raw: _Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_colu
                 notes.setdefault(i, []).append("Z coordinates dropped")
         geoms[hz] = shapely.force_2d(geoms[hz])
 
-    invalid = ok & ~shapely.is_valid(geoms)
+    invalid = ok & ~valid
     if invalid.any():
         reasons = shapely.is_valid_reason(geoms[invalid])
         if make_valid:

@@ -466,6 +466,25 @@ def test_all_problems_in_one_error():
     assert "duplicate site ids" in str(err) and "Self-intersection" in str(err)
 
 
+def test_id_check_on_a_thread_reports_the_same(monkeypatch):
+    """Large inputs check ids on a second thread: the same problems, in the same order,
+    and errors raised there reach the caller."""
+    import jixi_geo.sites as S
+
+    g = gpd.GeoDataFrame({"site_id": ["x", "x", "n", "ok"]},
+                         geometry=[BOWTIE, GeometryCollection([POINT]), None, POINT], crs=4490)
+    seen = {}
+    for threaded in (False, True):
+        monkeypatch.setattr(S, "_BACKGROUND_MIN", 1 if threaded else 10**12)
+        with pytest.raises(SiteProblemsError) as ei:
+            read_sites(g)
+        seen[threaded] = ei.value.problems
+        with pytest.raises(InputError, match="id_column='nope' is not a column"):
+            read_sites(g, id_column="nope")
+        assert read_sites(g.iloc[[3]])["site_id"].tolist() == ["ok"]
+    assert seen[True] == seen[False] and any("duplicate site ids" in p for p in seen[True])
+
+
 def test_reserved_column_names_are_kept():
     df = pd.DataFrame({"lon": [131.0], "lat": [45.3], "note": ["业主备注"], "site_id": ["old"],
                        "code": ["K1"]})
