@@ -211,12 +211,16 @@ def _hit_table(pairs: Pairs, pz, acts: tuple[np.ndarray, list[str]], dims, toler
     return h
 
 
-def _union_overlap(site_geoms, pz, hits: pd.DataFrame, dims) -> tuple[np.ndarray, np.ndarray]:
+def _union_overlap(site_geoms, pz, hits: pd.DataFrame, dims, site_area=None,
+                   site_len=None) -> tuple[np.ndarray, np.ndarray]:
     """Per site, area (m²) and length (m) inside the union of the zones it hits.
 
     Zones of one level may overlap each other; summing per-zone overlaps would count
     that part twice, so for sites hitting several zones the pieces of the site in
-    each hit zone's tiles are unioned first (small geometries: cheap).
+    each hit zone's tiles are unioned first (small geometries: cheap). A site lying
+    wholly inside one of its zones (that zone's overlap equals the site's own area
+    or length, given as ``site_area``/``site_len``, to 1e-6) needs no union: the
+    union is the site.
     """
     n = len(site_geoms)
     area = np.zeros(n)
@@ -230,6 +234,15 @@ def _union_overlap(site_geoms, pz, hits: pd.DataFrame, dims) -> tuple[np.ndarray
     length[one["site"].to_numpy()] = one["overlap_len_m"].to_numpy()
     multi = counts.index[counts > 1].to_numpy()
     multi = multi[dims[multi] > 0]
+    if len(multi) and site_area is not None and site_len is not None:
+        top = hits[hits["site"].isin(multi)].groupby("site")[["overlap_m2", "overlap_len_m"]].max()
+        top = top.reindex(multi)
+        d = dims[multi]
+        whole_a = (d == 2) & (top["overlap_m2"].to_numpy() >= site_area[multi] * (1 - 1e-6))
+        whole_l = (d == 1) & (top["overlap_len_m"].to_numpy() >= site_len[multi] * (1 - 1e-6))
+        area[multi[whole_a]] = site_area[multi[whole_a]]
+        length[multi[whole_l]] = site_len[multi[whole_l]]
+        multi = multi[~(whole_a | whole_l)]
     if len(multi) == 0:
         return area, length
     s_rel, t_idx = pz.tree.query(site_geoms[multi], predicate="intersects")
@@ -238,9 +251,19 @@ def _union_overlap(site_geoms, pz, hits: pd.DataFrame, dims) -> tuple[np.ndarray
     wanted = set(zip(hits["site"].to_numpy().tolist(), hits["zone"].to_numpy().tolist()))
     keep = np.fromiter(((a, b) in wanted for a, b in zip(s_idx.tolist(), z_idx.tolist())), bool, len(s_idx))
     s_idx, t_idx = s_idx[keep], t_idx[keep]
-    pieces = shapely.intersection(site_geoms[s_idx], pz.tiles[t_idx])
+    # polygons: the union of the site's pieces in each hit zone (areas are robust to
+    # the float noise of separately computed pieces); lines: the line cut once by the
+    # union of the hit zones' tiles clipped to its box (a union of separately cut
+    # collinear pieces would count their overlaps twice)
+    line = dims[s_idx] == 1
+    parts = np.empty(len(s_idx), dtype=object)
+    parts[~line] = shapely.intersection(site_geoms[s_idx[~line]], pz.tiles[t_idx[~line]])
+    if line.any():
+        b = shapely.bounds(site_geoms[s_idx[line]])
+        frame = shapely.box(b[:, 0] - 1, b[:, 1] - 1, b[:, 2] + 1, b[:, 3] + 1)
+        parts[line] = shapely.intersection(pz.tiles[t_idx[line]], frame)
     order = np.argsort(s_idx, kind="stable")
-    s_sorted, p_sorted = s_idx[order], pieces[order]
+    s_sorted, p_sorted = s_idx[order], parts[order]
     bounds = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1], True])
     sites_u = s_sorted[bounds[:-1]]
     merged = np.array([shapely.union_all(p_sorted[a:b]) for a, b in zip(bounds[:-1], bounds[1:])], dtype=object)
@@ -248,7 +271,8 @@ def _union_overlap(site_geoms, pz, hits: pd.DataFrame, dims) -> tuple[np.ndarray
     if (d == 2).any():
         area[sites_u[d == 2]] = ellipsoidal_area(merged[d == 2])
     if (d == 1).any():
-        length[sites_u[d == 1]] = ellipsoidal_length(merged[d == 1])
+        inside = shapely.intersection(site_geoms[sites_u[d == 1]], merged[d == 1])
+        length[sites_u[d == 1]] = ellipsoidal_length(inside)
     return area, length
 
 
@@ -506,7 +530,7 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
         nearest_zone[s] = bz
         distance[s] = 0.0
 
-    ov_m2, ov_len = _union_overlap(geoms, pz, hits, dims)
+    ov_m2, ov_len = _union_overlap(geoms, pz, hits, dims, site_area, site_len)
     # a polygon touching zones only by slivers (below tolerance_ha) is in no zone but
     # lies at distance 0 from the first of them
     raw = pairs.hits

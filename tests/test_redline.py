@@ -327,3 +327,41 @@ def test_cell_grid_states_agree_with_geometry():
     free = np.array([len(grid.state_zones[s]) == 0 for s in state[ok]]) & grid.state_in_jixi[state[ok]]
     d = shapely.distance(shapely.union_all(zones), pts[free])
     assert (d > 1000.0).all()
+
+
+def test_overlap_with_several_zones_is_measured_once():
+    """Lines and polygons in overlapping zones: the overlap is the site's part inside the
+    union of the zones it hits, measured here independently (whole zones, geodesic
+    length/area with pyproj.Geod) — never more than the site itself."""
+    rng = np.random.default_rng(42)
+    zones = jg.load_layer("redline_zones", crs="EPSG:4553").set_index("id")
+    b = jg.load_layer("boundary", crs="EPSG:4553").total_bounds
+    n = 400  # the lines and squares of test_fast_and_reference_kernels_agree, and more
+    xs, ys = rng.uniform(b[0], b[2], n), rng.uniform(b[1], b[3], n)
+    geoms = [box(x, y, x + s, y + s) for x, y, s in zip(xs[200:320], ys[200:320], rng.uniform(200, 8000, 120))]
+    geoms += [LineString([(x, y), (x + dx, y + dy)]) for x, y, dx, dy in
+              zip(xs[320:], ys[320:], rng.uniform(-9000, 9000, 80), rng.uniform(-9000, 9000, 80))]
+    geoms += [LineString([(x, y), (x + dx, y + dy)]) for x, y, dx, dy in
+              zip(xs[:200], ys[:200], rng.uniform(-9000, 9000, 200), rng.uniform(-9000, 9000, 200))]
+    n = len(geoms)
+    s = gpd.GeoDataFrame({"site_id": [f"o{i}" for i in range(n)]}, geometry=geoms, crs="EPSG:4553")
+    r = check_sites(s, activity="road", tolerance_ha=0)
+    geod = pyproj.Geod(ellps="GRS80")
+    to_geo = pyproj.Transformer.from_crs(4553, 4490, always_xy=True).transform
+    several = 0
+    for site, (_, row) in zip(geoms, r.iterrows()):
+        if not row["zone_ids"]:
+            continue
+        ids = row["zone_ids"].split("; ")
+        several += len(ids) > 1
+        part = shapely.transform(site.intersection(shapely.union_all(zones.loc[ids].geometry.values)),
+                                 lambda c: np.column_stack(to_geo(c[:, 0], c[:, 1])))
+        if site.geom_type == "LineString":
+            want = geod.geometry_length(part)
+            assert row["overlap_m"] == pytest.approx(want, rel=1e-4, abs=0.01), row["site_id"]
+            whole = shapely.transform(site, lambda c: np.column_stack(to_geo(c[:, 0], c[:, 1])))
+            assert row["overlap_m"] <= geod.geometry_length(whole) * (1 + 1e-6)
+        else:
+            want = abs(geod.geometry_area_perimeter(part)[0]) / 1e4
+            assert row["overlap_ha"] == pytest.approx(want, rel=1e-4, abs=1e-4), row["site_id"]
+    assert several >= 10  # the sample really has sites in several overlapping zones
