@@ -28,6 +28,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._zones import thread_tiles
+
 #: Cell sizes (metres), coarse to fine; each divides the previous one and the 5 km
 #: tile size of :mod:`jixi_geo._zones`, so a cell lies in one tile.
 LEVELS_M = (5000.0, 1000.0, 500.0, 250.0)
@@ -135,13 +137,13 @@ def _classify(cells: np.ndarray, pz, jixi, seg_tree: shapely.STRtree):
     n = len(cells)
     mixed = np.zeros(n, dtype=bool)
     c, t = pz.tree.query(cells, predicate="intersects")
-    cov = shapely.covers(pz.tiles[t], cells[c])
+    cov = shapely.covers(thread_tiles(pz)[t], cells[c])
     mixed[c[~cov]] = True
     touched = np.zeros(n, dtype=bool)
     touched[c] = True
     cz = np.c_[c[cov], pz.tile_zone[t[cov]]]
     cj, tj = jixi.tree.query(cells, predicate="intersects")
-    covj = shapely.covers(jixi.tiles[tj], cells[cj])
+    covj = shapely.covers(thread_tiles(jixi)[tj], cells[cj])
     mixed[cj[~covj]] = True
     in_jixi = np.zeros(n, dtype=bool)
     in_jixi[cj[covj]] = True
@@ -186,8 +188,6 @@ def build(pz, jixi, *, levels=LEVELS_M) -> CellGrid:
         hit = _CACHE.get(key)
     if hit is not None:
         return hit
-    shapely.prepare(pz.tiles)
-    shapely.prepare(jixi.tiles)
     seg_tree = shapely.STRtree(_edges(pz.geoms))
     coarse = levels[0]
     tile = 5000.0

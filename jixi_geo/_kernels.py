@@ -22,7 +22,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._zones import PreparedZones
+from ._zones import PreparedZones, thread_tiles
 from .crs import ANALYSIS_CRS
 
 # GK areal scale: planar area = ellipsoidal area × k², k ≈ 1 + x²/(2R²), x = distance
@@ -87,10 +87,16 @@ def fast(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buffer_m:
     ov_l = np.zeros(len(s_idx))
     ext = dims[s_idx] > 0
     if ext.any():
-        pieces = shapely.intersection(sites[s_idx[ext]], pz.tiles[t_idx[ext]])
-        d = dims[s_idx[ext]]
-        ov_a[ext] = np.where(d == 2, ellipsoidal_area(pieces), 0.0)
-        ov_l[ext] = np.where(d == 1, ellipsoidal_length(pieces), 0.0)
+        e = np.flatnonzero(ext)
+        # a site wholly inside the tile overlaps it by all of itself: no overlay needed
+        # (against prepared tiles this test is cheap); the rest are cut
+        whole = shapely.contains_properly(thread_tiles(pz)[t_idx[e]], sites[s_idx[e]])
+        geom = sites[s_idx[e]].copy()
+        cut = ~whole
+        geom[cut] = shapely.intersection(geom[cut], pz.tiles[t_idx[e[cut]]])
+        d = dims[s_idx[e]]
+        ov_a[e[d == 2]] = ellipsoidal_area(geom[d == 2])
+        ov_l[e[d == 1]] = ellipsoidal_length(geom[d == 1])
     hits = (pd.DataFrame({"site": s_idx, "zone": z_idx, "overlap_m2": ov_a, "overlap_len_m": ov_l})
             .groupby(["site", "zone"], sort=True, as_index=False).sum())
     # a polygon/line touching a zone only along an edge has no overlap: not a hit

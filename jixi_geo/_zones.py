@@ -71,9 +71,27 @@ def prepare(zones: gpd.GeoDataFrame, *, tile_m: float = TILE_M) -> PreparedZones
         return hit
     z = zones.to_crs(ANALYSIS_CRS).reset_index(drop=True)
     geoms = shapely.make_valid(np.asarray(z.geometry.values))
-    shapely.prepare(geoms)
     tiles, owner = _tile(geoms, tile_m)
     prepared = PreparedZones(z, geoms, tiles, owner, shapely.STRtree(tiles), key.split(":")[0])
     with _LOCK:
         _CACHE[key] = prepared
     return prepared
+
+
+_LOCAL = threading.local()
+
+
+def thread_tiles(pz: PreparedZones) -> np.ndarray:
+    """This thread's own GEOS-prepared copy of ``pz.tiles``.
+
+    A prepared geometry builds its search index lazily on first use, which is not
+    safe when two threads use the same geometry at once; each thread therefore
+    prepares its own copy (about a millisecond per hundred tiles).
+    """
+    cache = _LOCAL.__dict__.setdefault("tiles", {})
+    key = (pz.sha256, len(pz.tiles))
+    tiles = cache.get(key)
+    if tiles is None:
+        tiles = cache[key] = shapely.from_wkb(shapely.to_wkb(pz.tiles))
+        shapely.prepare(tiles)
+    return tiles
