@@ -22,7 +22,7 @@ a fresh process per method, and the script prints:
 - whether the two ways agree: the share of sites given the same verdict;
 - the time of ``import jixi_geo`` and, with ``--make-run``, the wall time of ``make run``.
 
-Usage: python benchmarks/bench_check_sites.py [--quick] [--make-run] [--max-plain N]
+Usage: python benchmarks/bench_check_sites.py [--quick] [--make-run] [--repeat K] [--max-plain N]
 (``make bench``; the full run takes about 5 minutes, mostly the plain way at 10⁶ points).
 """
 
@@ -154,6 +154,9 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="only the two smallest sizes")
     ap.add_argument("--make-run", action="store_true", help="also time `make run`")
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="fresh processes per size for jixi_geo; the median is shown (first calls vary with "
+                         "the machine's memory state)")
     ap.add_argument("--max-plain", type=int, default=1_000_000,
                     help="largest size for which the plain geopandas way is timed (it takes minutes at 10⁶)")
     args = ap.parse_args()
@@ -172,7 +175,9 @@ def main() -> None:
         tmp = Path(tmp)
         for kind, ns in sizes.items():
             for n in ns:
-                a, va = run_worker(kind, n, "jixi_geo", tmp)
+                runs = [run_worker(kind, n, "jixi_geo", tmp) for _ in range(args.repeat)]
+                va = runs[0][1]
+                a = {k: float(np.median([r[0][k] for r in runs])) for k in runs[0][0]}
                 line = (f"{kind:<9}{n:>10,} | {a['seconds']:>10.2f} {a['warm']:>7.2f} {n / a['seconds']:>9,.0f} "
                         f"{a['maxrss_mb']:>5.0f} {a['prep']:>6.2f} | ")
                 if n <= args.max_plain:
@@ -187,7 +192,8 @@ def main() -> None:
                     o, _ = run_worker(kind, n, "overlay", tmp)
                     line += f"{o['seconds']:>9.2f} {o['seconds'] / a['seconds']:>4.1f}x"
                 print(line, flush=True)
-    print("s: first call in a fresh process; warm: the same call repeated in that process (as in a session);\n"
+    print(f"s: first call in a fresh process; warm: the same call repeated in that process (as in a session);\n"
+          f"jixi_geo: median of {args.repeat} processes; plain/overlay: one process each;\n"
           "sites/s from the first call; MB: peak memory of the process; prep: jixi_geo's one-off zone preparation;\n"
           "ratio: plain seconds / jixi_geo seconds (first calls; warm: repeats); same: sites given the same verdict;\n"
           "overlay: geopandas.overlay + area alone (first call) and its ratio to jixi_geo's whole check")
