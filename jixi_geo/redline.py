@@ -160,7 +160,8 @@ def _run(sites, *, activity, zones, buffer_m, tolerance_ha, search_m, coords, cr
     if xy is not None:
         # many points: the cell grid answers most from coordinates; downstream only the
         # dimension of these geometries is read, which projection does not change
-        pairs, _ = fast_points(xy, pz, jixi, buffer_m=float(buffer_m), search_m=search)
+        pairs, n_exact = fast_points(xy, pz, jixi, buffer_m=float(buffer_m), search_m=search)
+        log.debug("cell grid answered %d of %d points; %d tested exactly", len(xy) - n_exact, len(xy), n_exact)
         geoms = np.asarray(gdf.geometry.values, dtype=object)
     else:
         geoms = project(gdf.geometry.values, gdf.crs, ANALYSIS_CRS)
