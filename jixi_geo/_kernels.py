@@ -205,18 +205,7 @@ def fast_parallel(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, 
         parts = list(ex.map(lambda ab: fast(sites[ab[0]:ab[1]], pz, jixi, buffer_m=buffer_m, search_m=search_m),
                             zip(bounds[:-1], bounds[1:])))
 
-    def shifted(df, off):
-        df = df.copy()
-        df["site"] = df["site"].astype(np.int64) + off
-        return df
-
-    return Pairs(
-        hits=pd.concat([shifted(p.hits, o) for p, o in zip(parts, bounds[:-1])], ignore_index=True),
-        nearest_zone=np.concatenate([p.nearest_zone for p in parts]),
-        nearest_m=np.concatenate([p.nearest_m for p in parts]),
-        near=pd.concat([shifted(p.near, o) for p, o in zip(parts, bounds[:-1])], ignore_index=True),
-        in_jixi=np.concatenate([p.in_jixi for p in parts]),
-    )
+    return _concat(parts, [np.arange(a, b) for a, b in zip(bounds[:-1], bounds[1:])], len(sites))
 
 
 #: Point inputs at least this large are first answered by the cell grid (preparing
