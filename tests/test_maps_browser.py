@@ -178,6 +178,16 @@ def _drawn(page, key: str) -> int:
         ".filter(p => (p.getAttribute('d') || '').length > 4).length", key)
 
 
+def _tooltip_and_popup(page, feature) -> tuple[str, str]:
+    """Hover a feature, then click it: the tooltip's and the popup's text."""
+    feature.hover()
+    page.locator(".leaflet-tooltip").wait_for()
+    tooltip = page.locator(".leaflet-tooltip").inner_text()
+    feature.click()
+    page.locator(".leaflet-popup-content").wait_for()
+    return tooltip, page.locator(".leaflet-popup-content").inner_text()
+
+
 def _overlay_label(page, text: str):
     return page.locator(".leaflet-control-layers-overlays label", has_text=text)
 
@@ -232,13 +242,8 @@ def test_popup_lists_attributes(saved_maps, open_map):
 
 def test_feature_named_like_a_script_shows_as_text(saved_maps, open_map):
     page, watch = open_map(saved_maps["pattern"])
-    target = page.locator("path.jx-g-protected_area").nth(1)
-    target.hover()
-    page.locator(".leaflet-tooltip").wait_for()
-    assert XSS in page.locator(".leaflet-tooltip").inner_text()
-    target.click()
-    page.locator(".leaflet-popup-content").wait_for()
-    text = page.locator(".leaflet-popup-content").inner_text()
+    tooltip, text = _tooltip_and_popup(page, page.locator("path.jx-g-protected_area").nth(1))
+    assert XSS in tooltip
     assert XSS in text and XSS_EN in text
     injected = page.evaluate("document.querySelectorAll('.leaflet-pane script, .leaflet-pane img').length")
     assert injected == 0
@@ -348,13 +353,8 @@ def test_compliance_map_draws_sites_over_zones(saved_maps, open_map, artifacts):
 
 def test_compliance_site_named_like_a_script_shows_as_text(saved_maps, open_map):
     page, watch = open_map(saved_maps["compliance"])
-    site = page.locator("path.jx-g-verdict-restricted")
-    site.hover()
-    page.locator(".leaflet-tooltip").wait_for()
-    assert XSS in page.locator(".leaflet-tooltip").inner_text()
-    site.click()
-    page.locator(".leaflet-popup-content").wait_for()
-    text = page.locator(".leaflet-popup-content").inner_text()
+    tooltip, text = _tooltip_and_popup(page, page.locator("path.jx-g-verdict-restricted"))
+    assert XSS in tooltip
     assert XSS in text and XSS_EN in text
     page.wait_for_timeout(300)
     assert not watch.dialogs
