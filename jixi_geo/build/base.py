@@ -6,6 +6,7 @@ import geopandas as gpd
 import numpy as np
 import shapely
 
+from ..coords import gcj02_to_wgs84
 from ..crs import ANALYSIS_CRS, STORAGE_CRS, geodesic_length
 from . import BuildContext, LayerSpec
 
@@ -22,6 +23,10 @@ def _counties(ctx: BuildContext) -> gpd.GeoDataFrame:
     src = src.set_crs("EPSG:4326", allow_override=False) if src.crs is None else src
     names = ctx.params_csv("counties.csv", dtype={"adcode": str})
     src["adcode"] = src["adcode"].astype(str)
+    # The source is GCJ-02 (measured against the OSM border: layers/SOURCES.md, "Datum"):
+    # convert every vertex and the seat points to WGS84 (= CGCS2000 to well under a metre).
+    src["geometry"] = shapely.transform(np.asarray(src.geometry.values, dtype=object), _gcj_to_wgs)
+    src["cp_lon"], src["cp_lat"] = gcj02_to_wgs84(src["cp_lon"].to_numpy(float), src["cp_lat"].to_numpy(float))
     # Quantisation left bow-tie self-intersections in 6 of the 9 source rings; the
     # 'structure' repair keeps every polygon's area (changes < 1 m²).
     src["geometry"] = shapely.make_valid(src.geometry.values, method="structure", keep_collapsed=False)
@@ -34,8 +39,8 @@ def _counties(ctx: BuildContext) -> gpd.GeoDataFrame:
     gdf["source"] = COUNTY_SOURCE
     gdf["precision"] = "generalised"
     gdf["method"] = ("source polygon (vertices quantised to ~1/1024°), self-intersections repaired "
-                     "with shapely make_valid(method='structure'); "
-                     "datum not stated by the source, possibly GCJ-02-shifted, not corrected")
+                     "with shapely make_valid(method='structure'); vertices and seat converted from GCJ-02 "
+                     "to WGS84/CGCS2000 (jixi_geo.coords.gcj02_to_wgs84, exact inverse)")
     gdf["official_area_ha"] = np.nan
     gdf["seat_lon"] = gdf["cp_lon"].round(6)
     gdf["seat_lat"] = gdf["cp_lat"].round(6)
@@ -44,6 +49,12 @@ def _counties(ctx: BuildContext) -> gpd.GeoDataFrame:
     return gdf[["id", "name_zh", "name_en", "category", "source", "precision", "method",
                 "official_area_ha", "adcode", "kind_zh", "kind_en", "seat_lon", "seat_lat",
                 "geometry"]]
+
+
+def _gcj_to_wgs(xy: np.ndarray) -> np.ndarray:
+    """GCJ-02 lon/lat rows to WGS84 (the exact iterative inverse)."""
+    lon, lat = gcj02_to_wgs84(xy[:, 0], xy[:, 1])
+    return np.column_stack([lon, lat])
 
 
 def _boundary(counties: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -74,7 +85,7 @@ def _rivers(ctx: BuildContext, boundary: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             "method": f"Natural Earth centre line, merged and clipped to {RIVER_REGION_M / 1000:.0f} km "
                       "around the Jixi boundary",
             "official_area_ha": np.nan, "river_id": rid,
-            "length_in_jixi_km": None, "geometry": clipped,
+            "length_in_jixi_km": None, "published_length_km": "", "geometry": clipped,
             "_inside": shapely.intersection(merged, inside),
         })
     rows += _schematic_rivers(ctx, rows, region, inside)
@@ -95,6 +106,8 @@ def _schematic_rivers(ctx: BuildContext, ne_rows: list[dict], region, inside) ->
     rows = []
     for rid, grp in pts.groupby("river_id", sort=True):
         coords = list(zip(grp["lon"], grp["lat"]))
+        places = " → ".join(str(p).split(" (")[0] for p in grp["place"])
+        published = str(grp["published_length_km"].iloc[0])
         mouth = shapely.Point(coords[-1])
         coords[-1] = main.interpolate(main.project(mouth)).coords[0]
         line = shapely.LineString(coords)
@@ -102,10 +115,12 @@ def _schematic_rivers(ctx: BuildContext, ne_rows: list[dict], region, inside) ->
             "id": f"river-{rid}", "name_zh": names[rid][0], "name_en": names[rid][1],
             "category": "river", "source": "digitised from described places (layers/params/schematic_rivers.csv)",
             "precision": "schematic",
-            "method": "straight segments through the places the sources name in order (source, towns, "
-                      "reservoirs, mouth), mouth snapped to the 乌苏里江 line; the real course meanders "
-                      "and is several times longer",
+            "method": "straight segments through the places the sources name, in the order of 《中国河湖大典》 "
+                      f"where it gives one ({places}); each vertex's source is in the params file; mouth "
+                      "snapped to the 乌苏里江 line; the real course meanders and is longer (published "
+                      f"length {published} km)",
             "official_area_ha": np.nan, "river_id": rid, "length_in_jixi_km": None,
+            "published_length_km": published,
             "geometry": shapely.intersection(line, region), "_inside": shapely.intersection(line, inside),
         })
     return rows

@@ -242,9 +242,34 @@ def _corridors(geo: _Geo, P: dict) -> list[dict]:
 
 # --- red line -----------------------------------------------------------------------
 
-def _redline(geo: _Geo, P: dict, pas: list[dict], barriers: list[dict], corridors: list[dict]) -> list[dict]:
+def _built_up(ctx: BuildContext, geo: _Geo, P: dict):
+    """Discs around the county seats and the GeoNames towns (built-up areas kept out of the red line).
+
+    Returns the union (EPSG:4553) and a short description of what was used.
+    """
+    radius = P["redline"]["built_up_radius_m"]
+    seats = ctx.layers["counties"]
+    towns = pd.read_csv(ctx.source("geonames_cities1000_jixi.csv"), dtype={"name": str})
+    discs = [shapely.buffer(_point(lon, lat), radius["county_seat"], quad_segs=16)
+             for lon, lat in zip(seats["seat_lon"], seats["seat_lat"])]
+    discs += [shapely.buffer(_point(lon, lat), radius["town"], quad_segs=16)
+              for lon, lat in zip(towns["lon"], towns["lat"])]
+    how = (f"minus built-up areas: discs of {radius['county_seat']:.0f} m around the {len(seats)} county seats "
+           f"and of {radius['town']:.0f} m around the {len(towns)} GeoNames cities1000 places in Jixi")
+    return shapely.union_all(discs), how
+
+
+def _redline(geo: _Geo, P: dict, pas: list[dict], barriers: list[dict], corridors: list[dict],
+             built_up, built_how: str) -> tuple[list[dict], dict]:
+    """The candidate red line: nature reserves, placeholders, and an ecological red line sized to the total.
+
+    The 老爷岭 forest-core inset is fitted so that the union of the mapped reserves, the
+    unmapped (placeholder) reserves and the ecological red line covers the official total
+    (``redline.official_total_km2``, 黑政函〔2024〕53号). Returns the rows and what was fitted.
+    """
     R = P["redline"]
-    reserves = [p for p in pas if p["kind"] == "nature_reserve"]
+    reserves = [p for p in pas if p["kind"] == "nature_reserve" and p["area_status"] != "placeholder"]
+    unmapped = [p for p in pas if p["kind"] == "nature_reserve" and p["area_status"] == "placeholder"]
     parks = [p for p in pas if p["kind"] != "nature_reserve"]
     nr_union = shapely.union_all([p["geometry"] for p in reserves])
     rows = []
@@ -253,37 +278,73 @@ def _redline(geo: _Geo, P: dict, pas: list[dict], barriers: list[dict], corridor
                          "the nature reserve polygon of protected_areas", control_level="nature_reserve",
                          element_id=p["id"], official=p["official_area_ha"], source=p["source"],
                          geometry=p["geometry"]))
-    erl_parts = []
+    for p in unmapped:
+        rows.append(_row(f"nr-{p['id']}", p["name_zh"] + "（范围未公布）", p["name_en"] + " (extent not published)",
+                         "unmapped_reserve",
+                         "PLACEHOLDER polygon of protected_areas: the reserve exists but no extent or area is "
+                         "published; it marks where to ask the reserve authority, not a boundary",
+                         control_level="unmapped_reserve", element_id=p["id"], official=p["official_area_ha"],
+                         source=p["source"], geometry=p["geometry"]))
+    fixed = []
     for p in parks:
-        erl_parts.append((f"erl-{p['id']}", p["name_zh"] + "（生态保护红线）", p["name_en"] + " (ecological red line)",
-                          "natural park polygon of protected_areas, outside the nature reserves", p["id"],
-                          p["geometry"]))
+        fixed.append((f"erl-{p['id']}", p["name_zh"] + "（候选生态保护红线）",
+                      p["name_en"] + " (candidate ecological red line)",
+                      "natural park polygon of protected_areas, outside the nature reserves", p["id"], p["geometry"]))
     for rid, g in sorted(geo.river.items()):
         zh, en = geo.river_name[rid]
-        strip = shapely.intersection(shapely.buffer(g, P["riparian_strip_m"], quad_segs=16), geo.boundary)
-        erl_parts.append((f"erl-river-{rid}", f"{zh}河道及滨岸带", f"{en} channel and riparian strip",
-                          f"river centre line buffered {P['riparian_strip_m']:.0f} m each side (riparian_strip_m), "
-                          "inside Jixi, outside the nature reserves", f"river-{rid}", strip))
+        w = float(P["riparian_strip_m"].get(rid, P["riparian_strip_m"]["default"]))
+        strip = shapely.intersection(shapely.buffer(g, w, quad_segs=16), geo.boundary)
+        fixed.append((f"erl-river-{rid}", f"{zh}河道及滨岸带（候选生态保护红线）",
+                      f"{en} channel and riparian strip (candidate ecological red line)",
+                      f"river centre line buffered {w:.0f} m each side (riparian_strip_m), "
+                      "inside Jixi, outside the nature reserves", f"river-{rid}", strip))
     lao = next(b for b in barriers if b["id"] == "barrier-laoyeling")
     san = next(b for b in barriers if b["id"] == "barrier-sanjiang")
-    core = shapely.buffer(lao["geometry"], -R["laoyeling_core_inset_m"], quad_segs=8)
-    erl_parts.append(("erl-laoyeling-core", "老爷岭余脉森林核心区", "Laoye Ridge spur forest core",
-                      f"the barrier's interior more than {R['laoyeling_core_inset_m']:.0f} m from its edge "
-                      "(laoyeling_core_inset_m), standing for the forest core", lao["id"], core))
     lake_reserve = next(p for p in reserves if p["id"] == "pa-xingkaihu")["geometry"]
     wet = shapely.intersection(shapely.buffer(shapely.union(geo.border_river, lake_reserve),
                                               R["sanjiang_wetland_core_m"], quad_segs=16), san["geometry"])
-    erl_parts.append(("erl-sanjiang-wetland", "三江平原沿江沿湖湿地核心区", "Sanjiang riverside and lakeside wetland core",
-                      f"the barrier within {R['sanjiang_wetland_core_m']:.0f} m of the 乌苏里江/松阿察河 or the 兴凯湖 "
-                      "reserve (sanjiang_wetland_core_m), standing for the riverside wetlands", san["id"], wet))
+    fixed.append(("erl-sanjiang-wetland", "三江平原沿江沿湖湿地核心区（候选生态保护红线）",
+                  "Sanjiang riverside and lakeside wetland core (candidate ecological red line)",
+                  f"the barrier within {R['sanjiang_wetland_core_m']:.0f} m of the 乌苏里江/松阿察河 or the 兴凯湖 "
+                  "reserve (sanjiang_wetland_core_m), standing for the riverside wetlands", san["id"], wet))
+    out = shapely.union(nr_union, built_up)
+
+    def erl(g):
+        return _drop_slivers(_clean(shapely.difference(g, out)))
+
+    fixed = [(i, zh, en, how, elem, erl(g)) for i, zh, en, how, elem, g in fixed]
+    base = shapely.union_all([nr_union] + [p["geometry"] for p in unmapped] + [f[-1] for f in fixed])
+    target_m2 = float(R["official_total_km2"]) * 1e6
+
+    def core(inset):
+        return erl(shapely.buffer(lao["geometry"], -inset, quad_segs=8))
+
+    def total(inset):
+        return _geo_area_m2(shapely.union(base, core(inset)))
+
+    lo, hi = float(R["laoyeling_core_inset_min_m"]), float(R["laoyeling_core_inset_max_m"])
+    if not total(hi) <= target_m2 <= total(lo):
+        raise BuildError(f"the candidate red line cannot be sized to {R['official_total_km2']} km²: with the forest "
+                         f"core inset between {lo:.0f} and {hi:.0f} m it covers {total(hi) / 1e6:.0f}–"
+                         f"{total(lo) / 1e6:.0f} km²; change redline.* in layers/params/pattern.json")
+    for _ in range(60):  # the area shrinks as the inset grows
+        inset = (lo + hi) / 2
+        a = total(inset)
+        if abs(a - target_m2) <= target_m2 * float(P["area_tolerance"]):
+            break
+        lo, hi = (inset, hi) if a > target_m2 else (lo, inset)
+    fixed.append(("erl-laoyeling-core", "老爷岭余脉森林核心区（候选生态保护红线）",
+                  "Laoye Ridge spur forest core (candidate ecological red line)",
+                  f"the barrier's interior more than {inset:.0f} m from its edge, the inset fitted so that the "
+                  f"candidate red line covers the official {R['official_total_km2']} km² (黑政函〔2024〕53号), "
+                  "standing for the forest core", lao["id"], core(inset)))
     erl_geoms = []
-    for id_, zh, en, how, elem, g in erl_parts:
-        g = _drop_slivers(_clean(shapely.difference(g, nr_union)))
+    for id_, zh, en, how, elem, g in fixed:
         if g.is_empty:
             continue
         erl_geoms.append(g)
-        rows.append(_row(id_, zh, en, "ecological_redline", how, control_level="ecological_redline",
-                         element_id=elem, geometry=g))
+        rows.append(_row(id_, zh, en, "ecological_redline", how + "; " + built_how,
+                         control_level="ecological_redline", element_id=elem, geometry=g))
     strict = shapely.union(nr_union, shapely.union_all(erl_geoms))
     for e in barriers + corridors:
         g = _drop_slivers(_clean(shapely.difference(e["geometry"], strict)))
@@ -291,9 +352,11 @@ def _redline(geo: _Geo, P: dict, pas: list[dict], barriers: list[dict], corridor
             continue
         rows.append(_row(f"ges-{e['id']}", e["name_zh"] + "（一般生态空间）", e["name_en"] + " (general ecological space)",
                          "general_ecological_space",
-                         "the element minus the nature reserves and the ecological red line",
+                         "the element minus the nature reserves and the candidate ecological red line",
                          control_level="general_ecological_space", element_id=e["id"], geometry=g))
-    return rows
+    fitted = {"laoyeling_core_inset_m": round(inset, 1),
+              "candidate_redline_km2": round(total(inset) / 1e6, 2)}
+    return rows, fitted
 
 
 def _gdf(rows: list[dict]) -> gpd.GeoDataFrame:
@@ -310,7 +373,8 @@ def build(ctx: BuildContext) -> list[LayerSpec]:
     lake_rows = _lake(geo, next(p for p in pas if p["id"] == "pa-xingkaihu"))
     barriers = _barriers(geo, P, lake_reserve)
     corridors = _corridors(geo, P)
-    red = _redline(geo, P, pas, barriers, corridors)
+    built_up, built_how = _built_up(ctx, geo, P)
+    red, fitted = _redline(geo, P, pas, barriers, corridors, built_up, built_how)
 
     for r in lake_rows:
         r["element"] = "lake"
@@ -319,6 +383,7 @@ def build(ctx: BuildContext) -> list[LayerSpec]:
     pattern = ([dict(r) for r in lake_rows] + [dict(b) for b in barriers] + [dict(c) for c in corridors]
                + [dict(p) for p in pas if p["id"] != "pa-xingkaihu"])
     params = {k: v for k, v in P.items() if not k.startswith("_")}
+    red_params = {**params, "fitted": fitted}
     return [
         LayerSpec("lake", _gdf(lake_rows), "一湖：兴凯湖", "One lake: Lake Khanka (Xingkai)", PLAN, "schematic",
                   LICENCE, "The Chinese part of the lake and the 兴凯湖 national nature reserve.", params),
@@ -329,9 +394,12 @@ def build(ctx: BuildContext) -> list[LayerSpec]:
         LayerSpec("protected_areas", _gdf(pas), "多点：自然保护地", "Many points: protected areas", PLAN,
                   "schematic", LICENCE, "The 8 nature reserves and the natural parks with published figures.",
                   params),
-        LayerSpec("redline_zones", _gdf(red), "红线管控分区（模型）", "Red-line control zones (model)", PLAN,
+        LayerSpec("redline_zones", _gdf(red), "候选生态保护红线管控分区（模型）",
+                  "Candidate red-line control zones (model)", PLAN,
                   "schematic", LICENCE,
-                  "Nature reserves, a modelled ecological red line and the general ecological space.", params),
+                  "Nature reserves, unmapped (placeholder) reserves, a CANDIDATE ecological red line sized to the "
+                  "official total of 5 023.14 km² (黑政函〔2024〕53号) and the general ecological space. Not the "
+                  "official red line.", red_params),
         LayerSpec("pattern", _gdf(pattern), "生态安全格局", "Ecological security pattern (all elements)", PLAN,
                   "schematic", LICENCE, "All elements of 一湖两屏四廊多点 with an `element` column.", params),
     ]
