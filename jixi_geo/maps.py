@@ -47,6 +47,7 @@ from ._paths import rules_dir
 from .crs import ANALYSIS_CRS, JIXI_BOUNDS, STORAGE_CRS, WEB_CRS, ensure_crs, geodesic_area
 from .errors import InputError, LayerNotFoundError, SchemaError
 from .layers import load_layer
+from .rules import LOCATION_LABELS, location_label
 
 __all__ = [
     "pattern_map",
@@ -91,6 +92,7 @@ CONTROL_LEVELS: dict[str, tuple[str, str, str, float]] = {
     "nature_reserve": ("自然保护区", "Nature reserve", "#00441b", 0.45),
     "ecological_redline": ("生态保护红线", "Ecological protection red line", "#c51b7d", 0.3),
     "general_ecological_space": ("一般生态空间", "General ecological space", "#a6d96a", 0.3),
+    "unmapped_reserve": ("范围未公布的自然保护区（占位）", "Reserve, extent not published (placeholder)", "#8c6d31", 0.2),
 }
 
 #: The Jidong EDZ parks: key -> (中文, English).
@@ -859,8 +861,10 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
             level = _col(row, "control_level")
             level_txt = (html.escape(" ".join(CONTROL_LEVELS[level][:2])) if level in CONTROL_LEVELS
                          else _esc(level))
+            precision = _col(row, "location_precision")
             rows = [("结论 Verdict", badge),
                     ("编号 Site ID", _esc(row["site_id"])),
+                    ("位置精度 Location precision", _esc(location_label(precision))),
                     ("管控级别 Control level", level_txt),
                     ("涉及分区 Zones hit", _esc(_col(row, "zones_hit"))),
                     ("重叠面积 Overlap", _num(_col(row, "overlap_ha"), "ha")),
@@ -871,9 +875,11 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
                     ("规则 Rule", _esc(_col(row, "rule"))),
                     ("依据 Basis", _esc(_col(row, "basis"))),
                     ("理由 Reasons", _esc(_col(row, "reasons")))]
+            tip = html.escape(f"{zh} {en}")
+            if not _is_missing(precision) and str(precision) in LOCATION_LABELS:
+                tip += html.escape(f" · {location_label(precision)}")
             return {"style": style,
-                    "_tip": _tooltip(head, None if _is_missing(name) else row["site_id"],
-                                     html.escape(f"{zh} {en}")),
+                    "_tip": _tooltip(head, None if _is_missing(name) else row["site_id"], tip),
                     "_popup": _popup(head, None, rows)}
         return props
 

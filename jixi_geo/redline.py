@@ -42,6 +42,9 @@ RESULT_COLUMNS = ["site_id", "verdict", "verdict_zh", "control_level", "zones_hi
                   "input_crs", "converted_from", "jixi_geo_version", "zones_sha256",
                   "rules_version", "checked_at"]
 LEVEL_NAMES = {"nature_reserve": ("自然保护区", "nature reserve"),
+               "nature_reserve_core": ("自然保护区核心保护区", "nature reserve core zone"),
+               "nature_reserve_general": ("自然保护区一般控制区", "nature reserve general control zone"),
+               "unmapped_reserve": ("范围未公布的自然保护区（占位）", "reserve with unpublished extent (placeholder)"),
                "ecological_redline": ("生态保护红线", "ecological red line"),
                "general_ecological_space": ("一般生态空间", "general ecological space")}
 NEAR_RULE = {"rule_id": "NEAR", "rule_zh": "位于管控区缓冲范围内：项目选址和环评应关注其对邻近管控区的影响。",
@@ -150,7 +153,7 @@ def _run(sites, *, activity, zones, buffer_m, tolerance_ha, search_m, coords, cr
         raise InputError(f"buffer_m ({buffer_m}) and tolerance_ha ({tolerance_ha}) must be ≥ 0")
     gdf = _prepare_sites(sites, coords=coords, crs=crs, id_column=id_column, make_valid=make_valid, layer=layer,
                          encoding=encoding)
-    zones = load_layer("redline_zones") if zones is None else validate_zones(zones)
+    zones = load_layer("redline_zones") if zones is None else R.apply_zone_types(validate_zones(zones))
     ensure_crs(zones, name="zones")
     pz = prepare(zones)
     jixi = prepare(load_layer("boundary"))
@@ -364,6 +367,20 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
     return lab.categorical(codes)
 
 
+def _label_location(reasons: pd.Categorical, precision: pd.Series) -> pd.Categorical:
+    """Prefix the reason of each site whose ``location_precision`` has a label (e.g. illustrative)."""
+    prec = precision.astype(object).where(precision.notna(), "").astype(str).to_numpy(dtype=object)
+    flagged = np.isin(prec, list(R.LOCATION_LABELS))
+    if not flagged.any():
+        return reasons
+    text = np.asarray(reasons.astype(str), dtype=object)
+    for value in R.LOCATION_LABELS:
+        sel = prec == value
+        if sel.any():
+            text[sel] = f"【{R.location_label(value)}】" + text[sel]
+    return pd.Categorical(text)
+
+
 def _labels(codes: np.ndarray, labels: list) -> pd.Categorical:
     """Categorical of ``labels[codes]`` built from integer codes (labels may repeat)."""
     lab_codes, lab_uniq = pd.factorize(np.asarray(labels, dtype=object))
@@ -571,6 +588,8 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
 
     reasons = _reasons(vcode, lcode, level_lab.labels, zh_code, decider, names_lab.labels, acts, dims, overlap_ha,
                        overlap_m, pct, nz_code, distance, rcode, rule_lab.labels, rules_by_id, buffer_m)
+    if "location_precision" in gdf.columns:
+        reasons = _label_location(reasons, gdf["location_precision"])
     verdict_cat = pd.Categorical.from_codes(vcode, categories=pd.Index(list(R.VERDICTS), dtype="str"))
     added = {
         "verdict": verdict_cat,

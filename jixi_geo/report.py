@@ -19,7 +19,7 @@ import shapely
 from ._io import atomic_path, write_text_atomic
 from .crs import ANALYSIS_CRS
 from .layers import load_layer
-from .rules import VERDICT_NAMES, VERDICTS
+from .rules import VERDICT_NAMES, VERDICTS, location_label
 
 __all__ = ["write_report", "report_html", "VERDICT_COLOURS", "LEVEL_COLOURS"]
 
@@ -28,7 +28,7 @@ log = logging.getLogger(__name__)
 VERDICT_COLOURS = {"prohibited": "#c0392b", "restricted": "#e67e22", "conditional": "#f1c40f",
                    "attention": "#2e86c1", "clear": "#27ae60", "outside_jixi": "#7f8c8d"}
 LEVEL_COLOURS = {"nature_reserve": "#1e8449", "ecological_redline": "#c0392b",
-                 "general_ecological_space": "#5dade2"}
+                 "general_ecological_space": "#5dade2", "unmapped_reserve": "#8c6d31"}
 #: Sites given their own section in the HTML report at most (the tables list all).
 MAX_SITE_SECTIONS = 500
 _E = html.escape
@@ -157,7 +157,8 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
 
     h.append("<h2>全部场址 / All sites</h2><table><tr><th>编号 ID</th><th>名称 Name</th><th>活动 Activity</th>"
              "<th>结论 Verdict</th><th>管控级别 Level</th><th>涉及管控区 Zones</th><th>重叠 Overlap</th>"
-             "<th>距离 Distance (m)</th></tr>")
+             "<th>距离 Distance (m)</th><th>位置精度 Location</th></tr>")
+    has_lp = "location_precision" in res.columns
     for rec in res.itertuples():
         ov = (_fmt(rec.overlap_ha, 2, " ha") if not pd.isna(rec.overlap_ha)
               else _fmt(rec.overlap_m, 0, " m") if not pd.isna(rec.overlap_m) else "—")
@@ -165,7 +166,8 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
         h.append(f"<tr><td>{_E(str(rec.site_id))}</td><td>{nm}</td><td>{_E(str(rec.activity))}</td>"
                  f"<td>{_badge(str(rec.verdict))}</td><td>{_level(rec.control_level)}</td>"
                  f"<td>{_E(str(rec.zones_hit))}</td><td>{ov} ({rec.overlap_pct:.1f}%)</td>"
-                 f"<td>{_fmt(rec.distance_m, 0)}</td></tr>")
+                 f"<td>{_fmt(rec.distance_m, 0)}</td>"
+                 f"<td>{_E(location_label(rec.location_precision if has_lp else None))}</td></tr>")
     h.append("</table>")
 
     h.append('<h2>逐个场址 / Site by site</h2><p class="legend">'
@@ -181,6 +183,7 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
         nm = _E(str(rec[name_col])) if name_col else ""
         h.append(f'<div class="site" id="site-{_E(str(rec["site_id"]))}">{_svg_snippet(g, zp)}<div class="facts">'
                  f"<h3>{_E(str(rec['site_id']))} {nm}</h3><p>{_badge(str(rec['verdict']))}</p><table>"
+                 f"<tr><th>位置精度 Location</th><td>{_E(location_label(rec.get('location_precision')))}</td></tr>"
                  f"<tr><th>活动 Activity</th><td>{_E(str(rec['activity']))}</td></tr>"
                  f"<tr><th>涉及管控区 Zones</th><td>{_E(str(rec['zones_hit'])) or '—'}</td></tr>"
                  f"<tr><th>重叠面积 Overlap</th><td>{_fmt(rec['overlap_ha'], 2, ' ha')} / "

@@ -17,7 +17,7 @@ from ._paths import rules_dir
 from .errors import UnknownCodeError
 
 __all__ = ["VERDICTS", "VERDICT_RANK", "rules_version", "rules_sha256", "verdict_rules", "activities",
-           "control_levels", "resolve_activity", "rule_for"]
+           "control_levels", "resolve_activity", "rule_for", "apply_zone_types"]
 
 #: Verdicts from most to least severe.
 VERDICTS = ("prohibited", "restricted", "conditional", "attention", "clear", "outside_jixi")
@@ -31,6 +31,17 @@ VERDICT_NAMES = {
     "clear": ("无冲突", "clear"),
     "outside_jixi": ("不在鸡西市域内", "outside Jixi"),
 }
+
+#: Labels of a site's ``location_precision`` in results, report and maps (中文 first).
+LOCATION_LABELS = {"illustrative": "示意位置（非实际选址）/ illustrative location, not the real site",
+                   "not_spatial": "非空间措施 / not a spatial measure"}
+
+
+def location_label(value) -> str:
+    """The bilingual label of a ``location_precision`` value; '—' when missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)) or str(value).strip() in ("", "nan", "<NA>"):
+        return "—"
+    return LOCATION_LABELS.get(str(value), str(value))
 
 
 @lru_cache(maxsize=None)
@@ -142,3 +153,68 @@ def rule_for(control_level: str, activity: str) -> dict:
             f"no rule for control level {control_level!r} and activity {activity!r}; control levels "
             f"with rules are {levels}; check the zones' control_level column"
         ) from None
+
+
+@lru_cache(maxsize=1)
+def _zone_type_map() -> dict[tuple[str, str], str]:
+    """(control level, zone-type word) → the refined control level, from ``control_levels.csv``."""
+    m: dict[tuple[str, str], str] = {}
+    for rec in control_levels().itertuples(index=False):
+        if rec.refines:
+            for word in rec.zone_type.split(";"):
+                if word.strip():
+                    m[(rec.refines, word.strip().lower())] = rec.control_level
+    return m
+
+
+def apply_zone_types(zones):
+    """Refine each zone's ``control_level`` by its official functional zone, if a ``zone_type`` column is given.
+
+    A nature reserve row with ``zone_type`` ``core`` (核心保护区/核心区/缓冲区) becomes
+    ``nature_reserve_core``; ``general`` (一般控制区/实验区) becomes ``nature_reserve_general``
+    (the words are listed in ``layers/rules/control_levels.csv``). An empty ``zone_type``
+    keeps the unzoned level, whose rules tell the planner to confirm the zone.
+
+    Parameters
+    ----------
+    zones : GeoDataFrame
+        Zones of the ``redline_zones`` schema, optionally with ``zone_type``.
+
+    Returns
+    -------
+    GeoDataFrame
+        The zones (a copy when a level changed).
+
+    Raises
+    ------
+    UnknownCodeError
+        If a ``zone_type`` value is not known for its control level.
+    """
+    if "zone_type" not in zones.columns:
+        return zones
+    m = _zone_type_map()
+    refinable = {lvl for lvl, _ in m}
+    levels = zones["control_level"].astype(str).to_numpy()
+    words = zones["zone_type"].astype(object).where(zones["zone_type"].notna(), "").astype(str).str.strip()
+    out, bad = [], set()
+    for lvl, word in zip(levels, words):
+        if not word:
+            out.append(lvl)
+        elif lvl in refinable and (lvl, word.lower()) in m:
+            out.append(m[(lvl, word.lower())])
+        elif lvl in refinable:
+            bad.add(word)
+            out.append(lvl)
+        else:
+            out.append(lvl)  # zoning applies to reserves only; other levels keep theirs
+    if bad:
+        known = sorted({w for _, w in m})
+        raise UnknownCodeError(
+            f"zone_type 值 {sorted(bad)} 无法识别；可用值：{known}，或留空（未分区）。/ zone_type values {sorted(bad)} "
+            f"are not known; use one of {known} (core/general or the Chinese zone names), or leave it empty "
+            "for a reserve without zoning data")
+    if list(out) == list(levels):
+        return zones
+    zones = zones.copy()
+    zones["control_level"] = out
+    return zones

@@ -52,7 +52,11 @@ def run_all(out_dir="maps", *, build: bool = True, figures: bool = True) -> dict
     written["jidong_map"] = maps.save_map(maps.park_map(), out / "jidong_parks.html")
 
     registry = load_layer("projects")
-    results = check_sites(registry, id_column="id")
+    # policy measures (location_precision = not_spatial) have no site: no spatial verdict for them
+    policy = registry["location_precision"].astype(str) == "not_spatial"
+    if policy.any():
+        log.info("left out of the compliance check, not spatial measures: %s", ", ".join(registry.loc[policy, "id"]))
+    results = check_sites(registry[~policy], id_column="id")
     written["compliance_map"] = maps.save_map(maps.compliance_map(results), out / "compliance.html")
     for kind, p in write_report(results, out, stem="compliance_results", html_name="report.html").items():
         written[f"report_{kind}"] = p

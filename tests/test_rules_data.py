@@ -31,25 +31,31 @@ COLUMNS = {
     "crosswalk_gb50137_to_2023.csv": ["gb50137_code", "code_2023", "relation", "confidence", "note", "source"],
     "landuse_colours.csv": ["code", "name_zh", "name_en", "hex", "source", "confidence", "note"],
     "control_levels.csv": ["control_level", "rank", "name_zh", "name_en", "default_verdict", "basis",
-                           "description_zh", "description_en"],
+                           "description_zh", "description_en", "refines", "zone_type"],
     "activities.csv": ["activity", "name_zh", "name_en", "aliases", "description_en"],
     "verdict_rules.csv": ["rule_id", "control_level", "activity", "verdict", "allowed", "rule_zh", "rule_en", "item",
                           "basis", "confidence", "source"],
 }
 # columns that may legitimately be empty
 OPTIONAL = {("gb50137_codes.csv", "parent"), ("landuse_2023_codes.csv", "parent"),
+            ("control_levels.csv", "refines"), ("control_levels.csv", "zone_type"),
             ("crosswalk_gb50137_to_2023.csv", "note")}
 
 TAGS = {"V", "S", "U"}
 VERDICT_ORDER = {"prohibited": 3, "restricted": 2, "conditional": 1, "attention": 0}
 ALLOWED_FOR = {"prohibited": "no", "restricted": "conditional", "conditional": "conditional", "attention": "yes"}
-RULE_LEVELS = ("nature_reserve", "ecological_redline", "general_ecological_space")
-RULE_PREFIX = {"nature_reserve": "NR-", "ecological_redline": "ERL-142-", "general_ecological_space": "GES-"}
+RULE_LEVELS = ("nature_reserve_core", "nature_reserve", "nature_reserve_general", "ecological_redline",
+               "general_ecological_space", "unmapped_reserve")
+#: Levels from strictest to loosest: for every activity a level is at least as strict as the next.
+MONOTONIC_LEVELS = ("nature_reserve_core", "nature_reserve", "nature_reserve_general", "ecological_redline",
+                    "general_ecological_space")
+RULE_PREFIX = {"nature_reserve": "NR-", "ecological_redline": "ERL-142-", "general_ecological_space": "GES-",
+               "nature_reserve_core": "NRC-", "nature_reserve_general": "NRG-", "unmapped_reserve": "UR-"}
 ACTIVITY_KEYS = [
     "patrol_monitoring", "research", "local_livelihood", "farming", "archaeology", "forestry_tending", "tourism",
     "linear_infrastructure", "road", "water_infrastructure", "geological_survey", "mining",
     "ecological_restoration", "border_works", "wind_farm", "solar_farm", "industry", "chemical_industry",
-    "sewage_works", "solid_waste", "housing", "public_facility", "military", "other",
+    "sewage_works", "solid_waste", "housing", "public_facility", "military", "other", "farmland_improvement",
 ]
 
 # GB 50137-2011 §3.1, Tables 3.2.2 and 3.3.2: the complete code list.
@@ -334,13 +340,22 @@ def test_control_levels():
     rows = read("control_levels.csv")
     got = {r["control_level"]: (int(r["rank"]), r["default_verdict"]) for r in rows}
     assert got == {
-        "nature_reserve": (1, "prohibited"),
-        "ecological_redline": (2, "restricted"),
-        "general_ecological_space": (3, "conditional"),
-        "near": (4, "attention"),
-        "outside": (5, "clear"),
-        "outside_jixi": (6, "outside_jixi"),
+        "nature_reserve_core": (1, "prohibited"),
+        "nature_reserve": (2, "prohibited"),
+        "nature_reserve_general": (3, "restricted"),
+        "ecological_redline": (4, "restricted"),
+        "general_ecological_space": (5, "conditional"),
+        "unmapped_reserve": (6, "attention"),
+        "near": (7, "attention"),
+        "outside": (8, "clear"),
+        "outside_jixi": (9, "outside_jixi"),
     }
+    refined = {r["control_level"]: (r["refines"], r["zone_type"].split(";")[0]) for r in rows if r["refines"]}
+    assert refined == {"nature_reserve_core": ("nature_reserve", "core"),
+                       "nature_reserve_general": ("nature_reserve", "general")}
+    # 142号 on overlaps says 依照法律法规执行, not 取较严者
+    erl = next(r for r in rows if r["control_level"] == "ecological_redline")
+    assert "依照法律法规执行" in erl["description_zh"] and "取较严" not in erl["description_zh"]
 
 
 # ------------------------------------------------------------------ activities
@@ -365,7 +380,9 @@ def test_aliases_unique_across_activities(activities):
     for alias, key in [("风电", "wind_farm"), ("wind farm", "wind_farm"), ("光伏", "solar_farm"),
                        ("污水处理厂", "sewage_works"), ("垃圾填埋场", "solid_waste"), ("矿山修复", "ecological_restoration"),
                        ("采煤", "mining"), ("石墨开采", "mining"), ("化工园区", "chemical_industry"), ("公路", "road"),
-                       ("高标准农田", "farming"), ("学校", "public_facility"), ("界碑", "border_works")]:
+                       ("高标准农田", "farmland_improvement"), ("土地整理", "farmland_improvement"),
+                       ("设施农业", "farmland_improvement"), ("开垦", "farming"), ("学校", "public_facility"),
+                       ("界碑", "border_works")]:
         assert owner.get(alias.casefold()) == key, (alias, owner.get(alias.casefold()), key)
 
 
@@ -399,9 +416,10 @@ def test_verdicts_and_allowed_consistent(rules):
 def test_stronger_zone_never_more_permissive(rules):
     v = {(r["control_level"], r["activity"]): VERDICT_ORDER[r["verdict"]] for r in rules}
     for act in {r["activity"] for r in rules}:
-        nr, erl, ges = (v[(lvl, act)] for lvl in RULE_LEVELS)
-        assert nr >= erl, f"{act}: nature_reserve is more permissive than ecological_redline"
-        assert erl >= ges, f"{act}: ecological_redline is more permissive than general_ecological_space"
+        for strong, weak in zip(MONOTONIC_LEVELS, MONOTONIC_LEVELS[1:]):
+            assert v[(strong, act)] >= v[(weak, act)], f"{act}: {strong} is more permissive than {weak}"
+    # a placeholder reserve never gives a hard verdict
+    assert {r["verdict"] for r in rules if r["control_level"] == "unmapped_reserve"} == {"attention"}
 
 
 def test_erl_restricted_rows_name_a_142_item(rules):
@@ -425,7 +443,7 @@ def test_key_rules(rules):
     for act in ("road", "linear_infrastructure", "water_infrastructure"):
         assert by[("ecological_redline", act)]["verdict"] == "restricted"
         assert "item 6" in by[("ecological_redline", act)]["item"]
-    for lvl in RULE_LEVELS:
+    for lvl in MONOTONIC_LEVELS:
         chem = by[(lvl, "chemical_industry")]
         assert chem["verdict"] == "prohibited", lvl
         assert "220号" in chem["basis"] and "化工园区" in chem["basis"], lvl

@@ -43,6 +43,9 @@ def build(ctx: BuildContext) -> list[LayerSpec]:
     kp = ctx.table("key_projects.csv", dtype=str, keep_default_na=False)
     sites = ctx.params_csv("project_sites.csv", dtype={"project_id": str})
     df = kp.merge(sites, on="project_id", how="left", validate="one_to_one")
+    bad = sorted(set(df["location_precision"]) - {"illustrative", "not_spatial"})
+    if bad:
+        raise ValueError(f"location_precision values {bad} in project_sites.csv; use illustrative or not_spatial")
     if df["lon"].isna().any():
         raise ValueError(f"projects without a site: {df.loc[df['lon'].isna(), 'project_id'].tolist()}")
     geoms = [_site_geometry(r) for r in df.itertuples(index=False)]
@@ -57,7 +60,7 @@ def build(ctx: BuildContext) -> list[LayerSpec]:
         "county_zh": df["county_zh"], "county_en": df["county_en"], "table_section": df["table_section"],
         "investment_wan_yuan": inv, "investment_published": df["investment_published"],
         "period_published": df["period_published"], "content_zh": df["content_zh"],
-        "location_precision": "illustrative", "intent": "",
+        "location_precision": df["location_precision"], "intent": "",
     }, geometry=geoms, crs=ANALYSIS_CRS)
     ts = ctx.params_csv("test_sites.csv", dtype=str, keep_default_na=False)
     test = gpd.GeoDataFrame({
