@@ -212,6 +212,9 @@ def _check_03(nb):
     for verdict in ("prohibited", "restricted", "conditional", "attention", "clear", "outside_jixi"):
         assert verdict in counts
     assert "依据 basis" in _out(nb, 'results["verdict"] == "prohibited"')
+    policy = _out(nb, 'policy = projects["location_precision"] == "not_spatial"')
+    assert all(k in policy for k in ("KP-001", "KP-002", "KP-003")) and "not_spatial" in policy
+    assert "示意位置" in _out(nb, 'results[["site_id", "location_precision", "verdict", "reasons"]]')
     assert "KP-004" in _out(nb, "jg.check_sites_detail")
     shp = _out(nb, 'encoding="gbk"')
     assert "my_sites.cpg" not in shp and "兴凯湖北岸风电场" in shp  # GBK names read back without a .cpg
