@@ -66,10 +66,11 @@ def _park_sample() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
 
 def _compliance_sample() -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame]:
     zones = gpd.GeoDataFrame({
-        "control_level": ["general_ecological_space", "ecological_redline", "nature_reserve"],
-        "name_zh": ["一般生态空间（测试）", "生态保护红线（测试）", "自然保护区（测试）"],
-        "name_en": ["General space (test)", "Red line (test)", "Reserve (test)"]},
-        geometry=[box(131.0, 45.0, 132.6, 46.0), box(131.3, 45.2, 132.3, 45.8), box(131.6, 45.4, 132.0, 45.6)],
+        "control_level": ["general_ecological_space", "ecological_redline", "nature_reserve", "unmapped_reserve"],
+        "name_zh": ["一般生态空间（测试）", "生态保护红线（测试）", "自然保护区（测试）", "范围未公布的保护区（测试）"],
+        "name_en": ["General space (test)", "Red line (test)", "Reserve (test)", "Unmapped reserve (test)"]},
+        geometry=[box(131.0, 45.0, 132.6, 46.0), box(131.3, 45.2, 132.3, 45.8), box(131.6, 45.4, 132.0, 45.6),
+                  box(131.05, 45.05, 131.2, 45.15)],
         crs="EPSG:4490")
     base = dict(control_level=None, zones_hit=None, overlap_ha=0.0, overlap_pct=0.0, distance_m=0.0,
                 nearest_zone="z", activity="road", rule="R", basis="《生态保护红线管理办法》", reasons="test")
