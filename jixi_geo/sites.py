@@ -35,6 +35,7 @@ import os
 import re
 import threading
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Literal
@@ -46,6 +47,7 @@ import pyogrio
 import pyproj
 import shapely
 
+from . import _formats as _fmt
 from . import coords as _coords
 from ._io import atomic_path
 from .crs import JIXI_BOUNDS, STORAGE_CRS, gk_crs_from_prefixed_easting, project
@@ -505,14 +507,21 @@ def _read_wkt_text(path: Path, *, encoding) -> _Raw:
                 row_problems=problems, encoding=enc, path=path)
 
 
-def _read_vector(path: Path, *, layer, encoding) -> _Raw:
+def _read_vector(src: _fmt.Source, *, layer, encoding) -> _Raw:
+    """Read a GeoJSON, GeoPackage, Shapefile (plain or zipped) or KML/KMZ the allow-list accepted."""
+    path, gpath = src.path, src.gdal_path
+    opts = _fmt.open_options(src)
     try:
-        layers = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+        layers = [str(n) for n in pyogrio.list_layers(gpath)[:, 0]]
+        driver = pyogrio.read_info(gpath, layer=0, **opts)["driver"]
     except Exception as e:  # pyogrio.errors.DataSourceError and friends
         raise InputError(
-            f"{path.name} could not be opened as a vector file ({e}). Supported: GeoJSON, "
-            "GeoPackage, Shapefile, KML, CSV (.csv) and WKT text (.wkt/.txt)."
+            f"{path.name} 无法作为矢量文件打开（{e}）。/ {path.name} could not be opened as a vector file "
+            f"({e}). Accepted formats: {_fmt.ACCEPTED_EN}."
         ) from None
+    _fmt.check_driver(src, driver)
+    if src.kind == "shapezip":
+        layer = None  # the zip member was chosen by identify()
     if layer is None and len(layers) > 1:
         raise InputError(
             f"{path.name} has {len(layers)} layers: {', '.join(layers)}. Choose one with "
@@ -522,7 +531,6 @@ def _read_vector(path: Path, *, layer, encoding) -> _Raw:
         raise InputError(
             f"layer {layer!r} is not in {path.name}; its layers are: {', '.join(layers)}"
         )
-    driver = pyogrio.read_info(path, layer=layer)["driver"]
     is_shp = driver == "ESRI Shapefile"
     if encoding is not None and not is_shp and not _is_utf8(encoding):
         raise InputError(
@@ -532,9 +540,9 @@ def _read_vector(path: Path, *, layer, encoding) -> _Raw:
     name = path.name
     used = "utf-8"
     if is_shp:
-        gdf, used = _read_shapefile(path, layer=layer, encoding=encoding)
+        gdf, used = _read_shapefile(src, layer=layer, encoding=encoding)
     else:
-        gdf = pyogrio.read_dataframe(path, layer=layer)
+        gdf = pyogrio.read_dataframe(gpath, layer=layer, **opts)
     if gdf.geometry.name != "geometry":
         gdf = gdf.rename_geometry("geometry")
     raw = _Raw(gdf=gdf, name=name, kind="shapefile" if is_shp else "vector", carries_crs=True,
@@ -542,11 +550,43 @@ def _read_vector(path: Path, *, layer, encoding) -> _Raw:
     return raw
 
 
-def _read_shapefile(path: Path, *, layer, encoding) -> tuple[gpd.GeoDataFrame, str]:
-    cpg = [p for p in path.parent.iterdir() if p.stem == path.stem and p.suffix.lower() == ".cpg"]
+def _read_parquet(src: _fmt.Source) -> _Raw:
+    """Read a GeoParquet file through pyarrow/geopandas (GDAL is not involved)."""
+    try:
+        gdf = gpd.read_parquet(src.path)
+    except Exception as e:  # not GeoParquet (no geo metadata), corrupt file
+        raise InputError(
+            f"{src.path.name} 无法作为 GeoParquet 读取（{e}）。/ {src.path.name} could not be read as "
+            f"GeoParquet ({e}); write it with geopandas' to_parquet or GDAL's Parquet driver."
+        ) from None
+    if gdf.geometry.name != "geometry":
+        if "geometry" in gdf.columns:
+            gdf = gdf.drop(columns=["geometry"])
+        gdf = gdf.rename_geometry("geometry")
+    return _Raw(gdf=gdf.reset_index(drop=True), name=src.path.name, kind="geoparquet", carries_crs=True,
+                path=src.path)
+
+
+def _cpg_text(src: _fmt.Source) -> str | None:
+    """The text of the Shapefile's .cpg (beside it, or inside its zip), or None."""
+    if ".cpg" not in src.parts:
+        return None
+    if src.kind == "shapezip":
+        member = src.gdal_path.split(src.path.resolve().as_posix() + "/", 1)[1][:-4]
+        with zipfile.ZipFile(src.path) as z:
+            names = {n.lower(): n for n in z.namelist()}
+            return z.read(names[(member + ".cpg").lower()]).decode("ascii", errors="replace").strip()
+    cpg = next(p for p in src.path.parent.iterdir()
+               if p.stem == src.path.stem and p.suffix.lower() == ".cpg")
+    return cpg.read_text(errors="replace").strip()
+
+
+def _read_shapefile(src: _fmt.Source, *, layer, encoding) -> tuple[gpd.GeoDataFrame, str]:
+    path, gpath = src.path, src.gdal_path
+    cpg = _cpg_text(src)
     if encoding is not None:
         try:
-            gdf = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
+            gdf = pyogrio.read_dataframe(gpath, layer=layer, encoding=encoding)
         except UnicodeDecodeError as e:
             raise EncodingError(
                 f"{path.name}: the .dbf attribute table is not in encoding={encoding!r} ({e}). "
@@ -559,20 +599,20 @@ def _read_shapefile(path: Path, *, layer, encoding) -> tuple[gpd.GeoDataFrame, s
                 f"{shown!r}; try encoding=\"gbk\" or encoding=\"utf-8\", or drop encoding=."
             )
         return gdf, encoding
-    if cpg:
-        gdf = pyogrio.read_dataframe(path, layer=layer)
+    if cpg is not None:
+        gdf = pyogrio.read_dataframe(gpath, layer=layer)
         shown = _frame_mojibake(gdf)
         if shown:
             raise EncodingError(
-                f"{path.name}: the .cpg file says {cpg[0].read_text(errors='replace').strip()!r}, "
+                f"{path.name}: the .cpg file says {cpg!r}, "
                 f"but the attributes read as garbled text such as {shown!r}. Pass the real "
                 "encoding, e.g. encoding=\"gbk\"."
             )
-        return gdf, cpg[0].read_text(errors="replace").strip()
+        return gdf, cpg
     tried = []
     for enc in ("utf-8", "gb18030"):
         try:
-            gdf = pyogrio.read_dataframe(path, layer=layer, encoding=enc)
+            gdf = pyogrio.read_dataframe(gpath, layer=layer, encoding=enc)
         except UnicodeDecodeError:
             tried.append(f"{enc} (decoding fails)")
             continue
@@ -605,15 +645,14 @@ def _load(source, *, layer, encoding, id_column) -> _Raw:
             f"source must be a file path, a GeoDataFrame or a DataFrame with lon/lat columns; "
             f"got {type(source).__name__}"
         )
-    path = Path(source)
-    if not path.exists():
-        raise InputError(f"no such file: {path}. Check the path (it is resolved from {Path.cwd()}).")
-    suffix = path.suffix.lower()
-    if suffix in _CSV_SUFFIXES:
-        return _read_csv(path, encoding=encoding, id_column=id_column)[0]
-    if suffix in _WKT_SUFFIXES:
-        return _read_wkt_text(path, encoding=encoding)
-    return _read_vector(path, layer=layer, encoding=encoding)
+    src = _fmt.identify(source, layer=layer)  # the allow-list: decided before any reader opens it
+    if src.kind == "csv":
+        return _read_csv(src.path, encoding=encoding, id_column=id_column)[0]
+    if src.kind == "wkt":
+        return _read_wkt_text(src.path, encoding=encoding)
+    if src.kind == "parquet":
+        return _read_parquet(src)
+    return _read_vector(src, layer=layer, encoding=encoding)
 
 
 # --------------------------------------------------------------------------- checks
