@@ -140,12 +140,9 @@ def rasterize(
     >>> read_class_lookup(p)
     {1: 'G', 2: 'R'}
     """
-    try:
-        res = float(resolution_m)
-    except (TypeError, ValueError):
-        res = float("nan")
-    if not math.isfinite(res) or res <= 0:
-        raise InputError(f"resolution_m must be a positive number of metres; got {resolution_m!r}")
+    from ._args import amount
+
+    res = amount(resolution_m, name="resolution_m", positive=True)
     gdf, label = resolve_layer(layer, arg="layer")
     gdf = validate_layer(gdf, name=label, geom_type="any", key=value_col, make_valid=make_valid)
     gdf = gdf.to_crs(ANALYSIS_CRS)
