@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 ZONE_COLUMNS = ("id", "name_zh", "name_en", "control_level")
 #: Columns check_sites adds, in order.
 RESULT_COLUMNS = ["site_id", "verdict", "verdict_zh", "control_level", "zones_hit", "zone_ids",
-                  "overlap_ha", "overlap_m", "overlap_pct", "nearest_zone", "nearest_zone_id",
+                  "overlap_ha", "overlap_m", "overlap_pct", "outside_jixi_pct", "nearest_zone", "nearest_zone_id",
                   "distance_m", "activity", "rule_id", "rule", "rule_zh", "basis", "reasons",
                   "input_crs", "converted_from", "jixi_geo_version", "zones_sha256",
                   "rules_version", "checked_at"]
@@ -256,6 +256,37 @@ def _site_measures(geoms: np.ndarray):
     return dims, area, length
 
 
+def _outside_share(geoms: np.ndarray, dims: np.ndarray, in_jixi: np.ndarray, site_area: np.ndarray,
+                   site_len: np.ndarray) -> np.ndarray:
+    """Share (%) of each site's area (polygons) or length (lines) outside the Jixi boundary.
+
+    Points: 0 inside, 100 outside. Lines and polygons touching the city: 0 if
+    covered by the boundary, else ``100 × (1 − inside / whole)`` on the CGCS2000
+    ellipsoid; shares below 1e-4 % (float noise along the border) count as 0.
+    ``geoms`` are in EPSG:4553 for lines and polygons.
+    """
+    pct = np.where(in_jixi, 0.0, 100.0)
+    cand = np.flatnonzero(in_jixi & (dims > 0))
+    if len(cand) == 0:
+        return pct
+    jixi = prepare(load_layer("boundary"))
+    city = shapely.union_all(jixi.geoms) if len(jixi.geoms) > 1 else jixi.geoms[0]
+    city = shapely.from_wkb(shapely.to_wkb(city))  # a private copy to prepare
+    shapely.prepare(city)
+    part = cand[~shapely.covered_by(geoms[cand], city)]
+    if len(part) == 0:
+        return pct
+    inner = shapely.intersection(geoms[part], city)
+    d = dims[part]
+    share_in = np.ones(len(part))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share_in[d == 2] = ellipsoidal_area(inner[d == 2]) / site_area[part[d == 2]]
+        share_in[d == 1] = ellipsoidal_length(inner[d == 1]) / site_len[part[d == 1]]
+    out = np.clip(100.0 * (1.0 - np.nan_to_num(share_in, nan=1.0)), 0.0, 100.0)
+    pct[part] = np.where(out < 1e-4, 0.0, out)
+    return pct
+
+
 def _hit_table(pairs: Pairs, pz, acts: tuple[np.ndarray, list[str]], dims, tolerance_ha) -> pd.DataFrame:
     """Hits with their rule, after dropping polygon slivers below the tolerance.
 
@@ -373,8 +404,11 @@ class _Labels:
 
 
 def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, dims, ov_ha, ov_m, ov_pct,
-             nz_code, dist, rcode, rule_labels, rules_by_id, buffer_m) -> pd.Categorical:
+             nz_code, dist, rcode, rule_labels, rules_by_id, buffer_m, out_pct=None) -> pd.Categorical:
     """Bilingual reason per site: templates for the common cases, numbers where they differ.
+
+    A line or polygon partly outside Jixi (``0 < out_pct < 100``) gets a second
+    sentence giving the share outside, which no rule here covers.
 
     Sites are described by integer codes into label lists (levels, zone names,
     activities, rules); each distinct sentence is built once.
@@ -435,6 +469,13 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
             txt = (f"{a}，区内长度 {ov_m[i]:,.0f} 米，占 {ov_pct[i]:.1f}%{b}, {ov_m[i]:,.0f} m inside, "
                    f"{ov_pct[i]:.1f}% of its length{c}")
         codes[i] = lab.code(txt)
+    if out_pct is not None:
+        for i in np.flatnonzero((out_pct > 0) & (out_pct < 100)):
+            what_zh, what_en = ("面积", "area") if dims[i] == 2 else ("长度", "length")
+            shown = f"{out_pct[i]:.1f}" if out_pct[i] >= 0.05 else "<0.1"
+            codes[i] = lab.code(f"{lab.labels[codes[i]]} 场址{what_zh}的 {shown}% 在鸡西市域外，域外部分未按本工具规则检查。"
+                                f"/ {shown}% of the site's {what_en} lies outside Jixi; that part is not checked by "
+                                "these rules.")
     return lab.categorical(codes)
 
 
@@ -650,8 +691,10 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
     nz_code = np.where(nearest_zone >= 0, zcode_name[np.maximum(nearest_zone, 0)], 0)
     nzi_code = np.where(nearest_zone >= 0, zcode_id[np.maximum(nearest_zone, 0)], 0)
 
+    out_pct = _outside_share(geoms, dims, pairs.in_jixi, site_area, site_len)
     reasons = _reasons(vcode, lcode, level_lab.labels, zh_code, decider, names_lab.labels, acts, dims, overlap_ha,
-                       overlap_m, pct, nz_code, distance, rcode, rule_lab.labels, rules_by_id, buffer_m)
+                       overlap_m, pct, nz_code, distance, rcode, rule_lab.labels, rules_by_id, buffer_m,
+                       out_pct=out_pct)
     verdict_cat = pd.Categorical.from_codes(vcode, categories=pd.Index(list(R.VERDICTS), dtype="str"))
     added = {
         "verdict": verdict_cat,
@@ -660,7 +703,7 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
         "control_level": level_lab.categorical(lcode),
         "zones_hit": names_lab.categorical(zh_code), "zone_ids": ids_lab.categorical(zi_code),
         "overlap_ha": np.round(overlap_ha, 6), "overlap_m": np.round(overlap_m, 3),
-        "overlap_pct": np.round(pct, 4), "nearest_zone": names_lab.categorical(nz_code),
+        "overlap_pct": np.round(pct, 4), "outside_jixi_pct": np.round(out_pct, 4), "nearest_zone": names_lab.categorical(nz_code),
         "nearest_zone_id": ids_lab.categorical(nzi_code), "distance_m": np.round(distance, 3),
         "activity": pd.Categorical.from_codes(acts[0], categories=pd.Index(acts[1], dtype="str")),
         "rule_id": rule_lab.categorical(rcode),
