@@ -97,11 +97,10 @@ def validate_zones(zones, *, layer: str | None = None) -> gpd.GeoDataFrame:
     problems = []
     missing = [c for c in ZONE_COLUMNS if c not in zones.columns]
     if missing:
-        cut = [f"{c!r} looks like {m!r} cut to 10 characters by the .dbf (字段名被 .dbf 截断)"
-               for m in missing for c in zones.columns if len(str(c)) == 10 and m.lower().startswith(str(c).lower())]
         problems.append(f"missing column(s) {missing}: a zone layer needs {list(ZONE_COLUMNS)} "
-                        "(see layers/SOURCES.md, 'Red-line zones')"
-                        + (f"; {'; '.join(cut)}: rename it, or save the zones as a GeoPackage" if cut else ""))
+                        "(see layers/SOURCES.md, 'Red-line zones'; a Shapefile's .dbf cuts names to 10 "
+                        "characters: the cut names read as the schema's are in "
+                        "layers/rules/zone_column_aliases.csv)")
     if zones.crs is None:
         problems.append("no CRS: set the CRS the coordinates are in (e.g. EPSG:4490 or EPSG:4553)")
     if len(zones) == 0:
