@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import subprocess
 import sys
 import tempfile
@@ -52,12 +53,13 @@ def _child(path: str) -> dict:
     import jixi_geo.landuse as lu
 
     t_import = time.perf_counter() - t0
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     table = lu.load_table("user", "planned", path=path)
     t_load = time.perf_counter() - t0
     t0 = time.perf_counter()
     findings = lu.validate(table)
     t_validate = time.perf_counter() - t0
+    cpu = time.process_time() - c0
     import pandas as pd
 
     t0 = time.perf_counter()
@@ -65,7 +67,7 @@ def _child(path: str) -> dict:
     df.groupby(df["code"].str[:1])["area_ha"].sum()
     t_plain = time.perf_counter() - t0
     return {"rows": len(table), "findings": len(findings), "import_s": t_import, "load_s": t_load,
-            "validate_s": t_validate, "plain_s": t_plain}
+            "validate_s": t_validate, "cpu_s": cpu, "plain_s": t_plain}
 
 
 def main(argv=None) -> int:
@@ -76,8 +78,8 @@ def main(argv=None) -> int:
     if a.child:
         print(json.dumps(_child(a.child)))
         return 0
-    print(f"{'rows':>8} {'load s':>8} {'validate s':>11} {'total s':>8} {'rows/s':>10} {'plain pandas s':>15} "
-          f"{'findings':>9}")
+    print(f"{'rows':>8} {'load s':>8} {'validate s':>11} {'total s':>8} {'CPU s':>7} {'rows/s':>10} "
+          f"{'plain pandas s':>15} {'findings':>9}")
     ok = True
     with tempfile.TemporaryDirectory() as d:
         for n in a.sizes:
@@ -87,11 +89,13 @@ def main(argv=None) -> int:
                                  check=True)
             r = json.loads(out.stdout.strip().splitlines()[-1])
             total = r["load_s"] + r["validate_s"]
-            print(f"{r['rows']:>8} {r['load_s']:>8.2f} {r['validate_s']:>11.2f} {total:>8.2f} "
+            print(f"{r['rows']:>8} {r['load_s']:>8.2f} {r['validate_s']:>11.2f} {total:>8.2f} {r['cpu_s']:>7.2f} "
                   f"{r['rows'] / total:>10,.0f} {r['plain_s']:>15.3f} {r['findings']:>9}")
             if n >= 100_000 and total >= 5.0:
                 ok = False
-    print("goal: 100 000 rows loaded and validated in < 5 s:", "met" if ok else "NOT met")
+    print(f"goal: 100 000 rows loaded and validated in < 5 s (wall): {'met' if ok else 'NOT met'}; "
+          f"load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores (CPU s is the time the process "
+          "ran, unaffected by other processes)")
     return 0 if ok else 1
 
 
