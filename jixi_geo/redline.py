@@ -542,7 +542,9 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
         ``conditional``, ``attention``, ``clear``, ``outside_jixi``), the strictest
         control level hit, the zones hit, ``overlap_ha`` (polygons, on the CGCS2000
         ellipsoid), ``overlap_m`` (lines), ``overlap_pct`` (of the site's area or
-        length; 100 for a point inside), the nearest zone and ``distance_m`` (0 inside;
+        length; 100 for a point inside), ``outside_jixi_pct`` (the share of the site's
+        area or length outside the city, geodesic, %; 0 or 100 for points; a site
+        partly outside also says so in ``reasons``), the nearest zone and ``distance_m`` (0 inside;
         planar in EPSG:4553, scale error < 0.03% across Jixi), the rule applied, its
         basis, a bilingual ``reasons`` sentence and an audit stamp (package version,
         zone checksum, rule-table version, time). Geometry in EPSG:4490.

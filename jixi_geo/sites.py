@@ -82,8 +82,6 @@ ID_COLUMNS = ("site_id", "项目编号", "编号", "id")
 FAR_MARGIN_DEG = 1.0
 
 _OUT_COLUMNS = ("site_id", "input_crs", "converted_from", "note")
-_CSV_SUFFIXES = {".csv", ".tsv"}
-_WKT_SUFFIXES = {".wkt", ".txt"}
 _SWAP_X = (44.0, 47.5)  # a longitude this small, with ...
 _SWAP_Y = (129.0, 135.0)  # ... a latitude this large, is Jixi with axes swapped
 _PREFIX_EASTING = (13e6, 46e6)  # zone-prefixed Gauss-Kruger eastings
@@ -541,6 +539,8 @@ def _read_vector(src: _fmt.Source, *, layer, encoding) -> _Raw:
             f"({e}). Accepted formats: {_fmt.ACCEPTED_EN}."
         ) from None
     _fmt.check_driver(src, driver)
+    if src.note:
+        log.info("%s: %s", path.name, src.note)
     if src.kind == "shapezip":
         layer = None  # the zip member was chosen by identify()
     if layer is None and len(layers) > 1:
@@ -1046,11 +1046,15 @@ def read_sites(
     Parameters
     ----------
     source : str, pathlib.Path, GeoDataFrame or DataFrame
-        A GeoJSON, GeoPackage, Shapefile, KML (read through GDAL/pyogrio), CSV
-        (``.csv``/``.tsv``) or WKT text file (``.wkt``/``.txt``, one WKT per line,
-        optionally ``id;WKT``, ``id,WKT`` or ``id<TAB>WKT``; EWKT ``SRID=4490;…``
-        sets the CRS); or a GeoDataFrame; or a DataFrame with lon/lat (or WKT)
-        columns. The file is only read, never modified.
+        A GeoJSON, GeoPackage, Shapefile (``.shp`` with its ``.shx`` and ``.dbf``,
+        or a ``.zip`` holding one), KML/KMZ (read through GDAL/pyogrio), GeoParquet
+        (read through pyarrow), CSV (``.csv``/``.tsv``) or WKT text file
+        (``.wkt``/``.txt``, one WKT per line, optionally ``id;WKT``, ``id,WKT`` or
+        ``id<TAB>WKT``; EWKT ``SRID=4490;…`` sets the CRS); or a GeoDataFrame; or a
+        DataFrame with lon/lat (or WKT) columns. The format is decided from the
+        file's name and first bytes before any reader opens it; other formats
+        (VRT, GML, Excel, …) are refused (see :mod:`jixi_geo._formats`). The file
+        is only read, never modified, and nothing is written beside it.
     coords : {"gcj02", "bd09", "wgs84", "cgcs2000"} or None, keyword-only
         Where lon/lat came from: ``"gcj02"`` for coordinates copied from 高德/腾讯
         maps, ``"bd09"`` for 百度 maps; they are converted to WGS84 with
@@ -1068,12 +1072,14 @@ def read_sites(
         first of ``site_id``, ``项目编号``, ``编号``, ``id`` whose values are unique
         (``site_id`` must be), else ids ``S0001``, ``S0002`` … by row.
     layer : str or int, optional, keyword-only
-        Layer of a multi-layer source (GeoPackage, KML); required if it has more
-        than one.
+        Layer of a multi-layer source (GeoPackage, KML), or the Shapefile of a
+        ``.zip`` holding several (its name without ``.shp``); required if there is
+        more than one.
     encoding : str, optional, keyword-only
         Text encoding of a CSV, WKT text or Shapefile ``.dbf``. Default: detected
-        (UTF-8 with or without BOM, then GB18030/GBK; a Shapefile's ``.cpg`` is
-        used if present).
+        (UTF-8 with or without BOM, UTF-16 with a BOM, then GB18030/GBK; a
+        Shapefile's ``.cpg`` is used if present). UTF-16 without a BOM is
+        diagnosed and refused with the encoding to pass (``"utf-16-le"``).
     make_valid : bool, keyword-only
         Repair invalid polygons with :func:`shapely.make_valid` (recorded in
         column ``note``) instead of refusing them.
@@ -1089,8 +1095,10 @@ def read_sites(
     Raises
     ------
     InputError
-        Unreadable or empty source, missing coordinate columns, non-numeric or
-        NaN coordinates, missing or duplicate site ids.
+        Missing, unreadable or empty source, a format outside the allow-list
+        (VRT, GML, Excel …), a Shapefile without ``.shx`` or ``.dbf``, missing
+        coordinate columns, non-numeric or NaN coordinates, missing or duplicate
+        site ids.
     EncodingError
         Text in none of the tried encodings, or garbled (mojibake).
     CRSError

@@ -694,3 +694,62 @@ def test_share_outside_is_written_to_results_csv(tmp_path):
     res = pd.read_csv(tmp_path / "o" / "results.csv", encoding="utf-8-sig")
     assert res["outside_jixi_pct"].iloc[0] == pytest.approx(_geod_share_outside(mp), abs=0.05)
     assert math.isfinite(res["outside_jixi_pct"].iloc[0])
+
+
+# --------------------------------------------------------------------------- 7. land-use tables
+
+
+def _naive_parents(codes_kinds):
+    """Reference: a row's parent is the nearest earlier row of its block carrying an ancestor code
+    (tried from the nearest ancestor up), found by scanning back; sums close a block."""
+    from jixi_geo._landuse_rules import ancestors
+
+    parents, start = [], 0
+    for i, (code, kind) in enumerate(codes_kinds):
+        if kind in ("subtotal", "total"):
+            parents.append("sum")
+            start = i + 1
+            continue
+        found = None
+        for anc in ancestors(code) if code else []:
+            for j in range(i - 1, start - 1, -1):
+                if anc in codes_kinds[j][0].split():
+                    found = j + 1
+                    break
+            if found is not None:
+                break
+        parents.append(found)
+    return parents
+
+
+def test_land_use_parents_match_a_scan_back_reference(tmp_path):
+    rows = [("R", "class"), ("R2", "subclass"), ("R21", "subclass"), ("M", "class"), ("R22", "subclass"),
+            ("B11", "subclass"), ("R", "class"), ("R21", "subclass"), ("R2", "subclass"), ("R22", "subclass"),
+            ("", "subtotal"), ("R21", "subclass"), ("M1", "subclass"), ("M", "class"), ("M12", "subclass"),
+            ("", "total")]
+    p = tmp_path / "lu.csv"
+    lines = ["code,name,area_ha,row_kind"] + [f"{c},{'合计' if not c else c},1.00,{k}" for c, k in rows]
+    p.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    t = jg.landuse.load_table("user", "planned", path=p)
+    got = [None if pd.isna(v) else int(v) for v in t["parent_row"]]
+    want = _naive_parents(rows)
+    for i, (g, w) in enumerate(zip(got, want)):
+        if w != "sum":
+            assert g == w or (w is None and g is not None and rows[g - 1][1] in ("subtotal", "total")), (i, g, w)
+    # the nearest ancestor level is tried first (R21 after a second R still adds into R2, row 2);
+    # among rows carrying it, the latest wins (R22 after a second R2 adds into row 9, not row 2);
+    # a sum closes the block (R21 after the subtotal is top-level, M12 adds into M1 of its block)
+    assert got[7] == 2 and got[4] == 2 and got[9] == 9 and got[14] == 13
+    assert rows[got[11] - 1][1] == "total" and got[1] == 1 and got[2] == 2
+
+
+def test_land_use_orphan_rows_add_into_the_total(tmp_path):
+    """10 000 minor classes printed without their parents (the case that was quadratic; its
+    timing is in benchmarks/bench_landuse.py): each is top-level and adds into the total."""
+    p = tmp_path / "lu.csv"
+    body = "\n".join(f"B{11 + (i % 3)},商业{i},0.01" for i in range(10_000))
+    p.write_text(f"code,name,area_ha\nR,居住用地,1.00\n{body}\n,合计,101.00\n", encoding="utf-8")
+    t = jg.landuse.load_table("user", "planned", path=p)
+    f = jg.landuse.validate(t)
+    assert t["parent_row"].iloc[1:-1].map(lambda v: t["row_kind"].iloc[int(v) - 1]).eq("total").all()
+    assert "total_sum" not in set(f["rule"])  # 1 + 10 000 × 0.01 = 101
