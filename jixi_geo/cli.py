@@ -95,7 +95,8 @@ def run_cmd(out: Path, no_build: bool) -> None:
 @click.option("--buffer", "buffer_m", type=float, default=1000.0, show_default=True,
               help="Sites within this many metres of a zone are 'attention'.")
 @click.option("--id-column", default=None, help="Column with the site ids.")
-@click.option("--layer", default=None, help="Layer of a multi-layer file (GeoPackage, KML).")
+@click.option("--layer", default=None, help="Layer of a multi-layer file (GeoPackage, KML), or the Shapefile "
+              "of a .zip holding several.")
 @click.option("--encoding", default=None, help="Text encoding of a CSV or .dbf, e.g. gbk.")
 @click.option("--zones", "zones_path", type=click.Path(path_type=Path), default=None,
               help="Official zones of the redline_zones schema to use instead of the bundled model.")
