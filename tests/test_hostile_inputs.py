@@ -753,3 +753,24 @@ def test_land_use_orphan_rows_add_into_the_total(tmp_path):
     f = jg.landuse.validate(t)
     assert t["parent_row"].iloc[1:-1].map(lambda v: t["row_kind"].iloc[int(v) - 1]).eq("total").all()
     assert "total_sum" not in set(f["rule"])  # 1 + 10 000 × 0.01 = 101
+
+
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -1, 0, "abc", True])
+def test_land_use_park_area_must_be_a_positive_number(value):
+    t = jg.landuse.load_table("chemical", "current")
+    with pytest.raises(InputError, match="park_area_km2=.*positive area in km²"):
+        jg.landuse.validate(t, park_area_km2=value)
+
+
+def test_cli_reads_zones_shapefile_with_truncated_column(inbox, tmp_path):
+    shp = inbox / "zones.shp"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        zones_gdf(IN_RESERVE.buffer(0.02)).to_file(shp)
+    s = inbox / "s.geojson"
+    sites_gdf().to_file(s)
+    before = snapshot(inbox)
+    with pytest.warns(JixiGeoWarning, match="control_le"):
+        code, out = cli("check", s, "--zones", shp, "--activity", "wind_farm", "--out", tmp_path / "o")
+    assert code == 1 and "prohibited=1" in out and "clear=1" in out, out
+    assert snapshot(inbox) == before
