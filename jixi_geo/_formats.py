@@ -347,3 +347,22 @@ def check_driver(src: Source, driver: str) -> None:
 def open_options(src: Source) -> dict:
     """Dataset open options that keep GDAL from writing next to the input."""
     return {"NOLOCK": "YES"} if src.kind == "gpkg" else {}
+
+
+_TIFF_MAGIC = (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+")  # TIFF and BigTIFF, both byte orders
+
+
+def identify_raster(path) -> Path:
+    """Accept a GeoTIFF (``.tif``/``.tiff`` starting with the TIFF magic bytes), or refuse.
+
+    A raster VRT (or any other GDAL raster format that references files) is refused
+    for the same reason as a vector VRT: it reads files the user never named.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"找不到栅格文件 {path}。/ no such file: {path} (the raster). Check the path.")
+    if path.is_dir() or path.suffix.lower() not in (".tif", ".tiff") or _head(path, 4) not in _TIFF_MAGIC:
+        raise _refuse(path, "只接受 GeoTIFF 栅格（.tif/.tiff）；VRT 等格式会读取其他文件",
+                      "only GeoTIFF rasters (.tif/.tiff with TIFF bytes) are read; VRT and other formats "
+                      "can read files the user never named. Convert it with `gdal_translate -of GTiff`")
+    return path

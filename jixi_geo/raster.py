@@ -16,6 +16,7 @@ ground area changes with latitude) are refused rather than measured wrongly.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -211,12 +212,22 @@ def rasterize(
     return path
 
 
+@contextlib.contextmanager
+def _open_geotiff(path):
+    """Open a user's raster only as a GeoTIFF, writing nothing beside it (no .aux.xml)."""
+    from ._formats import identify_raster
+
+    path = identify_raster(path)
+    with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(path, driver="GTiff") as ds:
+        yield ds
+
+
 def read_class_lookup(path) -> dict[int, object]:
     """The code → class value lookup of a class raster written by :func:`rasterize`.
 
     Returns an empty dict for a mask or for a GeoTIFF without the tag.
     """
-    with rasterio.open(path) as ds:
+    with _open_geotiff(path) as ds:
         text = ds.tags().get(TAG_CLASSES)
     return {int(k): v for k, v in json.loads(text).items()} if text else {}
 
@@ -328,7 +339,7 @@ def zonal_composition(
     gdf, label = resolve_layer(zones, arg="zones")
     gdf = validate_layer(gdf, name=label, geom_type="polygon", key=zone_key, make_valid=make_valid)
 
-    with rasterio.open(raster_path) as ds:
+    with _open_geotiff(raster_path) as ds:
         if ds.crs is None:
             raise CRSError(f"raster {raster_path} has no CRS; assign the one its cells are in "
                            "(gdal_edit.py -a_srs EPSG:4553 FILE) before measuring areas")

@@ -774,3 +774,59 @@ def test_cli_reads_zones_shapefile_with_truncated_column(inbox, tmp_path):
         code, out = cli("check", s, "--zones", shp, "--activity", "wind_farm", "--out", tmp_path / "o")
     assert code == 1 and "prohibited=1" in out and "clear=1" in out, out
     assert snapshot(inbox) == before
+
+
+# --------------------------------------------------------------------------- rasters
+
+
+@pytest.fixture
+def class_raster(tmp_path):
+    from jixi_geo.raster import rasterize
+
+    d = tmp_path / "rasters"
+    d.mkdir()
+    layout = gpd.GeoDataFrame({"code": ["A", "B"]}, geometry=[box(500_000, 5_000_000, 500_500, 5_001_000),
+                                                              box(500_500, 5_000_000, 501_000, 5_001_000)],
+                              crs="EPSG:4553")
+    return rasterize(layout, resolution_m=50, path=d / "lu.tif", value_col="code")
+
+
+def raster_vrt(src: Path) -> str:
+    return (f'<VRTDataset rasterXSize="20" rasterYSize="20"><SRS>EPSG:4553</SRS>'
+            '<GeoTransform>500000, 50, 0, 5001000, 0, -50</GeoTransform>'
+            '<VRTRasterBand dataType="Byte" band="1"><SimpleSource>'
+            f'<SourceFilename relativeToVRT="0">{src}</SourceFilename><SourceBand>1</SourceBand>'
+            '</SimpleSource></VRTRasterBand></VRTDataset>')
+
+
+@pytest.mark.parametrize("name", ["lu.vrt", "lu.tif"])
+def test_raster_vrt_is_refused(name, class_raster, tmp_path):
+    from jixi_geo.raster import read_class_lookup, zonal_composition
+
+    d = tmp_path / "in"
+    d.mkdir(exist_ok=True)
+    p = d / name
+    p.write_text(raster_vrt(class_raster), encoding="utf-8")
+    zone = gpd.GeoDataFrame({"id": [1]}, geometry=[box(500_000, 5_000_000, 501_000, 5_001_000)], crs=4553)
+    before = snapshot(d)
+    for call in (lambda: zonal_composition(p, zone, zone_key="id"), lambda: read_class_lookup(p)):
+        with pytest.raises(InputError, match="only GeoTIFF"):
+            call()
+    assert snapshot(d) == before
+
+
+def test_geotiff_is_read_and_nothing_is_written_beside_it(class_raster):
+    from jixi_geo.raster import zonal_composition
+
+    zone = gpd.GeoDataFrame({"id": [1]}, geometry=[box(500_000, 5_000_000, 501_000, 5_001_000)], crs=4553)
+    before = snapshot(class_raster.parent)
+    z = zonal_composition(class_raster, zone, zone_key="id")
+    assert sorted(z["class"]) == ["A", "B"] and z["share_pct"].tolist() == [50.0, 50.0]
+    assert snapshot(class_raster.parent) == before  # no .aux.xml
+
+
+def test_missing_raster_names_the_file(tmp_path):
+    from jixi_geo.raster import read_class_lookup
+
+    with pytest.raises(InputError, match="no such file.*nope.tif"):
+        read_class_lookup(tmp_path / "nope.tif")
