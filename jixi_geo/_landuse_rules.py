@@ -23,7 +23,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from ._problems import check_encoding_name
+from ._problems import check_encoding_name, nul_diagnosis
 from .errors import EncodingError, InputError, SchemaError
 
 # --------------------------------------------------------------------------- registries
@@ -792,6 +792,8 @@ def decode_file(p: Path, encoding: str | None) -> tuple[str, str]:
             return raw.decode("utf-16"), "utf-16"
         except UnicodeDecodeError:
             pass
+    if b"\x00" in raw[:1 << 16]:  # gb18030 would decode NULs into the column names
+        raise EncodingError(nul_diagnosis(p.name, raw[:1 << 16]))
     tried = []
     for enc in ("utf-8-sig", "gb18030"):
         try:

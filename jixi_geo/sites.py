@@ -51,7 +51,7 @@ from . import _formats as _fmt
 from . import coords as _coords
 from ._io import atomic_path
 from .crs import JIXI_BOUNDS, STORAGE_CRS, gk_crs_from_prefixed_easting, project
-from ._problems import Problems, check_encoding_name, fmt_list
+from ._problems import Problems, check_encoding_name, fmt_list, nul_diagnosis
 from .errors import CRSError, EncodingError, InputError, InvalidGeometryError, JixiGeoWarning
 
 __all__ = [
@@ -272,7 +272,7 @@ def _text_encoding(path: Path, encoding: str | None) -> str:
         if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
             candidates = ["utf-16"]  # the byte-order mark says so (Excel's "Unicode text")
         elif b"\x00" in head:
-            raise EncodingError(_nul_diagnosis(path, head))
+            raise EncodingError(nul_diagnosis(path.name, head))
     tried: list[str] = []
     for enc in candidates:
         ok, sample, bad = _decodes(path, enc)
@@ -299,22 +299,6 @@ def _text_encoding(path: Path, encoding: str | None) -> str:
         "Pass the right one, e.g. encoding=\"gbk\" for files saved by Chinese Excel/WPS, "
         "or re-save the file as UTF-8."
     )
-
-
-def _nul_diagnosis(path: Path, head: bytes) -> str:
-    """Why a text file holds NUL bytes: UTF-16 without a byte-order mark, or not text at all."""
-    even, odd = head[0::2], head[1::2]
-    z_even, z_odd = even.count(0) / max(len(even), 1), odd.count(0) / max(len(odd), 1)
-    if max(z_even, z_odd) >= 0.3 and min(z_even, z_odd) <= 0.05:
-        enc = "utf-16-le" if z_odd > z_even else "utf-16-be"
-        order = "little-endian" if enc.endswith("le") else "big-endian"
-        return (f"{path.name}：文件像是无 BOM 的 UTF-16（{order}）编码——每隔一个字节为 NUL（{max(z_even, z_odd):.0%}）。"
-                f"请传 encoding=\"{enc}\"（命令行 --encoding {enc}），或在 Excel/WPS/记事本中另存为 UTF-8。/ "
-                f"{path.name} looks like UTF-16 {order} without a byte-order mark: every second byte is NUL "
-                f"({max(z_even, z_odd):.0%} of them). Pass encoding=\"{enc}\" (CLI: --encoding {enc}), or "
-                "re-save the file as UTF-8.")
-    return (f"{path.name}：文件含 NUL 字节，不是文本文件（CSV/WKT）。/ {path.name} holds NUL bytes, so it is not "
-            "a text (CSV/WKT) file; if it is a spreadsheet or another format, export it as CSV UTF-8.")
 
 
 def _frame_mojibake(df: pd.DataFrame) -> str | None:
