@@ -93,6 +93,7 @@ class Source:
     gdal_path: str | None = None  # what to give pyogrio (``/vsizip/…`` inside a zip); None: not GDAL
     parts: tuple[str, ...] = field(default_factory=tuple)  # a Shapefile's part names (lower-case suffixes)
     note: str = ""  # how the file was read, when that is worth saying
+    member: str = ""  # inside a zip: the .shp read
 
     @property
     def drivers(self) -> tuple[str, ...] | None:
@@ -285,7 +286,7 @@ def _check_shapezip(path: Path, *, layer=None) -> Source:
     folder = str(PurePosixPath(shp).parent)
     note = "" if folder == "." else f"read {shp} from folder {folder}/ inside the zip"
     return Source(path, "shapezip", gdal_path=f"/vsizip/{path.resolve().as_posix()}/{shp}", parts=parts,
-                  note=note)
+                  note=note, member=shp)
 
 
 _NOT_KML = ("不是 KML（根元素应为 <kml>）", "is not KML (the root element must be <kml>)")

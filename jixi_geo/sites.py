@@ -577,10 +577,10 @@ def _cpg_text(src: _fmt.Source) -> str | None:
     if ".cpg" not in src.parts:
         return None
     if src.kind == "shapezip":
-        member = src.gdal_path.split(src.path.resolve().as_posix() + "/", 1)[1][:-4]
         with zipfile.ZipFile(src.path) as z:
             names = {n.lower(): n for n in z.namelist()}
-            return z.read(names[(member + ".cpg").lower()]).decode("ascii", errors="replace").strip()
+            cpg_name = names[(src.member[:-4] + ".cpg").lower()]
+            return z.read(cpg_name).decode("ascii", errors="replace").strip()
     cpg = next(p for p in src.path.parent.iterdir()
                if p.stem == src.path.stem and p.suffix.lower() == ".cpg")
     return cpg.read_text(errors="replace").strip()
