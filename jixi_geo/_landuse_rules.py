@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import io
 import math
 import re
@@ -22,7 +23,7 @@ from typing import Any, Iterable
 import numpy as np
 import pandas as pd
 
-from ._problems import check_encoding_name
+from ._problems import check_encoding_name, nul_diagnosis
 from .errors import EncodingError, InputError, SchemaError
 
 # --------------------------------------------------------------------------- registries
@@ -99,9 +100,17 @@ TOTAL_NAMES_EN = {
 
 def nfkc(text: Any) -> str:
     """Text with full-width forms folded (NFKC) and outer whitespace removed; '' for missing."""
+    if type(text) is str:
+        return _nfkc_str(text)
     if text is None or (isinstance(text, float) and math.isnan(text)):
         return ""
-    return unicodedata.normalize("NFKC", str(text)).strip()
+    return _nfkc_str(str(text))
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _nfkc_str(s: str) -> str:
+    # ASCII is unchanged by NFKC; table cells repeat (codes, names), hence the cache
+    return (s if s.isascii() else unicodedata.normalize("NFKC", s)).strip()
 
 
 _NUM_RE = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)$")
@@ -122,6 +131,8 @@ def parse_number(text: Any, *, percent: bool = False) -> tuple[float, int | None
     a number, ``"empty"`` when the cell is empty (or a dash), otherwise
     ``"not a number"``. ``decimals`` is the number of printed decimals.
     """
+    if type(text) is str:
+        return _parse_text(text, percent)
     if isinstance(text, bool):
         return math.nan, None, "not a number"
     if isinstance(text, (int, float)):
@@ -131,6 +142,11 @@ def parse_number(text: Any, *, percent: bool = False) -> tuple[float, int | None
         if not math.isfinite(v):
             return math.nan, None, "not a number"
         return v, float_decimals(v), ""
+    return _parse_text(str(text), percent)
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _parse_text(text: str, percent: bool) -> tuple[float, int | None, str]:
     s = nfkc(text).replace("\u2212", "-").replace(" ", "")
     if percent and s.endswith("%"):
         s = s[:-1]
@@ -160,7 +176,12 @@ _CODE_RE = re.compile(r"^[A-Z]\d{0,3}$")
 
 def code_tokens(cell: Any) -> list[str]:
     """The codes printed in one code cell (``"H H4"`` → ``["H", "H4"]``), upper-cased."""
-    return nfkc(cell).upper().split()
+    return list(_code_tokens(nfkc(cell)))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _code_tokens(text: str) -> tuple[str, ...]:
+    return tuple(text.upper().split())
 
 
 def depth(code: str) -> int | None:
@@ -196,13 +217,26 @@ def ancestors(code: str) -> list[str]:
 
 def norm_name(name: Any) -> str:
     """A class name for comparison: no whitespace, no trailing 用地."""
-    s = re.sub(r"\s+", "", nfkc(name))
+    return _norm_name(nfkc(name))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _norm_name(text: str) -> str:
+    s = _WS_RE.sub("", text)
     return s[:-2] if s.endswith("用地") and len(s) > 2 else s
+
+
+_WS_RE = re.compile(r"\s+")
 
 
 def norm_total_name(name: Any) -> str:
     """A total-row label for comparison: no whitespace, no trailing 合计/总计/小计."""
-    s = re.sub(r"\s+", "", nfkc(name))
+    return _norm_total_name(nfkc(name))
+
+
+@functools.lru_cache(maxsize=1 << 14)
+def _norm_total_name(text: str) -> str:
+    s = _WS_RE.sub("", text)
     for suffix in ("合计", "总计", "小计", "总和"):
         if s.endswith(suffix) and len(s) > len(suffix):
             s = s[: -len(suffix)]
@@ -268,36 +302,40 @@ def assign_structure(rows: list[Row]) -> None:
     sums the subtotals before it and the top-level rows that no subtotal took.
     A class row's parent is the nearest earlier row of its block that carries
     its parent code (or grandparent); a class row without one is top-level.
+
+    Linear time: the latest row of the block carrying each code is kept in a
+    dict, so finding a parent is a lookup, not a scan of the earlier rows.
     """
     block = 0
     pending: list[Row] = []
     subtotals: list[Row] = []
-    in_block: list[Row] = []
+    latest: dict[str, Row] = {}  # code -> the latest row of this block that carries it
     for r in rows:
         r.block = block
         if r.kind == "subtotal":
             for t in pending:
                 t.parent_row = r.row
             subtotals.append(r)
-            pending, in_block = [], []
+            pending, latest = [], {}
             block += 1
         elif r.kind == "total":
             for t in pending + subtotals:
                 t.parent_row = r.row
-            pending, subtotals, in_block = [], [], []
+            pending, subtotals, latest = [], [], {}
             block += 1
         else:
             parent = None
             if r.code:
                 for anc in ancestors(r.code):
-                    parent = next((p for p in reversed(in_block) if anc in p.tokens), None)
+                    parent = latest.get(anc)
                     if parent is not None:
                         break
             if parent is not None:
                 r.parent_row = parent.row
             else:
                 pending.append(r)
-            in_block.append(r)
+            for tok in r.tokens:
+                latest[tok] = r
 
 
 # --------------------------------------------------------------------------- findings
@@ -754,6 +792,8 @@ def decode_file(p: Path, encoding: str | None) -> tuple[str, str]:
             return raw.decode("utf-16"), "utf-16"
         except UnicodeDecodeError:
             pass
+    if b"\x00" in raw[:1 << 16]:  # gb18030 would decode NULs into the column names
+        raise EncodingError(nul_diagnosis(p.name, raw[:1 << 16]))
     tried = []
     for enc in ("utf-8-sig", "gb18030"):
         try:
@@ -831,6 +871,8 @@ def cell_text(v: Any, *, figure: bool = False) -> str:
     """A cell as text. With ``figure``, a number given as int or float (not as text)
     is written to at least 2 decimals: it carries no printed precision, and
     planning tables give hectares and percentages to 0.01."""
+    if type(v) is str:
+        return nfkc(v)
     if v is None or v is pd.NA or (isinstance(v, (float, np.floating)) and math.isnan(v)):
         return ""
     if isinstance(v, (bool, np.bool_)):
@@ -854,7 +896,13 @@ def resolve_layout(df: pd.DataFrame, *, where: str) -> pd.DataFrame:
     n = len(df)
 
     def text(col, figure: bool = False) -> list[str]:
-        return [cell_text(v, figure=figure) for v in col]
+        values = col.tolist()
+        seen: dict = {}  # cells repeat (codes, names): each distinct value is converted once
+        keys = [(v.__class__, v) for v in values]  # 1, 1.0 and True are equal keys otherwise
+        for k in keys:
+            if k not in seen:
+                seen[k] = cell_text(k[1], figure=figure)
+        return [seen[k] for k in keys]
 
     for field, aliases in _ALIASES.items():
         found = [a for a in aliases if a in cols]
@@ -958,9 +1006,11 @@ def rows_from_raw(raw: pd.DataFrame, *, where: str) -> list[Row]:
             )
     else:
         numbers = list(range(1, len(raw) + 1))
-    lines = list(raw["source_line"]) if "source_line" in raw.columns else [None] * len(raw)
+    lines = raw["source_line"].tolist() if "source_line" in raw.columns else [None] * len(raw)
+    fields = ("code_published", "name_published", "area_ha_published", "share_published")
+    recs = (dict(zip(fields, vals)) for vals in zip(*(raw[f].tolist() for f in fields)))
     rows = []
-    for i, (rec, kind, no, line) in enumerate(zip(raw.to_dict("records"), kinds, numbers, lines)):
+    for i, (rec, kind, no, line) in enumerate(zip(recs, kinds, numbers, lines)):
         toks = code_tokens(rec["code_published"])
         area, adec, aprob = parse_number(rec["area_ha_published"])
         share, sdec, sprob = parse_number(rec["share_published"], percent=True)
@@ -994,6 +1044,8 @@ def class_areas(rows: list[Row], d: int) -> dict[str, float]:
             blocks.setdefault(r.block, []).append(r)
     for rs in blocks.values():
         groups: dict[str, list[Row]] = {}
+        # every proper prefix of a code in the block: a row "has descendants" if its code is one
+        prefixes = {o.code[:k] for o in rs for k in range(1, len(o.code))}
         for r in rs:
             if not r.code:
                 out[f"name:{r.name}"] = out.get(f"name:{r.name}", 0.0) + r.area
@@ -1004,9 +1056,7 @@ def class_areas(rows: list[Row], d: int) -> dict[str, float]:
             elif rd >= d:
                 key = r.code[:d]
             else:
-                has_desc = any(o is not r and o.code.startswith(r.code) and len(o.code) > len(r.code)
-                               for o in rs)
-                if has_desc:
+                if r.code in prefixes:  # a longer code in the block starts with it
                     continue
                 key = r.code
             groups.setdefault(key, []).append(r)

@@ -59,3 +59,20 @@ def check_encoding_name(encoding: str) -> None:
             f"encoding={encoding!r} is not an encoding Python knows; use e.g. "
             "encoding='utf-8' or encoding='gbk'"
         ) from None
+
+
+def nul_diagnosis(name: str, head: bytes) -> str:
+    """Why a text file (its first bytes ``head``) holds NUL bytes: UTF-16 without a
+    byte-order mark (the message names the encoding to pass), or not text at all."""
+    even, odd = head[0::2], head[1::2]
+    z_even, z_odd = even.count(0) / max(len(even), 1), odd.count(0) / max(len(odd), 1)
+    if max(z_even, z_odd) >= 0.3 and min(z_even, z_odd) <= 0.05:
+        enc = "utf-16-le" if z_odd > z_even else "utf-16-be"
+        order = "little-endian" if enc.endswith("le") else "big-endian"
+        return (f"{name}：文件像是无 BOM 的 UTF-16（{order}）编码——每隔一个字节为 NUL（{max(z_even, z_odd):.0%}）。"
+                f"请传 encoding=\"{enc}\"（命令行 --encoding {enc}），或在 Excel/WPS/记事本中另存为 UTF-8。/ "
+                f"{name} looks like UTF-16 {order} without a byte-order mark: every second byte is NUL "
+                f"({max(z_even, z_odd):.0%} of them). Pass encoding=\"{enc}\" (CLI: --encoding {enc}), or "
+                "re-save the file as UTF-8.")
+    return (f"{name}：文件含 NUL 字节，不是文本文件（CSV/WKT）。/ {name} holds NUL bytes, so it is not "
+            "a text (CSV/WKT) file; if it is a spreadsheet or another format, export it as CSV UTF-8.")

@@ -1,7 +1,9 @@
 """The ``jixi-geo`` command line: thin wrappers around library functions.
 
 Exit codes: 0 success (for ``check``: every site clear); 1 some site is not clear;
-2 usage error (click); 3 bad input (a jixi_geo error, message on stderr).
+2 usage error (click: an unknown option, a missing argument, a value of the wrong type
+such as ``--buffer abc``); 3 bad input (a jixi_geo error, message on stderr): a
+missing, unreadable or refused input file, bad values such as ``--buffer nan``.
 """
 
 from __future__ import annotations
@@ -84,7 +86,7 @@ def run_cmd(out: Path, no_build: bool) -> None:
 
 
 @main.command("check")
-@click.argument("sites", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("sites", type=click.Path(path_type=Path))  # existence checked by jixi_geo: exit 3
 @click.option("--activity", default=None, help="Activity of every site (key, 中文 or alias); default: the file's "
               "`activity` column, else the strictest reading.")
 @click.option("--coords", type=click.Choice(["wgs84", "cgcs2000", "gcj02", "bd09"]), default=None,
@@ -93,26 +95,36 @@ def run_cmd(out: Path, no_build: bool) -> None:
 @click.option("--buffer", "buffer_m", type=float, default=1000.0, show_default=True,
               help="Sites within this many metres of a zone are 'attention'.")
 @click.option("--id-column", default=None, help="Column with the site ids.")
-@click.option("--layer", default=None, help="Layer of a multi-layer file (GeoPackage, KML).")
+@click.option("--layer", default=None, help="Layer of a multi-layer file (GeoPackage, KML), or the Shapefile "
+              "of a .zip holding several.")
 @click.option("--encoding", default=None, help="Text encoding of a CSV or .dbf, e.g. gbk.")
-@click.option("--zones", "zones_path", type=click.Path(exists=True, dir_okay=False, path_type=Path), default=None,
+@click.option("--zones", "zones_path", type=click.Path(path_type=Path), default=None,
               help="Official zones of the redline_zones schema to use instead of the bundled model.")
+@click.option("--zones-layer", default=None, help="Layer of a multi-layer zones file (GeoPackage, KML).")
 @click.option("--make-valid", is_flag=True, help="Repair invalid polygons instead of refusing them.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("jixi_check_results"), show_default=True,
               help="Output folder (results.csv, results.geojson, report.html); or NAME.parquet for large "
                    "CSV/GeoParquet inputs: streamed in chunks into a folder of GeoParquet parts, resumable.")
-def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding, zones_path, make_valid, out):
+def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding, zones_path, zones_layer, make_valid,
+              out):
     """Check project sites against the red-line zones.
 
     \b
     Exit codes: 0 every site is clear; 1 at least one site is not clear
     (prohibited, restricted, conditional, attention or outside Jixi);
-    2 usage error; 3 bad input (the message says what to fix).
+    2 usage error (unknown option, wrong type); 3 bad input: a missing,
+    unreadable or refused file, or a bad value (the message says what to fix).
     """
+    from ._args import amount
     from .redline import check_sites, validate_zones
     from .report import write_report
 
-    zones = validate_zones(zones_path) if zones_path is not None else None
+    amount(buffer_m, name="--buffer")  # before any file is read
+    if zones_layer is not None and zones_path is None:
+        from .errors import InputError
+
+        raise InputError("--zones-layer 需要同时给出 --zones。/ --zones-layer needs --zones FILE.")
+    zones = validate_zones(zones_path, layer=zones_layer) if zones_path is not None else None
     if out.suffix.lower() == ".parquet":
         # large inputs: streamed chunk by chunk into GeoParquet parts (resumable)
         import pyarrow.parquet as pq

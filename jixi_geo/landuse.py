@@ -205,8 +205,9 @@ def load_table(park: str, stage: str, *, path: str | os.PathLike | None = None,
                              f"{label}={'industrial' if label == 'park' else 'planned'!r}")
     p = Path(path)
     df, enc = _r.read_user_csv(p, encoding)
+    lines = df.attrs.pop("lines")  # pandas deep-copies attrs on every operation: keep them small
     if "source_line" not in df.columns:
-        df["source_line"] = [str(i) for i in df.attrs["lines"]]  # the CSV's own line numbers
+        df["source_line"] = [str(i) for i in lines]  # the CSV's own line numbers
     raw = _r.resolve_layout(df, where=p.name)
     for label, value in (("park", park), ("stage", stage)):
         if label in raw.columns and (raw[label] != "").any():

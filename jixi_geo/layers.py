@@ -12,9 +12,10 @@ from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
+import pyproj
 
 from ._paths import layers_dir
-from .errors import LayerNotFoundError
+from .errors import CRSError, LayerNotFoundError
 
 __all__ = ["list_layers", "load_layer", "layer_path", "layer_info", "catalog"]
 
@@ -107,6 +108,8 @@ def load_layer(name: str, *, crs=None) -> gpd.GeoDataFrame:
     ------
     LayerNotFoundError
         If the name is unknown (the message lists the available layers).
+    CRSError
+        If ``crs`` is not a CRS pyproj understands.
 
     Examples
     --------
@@ -118,5 +121,19 @@ def load_layer(name: str, *, crs=None) -> gpd.GeoDataFrame:
     path = layers_dir() / info["file"]
     gdf = _read(str(path), info.get("layer", name), path.stat().st_mtime).copy()
     if crs is not None:
-        gdf = gdf.to_crs(crs)
+        gdf = gdf.to_crs(_target_crs(crs, name))
     return gdf
+
+
+def _target_crs(crs, name: str) -> pyproj.CRS:
+    """``crs`` as a pyproj CRS, or jixi_geo's CRSError naming the value and the fix."""
+    if isinstance(crs, (bool, float)):
+        crs = repr(crs)  # neither a flag nor a fraction (4490.5, nan) is an EPSG code
+    try:
+        return pyproj.CRS.from_user_input(crs)
+    except (pyproj.exceptions.CRSError, TypeError, ValueError) as e:
+        raise CRSError(
+            f"load_layer({name!r}, crs={crs!r})：pyproj 无法识别此坐标系。/ crs={crs!r} is not a coordinate "
+            f"reference system pyproj understands ({e}); pass e.g. crs='EPSG:4490' (CGCS2000 lon/lat) or "
+            "crs='EPSG:4553' (CGCS2000 Gauss-Kruger CM 132E, metres)"
+        ) from None

@@ -186,14 +186,9 @@ def _popup(zh, en, rows: list[tuple[str, str]], *, after: str = "") -> str:
 
 
 def _check_tolerance(simplify_m) -> float:
-    try:
-        tol = float(simplify_m)
-    except (TypeError, ValueError):
-        tol = float("nan")
-    if not math.isfinite(tol) or tol < 0:
-        raise InputError(f"simplify_m must be a distance in metres ≥ 0 (0 = no simplification); "
-                         f"got {simplify_m!r}")
-    return tol
+    from ._args import amount  # 0 = no simplification
+
+    return amount(simplify_m, name="simplify_m")
 
 
 def _require_columns(gdf, columns, *, name: str) -> None:

@@ -40,6 +40,7 @@ import shapely
 
 from ._validate import polygonal_part, resolve_layer, validate_layer
 from .crs import ANALYSIS_CRS, geodesic_area
+from ._args import amount
 from .errors import InputError, JixiGeoWarning, UnknownCodeError
 from .units import AREA_UNITS, AreaUnit, convert_area
 
@@ -71,13 +72,7 @@ def _check_units(units) -> str:
 
 
 def _check_tolerance(tolerance_ha) -> float:
-    try:
-        tol = float(tolerance_ha)
-    except (TypeError, ValueError):
-        tol = float("nan")
-    if not np.isfinite(tol) or tol < 0:
-        raise InputError(f"tolerance_ha must be a number ≥ 0 (hectares); got {tolerance_ha!r}")
-    return tol
+    return amount(tolerance_ha, name="tolerance_ha", unit="ha")
 
 
 @dataclass

@@ -16,6 +16,7 @@ ground area changes with latitude) are refused rather than measured wrongly.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import math
@@ -140,12 +141,9 @@ def rasterize(
     >>> read_class_lookup(p)
     {1: 'G', 2: 'R'}
     """
-    try:
-        res = float(resolution_m)
-    except (TypeError, ValueError):
-        res = float("nan")
-    if not math.isfinite(res) or res <= 0:
-        raise InputError(f"resolution_m must be a positive number of metres; got {resolution_m!r}")
+    from ._args import amount
+
+    res = amount(resolution_m, name="resolution_m", positive=True)
     gdf, label = resolve_layer(layer, arg="layer")
     gdf = validate_layer(gdf, name=label, geom_type="any", key=value_col, make_valid=make_valid)
     gdf = gdf.to_crs(ANALYSIS_CRS)
@@ -214,12 +212,22 @@ def rasterize(
     return path
 
 
+@contextlib.contextmanager
+def _open_geotiff(path):
+    """Open a user's raster only as a GeoTIFF, writing nothing beside it (no .aux.xml)."""
+    from ._formats import identify_raster
+
+    path = identify_raster(path)
+    with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(path, driver="GTiff") as ds:
+        yield ds
+
+
 def read_class_lookup(path) -> dict[int, object]:
     """The code → class value lookup of a class raster written by :func:`rasterize`.
 
     Returns an empty dict for a mask or for a GeoTIFF without the tag.
     """
-    with rasterio.open(path) as ds:
+    with _open_geotiff(path) as ds:
         text = ds.tags().get(TAG_CLASSES)
     return {int(k): v for k, v in json.loads(text).items()} if text else {}
 
@@ -331,7 +339,7 @@ def zonal_composition(
     gdf, label = resolve_layer(zones, arg="zones")
     gdf = validate_layer(gdf, name=label, geom_type="polygon", key=zone_key, make_valid=make_valid)
 
-    with rasterio.open(raster_path) as ds:
+    with _open_geotiff(raster_path) as ds:
         if ds.crs is None:
             raise CRSError(f"raster {raster_path} has no CRS; assign the one its cells are in "
                            "(gdal_edit.py -a_srs EPSG:4553 FILE) before measuring areas")

@@ -11,12 +11,15 @@ is ``outside_jixi``.
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 import logging
+import warnings
 from typing import Literal
 
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import shapely
 
 from . import __version__
@@ -25,8 +28,9 @@ from . import _kernels
 from ._kernels import KERNELS, Pairs, ellipsoidal_area, ellipsoidal_length, fast_points
 from ._zones import prepare
 from .crs import ANALYSIS_CRS, STORAGE_CRS, ensure_crs, point_xy, project
-from .errors import InputError, SchemaError
+from .errors import InputError, JixiGeoWarning, SchemaError
 from .layers import load_layer
+from ._args import amount
 from .sites import _constant
 
 __all__ = ["check_sites", "check_sites_detail", "validate_zones", "ZONE_COLUMNS", "RESULT_COLUMNS"]
@@ -37,7 +41,7 @@ log = logging.getLogger(__name__)
 ZONE_COLUMNS = ("id", "name_zh", "name_en", "control_level")
 #: Columns check_sites adds, in order.
 RESULT_COLUMNS = ["site_id", "verdict", "verdict_zh", "control_level", "zones_hit", "zone_ids",
-                  "overlap_ha", "overlap_m", "overlap_pct", "nearest_zone", "nearest_zone_id",
+                  "overlap_ha", "overlap_m", "overlap_pct", "outside_jixi_pct", "nearest_zone", "nearest_zone_id",
                   "distance_m", "activity", "rule_id", "rule", "rule_zh", "basis", "reasons",
                   "input_crs", "converted_from", "jixi_geo_version", "zones_sha256",
                   "rules_version", "checked_at"]
@@ -66,27 +70,40 @@ def validate_zones(zones, *, layer: str | None = None) -> gpd.GeoDataFrame:
     Parameters
     ----------
     zones : GeoDataFrame or path
-        The zones, or a file GDAL reads (GeoPackage, Shapefile, GeoJSON …).
+        The zones, or a file of them: GeoJSON, GeoPackage, Shapefile (``.shp`` or a
+        ``.zip``), KML/KMZ or GeoParquet. The format is decided from the file's name
+        and first bytes before anything opens it; other formats (VRT, GML, …) are
+        refused. Column names cut by the 10-character ``.dbf`` limit
+        (``control_le``) are read as the schema's names, as listed in
+        ``layers/rules/zone_column_aliases.csv``, with a
+        :class:`~jixi_geo.errors.JixiGeoWarning` saying so.
     layer : str, optional
-        The layer of a multi-layer file.
+        The layer of a multi-layer file (required when it has more than one).
 
     Returns
     -------
     geopandas.GeoDataFrame
-        The zones, unchanged (read from the file if a path was given).
+        The zones (read from the file if a path was given); renamed columns are
+        listed in ``attrs["validate_zones"]["renamed"]``.
 
     Raises
     ------
+    InputError
+        A missing file, a refused format, a file that is not a vector file, or a
+        multi-layer file without ``layer`` (the message lists the layers).
     SchemaError
         Listing every problem and how to fix it.
     """
     if not isinstance(zones, gpd.GeoDataFrame):
-        zones = gpd.read_file(zones, layer=layer, engine="pyogrio")
+        zones = _read_zone_file(zones, layer=layer)
+    zones, renamed = _apply_aliases(zones)
     problems = []
     missing = [c for c in ZONE_COLUMNS if c not in zones.columns]
     if missing:
         problems.append(f"missing column(s) {missing}: a zone layer needs {list(ZONE_COLUMNS)} "
-                        "(see layers/SOURCES.md, 'Red-line zones')")
+                        "(see layers/SOURCES.md, 'Red-line zones'; a Shapefile's .dbf cuts names to 10 "
+                        "characters: the cut names read as the schema's are in "
+                        "layers/rules/zone_column_aliases.csv)")
     if zones.crs is None:
         problems.append("no CRS: set the CRS the coordinates are in (e.g. EPSG:4490 or EPSG:4553)")
     if len(zones) == 0:
@@ -112,7 +129,62 @@ def validate_zones(zones, *, layer: str | None = None) -> gpd.GeoDataFrame:
                             "(shapely.make_valid) and check the result")
     if problems:
         raise SchemaError("the zone layer does not fit the redline_zones schema:\n- " + "\n- ".join(problems))
+    zones.attrs = dict(zones.attrs)
+    zones.attrs["validate_zones"] = {"renamed": renamed}
     return zones
+
+
+def _read_zone_file(path, *, layer) -> gpd.GeoDataFrame:
+    """Read a zones file through the format allow-list; refuse an ambiguous multi-layer file."""
+    from . import _formats
+    from .sites import _read_parquet, _read_vector
+
+    src = _formats.identify(path, layer=layer, what="zones file", vector_only=True)
+    if src.kind == "parquet":
+        return _read_parquet(src).gdf
+    if src.kind in ("gpkg", "kml", "kmz", "geojson"):
+        try:
+            layers = [str(n) for n in pyogrio.list_layers(src.gdal_path)[:, 0]]
+        except Exception as e:  # pyogrio.errors.DataSourceError and friends
+            raise InputError(f"管控区文件 {src.path.name} 无法作为矢量文件打开（{e}）。/ the zones file "
+                             f"{src.path.name} could not be opened as a vector file ({e}). Accepted formats: "
+                             f"{_formats.ACCEPTED_VECTOR_EN}.") from None
+        if layer is None and len(layers) > 1:
+            raise InputError(
+                f"管控区文件 {src.path.name} 含 {len(layers)} 个图层（{', '.join(layers)}），不会默认取第一个；"
+                f"请用 --zones-layer（或 zones_layer=/layer=）指定。/ the zones file {src.path.name} has "
+                f"{len(layers)} layers: {', '.join(layers)}. jixi_geo does not pick the first one; choose with "
+                f"--zones-layer NAME (API: zones_layer= in check_sites, layer= in validate_zones), e.g. "
+                f"--zones-layer {layers[0]}")
+        if layer is not None and str(layer) not in layers:
+            raise InputError(f"管控区文件 {src.path.name} 中没有图层 {layer!r}（有：{', '.join(layers)}）。/ layer "
+                             f"{layer!r} is not in the zones file {src.path.name}; its layers are: "
+                             f"{', '.join(layers)}")
+    return _read_vector(src, layer=layer, encoding=None).gdf
+
+
+@functools.lru_cache(maxsize=1)
+def _zone_aliases() -> dict[str, tuple[str, str, str]]:
+    """alias (lower case) -> (schema column, reason 中文, reason English)."""
+    t = R.read_rule_file("zone_column_aliases.csv")
+    return {a.strip().lower(): (c, zh, en) for c, a, zh, en in
+            t[["column", "alias", "reason_zh", "reason_en"]].itertuples(index=False)}
+
+
+def _apply_aliases(zones: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str, str]]:
+    """Rename documented aliases (``control_le``) to the schema's columns, and say so."""
+    have = {str(c) for c in zones.columns}
+    renames: dict[str, str] = {}
+    for c in zones.columns:
+        hit = _zone_aliases().get(str(c).strip().lower())
+        if hit is not None and hit[0] not in have and hit[0] not in renames.values():
+            renames[c] = hit[0]
+            warnings.warn(f"管控区图层的列 {c!r} 按 {hit[0]!r} 读取：{hit[1]}。/ zones column {c!r} read as "
+                          f"{hit[0]!r}: {hit[2]} (layers/rules/zone_column_aliases.csv).", JixiGeoWarning,
+                          stacklevel=3)
+    if renames:
+        zones = zones.rename(columns=renames)
+    return zones, {str(k): v for k, v in renames.items()}
 
 
 def _prepare_sites(sites, *, coords, crs, id_column, make_valid, layer=None, encoding=None) -> gpd.GeoDataFrame:
@@ -146,14 +218,16 @@ def _level_tables(zones: gpd.GeoDataFrame):
 
 
 def _run(sites, *, activity, zones, buffer_m, tolerance_ha, search_m, coords, crs, id_column, make_valid,
-         method, layer=None, encoding=None):
+         method, layer=None, encoding=None, zones_layer=None):
     if method not in KERNELS:
         raise InputError(f"method {method!r} is not known; use one of {sorted(KERNELS)}")
-    if buffer_m < 0 or tolerance_ha < 0:
-        raise InputError(f"buffer_m ({buffer_m}) and tolerance_ha ({tolerance_ha}) must be ≥ 0")
+    buffer_m = amount(buffer_m, name="buffer_m")
+    tolerance_ha = amount(tolerance_ha, name="tolerance_ha", unit="ha")
+    search_m = amount(search_m, name="search_m")
     gdf = _prepare_sites(sites, coords=coords, crs=crs, id_column=id_column, make_valid=make_valid, layer=layer,
                          encoding=encoding)
-    zones = load_layer("redline_zones") if zones is None else R.apply_zone_types(validate_zones(zones))
+    zones = (load_layer("redline_zones") if zones is None
+             else R.apply_zone_types(validate_zones(zones, layer=zones_layer)))
     ensure_crs(zones, name="zones")
     pz = prepare(zones)
     jixi = prepare(load_layer("boundary"))
@@ -183,6 +257,37 @@ def _site_measures(geoms: np.ndarray):
     if line.any():
         length[line] = ellipsoidal_length(geoms[line])
     return dims, area, length
+
+
+def _outside_share(geoms: np.ndarray, dims: np.ndarray, in_jixi: np.ndarray, site_area: np.ndarray,
+                   site_len: np.ndarray) -> np.ndarray:
+    """Share (%) of each site's area (polygons) or length (lines) outside the Jixi boundary.
+
+    Points: 0 inside, 100 outside. Lines and polygons touching the city: 0 if
+    covered by the boundary, else ``100 × (1 − inside / whole)`` on the CGCS2000
+    ellipsoid; shares below 1e-4 % (float noise along the border) count as 0.
+    ``geoms`` are in EPSG:4553 for lines and polygons.
+    """
+    pct = np.where(in_jixi, 0.0, 100.0)
+    cand = np.flatnonzero(in_jixi & (dims > 0))
+    if len(cand) == 0:
+        return pct
+    jixi = prepare(load_layer("boundary"))
+    city = shapely.union_all(jixi.geoms) if len(jixi.geoms) > 1 else jixi.geoms[0]
+    city = shapely.from_wkb(shapely.to_wkb(city))  # a private copy to prepare
+    shapely.prepare(city)
+    part = cand[~shapely.covered_by(geoms[cand], city)]
+    if len(part) == 0:
+        return pct
+    inner = shapely.intersection(geoms[part], city)
+    d = dims[part]
+    share_in = np.ones(len(part))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share_in[d == 2] = ellipsoidal_area(inner[d == 2]) / site_area[part[d == 2]]
+        share_in[d == 1] = ellipsoidal_length(inner[d == 1]) / site_len[part[d == 1]]
+    out = np.clip(100.0 * (1.0 - np.nan_to_num(share_in, nan=1.0)), 0.0, 100.0)
+    pct[part] = np.where(out < 1e-4, 0.0, out)
+    return pct
 
 
 def _hit_table(pairs: Pairs, pz, acts: tuple[np.ndarray, list[str]], dims, tolerance_ha) -> pd.DataFrame:
@@ -302,8 +407,11 @@ class _Labels:
 
 
 def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, dims, ov_ha, ov_m, ov_pct,
-             nz_code, dist, rcode, rule_labels, rules_by_id, buffer_m) -> pd.Categorical:
+             nz_code, dist, rcode, rule_labels, rules_by_id, buffer_m, out_pct=None) -> pd.Categorical:
     """Bilingual reason per site: templates for the common cases, numbers where they differ.
+
+    A line or polygon partly outside Jixi (``0 < out_pct < 100``) gets a second
+    sentence giving the share outside, which no rule here covers.
 
     Sites are described by integer codes into label lists (levels, zone names,
     activities, rules); each distinct sentence is built once.
@@ -364,6 +472,13 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
             txt = (f"{a}，区内长度 {ov_m[i]:,.0f} 米，占 {ov_pct[i]:.1f}%{b}, {ov_m[i]:,.0f} m inside, "
                    f"{ov_pct[i]:.1f}% of its length{c}")
         codes[i] = lab.code(txt)
+    if out_pct is not None:
+        for i in np.flatnonzero((out_pct > 0) & (out_pct < 100)):
+            what_zh, what_en = ("面积", "area") if dims[i] == 2 else ("长度", "length")
+            shown = f"{out_pct[i]:.1f}" if out_pct[i] >= 0.05 else "<0.1"
+            codes[i] = lab.code(f"{lab.labels[codes[i]]} 场址{what_zh}的 {shown}% 在鸡西市域外，域外部分未按本工具规则检查。"
+                                f"/ {shown}% of the site's {what_en} lies outside Jixi; that part is not checked by "
+                                "these rules.")
     return lab.categorical(codes)
 
 
@@ -391,7 +506,7 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
                 buffer_m: float = 1000.0, tolerance_ha: float = 0.01, search_m: float = 10_000.0,
                 coords: Literal["wgs84", "cgcs2000", "gcj02", "bd09"] | None = None, crs=None,
                 id_column: str | None = None, make_valid: bool = False, layer: str | None = None,
-                encoding: str | None = None,
+                encoding: str | None = None, zones_layer: str | None = None,
                 method: Literal["fast", "reference"] = "fast") -> gpd.GeoDataFrame:
     """Check project sites against the red-line zones and say what the rules allow.
 
@@ -406,15 +521,19 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
         The activity of every site (a key, 中文 name or alias from
         ``layers/rules/activities.csv``). By default a column ``activity`` of the
         sites is used; with neither, the strictest reading applies and the result says so.
-    zones : GeoDataFrame, optional
-        A zone layer of the ``redline_zones`` schema (e.g. official data); by
-        default the bundled, modelled ``redline_zones``.
+    zones : GeoDataFrame or path, optional
+        A zone layer of the ``redline_zones`` schema (e.g. official data), or a
+        file of one (read through :func:`validate_zones`); by default the bundled,
+        modelled ``redline_zones``.
     buffer_m : float
         A site within this distance (metres) of a zone, but in none, is ``attention``.
+        Must be a finite number ≥ 0 (text, NaN, infinity and negatives are refused).
     tolerance_ha : float
-        Polygon overlaps smaller than this (hectares) are treated as slivers, not hits.
+        Polygon overlaps smaller than this (hectares) are treated as slivers, not hits
+        (finite, ≥ 0).
     search_m : float
-        The nearest zone is reported up to this distance (metres); beyond, ``distance_m`` is NaN.
+        The nearest zone is reported up to this distance (metres); beyond, ``distance_m`` is NaN
+        (finite, ≥ 0).
     coords : {"wgs84", "cgcs2000", "gcj02", "bd09"}, optional
         Lon/lat copied from a Chinese web map (GCJ-02 for 高德/腾讯, BD-09 for 百度) is
         converted to WGS84 first; the result records it in ``converted_from``.
@@ -426,6 +545,9 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
         Repair invalid polygons instead of refusing them (the repair is noted).
     layer, encoding : str, optional
         Layer of a multi-layer file; text encoding of a CSV or ``.dbf`` (e.g. ``"gbk"``).
+    zones_layer : str, optional
+        The layer of a multi-layer zones file (required if ``zones`` is a path to a
+        file with several layers).
     method : {"fast", "reference"}
         The geometry kernel: ``fast`` (tiled STRtree, the default) or ``reference``
         (plain geopandas ``sjoin``/``sjoin_nearest``); both give the same results.
@@ -438,7 +560,9 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
         ``conditional``, ``attention``, ``clear``, ``outside_jixi``), the strictest
         control level hit, the zones hit, ``overlap_ha`` (polygons, on the CGCS2000
         ellipsoid), ``overlap_m`` (lines), ``overlap_pct`` (of the site's area or
-        length; 100 for a point inside), the nearest zone and ``distance_m`` (0 inside;
+        length; 100 for a point inside), ``outside_jixi_pct`` (the share of the site's
+        area or length outside the city, geodesic, %; 0 or 100 for points; a site
+        partly outside also says so in ``reasons``), the nearest zone and ``distance_m`` (0 inside;
         planar in EPSG:4553, scale error < 0.03% across Jixi), the rule applied, its
         basis, a bilingual ``reasons`` sentence and an audit stamp (package version,
         zone checksum, rule-table version, time). Geometry in EPSG:4490.
@@ -467,7 +591,7 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
     gdf, geoms, pz, pairs, acts = _run(sites, activity=activity, zones=zones, buffer_m=buffer_m,
                                        tolerance_ha=tolerance_ha, search_m=search_m, coords=coords, crs=crs,
                                        id_column=id_column, make_valid=make_valid, method=method, layer=layer,
-                                       encoding=encoding)
+                                       encoding=encoding, zones_layer=zones_layer)
     return _assemble(gdf, geoms, pz, pairs, acts, buffer_m=buffer_m, tolerance_ha=tolerance_ha)
 
 
@@ -586,8 +710,10 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
     nz_code = np.where(nearest_zone >= 0, zcode_name[np.maximum(nearest_zone, 0)], 0)
     nzi_code = np.where(nearest_zone >= 0, zcode_id[np.maximum(nearest_zone, 0)], 0)
 
+    out_pct = _outside_share(geoms, dims, pairs.in_jixi, site_area, site_len)
     reasons = _reasons(vcode, lcode, level_lab.labels, zh_code, decider, names_lab.labels, acts, dims, overlap_ha,
-                       overlap_m, pct, nz_code, distance, rcode, rule_lab.labels, rules_by_id, buffer_m)
+                       overlap_m, pct, nz_code, distance, rcode, rule_lab.labels, rules_by_id, buffer_m,
+                       out_pct=out_pct)
     if "location_precision" in gdf.columns:
         reasons = _label_location(reasons, gdf["location_precision"])
     verdict_cat = pd.Categorical.from_codes(vcode, categories=pd.Index(list(R.VERDICTS), dtype="str"))
@@ -598,7 +724,7 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
         "control_level": level_lab.categorical(lcode),
         "zones_hit": names_lab.categorical(zh_code), "zone_ids": ids_lab.categorical(zi_code),
         "overlap_ha": np.round(overlap_ha, 6), "overlap_m": np.round(overlap_m, 3),
-        "overlap_pct": np.round(pct, 4), "nearest_zone": names_lab.categorical(nz_code),
+        "overlap_pct": np.round(pct, 4), "outside_jixi_pct": np.round(out_pct, 4), "nearest_zone": names_lab.categorical(nz_code),
         "nearest_zone_id": ids_lab.categorical(nzi_code), "distance_m": np.round(distance, 3),
         "activity": pd.Categorical.from_codes(acts[0], categories=pd.Index(acts[1], dtype="str")),
         "rule_id": rule_lab.categorical(rcode),

@@ -81,9 +81,17 @@ def check_file(src, out, *, chunksize: int = 200_000, resume: bool = True, progr
     pathlib.Path
         The output folder.
     """
-    from .redline import check_sites
+    from . import _formats
+    from ._args import amount
+    from .redline import check_sites, validate_zones
 
-    src, out = Path(src), Path(out)
+    buffer_m = amount(buffer_m, name="buffer_m")
+    tolerance_ha = amount(tolerance_ha, name="tolerance_ha", unit="ha")
+    search_m = amount(search_m, name="search_m")
+    src = _formats.identify(src).path  # missing or refused inputs: InputError before any output
+    if zones is not None and not isinstance(zones, gpd.GeoDataFrame):
+        zones = validate_zones(zones)
+    out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     zones_key = "bundled" if zones is None else zones_sha256(zones)
     options = {"chunksize": chunksize, "activity": activity, "zones": zones_key, "buffer_m": buffer_m,

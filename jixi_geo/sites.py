@@ -35,6 +35,7 @@ import os
 import re
 import threading
 import warnings
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator, Literal
@@ -46,10 +47,11 @@ import pyogrio
 import pyproj
 import shapely
 
+from . import _formats as _fmt
 from . import coords as _coords
 from ._io import atomic_path
 from .crs import JIXI_BOUNDS, STORAGE_CRS, gk_crs_from_prefixed_easting, project
-from ._problems import Problems, check_encoding_name, fmt_list
+from ._problems import Problems, check_encoding_name, fmt_list, nul_diagnosis
 from .errors import CRSError, EncodingError, InputError, InvalidGeometryError, JixiGeoWarning
 
 __all__ = [
@@ -80,8 +82,6 @@ ID_COLUMNS = ("site_id", "项目编号", "编号", "id")
 FAR_MARGIN_DEG = 1.0
 
 _OUT_COLUMNS = ("site_id", "input_crs", "converted_from", "note")
-_CSV_SUFFIXES = {".csv", ".tsv"}
-_WKT_SUFFIXES = {".wkt", ".txt"}
 _SWAP_X = (44.0, 47.5)  # a longitude this small, with ...
 _SWAP_Y = (129.0, 135.0)  # ... a latitude this large, is Jixi with axes swapped
 _PREFIX_EASTING = (13e6, 46e6)  # zone-prefixed Gauss-Kruger eastings
@@ -268,6 +268,11 @@ def _text_encoding(path: Path, encoding: str | None) -> str:
     candidates = [encoding] if encoding else ["utf-8-sig", "gb18030"]
     with open(path, "rb") as f:
         head = f.read(_SAMPLE_BYTES)
+    if encoding is None:
+        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+            candidates = ["utf-16"]  # the byte-order mark says so (Excel's "Unicode text")
+        elif b"\x00" in head:
+            raise EncodingError(nul_diagnosis(path.name, head))
     tried: list[str] = []
     for enc in candidates:
         ok, sample, bad = _decodes(path, enc)
@@ -505,14 +510,23 @@ def _read_wkt_text(path: Path, *, encoding) -> _Raw:
                 row_problems=problems, encoding=enc, path=path)
 
 
-def _read_vector(path: Path, *, layer, encoding) -> _Raw:
+def _read_vector(src: _fmt.Source, *, layer, encoding) -> _Raw:
+    """Read a GeoJSON, GeoPackage, Shapefile (plain or zipped) or KML/KMZ the allow-list accepted."""
+    path, gpath = src.path, src.gdal_path
+    opts = _fmt.open_options(src)
     try:
-        layers = [str(n) for n in pyogrio.list_layers(path)[:, 0]]
+        layers = [str(n) for n in pyogrio.list_layers(gpath)[:, 0]]
+        driver = pyogrio.read_info(gpath, layer=0, **opts)["driver"]
     except Exception as e:  # pyogrio.errors.DataSourceError and friends
         raise InputError(
-            f"{path.name} could not be opened as a vector file ({e}). Supported: GeoJSON, "
-            "GeoPackage, Shapefile, KML, CSV (.csv) and WKT text (.wkt/.txt)."
+            f"{path.name} 无法作为矢量文件打开（{e}）。/ {path.name} could not be opened as a vector file "
+            f"({e}). Accepted formats: {_fmt.ACCEPTED_EN}."
         ) from None
+    _fmt.check_driver(src, driver)
+    if src.note:
+        log.info("%s: %s", path.name, src.note)
+    if src.kind == "shapezip":
+        layer = None  # the zip member was chosen by identify()
     if layer is None and len(layers) > 1:
         raise InputError(
             f"{path.name} has {len(layers)} layers: {', '.join(layers)}. Choose one with "
@@ -522,7 +536,6 @@ def _read_vector(path: Path, *, layer, encoding) -> _Raw:
         raise InputError(
             f"layer {layer!r} is not in {path.name}; its layers are: {', '.join(layers)}"
         )
-    driver = pyogrio.read_info(path, layer=layer)["driver"]
     is_shp = driver == "ESRI Shapefile"
     if encoding is not None and not is_shp and not _is_utf8(encoding):
         raise InputError(
@@ -532,9 +545,9 @@ def _read_vector(path: Path, *, layer, encoding) -> _Raw:
     name = path.name
     used = "utf-8"
     if is_shp:
-        gdf, used = _read_shapefile(path, layer=layer, encoding=encoding)
+        gdf, used = _read_shapefile(src, layer=layer, encoding=encoding)
     else:
-        gdf = pyogrio.read_dataframe(path, layer=layer)
+        gdf = pyogrio.read_dataframe(gpath, layer=layer, **opts)
     if gdf.geometry.name != "geometry":
         gdf = gdf.rename_geometry("geometry")
     raw = _Raw(gdf=gdf, name=name, kind="shapefile" if is_shp else "vector", carries_crs=True,
@@ -542,11 +555,43 @@ def _read_vector(path: Path, *, layer, encoding) -> _Raw:
     return raw
 
 
-def _read_shapefile(path: Path, *, layer, encoding) -> tuple[gpd.GeoDataFrame, str]:
-    cpg = [p for p in path.parent.iterdir() if p.stem == path.stem and p.suffix.lower() == ".cpg"]
+def _read_parquet(src: _fmt.Source) -> _Raw:
+    """Read a GeoParquet file through pyarrow/geopandas (GDAL is not involved)."""
+    try:
+        gdf = gpd.read_parquet(src.path)
+    except Exception as e:  # not GeoParquet (no geo metadata), corrupt file
+        raise InputError(
+            f"{src.path.name} 无法作为 GeoParquet 读取（{e}）。/ {src.path.name} could not be read as "
+            f"GeoParquet ({e}); write it with geopandas' to_parquet or GDAL's Parquet driver."
+        ) from None
+    if gdf.geometry.name != "geometry":
+        if "geometry" in gdf.columns:
+            gdf = gdf.drop(columns=["geometry"])
+        gdf = gdf.rename_geometry("geometry")
+    return _Raw(gdf=gdf.reset_index(drop=True), name=src.path.name, kind="geoparquet", carries_crs=True,
+                path=src.path)
+
+
+def _cpg_text(src: _fmt.Source) -> str | None:
+    """The text of the Shapefile's .cpg (beside it, or inside its zip), or None."""
+    if ".cpg" not in src.parts:
+        return None
+    if src.kind == "shapezip":
+        with zipfile.ZipFile(src.path) as z:
+            names = {n.lower(): n for n in z.namelist()}
+            cpg_name = names[(src.member[:-4] + ".cpg").lower()]
+            return z.read(cpg_name).decode("ascii", errors="replace").strip()
+    cpg = next(p for p in src.path.parent.iterdir()
+               if p.stem == src.path.stem and p.suffix.lower() == ".cpg")
+    return cpg.read_text(errors="replace").strip()
+
+
+def _read_shapefile(src: _fmt.Source, *, layer, encoding) -> tuple[gpd.GeoDataFrame, str]:
+    path, gpath = src.path, src.gdal_path
+    cpg = _cpg_text(src)
     if encoding is not None:
         try:
-            gdf = pyogrio.read_dataframe(path, layer=layer, encoding=encoding)
+            gdf = pyogrio.read_dataframe(gpath, layer=layer, encoding=encoding)
         except UnicodeDecodeError as e:
             raise EncodingError(
                 f"{path.name}: the .dbf attribute table is not in encoding={encoding!r} ({e}). "
@@ -559,20 +604,20 @@ def _read_shapefile(path: Path, *, layer, encoding) -> tuple[gpd.GeoDataFrame, s
                 f"{shown!r}; try encoding=\"gbk\" or encoding=\"utf-8\", or drop encoding=."
             )
         return gdf, encoding
-    if cpg:
-        gdf = pyogrio.read_dataframe(path, layer=layer)
+    if cpg is not None:
+        gdf = pyogrio.read_dataframe(gpath, layer=layer)
         shown = _frame_mojibake(gdf)
         if shown:
             raise EncodingError(
-                f"{path.name}: the .cpg file says {cpg[0].read_text(errors='replace').strip()!r}, "
+                f"{path.name}: the .cpg file says {cpg!r}, "
                 f"but the attributes read as garbled text such as {shown!r}. Pass the real "
                 "encoding, e.g. encoding=\"gbk\"."
             )
-        return gdf, cpg[0].read_text(errors="replace").strip()
+        return gdf, cpg
     tried = []
     for enc in ("utf-8", "gb18030"):
         try:
-            gdf = pyogrio.read_dataframe(path, layer=layer, encoding=enc)
+            gdf = pyogrio.read_dataframe(gpath, layer=layer, encoding=enc)
         except UnicodeDecodeError:
             tried.append(f"{enc} (decoding fails)")
             continue
@@ -605,15 +650,14 @@ def _load(source, *, layer, encoding, id_column) -> _Raw:
             f"source must be a file path, a GeoDataFrame or a DataFrame with lon/lat columns; "
             f"got {type(source).__name__}"
         )
-    path = Path(source)
-    if not path.exists():
-        raise InputError(f"no such file: {path}. Check the path (it is resolved from {Path.cwd()}).")
-    suffix = path.suffix.lower()
-    if suffix in _CSV_SUFFIXES:
-        return _read_csv(path, encoding=encoding, id_column=id_column)[0]
-    if suffix in _WKT_SUFFIXES:
-        return _read_wkt_text(path, encoding=encoding)
-    return _read_vector(path, layer=layer, encoding=encoding)
+    src = _fmt.identify(source, layer=layer)  # the allow-list: decided before any reader opens it
+    if src.kind == "csv":
+        return _read_csv(src.path, encoding=encoding, id_column=id_column)[0]
+    if src.kind == "wkt":
+        return _read_wkt_text(src.path, encoding=encoding)
+    if src.kind == "parquet":
+        return _read_parquet(src)
+    return _read_vector(src, layer=layer, encoding=encoding)
 
 
 # --------------------------------------------------------------------------- checks
@@ -986,11 +1030,15 @@ def read_sites(
     Parameters
     ----------
     source : str, pathlib.Path, GeoDataFrame or DataFrame
-        A GeoJSON, GeoPackage, Shapefile, KML (read through GDAL/pyogrio), CSV
-        (``.csv``/``.tsv``) or WKT text file (``.wkt``/``.txt``, one WKT per line,
-        optionally ``id;WKT``, ``id,WKT`` or ``id<TAB>WKT``; EWKT ``SRID=4490;…``
-        sets the CRS); or a GeoDataFrame; or a DataFrame with lon/lat (or WKT)
-        columns. The file is only read, never modified.
+        A GeoJSON, GeoPackage, Shapefile (``.shp`` with its ``.shx`` and ``.dbf``,
+        or a ``.zip`` holding one), KML/KMZ (read through GDAL/pyogrio), GeoParquet
+        (read through pyarrow), CSV (``.csv``/``.tsv``) or WKT text file
+        (``.wkt``/``.txt``, one WKT per line, optionally ``id;WKT``, ``id,WKT`` or
+        ``id<TAB>WKT``; EWKT ``SRID=4490;…`` sets the CRS); or a GeoDataFrame; or a
+        DataFrame with lon/lat (or WKT) columns. The format is decided from the
+        file's name and first bytes before any reader opens it; other formats
+        (VRT, GML, Excel, …) are refused (see :mod:`jixi_geo._formats`). The file
+        is only read, never modified, and nothing is written beside it.
     coords : {"gcj02", "bd09", "wgs84", "cgcs2000"} or None, keyword-only
         Where lon/lat came from: ``"gcj02"`` for coordinates copied from 高德/腾讯
         maps, ``"bd09"`` for 百度 maps; they are converted to WGS84 with
@@ -1008,12 +1056,14 @@ def read_sites(
         first of ``site_id``, ``项目编号``, ``编号``, ``id`` whose values are unique
         (``site_id`` must be), else ids ``S0001``, ``S0002`` … by row.
     layer : str or int, optional, keyword-only
-        Layer of a multi-layer source (GeoPackage, KML); required if it has more
-        than one.
+        Layer of a multi-layer source (GeoPackage, KML), or the Shapefile of a
+        ``.zip`` holding several (its name without ``.shp``); required if there is
+        more than one.
     encoding : str, optional, keyword-only
         Text encoding of a CSV, WKT text or Shapefile ``.dbf``. Default: detected
-        (UTF-8 with or without BOM, then GB18030/GBK; a Shapefile's ``.cpg`` is
-        used if present).
+        (UTF-8 with or without BOM, UTF-16 with a BOM, then GB18030/GBK; a
+        Shapefile's ``.cpg`` is used if present). UTF-16 without a BOM is
+        diagnosed and refused with the encoding to pass (``"utf-16-le"``).
     make_valid : bool, keyword-only
         Repair invalid polygons with :func:`shapely.make_valid` (recorded in
         column ``note``) instead of refusing them.
@@ -1029,8 +1079,10 @@ def read_sites(
     Raises
     ------
     InputError
-        Unreadable or empty source, missing coordinate columns, non-numeric or
-        NaN coordinates, missing or duplicate site ids.
+        Missing, unreadable or empty source, a format outside the allow-list
+        (VRT, GML, Excel …), a Shapefile without ``.shx`` or ``.dbf``, missing
+        coordinate columns, non-numeric or NaN coordinates, missing or duplicate
+        site ids.
     EncodingError
         Text in none of the tried encodings, or garbled (mojibake).
     CRSError
