@@ -6,7 +6,11 @@ from the network), e.g. ``save_map(pattern_map(), "maps/pattern.html")``.
 
 Every map has a layer control (one group per element or class), a legend, a scale
 bar, a full-screen button and a measuring tool (distance in km, area in km²/ha),
-bilingual tooltips and popups. Every attribute value shown is HTML-escaped.
+bilingual tooltips and popups. Every attribute value shown is HTML-escaped, and
+no text from data ever reaches a Jinja template's source: features, layer names and
+control settings are embedded through one encoder (``_js_json`` / ``_inert_html``)
+that writes ``{ } % #`` so that folium's second template pass cannot see a tag, and
+:func:`save_map` refuses a map still holding ``{{``, ``{%`` or ``{#`` in its data.
 
 Display geometry
     Layers are simplified **for display only**: a copy is transformed to
