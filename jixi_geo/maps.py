@@ -174,9 +174,7 @@ _JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "{": "\\u007b",
                  "%": "\\u0025", "#": "\\u0023", "\u2028": "\\u2028", "\u2029": "\\u2029"}
 _JSON_UNSAFE = re.compile("[" + re.escape("".join(_JSON_ESCAPES)) + "]")
 _HTML_ESCAPES = {"{": "&#123;", "}": "&#125;", "%": "&#37;", "#": "&#35;"}
-
-
-_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')  # a JSON string literal
 
 
 def _js_json(obj) -> str:
