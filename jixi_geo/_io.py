@@ -298,7 +298,10 @@ def _locked(folder: Path) -> Iterator[None]:
         return
     fd = os.open(folder, os.O_RDONLY)
     try:
-        fcntl.flock(fd, fcntl.LOCK_EX)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError as exc:  # e.g. a network file system without locks
+            log.info("could not lock %s (%s); moving the set in without a lock", folder, exc)
         yield
     finally:
         os.close(fd)  # releases the lock

@@ -788,3 +788,44 @@ def test_killed_writer_leftover_is_cleaned_on_next_run(tmp_path):
     _io.write_text_atomic(target, "new")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["big.parquet"]
     assert target.read_text() == "new"
+
+
+
+def test_second_run_waits_while_the_first_moves_its_set_in(tmp_path, monkeypatch):
+    """Two runs into one folder: the second cannot move files in while the first is doing so."""
+    import threading
+
+    out = tmp_path / "out"
+    real_replace = os.replace
+    paused, resume = threading.Event(), threading.Event()
+
+    def replace(src, dst, *a, **k):
+        # run A stops half-way through moving its set in (its CSV is in, its GeoJSON not yet)
+        if threading.current_thread().name == "A" and Path(dst) == out / "results.geojson" \
+                and not paused.is_set():
+            paused.set()
+            resume.wait(30)
+        return real_replace(src, dst, *a, **k)
+
+    monkeypatch.setattr(os, "replace", replace)
+
+    def run(tag):
+        res = jg.check_sites(gpd.GeoDataFrame({"site_id": [tag + "1", tag + "2"]},
+                                              geometry=[Point(131.0, 45.3), Point(131.1, 45.3)], crs=4490))
+        write_report(res, out, zones=_tiny_zones())
+
+    a = threading.Thread(target=run, args=("A",), name="A")
+    a.start()
+    assert paused.wait(60)
+    b = threading.Thread(target=run, args=("B",), name="B")
+    b.start()
+    b.join(3)
+    blocked = b.is_alive()  # B has staged its files but waits for A's lock on the folder
+    resume.set()
+    a.join(60)
+    b.join(60)
+    assert blocked
+    verify_report(out)  # one whole set: B's, moved in after A's
+    assert [r[0] for r in _csv_rows(out / "results.csv")[1:]] == ["B1", "B2"]
+    assert sorted(p.name for p in out.iterdir()) == ["report.html", "results.csv", "results.geojson",
+                                                    "results.manifest.json"]
