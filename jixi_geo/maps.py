@@ -387,11 +387,11 @@ def _basemap_tiles(basemap, tianditu_key) -> tuple[list[dict], bool]:
         tk = quote(tianditu_key.strip(), safe="")
         url = ("https://t{s}.tianditu.gov.cn/%s_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
                "&LAYER=%s&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
-               "&TILECOL={x}&tk=" + tk)
+               "&TILECOL={x}&tk=")
         attr = "&copy; 天地图 Tianditu (国家地理信息公共服务平台)"
-        return [dict(tiles=url % ("vec", "vec"), attr=attr, subdomains="01234567", max_zoom=18,
+        return [dict(tiles=url % ("vec", "vec") + tk, attr=attr, subdomains="01234567", max_zoom=18,
                      name="天地图 Tianditu"),
-                dict(tiles=url % ("cva", "cva"), attr=attr, subdomains="01234567", max_zoom=18,
+                dict(tiles=url % ("cva", "cva") + tk, attr=attr, subdomains="01234567", max_zoom=18,
                      name="天地图注记 Tianditu labels")], False
     return [dict(tiles="https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1"
                        "&style=8&x={x}&y={y}&z={z}", subdomains="1234", max_zoom=18,

@@ -242,6 +242,22 @@ def test_hand_made_folium_map_with_template_text_is_refused(make, tmp_path, flag
     assert os.listdir(tmp_path) == [] and not flag.exists()
 
 
+def test_hostile_tianditu_key_is_url_encoded_not_run(tmp_path, flag):
+    sites = gpd.GeoDataFrame({"site_id": ["S"], "verdict": ["clear"]}, geometry=[Point(131.0, 45.3)], crs=4490)
+    m = maps.compliance_map(sites, zones=_tiny_zones(), basemap="tianditu", tianditu_key=EXEC)
+    page = maps.save_map(m, tmp_path / "t.html").read_text(encoding="utf-8")
+    assert "tk=%7B%7B%20lipsum.__globals__.os.mkdir" in page
+    assert not flag.exists() and os.listdir(tmp_path) == ["t.html"]
+
+
+def test_build_layers_into_a_file_is_refused(a_file):
+    from jixi_geo.build import build_layers
+
+    with pytest.raises(OutputError, match=f"{re.escape(str(a_file))} is an existing file, not a folder"):
+        build_layers(out_dir=a_file)
+    assert a_file.read_text(encoding="utf-8") == "keep me"
+
+
 def test_single_braces_are_not_mistaken_for_tags(tmp_path):
     m = folium.Map(tiles=None)
     folium.Marker([45.3, 131.0], tooltip="{a} 50% #1 }}").add_to(m)
