@@ -33,6 +33,9 @@ from html.parser import HTMLParser
 from importlib import resources
 from pathlib import Path
 
+from branca.element import Element
+from folium.utilities import JsCode
+
 from ._io import write_text_atomic
 from ._paths import assets_dir
 from .errors import JixiGeoError
@@ -42,6 +45,7 @@ __all__ = [
     "make_self_contained",
     "external_references",
     "check_self_contained",
+    "check_no_template_text",
     "render_html",
     "save_map",
     "show",
@@ -318,8 +322,93 @@ def make_self_contained(html: str) -> str:
     return out
 
 
+# Jinja's tag openers. branca renders an element's macro, then renders the output again
+# as template source, so data holding one of these would run as a template.
+_JINJA_TAG = re.compile(r"\{[{%#]")
+_SKIP_ATTRS = {"_parent", "_template", "_template_str", "_template_name", "_children", "_id", "_name"}
+
+
+def _template_text(element, seen: set[int]) -> tuple[str, str] | None:
+    """(where, text) of the first data string in ``element``'s tree holding a Jinja tag."""
+
+    def scan(value, where: str, depth: int):
+        if depth > 50:
+            return None
+        if isinstance(value, str):
+            return (where, value) if _JINJA_TAG.search(value) else None
+        if isinstance(value, JsCode):
+            return scan(value.js_code, where, depth + 1)
+        if isinstance(value, Element):
+            return walk(value)
+        if isinstance(value, dict):
+            for k, v in value.items():
+                hit = scan(k, where, depth + 1) or scan(v, f"{where}[{k!r}]", depth + 1)
+                if hit:
+                    return hit
+        elif isinstance(value, (list, tuple, set, frozenset)):
+            for v in value:
+                hit = scan(v, where, depth + 1)
+                if hit:
+                    return hit
+        return None
+
+    def walk(el):
+        if id(el) in seen:
+            return None
+        seen.add(id(el))
+        name = type(el).__name__
+        for attr, value in vars(el).items():
+            if attr in _SKIP_ATTRS or attr == "parent_map":
+                continue
+            hit = scan(value, f"{name}.{attr}", 0)
+            if hit:
+                return hit
+        for child in el._children.values():
+            hit = walk(child)
+            if hit:
+                return hit
+        return None
+
+    return walk(element)
+
+
+def check_no_template_text(m) -> None:
+    """Refuse a map whose data would be run as a Jinja template when it is rendered.
+
+    folium's page is rendered by branca, which passes each element's rendered
+    script on as template *source* and renders it again: a ``{{ … }}``,
+    ``{% … %}`` or ``{# … #}`` in a name, popup or GeoJSON property would be
+    evaluated (and can run Python). jixi_geo's map builders encode these
+    characters (:mod:`jixi_geo.maps`); this check catches any element that does
+    not — a folium element added by hand, or a builder that forgot.
+
+    Raises
+    ------
+    JixiGeoError
+        Naming the element and the text.
+    """
+    hit = _template_text(m.get_root(), set())
+    if hit is not None:
+        where, text = hit
+        snippet = text[max(0, _JINJA_TAG.search(text).start() - 20):][:80]
+        raise JixiGeoError(
+            f"地图元素 {where} 含有模板标记（{{{{、{{% 或 {{#），保存时会被当作 Jinja 模板执行，已拒绝：{snippet!r}。"
+            "请用 jixi_geo.maps 的函数制图，或先把 { } 写成 HTML 字符引用 &#123; &#125;。 "
+            f"The map element {where} holds text with a template tag ({{{{, {{% or {{#) that folium "
+            f"would run as a Jinja template when the page is rendered; refused: {snippet!r}. Build the "
+            "map with jixi_geo.maps, or write { and } as the HTML character references &#123; &#125; first.")
+
+
 def render_html(m) -> str:
-    """Render a folium map (or any branca element) to a self-contained HTML page."""
+    """Render a folium map (or any branca element) to a self-contained HTML page.
+
+    Raises
+    ------
+    JixiGeoError
+        If data in the map would be run as a template (:func:`check_no_template_text`)
+        or the page would need the network (:func:`make_self_contained`).
+    """
+    check_no_template_text(m)
     return make_self_contained(m.get_root().render())
 
 
@@ -342,7 +431,10 @@ def save_map(m, path) -> Path:
     Raises
     ------
     JixiGeoError
-        If the page would still need the network (see :func:`make_self_contained`).
+        If data in the map would be run as a template, or the page would still
+        need the network (see :func:`render_html`).
+    OutputError
+        If ``path`` cannot be written (a folder, below a file, read-only …).
     """
     html = render_html(m)
     return write_text_atomic(Path(path), html)

@@ -2,8 +2,9 @@
 
 Exit codes: 0 success (for ``check``: every site clear); 1 some site is not clear;
 2 usage error (click: an unknown option, a missing argument, a value of the wrong type
-such as ``--buffer abc``); 3 bad input (a jixi_geo error, message on stderr): a
-missing, unreadable or refused input file, bad values such as ``--buffer nan``.
+such as ``--buffer abc``); 3 bad input or an output that cannot be written (a jixi_geo
+error, message on stderr): a missing, unreadable or refused input file, bad values such
+as ``--buffer nan``, an ``--out`` that cannot be written (checked before any work).
 """
 
 from __future__ import annotations
@@ -26,13 +27,34 @@ class _Group(click.Group):
     """Turns jixi_geo errors into a one-line message and exit code 3."""
 
     def invoke(self, ctx):
-        from .errors import JixiGeoError
+        from .errors import JixiGeoError, OutputError
 
         try:
             return super().invoke(ctx)
         except JixiGeoError as exc:
+            out = ctx.meta.get(_OUT_KEY)
+            if isinstance(exc, OutputError) and out is not None and _below(exc.path, out):
+                exc = exc.relabel("OUT")
             click.echo(f"error: {exc}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
+
+
+_OUT_KEY = "jixi_geo.out"
+
+
+def _below(path: Path, folder: Path) -> bool:
+    path, folder = Path(path).absolute(), Path(folder).absolute()
+    return path == folder or folder in path.parents
+
+
+def _out_option(ctx, param, value):
+    """``--out`` callback: refuse an output folder that cannot be written before any work (exit 3)."""
+    if value is not None:
+        from ._io import output_dir
+
+        ctx.meta[_OUT_KEY] = value
+        output_dir(value, label="OUT", create=False)
+    return value
 
 
 @click.group(cls=_Group)
@@ -59,7 +81,7 @@ def layers_cmd() -> None:
 
 
 @main.command("build-layers")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=None,
+@click.option("--out", type=click.Path(path_type=Path), default=None, callback=_out_option,
               help="Output directory (default: the bundled layers/ directory).")
 def build_layers_cmd(out: Path | None) -> None:
     """Rebuild the layers from layers/sources, params and tables."""
@@ -71,7 +93,8 @@ def build_layers_cmd(out: Path | None) -> None:
 
 
 @main.command("run")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("maps"), show_default=True,
+@click.option("--out", type=click.Path(path_type=Path), default=Path("maps"), show_default=True,
+              callback=_out_option,
               help="Output folder for maps, figures and the report.")
 @click.option("--no-build", is_flag=True, help="Use the bundled layers as they are (skip the build step).")
 def run_cmd(out: Path, no_build: bool) -> None:
@@ -103,6 +126,7 @@ def run_cmd(out: Path, no_build: bool) -> None:
 @click.option("--zones-layer", default=None, help="Layer of a multi-layer zones file (GeoPackage, KML).")
 @click.option("--make-valid", is_flag=True, help="Repair invalid polygons instead of refusing them.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("jixi_check_results"), show_default=True,
+              callback=_out_option,
               help="Output folder (results.csv, results.geojson, report.html); or NAME.parquet for large "
                    "CSV/GeoParquet inputs: streamed in chunks into a folder of GeoParquet parts, resumable.")
 def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding, zones_path, zones_layer, make_valid,

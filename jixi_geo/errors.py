@@ -18,6 +18,7 @@ __all__ = [
     "UnknownCodeError",
     "SchemaError",
     "BuildError",
+    "OutputError",
     "JixiGeoWarning",
 ]
 
@@ -62,6 +63,37 @@ class UnknownCodeError(JixiGeoError, _KeyErrorMessage):
 
 class BuildError(JixiGeoError, RuntimeError):
     """The layer build step could not produce a layer that meets its checks."""
+
+
+class OutputError(JixiGeoError, OSError):
+    """An output file or folder cannot be written (a file in the way, read-only, disk full).
+
+    The message reads "无法写入 <what>：<why and fix> / cannot write to <what>: <why and
+    fix>", where *what* is the path, or the command-line option (``OUT``) that named it.
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The output that could not be written.
+    detail_zh, detail_en : str
+        Why, and what to do, in 中文 and English.
+    """
+
+    def __init__(self, path, detail_zh: str, detail_en: str, *, label: str | None = None):
+        from pathlib import Path
+
+        self.path = Path(path)
+        self.detail_zh, self.detail_en = detail_zh, detail_en
+        self.label = label
+        what = label or str(path)
+        super().__init__(f"无法写入 {what}：{detail_zh} / cannot write to {what}: {detail_en}")
+
+    def __str__(self) -> str:
+        return str(self.args[0]) if self.args else ""
+
+    def relabel(self, label: str) -> "OutputError":
+        """The same error, naming the option ``label`` (e.g. ``"OUT"``) instead of the path."""
+        return OutputError(self.path, self.detail_zh, self.detail_en, label=label)
 
 
 class JixiGeoWarning(UserWarning):

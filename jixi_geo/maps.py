@@ -6,7 +6,11 @@ from the network), e.g. ``save_map(pattern_map(), "maps/pattern.html")``.
 
 Every map has a layer control (one group per element or class), a legend, a scale
 bar, a full-screen button and a measuring tool (distance in km, area in km²/ha),
-bilingual tooltips and popups. Every attribute value shown is HTML-escaped.
+bilingual tooltips and popups. Every attribute value shown is HTML-escaped, and
+no text from data ever reaches a Jinja template's source: features, layer names and
+control settings are embedded through one encoder (``_js_json`` / ``_inert_html``)
+that writes ``{ } % #`` so that folium's second template pass cannot see a tag, and
+:func:`save_map` refuses a map still holding ``{{``, ``{%`` or ``{#`` in its data.
 
 Display geometry
     Layers are simplified **for display only**: a copy is transformed to
@@ -162,11 +166,37 @@ def _col(row: Mapping, name: str):
     return row.get(name) if name in row else None
 
 
+# Text placed in a page goes through a Jinja template twice: branca renders each
+# element's macro and then renders the output again as template *source*
+# (branca.element.MacroElement.render). Any "{{", "{%" or "{#" in data would then run
+# as Jinja, so every text jixi_geo embeds is encoded where these characters cannot
+# survive: in JSON as \u escapes (_js_json), in HTML as character references
+# (_inert_html). _offline.render_html refuses a map that still holds such text.
+_JSON_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "{": "\\u007b", "}": "\\u007d",
+                 "%": "\\u0025", "#": "\\u0023", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+_JSON_UNSAFE = re.compile("[" + re.escape("".join(_JSON_ESCAPES)) + "]")
+_HTML_ESCAPES = {"{": "&#123;", "}": "&#125;", "%": "&#37;", "#": "&#35;"}
+_JSON_STRING = re.compile(r'"(?:[^"\\]|\\.)*"')  # a JSON string literal
+
+
 def _js_json(obj) -> str:
-    """JSON safe to put inside a <script> element."""
-    return (json.dumps(obj, ensure_ascii=False)
-            .replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
-            .replace("\u2028", "\\u2028").replace("\u2029", "\\u2029"))
+    """JSON safe to put inside a <script> element of a folium page.
+
+    Inside strings, ``< > &`` (markup), ``{ } % #`` (Jinja tags: the page is a
+    template rendered twice) and U+2028/U+2029 are written as ``\\uXXXX`` escapes,
+    which JavaScript decodes back to the same text. Outside strings JSON has no
+    ``{{``, ``{%`` or ``{#`` (an object's ``{`` is followed by ``"`` or ``}``), so the
+    result contains no Jinja tag whatever the data.
+    """
+    def encode(m: re.Match) -> str:
+        return _JSON_UNSAFE.sub(lambda c: _JSON_ESCAPES[c.group(0)], m.group(0))
+
+    return _JSON_STRING.sub(encode, json.dumps(obj, ensure_ascii=False))
+
+
+def _inert_html(text: str) -> str:
+    """HTML-escaped text with ``{ } % #`` as character references (no Jinja tag can remain)."""
+    return re.sub(r"[{}%#]", lambda m: _HTML_ESCAPES[m.group(0)], html.escape(text, quote=True))
 
 
 def _tooltip(zh, en, *extra: str) -> str:
@@ -238,14 +268,43 @@ def _path_style(geom, *, color: str, cls: str, fill: str | None = None, fill_opa
     return style
 
 
+class _Features(MacroElement):
+    """One group's features as a Leaflet GeoJSON layer, embedded through :func:`_js_json`.
+
+    Points are drawn as circle markers; each feature's ``properties.style`` is
+    its style, and ``L.jixi.bindFeature`` binds its tooltip and popup.
+    ``data`` gives the embedded FeatureCollection back (decoded).
+    """
+
+    _template = Template("""
+        {% macro script(this, kwargs) %}
+            var {{ this.get_name() }} = L.geoJson({{ this.json }}, {
+                pointToLayer: function (feature, latlng) { return L.circleMarker(latlng, {radius: 7}); },
+                style: function (feature) { return feature.properties.style; },
+                onEachFeature: L.jixi.bindFeature
+            }).addTo({{ this._parent.get_name() }});
+        {% endmacro %}
+    """)
+
+    def __init__(self, collection: dict):
+        super().__init__()
+        self._name = "JixiFeatures"
+        self.json = _js_json(collection)
+
+    @property
+    def data(self) -> dict:
+        return json.loads(self.json)
+
+
 def _add_group(m: folium.Map, key: str, name: str, gdf: gpd.GeoDataFrame | None, props,
                *, order: int, show: bool = True) -> folium.FeatureGroup | None:
     """Add one FeatureGroup holding ``gdf``'s features.
 
     ``props(row, geom)`` gives each feature's ``style``, ``_tip`` and ``_popup``
     (pre-escaped HTML). Groups are drawn in the order they are added; ``order``
-    is their place in the layer control. ``name`` must be HTML-safe (Leaflet's
-    layer control shows it as HTML).
+    is their place in the layer control. ``name`` is plain text (escaped here;
+    Leaflet's layer control shows it as HTML). Everything reaches the page
+    through :func:`_js_json` / :func:`_inert_html`, never as template source.
     """
     if gdf is None or len(gdf) == 0:
         return None
@@ -258,12 +317,8 @@ def _add_group(m: folium.Map, key: str, name: str, gdf: gpd.GeoDataFrame | None,
                          "properties": props(row, geom)})
     if not features:
         return None
-    group = folium.FeatureGroup(name=name, show=show)
-    folium.GeoJson(
-        {"type": "FeatureCollection", "features": features},
-        name=name, control=False, marker=folium.CircleMarker(radius=7),
-        on_each_feature=JsCode("L.jixi.bindFeature"),
-    ).add_to(group)
+    group = folium.FeatureGroup(name=_inert_html(name), show=show)
+    _Features({"type": "FeatureCollection", "features": features}).add_to(group)
     group.add_to(m)
     group._jx_order = order
     return group
@@ -329,11 +384,11 @@ def _basemap_tiles(basemap, tianditu_key) -> tuple[list[dict], bool]:
         tk = quote(tianditu_key.strip(), safe="")
         url = ("https://t{s}.tianditu.gov.cn/%s_w/wmts?SERVICE=WMTS&REQUEST=GetTile&VERSION=1.0.0"
                "&LAYER=%s&STYLE=default&TILEMATRIXSET=w&FORMAT=tiles&TILEMATRIX={z}&TILEROW={y}"
-               "&TILECOL={x}&tk=" + tk)
+               "&TILECOL={x}&tk=")
         attr = "&copy; 天地图 Tianditu (国家地理信息公共服务平台)"
-        return [dict(tiles=url % ("vec", "vec"), attr=attr, subdomains="01234567", max_zoom=18,
+        return [dict(tiles=url % ("vec", "vec") + tk, attr=attr, subdomains="01234567", max_zoom=18,
                      name="天地图 Tianditu"),
-                dict(tiles=url % ("cva", "cva"), attr=attr, subdomains="01234567", max_zoom=18,
+                dict(tiles=url % ("cva", "cva") + tk, attr=attr, subdomains="01234567", max_zoom=18,
                      name="天地图注记 Tianditu labels")], False
     return [dict(tiles="https://webrd0{s}.is.autonavi.com/appmaptile?lang=zh_cn&size=1&scale=1"
                        "&style=8&x={x}&y={y}&z={z}", subdomains="1234", max_zoom=18,
@@ -351,7 +406,7 @@ def _new_map(tiles: list[dict], title: str) -> folium.Map:
                    control_scale=True, prefer_canvas=False)
     for i, t in enumerate(tiles):
         folium.TileLayer(overlay=i > 0, control=False, **t).add_to(m)
-    m.get_root().header.add_child(Element(f"<title>{html.escape(title)}</title>"), name="jx_title")
+    m.get_root().header.add_child(Element(f"<title>{_inert_html(title)}</title>"), name="jx_title")
     return m
 
 
@@ -735,7 +790,7 @@ def park_map(park: str | None = None, *, parks: gpd.GeoDataFrame | None = None,
     keys += sorted(set(zones_d["park"].astype(str)) - set(PARKS))
     for i, key in enumerate(keys):
         zh, en = park_names.get(key, PARKS.get(key, (key, "")))
-        _add_group(m, f"zones-{_slug(key)}", html.escape(f"{zh} 功能分区 {en} zones"),
+        _add_group(m, f"zones-{_slug(key)}", f"{zh} 功能分区 {en} zones",
                    zones_d[zones_d["park"].astype(str) == key], zone_props, order=i)
     _add_group(m, "parks", "园区边界 Park boundaries", parks_d, park_props, order=len(keys))
 
@@ -838,7 +893,7 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
         for level in reversed(levels):  # loosest at the bottom
             sub = zones_d[zones_d["control_level"].astype(str) == level]
             zh, en, colour, fo = CONTROL_LEVELS.get(level, (level, level, GREY, 0.3))
-            if _add_group(m, f"zone-{_slug(level)}", html.escape(f"{zh} {en}"), sub, zone_props(level),
+            if _add_group(m, f"zone-{_slug(level)}", f"{zh} {en}", sub, zone_props(level),
                           order=100 + levels.index(level)):
                 zone_items.insert(0, {"label": f"{zh} {en}", "color": colour, "fill": colour,
                                       "fillOpacity": fo, "shape": "fill"})

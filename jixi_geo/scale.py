@@ -21,7 +21,7 @@ from typing import Iterator
 import geopandas as gpd
 import pandas as pd
 
-from ._io import atomic_path, file_sha256, write_text_atomic
+from ._io import atomic_path, file_sha256, output_dir, write_text_atomic
 from ._zones import zones_sha256
 from .errors import InputError
 
@@ -91,8 +91,7 @@ def check_file(src, out, *, chunksize: int = 200_000, resume: bool = True, progr
     src = _formats.identify(src).path  # missing or refused inputs: InputError before any output
     if zones is not None and not isinstance(zones, gpd.GeoDataFrame):
         zones = validate_zones(zones)
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(out)
     zones_key = "bundled" if zones is None else zones_sha256(zones)
     options = {"chunksize": chunksize, "activity": activity, "zones": zones_key, "buffer_m": buffer_m,
                "tolerance_ha": tolerance_ha, "search_m": search_m, "coords": coords, "crs": str(crs),
@@ -106,6 +105,8 @@ def check_file(src, out, *, chunksize: int = 200_000, resume: bool = True, progr
             done = [i for i in old.get("done", []) if (out / f"part-{i:05d}.parquet").exists()]
             log.info("resuming: %d part(s) already done", len(done))
     if not done:
+        # first say that nothing is done, then remove the parts of an earlier run
+        write_text_atomic(mpath, json.dumps({**ident, "done": []}, ensure_ascii=False, indent=1))
         for old_part in out.glob("part-*.parquet"):
             old_part.unlink()
     show = sys.stderr.isatty() if progress is None else progress
@@ -136,8 +137,32 @@ def check_file(src, out, *, chunksize: int = 200_000, resume: bool = True, progr
 
 
 def read_results(out) -> gpd.GeoDataFrame:
-    """Read the parts written by :func:`check_file`, in input order."""
-    parts = sorted(Path(out).glob("part-*.parquet"))
+    """Read the parts written by :func:`check_file`, in input order.
+
+    Raises
+    ------
+    InputError
+        If the run that writes ``out`` has not finished (its ``_manifest.json``
+        is missing or not marked complete), or the part files differ from those
+        the manifest lists: a partial result is never read as a whole one.
+    """
+    out = Path(out)
+    mpath = out / "_manifest.json"
+    if not mpath.is_file():
+        raise InputError(f"{out} 中没有 _manifest.json，不是 check_file 的完整输出；请运行 jixi_geo.check_file。 "
+                         f"{out} has no _manifest.json, so it is not a finished check_file output; run "
+                         "jixi_geo.check_file first")
+    manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    done = sorted(manifest.get("done", []))
+    if not manifest.get("complete"):
+        raise InputError(f"写入 {out} 的检查尚未完成（已完成 {len(done)} 块）；请用相同输入和选项再次运行 "
+                         f"check_file 以续算。 The check writing {out} has not finished ({len(done)} "
+                         "chunk(s) done); run check_file again with the same input and options to resume")
+    expected = [f"part-{i:05d}.parquet" for i in done]
+    parts = sorted(out.glob("part-*.parquet"))
+    if [p.name for p in parts] != expected:
+        raise InputError(f"{out} 中的结果分块与 _manifest.json 不符；请重新运行 check_file。 The part files in "
+                         f"{out} differ from those _manifest.json lists; run check_file again")
     if not parts:
         raise InputError(f"no result parts in {out}; run jixi_geo.check_file first")
     return pd.concat([gpd.read_parquet(p) for p in parts], ignore_index=True)

@@ -58,6 +58,7 @@ __all__ = [
     "read_sites",
     "iter_sites_csv",
     "write_csv_excel",
+    "excel_safe_text",
     "SiteProblemsError",
     "LON_COLUMNS",
     "LAT_COLUMNS",
@@ -88,6 +89,11 @@ _PREFIX_EASTING = (13e6, 46e6)  # zone-prefixed Gauss-Kruger eastings
 _SNIFF_CHUNK = 1 << 20
 _SAMPLE_BYTES = 1 << 16
 _EXCEL_CELL_LIMIT = 32_767
+#: First characters that make Excel (or LibreOffice) read a CSV text cell as a formula (OWASP
+#: "CSV injection"): such text cells are written with a leading ``'``.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+# text that is just a decimal number ("-12.5", "+3e2") is not a formula, and stays as it is
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?")
 
 Coords = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
 
@@ -1218,8 +1224,34 @@ def iter_sites_csv(
     return _chunks()
 
 
+def excel_safe_text(value):
+    """``value`` as a CSV cell Excel shows as text: ``'`` before a would-be formula.
+
+    A text (``str``) starting with ``=``, ``+``, ``-``, ``@``, TAB or CR gets a
+    leading apostrophe, as OWASP recommends against CSV injection, unless it is
+    just a decimal number (``"-12.5"``). Anything else (numbers, missing values)
+    is returned unchanged.
+
+    Examples
+    --------
+    >>> excel_safe_text("=1+2"), excel_safe_text("@SUM(A1)")
+    ("'=1+2", "'@SUM(A1)")
+    >>> excel_safe_text("-3.5"), excel_safe_text(-3.5), excel_safe_text("鸡西")
+    ('-3.5', -3.5, '鸡西')
+    """
+    if isinstance(value, str) and value[:1] in FORMULA_TRIGGERS and not _PLAIN_NUMBER.fullmatch(value):
+        return "'" + value
+    return value
+
+
 def write_csv_excel(df: pd.DataFrame, path, *, rounding_precision: int = 9) -> Path:
     """Write a table as UTF-8-with-BOM CSV that Excel opens correctly, atomically.
+
+    Text cells and column names that Excel would run as formulas (starting with
+    ``=``, ``+``, ``-``, ``@``, TAB or CR) get a leading ``'`` (see
+    :func:`excel_safe_text`); numeric columns are written as numbers, negative
+    ones included. Rows end in CRLF (RFC 4180) and any cell holding a CR or LF
+    is quoted, so the file reads back with the same rows.
 
     Parameters
     ----------
@@ -1235,6 +1267,11 @@ def write_csv_excel(df: pd.DataFrame, path, *, rounding_precision: int = 9) -> P
     -------
     pathlib.Path
         ``path``.
+
+    Raises
+    ------
+    OutputError
+        If ``path`` cannot be written (its folder is a file or read-only …).
 
     Warns
     -----
@@ -1255,7 +1292,13 @@ def write_csv_excel(df: pd.DataFrame, path, *, rounding_precision: int = 9) -> P
                 "cell limit; Excel will cut them if the CSV is saved from Excel. Keep the geometry "
                 "in a GeoPackage (gdf.to_file('sites.gpkg')) and use the CSV for viewing only.",
                 JixiGeoWarning, stacklevel=2)
+    for c in out.columns:
+        col = out[c]
+        if not (pd.api.types.is_numeric_dtype(col.dtype) or pd.api.types.is_bool_dtype(col.dtype)
+                or pd.api.types.is_datetime64_any_dtype(col.dtype)):
+            out[c] = col.astype(object).map(excel_safe_text)
+    out.columns = [excel_safe_text(c) for c in out.columns]
     path = Path(path)
     with atomic_path(path, suffix=".csv") as tmp:
-        out.to_csv(tmp, index=False, encoding="utf-8-sig")
+        out.to_csv(tmp, index=False, encoding="utf-8-sig", lineterminator="\r\n")
     return path

@@ -72,7 +72,7 @@ def _features(m: folium.Map) -> list[dict]:
     out = []
     for group in m._children.values():
         for child in getattr(group, "_children", {}).values():
-            if isinstance(child, folium.GeoJson):
+            if isinstance(child, (folium.GeoJson, maps._Features)):
                 out.extend(child.data["features"])
     return out
 

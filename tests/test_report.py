@@ -47,4 +47,5 @@ def test_files_written_atomically_and_readable(results, tmp_path):
     assert list(back["site_id"]) == ["w1", "x2", "c3"] and back["name_zh"].iloc[0] == "兴凯湖风电"
     gj = gpd.read_file(paths["geojson"])
     assert list(gj["verdict"]) == list(results["verdict"].astype(str))
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "results.csv", "results.geojson"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "results.csv", "results.geojson",
+                                                          "results.manifest.json"]

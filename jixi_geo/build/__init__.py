@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .. import __version__
-from .._io import atomic_path, content_sha256, file_sha256, write_text_atomic
+from .._io import atomic_path, content_sha256, file_sha256, output_dir, write_text_atomic
 from .._paths import layers_dir
 from ..crs import STORAGE_CRS, geodesic_area
 from ..errors import BuildError
@@ -149,8 +149,7 @@ def build_layers(*, out_dir: str | os.PathLike | None = None, root: str | os.Pat
         The catalogue written.
     """
     root = Path(root) if root else layers_dir()
-    out = Path(out_dir) if out_dir else root
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(Path(out_dir) if out_dir else root)  # OutputError if it cannot be written
     ctx = BuildContext(root=root)
     entries = []
     for mod in _builders():
