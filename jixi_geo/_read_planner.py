@@ -113,12 +113,12 @@ def finish(result, planner: ReadResult | None, *, name_column: str | None, coord
     out = result.copy() if "site_name" not in result.columns else result.drop(columns=["site_name"])
     out.insert(at, "site_name", names)
     file_notes = list(planner.notes) if planner is not None else []
-    crs = meta.get("input_crs")
+    crs = meta.get("input_crs")  # lon/lat from a table that states no CRS: say which datum was assumed
     try:
         geographic = bool(crs) and pyproj.CRS.from_user_input(crs).is_geographic
     except pyproj.exceptions.CRSError:  # pragma: no cover - labels come from pyproj
         geographic = False
-    if geographic and not coords_key:
+    if geographic and not coords_key and meta.get("crs_from") == "assumed":
         file_notes.append(DATUM_NOTE)
     note = out["note"]
     if not isinstance(note.dtype, pd.CategoricalDtype):
