@@ -128,6 +128,11 @@ def _float(v) -> float:
         return float("nan")
 
 
+def _lonlat(lon: np.ndarray, lat: np.ndarray) -> bool:
+    """Whether the values are longitudes and latitudes of China (73–136°E, 15–54°N)."""
+    return bool((lon >= 73).all() and (lon <= 136).all() and (lat >= 15).all() and (lat <= 54).all())
+
+
 def _gk_crs(east: np.ndarray, given, notes: list[str], name: str) -> pyproj.CRS:
     if given is not None:
         notes.append(f"坐标系按 --crs 给定：{given.name} / CRS from --crs: {given.name}")
@@ -196,9 +201,15 @@ def read_excel(path, *, crs: pyproj.CRS | None = None, sheet=None) -> ReadResult
         gdf = gpd.GeoDataFrame(attrs, geometry=shapely.points(lon, lat), crs=None)
         return ReadResult(gdf=gdf, kind="excel", notes=notes, name_column=None)
     n_c, e_c = find_column(df.columns, "north"), find_column(df.columns, "east")
-    a = _numbers(df[n_c], "北坐标", refusals)
-    b = _numbers(df[e_c], "东坐标", refusals)
+    a = _numbers(df[n_c], "北坐标", refusals, dms=True)
+    b = _numbers(df[e_c], "东坐标", refusals, dms=True)
     refusals.raise_if_any()
+    if layout == "xy" and (_lonlat(a, b) or _lonlat(b, a)):  # X/Y holding degrees: lon/lat by value
+        lon, lat, lon_c = (a, b, n_c) if _lonlat(a, b) else (b, a, e_c)
+        notes.append(f"{n_c}/{e_c} 列为经纬度（度），按数值判断 {lon_c} 为经度 / columns {n_c}/{e_c} hold degrees: "
+                     f"{lon_c} is the longitude, by its values")
+        gdf = gpd.GeoDataFrame(df, geometry=shapely.points(lon, lat), crs=None)
+        return ReadResult(gdf=gdf, kind="excel", notes=notes)
     a_is_north, axis_note = axis_decision(a, b, str(n_c), str(e_c), a_role="north")
     notes.append(axis_note)
     north, east = (a, b) if a_is_north else (b, a)

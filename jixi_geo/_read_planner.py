@@ -109,9 +109,10 @@ def finish(result, planner: ReadResult | None, *, name_column: str | None, coord
         names = pd.Categorical.from_codes(np.zeros(n, dtype=np.int8), categories=pd.Index([""], dtype="str"))
     else:
         names = _texts(result[src]).array
-    at = list(result.columns).index("site_id") + 1
-    out = result.copy() if "site_name" not in result.columns else result.drop(columns=["site_name"])
-    out.insert(at, "site_name", names)
+    out = result  # freshly built by read_sites: completed in place, no copy of a large table
+    if "site_name" in out.columns:
+        out.drop(columns=["site_name"], inplace=True)
+    out.insert(list(out.columns).index("site_id") + 1, "site_name", names)
     file_notes = list(planner.notes) if planner is not None else []
     crs = meta.get("input_crs")  # lon/lat from a table that states no CRS: say which datum was assumed
     try:
@@ -132,7 +133,6 @@ def finish(result, planner: ReadResult | None, *, name_column: str | None, coord
             vals[pos] = "; ".join([*texts, vals[pos]] if vals[pos] else texts)
         note = pd.Categorical(vals)
     out["note"] = note.array if isinstance(note, pd.Series) else note
-    out.attrs = dict(result.attrs)
     out.attrs["read_sites"] = {**meta, "name_column": src, "notes": file_notes,
                                **({"format": planner.kind} if planner is not None else {})}
     return out

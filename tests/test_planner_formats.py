@@ -408,6 +408,18 @@ def test_excel_axes_decided_from_values_never_silently(tmp_path):
     refused(g, tmp_path, "cannot tell from the values which of X/Y is the northing")
 
 
+def test_excel_xy_columns_holding_degrees_are_lon_lat_by_value(tmp_path):
+    f = tmp_path / "in" / "xy.xlsx"
+    f.parent.mkdir()
+    wb = openpyxl.Workbook()
+    wb.active.append(["名称", "X", "Y"])
+    wb.active.append(["甲", 45.43, 132.45])  # X = north: the latitude first
+    wb.save(f)
+    out = read_sites(f)
+    assert (out.geometry.x.iloc[0], out.geometry.y.iloc[0]) == pytest.approx((132.45, 45.43))
+    assert "Y 为经度" in out["note"].iloc[0] and DATUM_NOTE in out["note"].iloc[0]
+
+
 def test_excel_sheet_and_unknown_sheet(tmp_path):
     f = tmp_path / "in" / "b.xlsx"
     boundary_xlsx(f, [("A1", "湖区站", square(IN_RESERVE, 250))])
