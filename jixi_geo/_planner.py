@@ -196,6 +196,14 @@ def gk_crs(datum: str, width: int, zone: int, *, prefixed: bool) -> tuple[pyproj
     return crs, r["datum_to_cgcs2000"]
 
 
+def crs_text(crs: pyproj.CRS) -> str:
+    """A short readable label of a CRS: its EPSG code and name, or its PROJ string."""
+    epsg = crs.to_epsg(min_confidence=70)
+    if epsg:
+        return f"EPSG:{epsg}（{crs.name}）"
+    return crs.name if crs.name and crs.name != "unknown" else str(crs.srs)[:200]
+
+
 def prefixed_zone(easting: float) -> int | None:
     """The zone number prefixed to an easting, or None if it carries none."""
     if PREFIXED_EASTING[0] <= easting < PREFIXED_EASTING[1]:

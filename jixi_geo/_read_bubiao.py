@@ -30,7 +30,7 @@ import pyproj
 import shapely
 
 from ._paths import rules_dir
-from ._planner import (ReadResult, Refusals, assemble_parcel, datum_key, gk_crs, prefixed_zone, refuse,
+from ._planner import (ReadResult, crs_text, Refusals, assemble_parcel, datum_key, gk_crs, prefixed_zone, refuse,
                        zone_width)
 from .errors import CRSError, EncodingError, InputError
 
@@ -155,7 +155,7 @@ def _crs_of(head, eastings, *, given, name, refusals: Refusals, notes: list[str]
             notes.append(f"文件头无带号，按东坐标前缀取带号 {zone} / no 带号 in the header: zone {zone} from the "
                          "easting prefix")
     if given is not None:
-        notes.append(f"坐标系按 --crs 给定：{given.name} / CRS from --crs: {given.name}")
+        notes.append(f"坐标系按 --crs 给定：{crs_text(given)} / CRS from --crs: {crs_text(given)}")
         return given
     if zone is None:
         refusals.add(CRSError, "文件头无带号，东坐标也不带带号前缀（去大数）：无法确定投影带，请加 --crs，例如 --crs EPSG:4553",

@@ -11,6 +11,7 @@ nothing. DWG files are refused with the advice to save them as DXF.
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from pathlib import Path
 
@@ -20,7 +21,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from ._planner import (ReadResult, Refusals, axis_decision, gk_crs, prefixed_zone, refuse, zone_width)
+from ._planner import (ReadResult, crs_text, Refusals, axis_decision, gk_crs, prefixed_zone, refuse, zone_width)
 from .errors import CRSError, InputError
 
 __all__ = ["read_dxf", "refuse_dwg", "is_dwg"]
@@ -76,15 +77,22 @@ def _vertices(e) -> tuple[np.ndarray, bool, bool]:
     return np.array([(p.x, p.y) for p in pts], dtype=float), closed, True
 
 
+_UNICODE_ESCAPE = re.compile(r"\\U\+([0-9A-Fa-f]{4})")
+
+
+def _u(text) -> str:
+    """Decode the ``\\U+6E56`` escapes CAD programs write for characters outside the code page."""
+    return _UNICODE_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), str(text))
+
+
 def _text_of(e) -> tuple[str, tuple[float, float]]:
-    if e.dxftype() == "MTEXT":
-        return e.plain_text().strip(), (e.dxf.insert.x, e.dxf.insert.y)
-    return str(e.dxf.text).strip(), (e.dxf.insert.x, e.dxf.insert.y)
+    text = e.plain_text() if e.dxftype() == "MTEXT" else e.dxf.text
+    return " ".join(_u(text).split()), (e.dxf.insert.x, e.dxf.insert.y)  # MTEXT line breaks → spaces
 
 
 def _crs_for(xs: np.ndarray, *, given, name: str, notes: list[str]) -> pyproj.CRS:
     if given is not None:
-        notes.append(f"坐标系按 --crs 给定：{given.name} / CRS from --crs: {given.name}")
+        notes.append(f"坐标系按 --crs 给定：{crs_text(given)} / CRS from --crs: {crs_text(given)}")
         return given
     zones = {prefixed_zone(x) for x in xs}
     if None not in zones and len(zones) == 1:
@@ -141,7 +149,7 @@ def read_dxf(path, *, crs: pyproj.CRS | None = None, cad_layer=None) -> ReadResu
                f"{name} could not be read as DXF ({e}); save it again as DXF from your CAD program")
     msp = doc.modelspace()
     wanted = _layers_wanted(cad_layer)
-    present = sorted({e.dxf.layer for e in msp})
+    present = sorted({_u(e.dxf.layer) for e in msp})
     if wanted is not None:
         lower = {p.lower(): p for p in present}
         missing = [w for w in wanted if w.lower() not in lower]
@@ -157,14 +165,15 @@ def read_dxf(path, *, crs: pyproj.CRS | None = None, cad_layer=None) -> ReadResu
     polys, texts, other = [], [], Counter()
     arcs = 0
     for e in msp:
-        if e.dxf.layer not in keep:
+        layer = _u(e.dxf.layer)
+        if layer not in keep:
             continue
         t = e.dxftype()
         if t in _POLYLINES:
             xy, closed, had_arc = _vertices(e)
             arcs += had_arc
             if len(xy) >= 2:
-                polys.append((xy, closed, t, e.dxf.layer))
+                polys.append((xy, closed, t, layer))
         elif t in _TEXTS:
             s, at = _text_of(e)
             if s:

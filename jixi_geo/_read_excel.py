@@ -25,7 +25,7 @@ import pandas as pd
 import pyproj
 import shapely
 
-from ._planner import (ReadResult, Refusals, assemble_parcel, axis_decision, column_names, find_column,
+from ._planner import (ReadResult, crs_text, Refusals, assemble_parcel, axis_decision, column_names, find_column,
                        gk_crs, parse_dms, prefixed_zone, refuse, zone_width)
 from .errors import CRSError, InputError
 
@@ -135,7 +135,7 @@ def _lonlat(lon: np.ndarray, lat: np.ndarray) -> bool:
 
 def _gk_crs(east: np.ndarray, given, notes: list[str], name: str) -> pyproj.CRS:
     if given is not None:
-        notes.append(f"坐标系按 --crs 给定：{given.name} / CRS from --crs: {given.name}")
+        notes.append(f"坐标系按 --crs 给定：{crs_text(given)} / CRS from --crs: {crs_text(given)}")
         return given
     zones = {prefixed_zone(e) for e in east}
     if None not in zones and len(zones) == 1:

@@ -465,3 +465,34 @@ def test_kml_placemark_names(tmp_path):
         d / "a.kml", driver="KML")
     out = read_sites(d / "a.kml")
     assert out["site_name"].tolist() == ["奥维标注一"]
+
+
+def test_bubiao_beijing54_read_with_a_towgs84_crs(tmp_path, two_parcels):
+    """With --crs carrying a datum shift, a 北京54 file is read, and the shift is applied."""
+    b54 = "+proj=tmerc +lat_0=0 +lon_0=132 +k=1 +x_0=44500000 +y_0=0 +ellps=krass " \
+          "+towgs84=15.8,-154.4,-82.3,0,0,0,0 +units=m +no_defs"
+    f = write_gbk(tmp_path / "in" / "b54.txt", bubiao_text(two_parcels, header={"坐标系": "1954北京坐标系"}))
+    g = write_gbk(tmp_path / "in2" / "cgcs.txt", bubiao_text(two_parcels))
+    a, b = read_sites(f, crs=b54).to_crs(GK44), read_sites(g).to_crs(GK44)
+    shift = a.geometry.centroid.distance(b.geometry.centroid)
+    assert ((shift > 5) & (shift < 300)).all()  # moved by the datum shift, not relabelled
+    assert a.geometry.area.to_numpy() == pytest.approx(b.geometry.area.to_numpy(), rel=1e-3)
+
+
+def test_dxf_old_style_polyline_and_mtext_name(tmp_path):
+    poly = square(IN_RESERVE, 300)
+    doc = ezdxf.new("R2000")
+    msp = doc.modelspace()
+    msp.add_polyline2d(poly, close=True, dxfattribs={"layer": "规划红线"})
+    cx, cy = np.mean(poly, axis=0)
+    msp.add_mtext("湖区\\P观测站", dxfattribs={"insert": (cx, cy), "layer": "注记"})
+    hatch = msp.add_hatch()
+    hatch.paths.add_polyline_path(poly)  # a hatch duplicating the boundary: not another site
+    f = tmp_path / "in" / "p.dxf"
+    f.parent.mkdir()
+    doc.saveas(f)
+    out = read_sites(f)
+    # written as ANSI_1252 with \\U+ escapes for the Chinese: decoded
+    assert len(out) == 1 and out["site_name"].iloc[0] == "湖区 观测站" and out["图层"].iloc[0] == "规划红线"
+    assert out.to_crs(GK44).geometry.iloc[0].area / 1e4 == pytest.approx(shoelace_ha(poly), rel=1e-6)
+    assert "HATCH ×1" in out["note"].iloc[0]
