@@ -30,7 +30,7 @@ import pyproj
 import shapely
 
 from ._paths import rules_dir
-from ._planner import (ReadResult, crs_text, Refusals, assemble_parcel, datum_key, gk_crs, prefixed_zone, refuse,
+from ._planner import (ReadResult, crs_text, Refusals, assemble_parcel, axis_decision, datum_key, gk_crs, prefixed_zone, refuse,
                        zone_width)
 from .errors import CRSError, EncodingError, InputError
 
@@ -281,6 +281,13 @@ def read_bubiao(path, *, crs: pyproj.CRS | None = None, encoding: str | None = N
             rows.append((pid, ring or "1", xn, ye))
         blocks.append((lineno, pf, label, rows))
     refusals.raise_if_any()
+    if crs is None:  # the format says X = north; a file written the other way round is diagnosed
+        xs = np.array([r[2] for _, _, _, rows in blocks for r in rows])
+        ys = np.array([r[3] for _, _, _, rows in blocks for r in rows])
+        x_north, axis_note = axis_decision(xs, ys, "X", "Y", a_role="north")
+        if not x_north:
+            notes.append(axis_note)
+            blocks = [(ln, pf, lab, [(p, r, y, x) for p, r, x, y in rows]) for ln, pf, lab, rows in blocks]
     eastings = [r[3] for _, _, _, rows in blocks for r in rows]
     src = _crs_of(head, eastings, given=crs, name=name, refusals=refusals, notes=notes)
     prec, pnote = _precision(head, coords_text)

@@ -496,3 +496,13 @@ def test_dxf_old_style_polyline_and_mtext_name(tmp_path):
     assert len(out) == 1 and out["site_name"].iloc[0] == "湖区 观测站" and out["图层"].iloc[0] == "规划红线"
     assert out.to_crs(GK44).geometry.iloc[0].area / 1e4 == pytest.approx(shoelace_ha(poly), rel=1e-6)
     assert "HATCH ×1" in out["note"].iloc[0]
+
+
+def test_bubiao_written_with_x_as_easting_is_diagnosed(tmp_path, two_parcels):
+    text = bubiao_text(two_parcels)
+    swapped = re.sub(r"^(J\d+,\d+),([\d.]+),([\d.]+)(?=\r?$)", r"\1,\3,\2", text, flags=re.M)
+    assert swapped != text
+    f = write_gbk(tmp_path / "in" / "s.txt", swapped)
+    a, b = read_sites(f), read_sites(write_gbk(tmp_path / "in2" / "ok.txt", text))
+    assert a.geometry.geom_equals_exact(b.geometry, tolerance=1e-9).all()
+    assert "X 列以 44 开头，判断为东坐标（Y=北）" in a["note"].iloc[0]
