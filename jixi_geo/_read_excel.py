@@ -29,7 +29,7 @@ from ._planner import (ReadResult, crs_text, Refusals, assemble_parcel, axis_dec
                        gk_crs, parse_dms, prefixed_zone, refuse, zone_width)
 from .errors import CRSError, InputError
 
-__all__ = ["read_excel"]
+__all__ = ["read_excel", "read_rows", "survey_layout"]
 
 _HEADER_SCAN_ROWS = 30
 
@@ -187,10 +187,25 @@ def read_excel(path, *, crs: pyproj.CRS | None = None, sheet=None) -> ReadResult
     notes: list[str] = []
     chosen, rows, (hdr, layout) = _pick_sheet(wb, sheet, name, notes)
     notes.append(f"工作表 {chosen!r}，表头在第 {hdr + 1} 行 / sheet {chosen!r}, header on row {hdr + 1}")
+    return read_rows(rows, hdr, layout, name=f"{name} 工作表 {chosen!r}", crs=crs, notes=notes)
+
+
+def survey_layout(rows: list[list]) -> tuple[int, str] | None:
+    """(header row, layout) of a table naming survey X/Y (北坐标/东坐标) columns, else None."""
+    found = _header_row(rows)
+    return found if found is not None and found[1] in ("xy", "boundary") else None
+
+
+def read_rows(rows: list[list], hdr: int, layout: str, *, name: str, crs: pyproj.CRS | None,
+              notes: list[str], kind: str = "excel") -> ReadResult:
+    """Sites from a table given as rows of cells, its header on row ``hdr``.
+
+    ``layout`` is ``lonlat``, ``xy`` (points in metres) or ``boundary`` (a 界址点 table).
+    """
     df = _table(rows, hdr, notes)
     if df.empty:
-        refuse(InputError, f"{name} 工作表 {chosen!r} 表头下没有数据行", f"sheet {chosen!r} of {name} has no rows")
-    refusals = Refusals(f"Excel 文件 {name}")
+        refuse(InputError, f"{name} 表头下没有数据行", f"{name} has no rows below the header")
+    refusals = Refusals(name)
     if layout == "lonlat":
         lon_c, lat_c = find_column(df.columns, "lon"), find_column(df.columns, "lat")
         lon = _numbers(df[lon_c], "经度", refusals, dms=True)
@@ -199,7 +214,7 @@ def read_excel(path, *, crs: pyproj.CRS | None = None, sheet=None) -> ReadResult
         attrs = df.copy()
         attrs[lon_c], attrs[lat_c] = lon, lat
         gdf = gpd.GeoDataFrame(attrs, geometry=shapely.points(lon, lat), crs=None)
-        return ReadResult(gdf=gdf, kind="excel", notes=notes, name_column=None)
+        return ReadResult(gdf=gdf, kind=kind, notes=notes, name_column=None)
     n_c, e_c = find_column(df.columns, "north"), find_column(df.columns, "east")
     a = _numbers(df[n_c], "北坐标", refusals, dms=True)
     b = _numbers(df[e_c], "东坐标", refusals, dms=True)
@@ -209,15 +224,17 @@ def read_excel(path, *, crs: pyproj.CRS | None = None, sheet=None) -> ReadResult
         notes.append(f"{n_c}/{e_c} 列为经纬度（度），按数值判断 {lon_c} 为经度 / columns {n_c}/{e_c} hold degrees: "
                      f"{lon_c} is the longitude, by its values")
         gdf = gpd.GeoDataFrame(df, geometry=shapely.points(lon, lat), crs=None)
-        return ReadResult(gdf=gdf, kind="excel", notes=notes)
+        return ReadResult(gdf=gdf, kind=kind, notes=notes)
     a_is_north, axis_note = axis_decision(a, b, str(n_c), str(e_c), a_role="north")
     notes.append(axis_note)
     north, east = (a, b) if a_is_north else (b, a)
     src = _gk_crs(east, crs, notes, name)
     if layout == "xy":
         gdf = gpd.GeoDataFrame(df, geometry=shapely.points(east, north), crs=src)
-        return ReadResult(gdf=gdf, kind="excel", notes=notes)
-    return _parcels(df, east, north, src, notes, refusals, name)
+        return ReadResult(gdf=gdf, kind=kind, notes=notes)
+    result = _parcels(df, east, north, src, notes, refusals, name)
+    result.kind = kind
+    return result
 
 
 def _parcels(df, east, north, src, notes, refusals: Refusals, name) -> ReadResult:

@@ -52,6 +52,8 @@ def read(source, *, crs: pyproj.CRS | None, encoding: str | None, cad_layer=None
     if sheet is not None and kind != "excel":
         refuse(InputError, f"--sheet 只用于 Excel 文件，{path.name} 不是", f"--sheet is for Excel files; "
                f"{path.name} is not one")
+    if suffix in (".csv", ".tsv"):
+        return _survey_csv(path, crs=crs, encoding=encoding)
     if kind == "dxf":
         from ._read_dxf import read_dxf
 
@@ -65,6 +67,44 @@ def read(source, *, crs: pyproj.CRS | None, encoding: str | None, cad_layer=None
 
         return read_bubiao(path, crs=crs, encoding=encoding)
     return None
+
+
+def _survey_csv(path: Path, *, crs, encoding) -> ReadResult | None:
+    """A CSV whose header names survey X/Y or 北坐标/东坐标 columns (not lon/lat): read with the
+    table reader, X = north by the values; any other CSV: None (read as before)."""
+    from ._read_excel import read_rows, survey_layout
+    from .sites import _csv_sep, _text_encoding
+
+    enc = _text_encoding(path, encoding)
+    head = pd.read_csv(path, encoding=enc, sep=_csv_sep(path, enc), header=None, dtype=str, nrows=31,
+                       keep_default_na=False)
+    found = survey_layout(head.values.tolist())
+    if found is None:
+        return None
+    hdr, layout = found
+    if layout == "xy" and not _survey_xy(head.iloc[hdr + 1:], list(head.iloc[hdr])):
+        return None  # plain x/y (GIS order, or degrees): read as before
+    rows = pd.read_csv(path, encoding=enc, sep=_csv_sep(path, enc), header=None, dtype=str,
+                       keep_default_na=False).values.tolist()
+    rows = [[None if c == "" else c for c in r] for r in rows]
+    result = read_rows(rows, hdr, layout, name=path.name, crs=crs, notes=[], kind="csv")
+    result.encoding = enc
+    return result
+
+
+def _survey_xy(body: pd.DataFrame, header: list) -> bool:
+    """Whether an x/y table is a survey one: named 北坐标/东坐标 (not plain x/y), or its Y column
+    holds zone-prefixed eastings and its X column northings."""
+    from ._planner import NORTHING, find_column, prefixed_zone
+
+    n_c, e_c = find_column(header, "north"), find_column(header, "east")
+    if str(n_c).strip().lower() != "x" or str(e_c).strip().lower() != "y":
+        return True
+    cols = {str(c): i for i, c in enumerate(header)}
+    x = pd.to_numeric(body.iloc[:, cols[str(n_c)]], errors="coerce").dropna()
+    y = pd.to_numeric(body.iloc[:, cols[str(e_c)]], errors="coerce").dropna()
+    return (len(x) > 0 and len(y) > 0 and x.between(*NORTHING).all()
+            and all(prefixed_zone(v) is not None for v in y))
 
 
 def _name_source(columns, planner: ReadResult | None, name_column: str | None) -> str | None:

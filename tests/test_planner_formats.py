@@ -506,3 +506,21 @@ def test_bubiao_written_with_x_as_easting_is_diagnosed(tmp_path, two_parcels):
     a, b = read_sites(f), read_sites(write_gbk(tmp_path / "in2" / "ok.txt", text))
     assert a.geometry.geom_equals_exact(b.geometry, tolerance=1e-9).all()
     assert "X 列以 44 开头，判断为东坐标（Y=北）" in a["note"].iloc[0]
+
+
+def test_csv_with_survey_columns_reads_x_as_north(tmp_path):
+    a = square(IN_RESERVE, 250)
+    f = tmp_path / "in" / "界址点.csv"
+    f.parent.mkdir()
+    rows = ["地块号,点号,X,Y"] + [f"Q1,J{k + 1},{y:.3f},{x:.3f}" for k, (x, y) in enumerate(a)]
+    f.write_bytes("\r\n".join(rows).encode("gbk"))
+    got = check(f, tmp_path / "out")
+    assert got["verdict"].tolist() == ["prohibited"] and got["site_id"].tolist() == ["Q1"]
+    assert float(got["overlap_ha"].iloc[0]) == pytest.approx(shoelace_ha(a), rel=1e-3)
+    assert "Y 列以 44 开头，判断为东坐标（X=北）" in got["note"].iloc[0]
+    g = tmp_path / "in2" / "pts.csv"  # X/Y points, Y zone-prefixed: X is the northing
+    g.parent.mkdir()
+    g.write_text("名称,X,Y\n站点,{1:.3f},{0:.3f}\n".format(*a[0]), encoding="utf-8")
+    out = read_sites(g)
+    assert out.to_crs(GK44).geometry.iloc[0].coords[0] == pytest.approx(a[0], abs=1e-3)
+    assert out["site_name"].tolist() == ["站点"] and "X=北" in out["note"].iloc[0]
