@@ -72,15 +72,32 @@ def read(source, *, crs: pyproj.CRS | None, encoding: str | None, cad_layer=None
 def _survey_csv(path: Path, *, crs, encoding) -> ReadResult | None:
     """A CSV whose header names survey X/Y or 北坐标/东坐标 columns (not lon/lat): read with the
     table reader, X = north by the values; any other CSV: None (read as before)."""
+    import codecs
+    import csv
+    import io
+
     from ._read_excel import read_rows, survey_layout
     from .sites import _csv_sep, _text_encoding
 
-    enc = _text_encoding(path, encoding)
-    head = pd.read_csv(path, encoding=enc, sep=_csv_sep(path, enc), header=None, dtype=str, nrows=31,
-                       keep_default_na=False)
-    found = survey_layout(head.values.tolist())
+    with open(path, "rb") as f:  # only the head decides: a large point CSV is not decoded twice
+        raw = f.read(1 << 16)
+    text = None
+    for enc in ([encoding] if encoding else ["utf-8-sig", "gb18030"]):
+        try:
+            text = codecs.getincrementaldecoder(enc)().decode(raw, final=False)
+            break
+        except (UnicodeDecodeError, LookupError):
+            continue
+    if text is None:
+        return None  # the CSV reader reports the encoding problem
+    lines = text.splitlines()[:31]
+    seps = {c: lines[0].count(c) for c in (",", "\t", ";", "|")} if lines else {",": 0}
+    sep = max(seps, key=seps.get)
+    head = pd.DataFrame([r for r in csv.reader(io.StringIO("\n".join(lines)), delimiter=sep)])
+    found = survey_layout(head.where(head.notna(), "").values.tolist())
     if found is None:
         return None
+    enc = _text_encoding(path, encoding)
     hdr, layout = found
     if layout == "xy" and not _survey_xy(head.iloc[hdr + 1:], list(head.iloc[hdr])):
         return None  # plain x/y (GIS order, or degrees): read as before
