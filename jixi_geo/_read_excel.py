@@ -157,7 +157,7 @@ def read_excel(path, *, crs: pyproj.CRS | None = None, sheet=None) -> ReadResult
     Parameters
     ----------
     path : str or pathlib.Path
-        ``.xlsx``, ``.xlsm`` or ``.xls``.
+        ``.xlsx``, ``.xlsm``, ``.xls`` or ``.ods``.
     crs : pyproj.CRS, optional, keyword-only
         The CRS of X/Y metres without zone prefix (lon/lat tables need none).
     sheet : str or int, optional, keyword-only
@@ -182,8 +182,9 @@ def read_excel(path, *, crs: pyproj.CRS | None = None, sheet=None) -> ReadResult
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as e:  # calamine raises its own error types for damaged files
-        refuse(InputError, f"{name} 无法作为 Excel 工作簿读取（{type(e).__name__}）：请在 Excel/WPS 中另存为 .xlsx",
-               f"{name} could not be read as an Excel workbook ({e}); save it again as .xlsx")
+        refuse(InputError, f"{name} 无法作为 Excel 工作簿读取（{type(e).__name__}）：请在 Excel/WPS 中重新另存为 .xlsx，"
+               "或另存为 CSV UTF-8", f"{name} could not be read as an Excel workbook ({e}); save it again as "
+               ".xlsx, or as CSV UTF-8")
     notes: list[str] = []
     chosen, rows, (hdr, layout) = _pick_sheet(wb, sheet, name, notes)
     notes.append(f"工作表 {chosen!r}，表头在第 {hdr + 1} 行 / sheet {chosen!r}, header on row {hdr + 1}")

@@ -22,7 +22,7 @@ from .errors import InputError
 __all__ = ["read", "finish", "DATUM_NOTE", "SUFFIXES"]
 
 #: Suffixes always read by the planner readers, never by GDAL.
-SUFFIXES = {".dxf": "dxf", ".dwg": "dxf", ".xlsx": "excel", ".xlsm": "excel", ".xls": "excel"}
+SUFFIXES = {".dxf": "dxf", ".dwg": "dxf", ".xlsx": "excel", ".xlsm": "excel", ".xls": "excel", ".ods": "excel"}
 #: The note on lon/lat read without ``coords=``: the datum assumed.
 DATUM_NOTE = ("坐标按 CGCS2000/WGS84 解读；若来自高德/百度请加 --coords gcj02/bd09 / coordinates read as "
               "CGCS2000/WGS84; if copied from Amap (高德) or Baidu (百度) maps, pass --coords gcj02 or bd09")

@@ -524,3 +524,12 @@ def test_csv_with_survey_columns_reads_x_as_north(tmp_path):
     out = read_sites(g)
     assert out.to_crs(GK44).geometry.iloc[0].coords[0] == pytest.approx(a[0], abs=1e-3)
     assert out["site_name"].tolist() == ["站点"] and "X=北" in out["note"].iloc[0]
+
+
+@pytest.mark.parametrize("name", ["bad.xlsx", "bad.xls", "bad.ods"])
+def test_damaged_workbook_is_refused_cleanly(tmp_path, name):
+    f = tmp_path / "in" / name
+    f.parent.mkdir()
+    f.write_bytes(b"PK\x03\x04 not a workbook")
+    msg = refused(f, tmp_path, "could not be read as an Excel workbook")
+    assert "另存为 .xlsx" in msg and "Traceback" not in msg
