@@ -125,14 +125,20 @@ def run_cmd(out: Path, no_build: bool) -> None:
               help="Official zones of the redline_zones schema to use instead of the bundled model.")
 @click.option("--zones-layer", default=None, help="Layer of a multi-layer zones file (GeoPackage, KML).")
 @click.option("--make-valid", is_flag=True, help="Repair invalid polygons instead of refusing them.")
+@click.option("--cad-layer", default=None, help="DXF: read only these layers, e.g. 红线 (several: 红线,用地红线).")
+@click.option("--sheet", default=None, help="Excel: the sheet to read (name or 1-based number).")
+@click.option("--name-column", default=None, help="Column with the site names (default: 名称/项目名称/地块名称/name…).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("jixi_check_results"), show_default=True,
               callback=_out_option,
               help="Output folder (results.csv, results.geojson, report.html); or NAME.parquet for large "
                    "CSV/GeoParquet inputs: streamed in chunks into a folder of GeoParquet parts, resumable.")
 def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding, zones_path, zones_layer, make_valid,
-              out):
+              cad_layer, sheet, name_column, out):
     """Check project sites against the red-line zones.
 
+    \b
+    SITES: GeoJSON, GeoPackage, Shapefile, KML, CSV (经度/纬度), WKT text,
+    GeoParquet, 部标 界址点 TXT, CAD DXF (DWG: save as DXF), Excel .xlsx/.xls.
     \b
     Exit codes: 0 every site is clear; 1 at least one site is not clear
     (prohibited, restricted, conditional, attention or outside Jixi);
@@ -162,7 +168,8 @@ def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding
         paths = {"parquet": out}
     else:
         res = check_sites(sites, activity=activity, zones=zones, buffer_m=buffer_m, coords=coords, crs=crs,
-                          id_column=id_column, layer=layer, encoding=encoding, make_valid=make_valid)
+                          id_column=id_column, layer=layer, encoding=encoding, make_valid=make_valid,
+                          cad_layer=cad_layer, sheet=sheet, name_column=name_column)
         paths = write_report(res, out, zones=zones)
         counts, all_clear = res["verdict"].astype(str).value_counts(), bool((res["verdict"] == "clear").all())
     click.echo("  ".join(f"{v}={int(n)}" for v, n in counts.items()))

@@ -187,16 +187,18 @@ def _apply_aliases(zones: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str,
     return zones, {str(k): v for k, v in renames.items()}
 
 
-def _prepare_sites(sites, *, coords, crs, id_column, make_valid, layer=None, encoding=None) -> gpd.GeoDataFrame:
+def _prepare_sites(sites, *, coords, crs, id_column, make_valid, layer=None, encoding=None,
+                   **reader_options) -> gpd.GeoDataFrame:
     from .sites import read_sites
 
     already = (isinstance(sites, gpd.GeoDataFrame) and "read_sites" in sites.attrs and sites.crs is not None
                and STORAGE_CRS.equals(sites.crs) and coords is None and crs is None and id_column is None
+               and not any(v is not None for v in reader_options.values())
                and {"site_id", "input_crs", "converted_from"} <= set(sites.columns))
     if already:  # the output of read_sites: validated, ids set, conversions recorded
         return sites
     return read_sites(sites, coords=coords, crs=crs, id_column=id_column, make_valid=make_valid, layer=layer,
-                      encoding=encoding)
+                      encoding=encoding, **reader_options)
 
 
 def _activities(sites: gpd.GeoDataFrame, activity) -> tuple[np.ndarray, list[str]]:
@@ -218,14 +220,14 @@ def _level_tables(zones: gpd.GeoDataFrame):
 
 
 def _run(sites, *, activity, zones, buffer_m, tolerance_ha, search_m, coords, crs, id_column, make_valid,
-         method, layer=None, encoding=None, zones_layer=None):
+         method, layer=None, encoding=None, zones_layer=None, **reader_options):
     if method not in KERNELS:
         raise InputError(f"method {method!r} is not known; use one of {sorted(KERNELS)}")
     buffer_m = amount(buffer_m, name="buffer_m")
     tolerance_ha = amount(tolerance_ha, name="tolerance_ha", unit="ha")
     search_m = amount(search_m, name="search_m")
     gdf = _prepare_sites(sites, coords=coords, crs=crs, id_column=id_column, make_valid=make_valid, layer=layer,
-                         encoding=encoding)
+                         encoding=encoding, **reader_options)
     zones = (load_layer("redline_zones") if zones is None
              else R.apply_zone_types(validate_zones(zones, layer=zones_layer)))
     ensure_crs(zones, name="zones")
@@ -507,7 +509,8 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
                 coords: Literal["wgs84", "cgcs2000", "gcj02", "bd09"] | None = None, crs=None,
                 id_column: str | None = None, make_valid: bool = False, layer: str | None = None,
                 encoding: str | None = None, zones_layer: str | None = None,
-                method: Literal["fast", "reference"] = "fast") -> gpd.GeoDataFrame:
+                method: Literal["fast", "reference"] = "fast", cad_layer: str | None = None,
+                sheet: str | int | None = None, name_column: str | None = None) -> gpd.GeoDataFrame:
     """Check project sites against the red-line zones and say what the rules allow.
 
     Parameters
@@ -551,6 +554,9 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
     method : {"fast", "reference"}
         The geometry kernel: ``fast`` (tiled STRtree, the default) or ``reference``
         (plain geopandas ``sjoin``/``sjoin_nearest``); both give the same results.
+    cad_layer, sheet, name_column : str, optional
+        DXF layers to read, the Excel sheet, the column of site names: as for
+        :func:`jixi_geo.read_sites`.
 
     Returns
     -------
@@ -591,7 +597,8 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
     gdf, geoms, pz, pairs, acts = _run(sites, activity=activity, zones=zones, buffer_m=buffer_m,
                                        tolerance_ha=tolerance_ha, search_m=search_m, coords=coords, crs=crs,
                                        id_column=id_column, make_valid=make_valid, method=method, layer=layer,
-                                       encoding=encoding, zones_layer=zones_layer)
+                                       encoding=encoding, zones_layer=zones_layer, cad_layer=cad_layer,
+                                       sheet=sheet, name_column=name_column)
     return _assemble(gdf, geoms, pz, pairs, acts, buffer_m=buffer_m, tolerance_ha=tolerance_ha)
 
 

@@ -137,7 +137,7 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
     res["_rank"] = res["verdict"].astype(str).map({v: i for i, v in enumerate(VERDICTS)})
     counts = res["verdict"].astype(str).value_counts()
     stamp = res.iloc[0] if len(res) else None
-    name_col = "name_zh" if "name_zh" in res.columns else ("name" if "name" in res.columns else None)
+    name_col = next((c for c in ("site_name", "name_zh", "name") if c in res.columns), None)
 
     h = ["<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">",
          f"<title>{_E(title)}</title><style>{_CSS}</style></head><body>",
@@ -193,7 +193,9 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
                  f"<tr><th>规则 Rule</th><td>{_E(str(rec['rule_id']))}: {_E(str(rec['rule_zh']))}<br>"
                  f"{_E(str(rec['rule']))}</td></tr>"
                  f"<tr><th>依据 Basis</th><td>{_E(str(rec['basis'])) or '—'}</td></tr>"
-                 f"<tr><th>说明 Reasons</th><td>{_E(str(rec['reasons']))}</td></tr></table></div></div>")
+                 f"<tr><th>说明 Reasons</th><td>{_E(str(rec['reasons']))}</td></tr>"
+                 + (f"<tr><th>备注 Notes</th><td>{_E(str(rec['note']))}</td></tr>" if str(rec.get("note", "")) else "")
+                 + "</table></div></div>")
     if len(res[res["verdict"].astype(str) != "outside_jixi"]) > max_sections:
         h.append(f"<p>仅列出最严重的 {max_sections} 个场址；完整结果见 results.csv。/ Only the {max_sections} most "
                  "severe sites are shown; results.csv has them all.</p>")

@@ -48,6 +48,7 @@ import pyproj
 import shapely
 
 from . import _formats as _fmt
+from . import _read_planner
 from . import coords as _coords
 from ._io import atomic_path
 from .crs import JIXI_BOUNDS, STORAGE_CRS, gk_crs_from_prefixed_easting, project
@@ -123,6 +124,7 @@ class _Raw:
     row_problems: dict[int, str] = field(default_factory=dict)  # position -> text
     encoding: str | None = None
     path: Path | None = None
+    planner: Any = None  # what a planner-format reader (部标 TXT, DXF, Excel) returned
 
 
 def _generated_ids(positions) -> list[str]:
@@ -907,7 +909,7 @@ class _Background:
 
 def _finish(raw: _Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_column,
             make_valid: bool, id_offset: int = 0,
-            spec_id: tuple[str | None, bool] | None = None) -> gpd.GeoDataFrame:
+            spec_id: tuple[str | None, bool] | None = None, name_column: str | None = None) -> gpd.GeoDataFrame:
     """Validate, convert and transform a loaded source; raise one error listing all problems."""
     gdf = raw.gdf
     if len(gdf) == 0:
@@ -1015,7 +1017,7 @@ def _finish(raw: _Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_colu
         "converted_from": coords_key,
         "id_column": id_col,
     }
-    return result
+    return _read_planner.finish(result, raw.planner, name_column=name_column, coords_key=coords_key)
 
 
 # --------------------------------------------------------------------------- public API
@@ -1030,6 +1032,9 @@ def read_sites(
     layer: str | int | None = None,
     encoding: str | None = None,
     make_valid: bool = False,
+    cad_layer: str | None = None,
+    sheet: str | int | None = None,
+    name_column: str | None = None,
 ) -> gpd.GeoDataFrame:
     """Read proposed sites from a file or table into a checked EPSG:4490 GeoDataFrame.
 
@@ -1040,11 +1045,16 @@ def read_sites(
         or a ``.zip`` holding one), KML/KMZ (read through GDAL/pyogrio), GeoParquet
         (read through pyarrow), CSV (``.csv``/``.tsv``) or WKT text file
         (``.wkt``/``.txt``, one WKT per line, optionally ``id;WKT``, ``id,WKT`` or
-        ``id<TAB>WKT``; EWKT ``SRID=4490;…`` sets the CRS); or a GeoDataFrame; or a
-        DataFrame with lon/lat (or WKT) columns. The format is decided from the
-        file's name and first bytes before any reader opens it; other formats
-        (VRT, GML, Excel, …) are refused (see :mod:`jixi_geo._formats`). The file
-        is only read, never modified, and nothing is written beside it.
+        ``id<TAB>WKT``; EWKT ``SRID=4490;…`` sets the CRS); a 部标 界址点 TXT
+        (``[属性描述]``/``[地块坐标]``, one site per 地块, CRS from 坐标系/几度分带/带号);
+        a CAD DXF (closed polylines as polygons, texts inside them as names; a DWG
+        is refused with the advice to save it as DXF); an Excel workbook
+        (``.xlsx``/``.xls``: point tables with 经度/纬度 or X/Y, 界址点 tables with
+        点号/X/Y and 地块号); or a GeoDataFrame; or a DataFrame with lon/lat (or WKT)
+        columns. The format is decided from the file's name and first bytes before
+        any reader opens it; other formats (VRT, GML, …) are refused (see
+        :mod:`jixi_geo._formats`). The file is only read, never modified, and
+        nothing is written beside it.
     coords : {"gcj02", "bd09", "wgs84", "cgcs2000"} or None, keyword-only
         Where lon/lat came from: ``"gcj02"`` for coordinates copied from 高德/腾讯
         maps, ``"bd09"`` for 百度 maps; they are converted to WGS84 with
@@ -1073,12 +1083,23 @@ def read_sites(
     make_valid : bool, keyword-only
         Repair invalid polygons with :func:`shapely.make_valid` (recorded in
         column ``note``) instead of refusing them.
+    cad_layer : str, optional, keyword-only
+        DXF only: read these layers (``"红线"``, several as ``"红线,用地红线"``).
+    sheet : str or int, optional, keyword-only
+        Excel only: the sheet name or 1-based number (default: the first sheet
+        with coordinate columns).
+    name_column : str, optional, keyword-only
+        Column holding the site names. Default: the reader's (部标 地块名称, the
+        texts inside a DXF polygon), else the first of ``名称``, ``项目名称``,
+        ``地块名称``, ``name``, KML ``Name`` … (``layers/rules/planner_columns.csv``).
 
     Returns
     -------
     geopandas.GeoDataFrame
         In EPSG:4490 (CGCS2000 lon/lat, degrees): the input attributes in input
-        order, then ``site_id``, ``input_crs``, ``converted_from``, ``note`` and
+        order, then ``site_id``, ``site_name`` ("" without a name column),
+        ``input_crs``, ``converted_from``, ``note`` (what was done and decided,
+        including the datum assumed for lon/lat read without ``coords=``) and
         ``geometry`` (2-D). ``attrs["read_sites"]`` records the source, format,
         encoding, CRS and how the CRS was found.
 
@@ -1114,9 +1135,12 @@ def read_sites(
     """
     coords_key = _parse_coords(coords)
     given = _parse_crs(crs)
-    raw = _load(source, layer=layer, encoding=encoding, id_column=id_column)
-    return _finish(raw, coords_key=coords_key, given_crs=given, id_column=id_column,
-                   make_valid=make_valid)
+    found = _read_planner.read(source, crs=given, encoding=encoding, cad_layer=cad_layer, sheet=sheet)
+    raw = _load(source, layer=layer, encoding=encoding, id_column=id_column) if found is None else _Raw(
+        gdf=found.gdf, name=Path(source).name, kind=found.kind, carries_crs=found.gdf.crs is not None,
+        encoding=found.encoding, path=Path(source), planner=found)
+    return _finish(raw, coords_key=coords_key, given_crs=given, make_valid=make_valid, name_column=name_column,
+                   id_column=id_column or (found.id_column if found is not None else None))
 
 
 def _check_ids_stream(path: Path, spec: _CsvSpec, chunksize: int) -> _CsvSpec:

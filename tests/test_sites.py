@@ -18,6 +18,7 @@ import shapely
 from shapely import GeometryCollection, Point, Polygon
 
 from jixi_geo import coords as C
+from jixi_geo._read_planner import DATUM_NOTE
 from jixi_geo.crs import geodesic_area
 from jixi_geo.errors import (
     CRSError,
@@ -31,7 +32,7 @@ from jixi_geo.sites import SiteProblemsError, iter_sites_csv, read_sites, write_
 REF = Polygon([(130.95, 45.28), (131.00, 45.28), (131.00, 45.32), (130.96, 45.33)])
 POINT = Point(131.02, 45.30)
 SQUARE = shapely.box(131.015, 45.295, 131.025, 45.305)
-OUT_TAIL = ["site_id", "input_crs", "converted_from", "note", "geometry"]
+OUT_TAIL = ["site_id", "site_name", "input_crs", "converted_from", "note", "geometry"]
 
 
 def ref_gdf(crs="EPSG:4490") -> gpd.GeoDataFrame:
@@ -77,7 +78,9 @@ def test_geojson(d):
     assert out["site_id"].tolist() == ["JX-001", "JX-002"]  # from 编号
     assert out["名称"].tolist() == ["鸡西矿区扩建", "湿地观测站"]
     assert out["input_crs"].unique().tolist() == ["EPSG:4326"]
-    assert out["converted_from"].tolist() == ["", ""] and out["note"].tolist() == ["", ""]
+    assert out["converted_from"].tolist() == ["", ""]
+    assert out["note"].tolist() == ["", ""]  # the file declares its datum: nothing assumed
+    assert out["site_name"].tolist() == ["鸡西矿区扩建", "湿地观测站"]  # from 名称
     assert out.attrs["read_sites"]["crs_from"] == "file"
     assert_same_geometry(out)
 
@@ -489,7 +492,8 @@ def test_reserved_column_names_are_kept():
     df = pd.DataFrame({"lon": [131.0], "lat": [45.3], "note": ["业主备注"], "site_id": ["old"],
                        "code": ["K1"]})
     out = read_sites(df)
-    assert out["note_input"].iloc[0] == "业主备注" and out["note"].iloc[0] == ""
+    # lon/lat in a table that states no CRS: the note says which datum was assumed (issue 15)
+    assert out["note_input"].iloc[0] == "业主备注" and out["note"].iloc[0] == DATUM_NOTE
     assert out["site_id"].iloc[0] == "old" and "site_id_input" not in out
     out = read_sites(df, id_column="code")
     assert out["site_id"].iloc[0] == "K1" and out["site_id_input"].iloc[0] == "old"
