@@ -168,7 +168,7 @@ def finish(result, planner: ReadResult | None, *, name_column: str | None, coord
         names = _texts(result[src]).array
     out = result  # freshly built by read_sites: completed in place, no copy of a large table
     if "site_name" in out.columns:
-        out.drop(columns=["site_name"], inplace=True)
+        del out["site_name"]
     out.insert(list(out.columns).index("site_id") + 1, "site_name", names)
     file_notes = list(planner.notes) if planner is not None else []
     crs = meta.get("input_crs")  # lon/lat from a table that states no CRS: say which datum was assumed
