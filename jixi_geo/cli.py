@@ -135,5 +135,31 @@ def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding
     sys.exit(EXIT_OK if all_clear else EXIT_NOT_CLEAR)
 
 
+@main.group("cache")
+def cache_cmd() -> None:
+    """The cache of prepared zones and cell grids (user cache folder; JIXI_GEO_CACHE=0 switches it off)."""
+
+
+@cache_cmd.command("clear")
+def cache_clear_cmd() -> None:
+    """Delete every cached file (they are rebuilt when needed)."""
+    from . import _cache
+
+    n = _cache.clear()
+    click.echo(f"已删除 {n} 个缓存文件 / removed {n} cache file(s) from {_cache.cache_dir()}")
+
+
+@cache_cmd.command("info")
+def cache_info_cmd() -> None:
+    """Show where the cache is, whether it is on, and its size."""
+    from . import _cache
+
+    d = _cache.cache_dir()
+    files = sorted(d.glob("*.npz")) if d.is_dir() else []
+    size = sum(p.stat().st_size for p in files) / 1e6
+    state = "on" if _cache.enabled() else "off (JIXI_GEO_CACHE=0)"
+    click.echo(f"{d}\n{len(files)} file(s), {size:.1f} MB; cache {state}")
+
+
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

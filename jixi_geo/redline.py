@@ -416,7 +416,8 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per site in input order, input attributes kept, plus
+        One row per site in input order, with the input's index (for a
+        GeoDataFrame or DataFrame; files are numbered from 0), input attributes kept, plus
         :data:`RESULT_COLUMNS`: the verdict (``prohibited``, ``restricted``,
         ``conditional``, ``attention``, ``clear``, ``outside_jixi``), the strictest
         control level hit, the zones hit, ``overlap_ha`` (polygons, on the CGCS2000
@@ -451,7 +452,11 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
                                        tolerance_ha=tolerance_ha, search_m=search_m, coords=coords, crs=crs,
                                        id_column=id_column, make_valid=make_valid, method=method, layer=layer,
                                        encoding=encoding)
-    return _assemble(gdf, geoms, pz, pairs, acts, buffer_m=buffer_m, tolerance_ha=tolerance_ha)
+    result = _assemble(gdf, geoms, pz, pairs, acts, buffer_m=buffer_m, tolerance_ha=tolerance_ha)
+    if isinstance(sites, pd.DataFrame):
+        # keep the input's index, as geopandas' sjoin keeps the left index, so results join back by index
+        result.index = sites.index
+    return result
 
 
 def _row_codes(arrays: list[np.ndarray]) -> np.ndarray:

@@ -1,7 +1,8 @@
 """Checking many sites: streamed files with resumable output, and dask partitions.
 
-- :func:`check_file` streams a large CSV (or reads a GeoParquet file) in chunks,
-  checks each chunk with :func:`jixi_geo.check_sites` and writes each result chunk
+- :func:`check_file` streams a large CSV or (Geo)Parquet file in chunks (Parquet
+  batch by batch with pyarrow, never whole), reads any other format
+  :func:`jixi_geo.read_sites` accepts whole, checks each chunk with :func:`jixi_geo.check_sites` and writes each result chunk
   as its own GeoParquet part file, atomically. An interrupted run keeps every
   finished part; running it again with the same input and options resumes after
   the last finished part.
@@ -39,31 +40,39 @@ def plain_results(res: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def _chunks(src: Path, *, chunksize: int, read_kw: dict) -> Iterator[gpd.GeoDataFrame]:
-    from .sites import iter_sites_csv, read_sites
+#: Formats streamed chunk by chunk; any other format read_sites accepts is read whole, then checked in chunks.
+STREAMED_SUFFIXES = (".csv", ".tsv", ".parquet", ".geoparquet")
+
+
+def _chunks(src: Path, *, chunksize: int, read_kw: dict, layer=None) -> Iterator[gpd.GeoDataFrame]:
+    from .sites import _parquet_meta, iter_sites_csv, iter_sites_parquet, read_sites
 
     suffix = src.suffix.lower()
-    if suffix in (".csv", ".txt"):
+    if suffix in (".csv", ".tsv"):
         yield from iter_sites_csv(src, chunksize=chunksize, **read_kw)
     elif suffix in (".parquet", ".geoparquet"):
-        whole = read_sites(gpd.read_parquet(src), **{k: v for k, v in read_kw.items() if k != "encoding"})
+        _parquet_meta(src, layer=layer, encoding=read_kw.get("encoding"))  # refuses layer=, encoding=
+        yield from iter_sites_parquet(src, chunksize=chunksize,
+                                      **{k: v for k, v in read_kw.items() if k != "encoding"})
+    else:
+        whole = read_sites(src, layer=layer, **read_kw)
         for start in range(0, len(whole), chunksize):
             yield whole.iloc[start:start + chunksize]
-    else:
-        raise InputError(f"check_file streams .csv and .parquet files, not {src.suffix!r}; for other formats "
-                         "use jixi_geo.check_sites (they are read whole)")
 
 
 def check_file(src, out, *, chunksize: int = 200_000, resume: bool = True, progress: bool | None = None,
                activity: str | None = None, zones=None, buffer_m: float = 1000.0, tolerance_ha: float = 0.01,
                search_m: float = 10_000.0, coords=None, crs=None, id_column: str | None = None,
-               encoding: str | None = None, make_valid: bool = False) -> Path:
+               encoding: str | None = None, make_valid: bool = False, layer: str | None = None) -> Path:
     """Check a large site file chunk by chunk into a folder of GeoParquet parts.
 
     Parameters
     ----------
     src : path
-        A CSV (streamed, never read whole) or a GeoParquet file of sites.
+        A file of sites: CSV and (Geo)Parquet are streamed (never read whole:
+        memory stays bounded by ``chunksize``); any other format
+        :func:`jixi_geo.read_sites` accepts (GeoPackage, Shapefile, GeoJSON …) is
+        read whole, then checked chunk by chunk.
     out : path
         The output folder (e.g. ``results.parquet``); it receives ``part-00000.parquet``,
         ``part-00001.parquet`` … and ``_manifest.json``. Read it back with :func:`read_results`.
@@ -73,7 +82,7 @@ def check_file(src, out, *, chunksize: int = 200_000, resume: bool = True, progr
         Skip the parts a previous run with the same input and options finished.
     progress : bool, optional
         Show a progress bar (default: when standard error is a terminal).
-    activity, zones, buffer_m, tolerance_ha, search_m, coords, crs, id_column, encoding, make_valid
+    activity, zones, buffer_m, tolerance_ha, search_m, coords, crs, id_column, encoding, make_valid, layer
         As in :func:`jixi_geo.check_sites`.
 
     Returns
@@ -88,7 +97,7 @@ def check_file(src, out, *, chunksize: int = 200_000, resume: bool = True, progr
     zones_key = "bundled" if zones is None else zones_sha256(zones)
     options = {"chunksize": chunksize, "activity": activity, "zones": zones_key, "buffer_m": buffer_m,
                "tolerance_ha": tolerance_ha, "search_m": search_m, "coords": coords, "crs": str(crs),
-               "id_column": id_column, "encoding": encoding, "make_valid": make_valid}
+               "id_column": id_column, "encoding": encoding, "make_valid": make_valid, "layer": layer}
     ident = {"source": str(src.resolve()), "source_sha256": file_sha256(src), "options": options}
     mpath = out / "_manifest.json"
     done: list[int] = []
@@ -107,7 +116,7 @@ def check_file(src, out, *, chunksize: int = 200_000, resume: bool = True, progr
 
         bar = tqdm(unit=" sites", desc="checking", file=sys.stderr)
     read_kw = {"coords": coords, "crs": crs, "id_column": id_column, "encoding": encoding, "make_valid": make_valid}
-    for i, chunk in enumerate(_chunks(src, chunksize=chunksize, read_kw=read_kw)):
+    for i, chunk in enumerate(_chunks(src, chunksize=chunksize, read_kw=read_kw, layer=layer)):
         if i in done:
             if bar is not None:
                 bar.update(len(chunk))
@@ -138,7 +147,8 @@ def read_results(out) -> gpd.GeoDataFrame:
 def check_sites_dask(ddf, **kw):
     """:func:`jixi_geo.check_sites` over the partitions of a dask-geopandas GeoDataFrame.
 
-    Each partition is checked with the same fast path; the result is a lazy
+    Each partition is checked with the same fast path; the result keeps the
+    input's index (as :func:`jixi_geo.check_sites` does) and is a lazy
     dask-geopandas GeoDataFrame (call ``.compute()`` or write it with
     ``.to_parquet``). The sites need a unique ``site_id`` column (or ``id_column=``):
     generated ids would repeat from one partition to the next.
