@@ -99,8 +99,9 @@ def run_cmd(out: Path, no_build: bool) -> None:
               help="Official zones of the redline_zones schema to use instead of the bundled model.")
 @click.option("--make-valid", is_flag=True, help="Repair invalid polygons instead of refusing them.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("jixi_check_results"), show_default=True,
-              help="Output folder (results.csv, results.geojson, report.html); or NAME.parquet for large "
-                   "CSV/GeoParquet inputs: streamed in chunks into a folder of GeoParquet parts, resumable.")
+              help="Output folder (results.csv, results.geojson, report.html; more than 10 000 sites: "
+                   "results.parquet and a summary report.html); or NAME.parquet (a folder of GeoParquet parts, "
+                   "resumable) or NAME.gpkg for large inputs of any format (CSV and GeoParquet are streamed).")
 def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding, zones_path, make_valid, out):
     """Check project sites against the red-line zones.
 
@@ -113,17 +114,16 @@ def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding
     from .report import write_report
 
     zones = validate_zones(zones_path) if zones_path is not None else None
-    if out.suffix.lower() == ".parquet":
-        # large inputs: streamed chunk by chunk into GeoParquet parts (resumable)
-        import pyarrow.parquet as pq
-
-        from .scale import check_file
+    if out.suffix.lower() in (".parquet", ".gpkg"):
+        # large inputs: checked chunk by chunk (CSV and GeoParquet streamed) into GeoParquet parts
+        # (resumable) or one GeoPackage
+        from .scale import check_file, result_verdicts
 
         check_file(sites, out, activity=activity, zones=zones, buffer_m=buffer_m, coords=coords, crs=crs,
-                   id_column=id_column, encoding=encoding, make_valid=make_valid)
-        verdicts = pq.read_table(out, columns=["verdict"]).column("verdict").to_pandas().astype(str)
+                   id_column=id_column, encoding=encoding, make_valid=make_valid, layer=layer)
+        verdicts = result_verdicts(out)
         counts, all_clear = verdicts.value_counts(), bool((verdicts == "clear").all())
-        paths = {"parquet": out}
+        paths = {out.suffix.lower().lstrip("."): out}
     else:
         res = check_sites(sites, activity=activity, zones=zones, buffer_m=buffer_m, coords=coords, crs=crs,
                           id_column=id_column, layer=layer, encoding=encoding, make_valid=make_valid)

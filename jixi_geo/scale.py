@@ -36,7 +36,12 @@ def plain_results(res: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out = res.copy()
     for c in out.columns:
         if isinstance(out[c].dtype, pd.CategoricalDtype):
-            out[c] = out[c].astype(str)
+            cat = out[c].array
+            if pd.api.types.is_string_dtype(cat.categories.dtype) and not cat.isna().any():
+                # a take from the categories (vectorised), the same values as astype(str)
+                out[c] = pd.Series(cat.categories.astype(str).array.take(cat.codes), index=out.index)
+            else:
+                out[c] = out[c].astype(str)
     return out
 
 
@@ -64,7 +69,7 @@ def check_file(src, out, *, chunksize: int = 200_000, resume: bool = True, progr
                activity: str | None = None, zones=None, buffer_m: float = 1000.0, tolerance_ha: float = 0.01,
                search_m: float = 10_000.0, coords=None, crs=None, id_column: str | None = None,
                encoding: str | None = None, make_valid: bool = False, layer: str | None = None) -> Path:
-    """Check a large site file chunk by chunk into a folder of GeoParquet parts.
+    """Check a large site file chunk by chunk into a folder of GeoParquet parts (or one GeoPackage).
 
     Parameters
     ----------
@@ -76,6 +81,8 @@ def check_file(src, out, *, chunksize: int = 200_000, resume: bool = True, progr
     out : path
         The output folder (e.g. ``results.parquet``); it receives ``part-00000.parquet``,
         ``part-00001.parquet`` … and ``_manifest.json``. Read it back with :func:`read_results`.
+        A name ending in ``.gpkg`` writes one GeoPackage instead (layer ``results``,
+        chunk by chunk into a temporary file moved into place at the end; no resume).
     chunksize : int
         Sites per chunk.
     resume : bool
@@ -88,11 +95,17 @@ def check_file(src, out, *, chunksize: int = 200_000, resume: bool = True, progr
     Returns
     -------
     pathlib.Path
-        The output folder.
+        The output folder (or GeoPackage).
     """
     from .redline import check_sites
 
     src, out = Path(src), Path(out)
+    read_kw = {"coords": coords, "crs": crs, "id_column": id_column, "encoding": encoding, "make_valid": make_valid}
+    check_kw = {"activity": activity, "zones": zones, "buffer_m": buffer_m, "tolerance_ha": tolerance_ha,
+                "search_m": search_m}
+    if out.suffix.lower() == ".gpkg":
+        return _check_to_gpkg(src, out, chunksize=chunksize, progress=progress, read_kw=read_kw, layer=layer,
+                              check_kw=check_kw)
     out.mkdir(parents=True, exist_ok=True)
     zones_key = "bundled" if zones is None else zones_sha256(zones)
     options = {"chunksize": chunksize, "activity": activity, "zones": zones_key, "buffer_m": buffer_m,
@@ -115,7 +128,6 @@ def check_file(src, out, *, chunksize: int = 200_000, resume: bool = True, progr
         from tqdm import tqdm
 
         bar = tqdm(unit=" sites", desc="checking", file=sys.stderr)
-    read_kw = {"coords": coords, "crs": crs, "id_column": id_column, "encoding": encoding, "make_valid": make_valid}
     for i, chunk in enumerate(_chunks(src, chunksize=chunksize, read_kw=read_kw, layer=layer)):
         if i in done:
             if bar is not None:
@@ -136,8 +148,48 @@ def check_file(src, out, *, chunksize: int = 200_000, resume: bool = True, progr
     return out
 
 
+def _check_to_gpkg(src: Path, out: Path, *, chunksize, progress, read_kw, layer, check_kw) -> Path:
+    """check_file into one GeoPackage: chunks appended to a temporary file, moved into place at the end."""
+    import pyogrio
+
+    from .redline import check_sites
+
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = None
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(unit=" sites", desc="checking", file=sys.stderr)
+    with atomic_path(out) as tmp:
+        for i, chunk in enumerate(_chunks(src, chunksize=chunksize, read_kw=read_kw, layer=layer)):
+            res = plain_results(check_sites(chunk, **check_kw))
+            pyogrio.write_dataframe(res, tmp, layer="results", driver="GPKG", append=i > 0)
+            if bar is not None:
+                bar.update(len(chunk))
+    if bar is not None:
+        bar.close()
+    return out
+
+
+def result_verdicts(out) -> pd.Series:
+    """The ``verdict`` column of :func:`check_file`'s output, read alone (strings)."""
+    out = Path(out)
+    if out.suffix.lower() == ".gpkg" and out.is_file():
+        import pyogrio
+
+        return pyogrio.read_dataframe(out, layer="results", columns=["verdict"], read_geometry=False)[
+            "verdict"].astype(str)
+    import pyarrow.parquet as pq
+
+    return pq.read_table(out, columns=["verdict"]).column("verdict").to_pandas().astype(str)
+
+
 def read_results(out) -> gpd.GeoDataFrame:
-    """Read the parts written by :func:`check_file`, in input order."""
+    """Read the parts written by :func:`check_file` (or its GeoPackage), in input order."""
+    if Path(out).suffix.lower() == ".gpkg" and Path(out).is_file():
+        import pyogrio
+
+        return pyogrio.read_dataframe(out, layer="results")
     parts = sorted(Path(out).glob("part-*.parquet"))
     if not parts:
         raise InputError(f"no result parts in {out}; run jixi_geo.check_file first")
