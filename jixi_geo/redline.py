@@ -351,17 +351,34 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
         _, first = np.unique(kc, return_index=True)  # the first site of each key, by key code
         text_code = np.array([lab.code("".join(head(pts[f]))) for f in first], dtype=np.int64)
         codes[pts] = text_code[kc]
-    # lines and polygons: the amounts differ from site to site
-    for i in np.flatnonzero(in_zone & (dims > 0)):
-        a, b, c = head(i)
-        if dims[i] == 2:
-            txt = (f"{a}，重叠 {ov_ha[i]:,.2f} 公顷，占场址 {ov_pct[i]:.1f}%{b}, {ov_ha[i]:,.2f} ha, "
-                   f"{ov_pct[i]:.1f}% of the site{c}")
-        else:
-            txt = (f"{a}，区内长度 {ov_m[i]:,.0f} 米，占 {ov_pct[i]:.1f}%{b}, {ov_m[i]:,.0f} m inside, "
-                   f"{ov_pct[i]:.1f}% of its length{c}")
-        codes[i] = lab.code(txt)
+    # lines and polygons: one head per distinct template key; each distinct amount is
+    # formatted once, and each distinct (head, amount, share) sentence is built once
+    for dim, amount, fmt, parts in ((2, ov_ha, "{:,.2f}", ("，重叠 ", " 公顷，占场址 ", ", ", " ha, ", "% of the site")),
+                                    (1, ov_m, "{:,.0f}", ("，区内长度 ", " 米，占 ", ", ", " m inside, ",
+                                                          "% of its length"))):
+        idx = np.flatnonzero(in_zone & (dims == dim))
+        if len(idx) == 0:
+            continue
+        hk = _row_codes([a[idx] for a in (lcode, zh_code, dec_code, act_codes, rcode)])
+        _, hfirst = np.unique(hk, return_index=True)
+        hd = [head(idx[f]) for f in hfirst]
+        amt_text, amt_code = _formatted(amount[idx], fmt)
+        pct_text, pct_code = _formatted(ov_pct[idx], "{:.1f}")
+        kc = _row_codes([hk, amt_code, pct_code])
+        _, first = np.unique(kc, return_index=True)
+        p0, p1, p2, p3, p4 = parts
+        texts = []
+        for f in first:
+            (a, b, c), m, q = hd[hk[f]], amt_text[amt_code[f]], pct_text[pct_code[f]]
+            texts.append(lab.code(f"{a}{p0}{m}{p1}{q}%{b}{p2}{m}{p3}{q}{p4}{c}"))
+        codes[idx] = np.asarray(texts, dtype=np.int64)[kc]
     return lab.categorical(codes)
+
+
+def _formatted(values: np.ndarray, fmt: str) -> tuple[list[str], np.ndarray]:
+    """Each distinct value formatted once: (texts, code of each value into them)."""
+    uniq, inverse = np.unique(values, return_inverse=True)
+    return [fmt.format(v) for v in uniq], inverse.ravel()
 
 
 def _labels(codes: np.ndarray, labels: list) -> pd.Categorical:
