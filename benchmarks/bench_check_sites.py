@@ -139,7 +139,7 @@ import jixi_geo as jg
 r = jg.check_sites(sys.argv[1], activity="wind_farm", search_m=1000, buffer_m=1000)
 done = time.time()
 import numpy as np
-np.save(sys.argv[2], np.asarray(r["verdict"].astype(str)))
+np.save(sys.argv[2], r["verdict"].astype(str).to_numpy(dtype=str))
 print(done)
 """
 
@@ -154,7 +154,7 @@ sites = gpd.read_parquet(sys.argv[1])
 r = plain(sites, zones, boundary, kind="points", activity="wind_farm", search=1000.0)
 done = time.time()
 import numpy as np
-np.save(sys.argv[2], np.asarray(r["verdict"].astype(str)))
+np.save(sys.argv[2], r["verdict"].astype(str).to_numpy(dtype=str))
 print(done)
 """
 
