@@ -736,11 +736,32 @@ def _read_parquet(path: Path, *, layer, encoding) -> _Raw:
     return _parquet_table_to_raw(pf.read(), geo, name=path.name, path=path)
 
 
+def _arrow_ids_unique(col) -> bool:
+    """Whether an Arrow id column is certainly fine: text or integers, none missing, blank or padded, all distinct.
+
+    False means "look closer" (the pandas path then finds and words the problem).
+    """
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if col.null_count or not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+                              or pa.types.is_integer(col.type)):
+        return False
+    if not pa.types.is_integer(col.type):
+        trimmed = pc.utf8_trim_whitespace(col)
+        if not pc.all(pc.equal(trimmed, col)).as_py() or pc.any(pc.equal(pc.utf8_length(col), 0)).as_py():
+            return False
+    return pc.count_distinct(col).as_py() == len(col)
+
+
 def _check_ids_parquet(pf, path: Path, id_col: str | None, explicit: bool) -> tuple[str | None, bool]:
     """Check the id column over the whole file (that column only) before streaming."""
     if id_col is None:
         return None, False
-    vals = _id_series(pf.read(columns=[id_col]).column(id_col).to_pandas())
+    col = pf.read(columns=[id_col]).column(id_col)
+    if _arrow_ids_unique(col):  # the common case, checked in Arrow without a Python string per row
+        return id_col, explicit
+    vals = _id_series(col.to_pandas())
     absent = vals.isna().to_numpy()
     present = vals[~absent]
     dups = [] if present.is_unique else sorted(set(present[present.duplicated()]))

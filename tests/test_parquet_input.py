@@ -199,3 +199,22 @@ def test_check_file_reads_a_geopackage(tmp_path):
     out = check_file(p, tmp_path / "res.parquet", chunksize=120, progress=False)
     assert len(list(out.glob("part-*.parquet"))) == 3
     _same(read_results(out), jg.check_sites(g))
+
+
+@pytest.mark.parametrize("ids, problem", [
+    (["a", "b", "a"], "duplicate site ids in column 'site_id': a;"),
+    (["a", " ", "c"], "empty in row 2"),
+    (["a", None, "c"], "empty in row 2"),
+    ([" a", "a", "c"], "duplicate site ids in column 'site_id': a;"),  # the same id once padded
+    ([1, 2, 2], "duplicate site ids in column 'site_id': 2;"),
+])
+def test_streamed_ids_are_checked_over_the_whole_file(tmp_path, ids, problem):
+    g = _gdf(3).drop(columns="site_id")
+    g.insert(0, "site_id", pd.Series(ids, dtype=object if None in ids else None))
+    p = tmp_path / "ids.parquet"
+    g.to_parquet(p, row_group_size=1)
+    with pytest.raises(InputError, match=problem):
+        list(iter_sites_parquet(p, chunksize=1))
+    g["site_id"] = ["x", "y", "z"]
+    g.to_parquet(p, row_group_size=1)
+    assert [c["site_id"].iloc[0] for c in iter_sites_parquet(p, chunksize=1)] == ["x", "y", "z"]
