@@ -736,32 +736,31 @@ def _read_parquet(path: Path, *, layer, encoding) -> _Raw:
     return _parquet_table_to_raw(pf.read(), geo, name=path.name, path=path)
 
 
-def _arrow_ids_unique(col) -> bool:
-    """Whether an Arrow id column is certainly fine: text or integers, none missing, blank or padded, all distinct.
+def _ids_unique_by_hash(pf, id_col: str, batch_rows: int = 200_000) -> bool:
+    """Whether every id of the column is present and distinct, read batch by batch.
 
-    False means "look closer" (the pandas path then finds and words the problem).
+    Only a 64-bit hash of each normalised id is kept (8 bytes per site), so the
+    check's memory stays small next to the sites'. False means "look closer": a
+    missing id, or two equal hashes (a duplicate, or very rarely a collision);
+    the exact check then reads the column whole and words the problem.
     """
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    if col.null_count or not (pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
-                              or pa.types.is_integer(col.type)):
-        return False
-    if not pa.types.is_integer(col.type):
-        trimmed = pc.utf8_trim_whitespace(col)
-        if not pc.all(pc.equal(trimmed, col)).as_py() or pc.any(pc.equal(pc.utf8_length(col), 0)).as_py():
+    hashes = []
+    for batch in pf.iter_batches(batch_size=batch_rows, columns=[id_col]):
+        vals = _id_series(batch.column(0).to_pandas())
+        if vals.isna().any():
             return False
-    return pc.count_distinct(col).as_py() == len(col)
+        hashes.append(pd.util.hash_pandas_object(vals, index=False).to_numpy())
+    h = np.sort(np.concatenate(hashes)) if hashes else np.zeros(0, dtype=np.uint64)
+    return not bool((h[1:] == h[:-1]).any())
 
 
 def _check_ids_parquet(pf, path: Path, id_col: str | None, explicit: bool) -> tuple[str | None, bool]:
     """Check the id column over the whole file (that column only) before streaming."""
     if id_col is None:
         return None, False
-    col = pf.read(columns=[id_col]).column(id_col)
-    if _arrow_ids_unique(col):  # the common case, checked in Arrow without a Python string per row
+    if _ids_unique_by_hash(pf, id_col):  # the common case, in memory of 8 bytes per site
         return id_col, explicit
-    vals = _id_series(col.to_pandas())
+    vals = _id_series(pf.read(columns=[id_col]).column(id_col).to_pandas())
     absent = vals.isna().to_numpy()
     present = vals[~absent]
     dups = [] if present.is_unique else sorted(set(present[present.duplicated()]))
