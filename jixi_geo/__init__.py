@@ -34,7 +34,7 @@ from .raster import rasterize, zonal_composition  # noqa: E402
 from .redline import check_sites, check_sites_detail, validate_zones  # noqa: E402
 from .report import write_report  # noqa: E402
 from .scale import check_file, read_results  # noqa: E402
-from .sites import iter_sites_csv, read_sites  # noqa: E402
+from .sites import iter_sites_csv, iter_sites_parquet, read_sites  # noqa: E402
 from .units import convert_area  # noqa: E402
 
 __all__ = [
@@ -44,7 +44,8 @@ __all__ = [
     # layers
     "list_layers", "load_layer",
     # compliance
-    "check_sites", "check_sites_detail", "validate_zones", "read_sites", "iter_sites_csv", "write_report",
+    "check_sites", "check_sites_detail", "validate_zones", "read_sites", "iter_sites_csv", "iter_sites_parquet",
+    "write_report",
     "check_file", "read_results",
     # analysis
     "overlap", "overlap_matrix", "share_split", "rasterize", "zonal_composition",

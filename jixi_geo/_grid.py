@@ -13,7 +13,7 @@ Nothing is approximated: a point is either proved by the grid or computed exactl
 
 Cells are classified coarse to fine (``LEVELS_M``); only mixed cells, and cells
 close to a zone, are split further, so preparation costs about a second for the
-bundled zones and is cached per zone layer. With 250 m cells about 90% of points
+bundled zones; it is cached per zone layer, in memory and on disk (:mod:`jixi_geo._cache`). With 250 m cells about 90% of points
 spread over the city's bounding box are answered by the grid. For a million
 points the gain is less in the geometry tests than in not building a million
 projected point geometries at all: the grid reads coordinate arrays.
@@ -188,6 +188,41 @@ def build(pz, jixi, *, levels=LEVELS_M) -> CellGrid:
         hit = _CACHE.get(key)
     if hit is not None:
         return hit
+    from . import _cache
+
+    ckey = _cache.key("grid", zones=pz.sha256, jixi=jixi.sha256, levels=tuple(float(v) for v in levels),
+                      tiles=(len(pz.tiles), len(jixi.tiles)), dist_cap=DIST_CAP_M, refine=REFINE_NEAR_M)
+    grid = _cache.load("grid", ckey, lambda a: _unpack(a, len(pz.geoms)))
+    if grid is None:
+        grid = _build(pz, jixi, levels)
+        _cache.store("grid", ckey, _pack(grid))
+    with _LOCK:
+        _CACHE[key] = grid
+    return grid
+
+
+def _pack(g: CellGrid) -> dict:
+    counts = np.array([len(z) for z in g.state_zones], dtype=np.int64)
+    flat = np.concatenate(g.state_zones + [np.empty(0, dtype=np.int64)]).astype(np.int64)
+    return {"origin": np.array([g.x0, g.y0, g.size]), "state": g.state, "dist": g.dist, "zone_counts": counts,
+            "zones": flat, "in_jixi": g.state_in_jixi}
+
+
+def _unpack(a: dict, n_zones: int) -> CellGrid:
+    counts, flat, state = a["zone_counts"].astype(np.int64), a["zones"].astype(np.int64), a["state"]
+    ok = (state.ndim == 2 and a["dist"].shape == state.shape and counts.sum() == len(flat)
+          and len(a["in_jixi"]) == len(counts) and a["origin"].shape == (3,)
+          and (state.size == 0 or (state.min() >= -1 and state.max() < len(counts)))
+          and (len(flat) == 0 or (flat.min() >= 0 and flat.max() < n_zones)))
+    if not ok:
+        raise ValueError("inconsistent cell grid")
+    x0, y0, size = (float(v) for v in a["origin"])
+    return CellGrid(x0=x0, y0=y0, size=size, state=state.astype(np.int32), dist=a["dist"].astype(np.float32),
+                    state_zones=list(np.split(flat, np.cumsum(counts)[:-1])) if len(counts) else [],
+                    state_in_jixi=a["in_jixi"].astype(bool))
+
+
+def _build(pz, jixi, levels) -> CellGrid:
     seg_tree = shapely.STRtree(_edges(pz.geoms))
     coarse = levels[0]
     tile = 5000.0
@@ -234,6 +269,4 @@ def build(pz, jixi, *, levels=LEVELS_M) -> CellGrid:
     grid = CellGrid(x0=float(x0), y0=float(y0), size=float(size), state=state.astype(np.int32), dist=d32,
                     state_zones=[np.array(k[1], dtype=np.int64) for k, _ in states],
                     state_in_jixi=np.array([k[0] for k, _ in states], dtype=bool))
-    with _LOCK:
-        _CACHE[key] = grid
     return grid

@@ -5,7 +5,7 @@ A zone layer is projected to EPSG:4553, each zone cut into square tiles of
 nearest-zone queries then test small tile polygons instead of whole zones with
 thousands of vertices; tiles of one zone are disjoint, so per-tile overlap areas
 add up exactly to the overlap with the zone. Prepared layers are cached by the
-zones' content checksum.
+zones' content checksum, in memory and on disk (:mod:`jixi_geo._cache`).
 """
 
 from __future__ import annotations
@@ -63,19 +63,52 @@ def _tile(geoms: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
 
 
 def prepare(zones: gpd.GeoDataFrame, *, tile_m: float = TILE_M) -> PreparedZones:
-    """Project, tile and index a zone layer (cached by content)."""
-    key = zones_sha256(zones) + f":{tile_m}"
+    """Project, tile and index a zone layer (cached by content, in memory and on disk)."""
+    sha = zones_sha256(zones)
+    key = sha + f":{tile_m}"
     with _LOCK:
         hit = _CACHE.get(key)
     if hit is not None:
         return hit
-    z = zones.to_crs(ANALYSIS_CRS).reset_index(drop=True)
-    geoms = shapely.make_valid(np.asarray(z.geometry.values))
-    tiles, owner = _tile(geoms, tile_m)
-    prepared = PreparedZones(z, geoms, tiles, owner, shapely.STRtree(tiles), key.split(":")[0])
+    from . import _cache
+
+    ckey = _cache.key("zones", sha256=sha, tile_m=float(tile_m), crs=ANALYSIS_CRS.to_string())
+    stored = _cache.load("zones", ckey, lambda a: _unpack(a, len(zones)))
+    if stored is not None:
+        projected, geoms, tiles, owner = stored
+        z = gpd.GeoDataFrame(zones.drop(columns=zones.geometry.name).reset_index(drop=True),
+                             geometry=gpd.GeoSeries(projected, crs=ANALYSIS_CRS), crs=ANALYSIS_CRS)
+        z = z.rename_geometry(zones.geometry.name) if zones.geometry.name != "geometry" else z
+        z = z[list(zones.columns)]
+    else:
+        z = zones.to_crs(ANALYSIS_CRS).reset_index(drop=True)
+        geoms = shapely.make_valid(np.asarray(z.geometry.values))
+        tiles, owner = _tile(geoms, tile_m)
+        _cache.store("zones", ckey, _pack(np.asarray(z.geometry.values), geoms, tiles, owner))
+    prepared = PreparedZones(z, geoms, tiles, owner, shapely.STRtree(tiles), sha)
     with _LOCK:
         _CACHE[key] = prepared
     return prepared
+
+
+def _pack(projected, geoms, tiles, owner) -> dict:
+    from ._cache import pack_geoms
+
+    out = {"tile_zone": np.asarray(owner, dtype=np.int64)}
+    for name, g in (("projected", projected), ("geoms", geoms), ("tiles", tiles)):
+        out[name], out[name + "_off"] = pack_geoms(g)
+    return out
+
+
+def _unpack(a: dict, n_zones: int):
+    from ._cache import unpack_geoms
+
+    projected, geoms, tiles = (unpack_geoms(a[k], a[k + "_off"]) for k in ("projected", "geoms", "tiles"))
+    owner = a["tile_zone"].astype(np.int64)
+    if len(projected) != n_zones or len(geoms) != n_zones or len(owner) != len(tiles) or (
+            len(owner) and (owner.min() < 0 or owner.max() >= n_zones)):
+        raise ValueError("inconsistent prepared zones")
+    return projected, geoms, tiles, owner
 
 
 _LOCAL = threading.local()

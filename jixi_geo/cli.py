@@ -130,8 +130,9 @@ def run_cmd(out: Path, no_build: bool) -> None:
 @click.option("--name-column", default=None, help="Column with the site names (default: 名称/项目名称/地块名称/name…).")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("jixi_check_results"), show_default=True,
               callback=_out_option,
-              help="Output folder (results.csv, results.geojson, report.html); or NAME.parquet for large "
-                   "CSV/GeoParquet inputs: streamed in chunks into a folder of GeoParquet parts, resumable.")
+              help="Output folder (results.csv, results.geojson, report.html; more than 10 000 sites: "
+                   "results.parquet and a summary report.html); or NAME.parquet (a folder of GeoParquet parts, "
+                   "resumable) or NAME.gpkg for large inputs of any format (CSV and GeoParquet are streamed).")
 def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding, zones_path, zones_layer, make_valid,
               cad_layer, sheet, name_column, out):
     """Check project sites against the red-line zones.
@@ -155,17 +156,16 @@ def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding
 
         raise InputError("--zones-layer 需要同时给出 --zones。/ --zones-layer needs --zones FILE.")
     zones = validate_zones(zones_path, layer=zones_layer) if zones_path is not None else None
-    if out.suffix.lower() == ".parquet":
-        # large inputs: streamed chunk by chunk into GeoParquet parts (resumable)
-        import pyarrow.parquet as pq
-
-        from .scale import check_file
+    if out.suffix.lower() in (".parquet", ".gpkg"):
+        # large inputs: checked chunk by chunk (CSV and GeoParquet streamed) into GeoParquet parts
+        # (resumable) or one GeoPackage
+        from .scale import check_file, result_verdicts
 
         check_file(sites, out, activity=activity, zones=zones, buffer_m=buffer_m, coords=coords, crs=crs,
-                   id_column=id_column, encoding=encoding, make_valid=make_valid)
-        verdicts = pq.read_table(out, columns=["verdict"]).column("verdict").to_pandas().astype(str)
+                   id_column=id_column, encoding=encoding, make_valid=make_valid, layer=layer)
+        verdicts = result_verdicts(out)
         counts, all_clear = verdicts.value_counts(), bool((verdicts == "clear").all())
-        paths = {"parquet": out}
+        paths = {out.suffix.lower().lstrip("."): out}
     else:
         res = check_sites(sites, activity=activity, zones=zones, buffer_m=buffer_m, coords=coords, crs=crs,
                           id_column=id_column, layer=layer, encoding=encoding, make_valid=make_valid,
@@ -176,6 +176,32 @@ def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding
     for kind, p in paths.items():
         click.echo(f"{kind}: {p}")
     sys.exit(EXIT_OK if all_clear else EXIT_NOT_CLEAR)
+
+
+@main.group("cache")
+def cache_cmd() -> None:
+    """The cache of prepared zones and cell grids (user cache folder; JIXI_GEO_CACHE=0 switches it off)."""
+
+
+@cache_cmd.command("clear")
+def cache_clear_cmd() -> None:
+    """Delete every cached file (they are rebuilt when needed)."""
+    from . import _cache
+
+    n = _cache.clear()
+    click.echo(f"已删除 {n} 个缓存文件 / removed {n} cache file(s) from {_cache.cache_dir()}")
+
+
+@cache_cmd.command("info")
+def cache_info_cmd() -> None:
+    """Show where the cache is, whether it is on, and its size."""
+    from . import _cache
+
+    d = _cache.cache_dir()
+    files = sorted(d.glob("*.npz")) if d.is_dir() else []
+    size = sum(p.stat().st_size for p in files) / 1e6
+    state = "on" if _cache.enabled() else "off (JIXI_GEO_CACHE=0)"
+    click.echo(f"{d}\n{len(files)} file(s), {size:.1f} MB; cache {state}")
 
 
 if __name__ == "__main__":  # pragma: no cover

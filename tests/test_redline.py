@@ -389,3 +389,36 @@ def test_checks_run_safely_from_several_threads(monkeypatch):
     for a, r in zip(many, one):
         _compare_results(a, r)
     assert sum((r["overlap_pct"] == 100).sum() for r in one) > 100  # wholly-inside sites occur
+
+
+def test_reasons_of_polygons_and_lines_carry_their_own_amounts():
+    """Reasons are built once per distinct (template, amount, share): every site still gets the
+    sentence with its own overlap and share, and the head of its own zones and rule."""
+    rng = np.random.default_rng(23)
+    zones = jg.load_layer("redline_zones", crs="EPSG:4553")
+    # sites around zone vertices, so that many overlap partly
+    verts = shapely.get_coordinates(shapely.get_exterior_ring(shapely.get_parts(zones.geometry.values)))
+    c = verts[rng.choice(len(verts), 300, replace=False)]
+    size = rng.uniform(100, 3000, 300)
+    polys = shapely.box(c[:200, 0] - size[:200] / 2, c[:200, 1] - size[:200] / 3, c[:200, 0] + size[:200] / 2,
+                        c[:200, 1] + size[:200] / 3)
+    lines = shapely.linestrings(np.stack([c[200:] - size[200:, None], c[200:] + size[200:, None] * [1, 0.5]], axis=1))
+    s = gpd.GeoDataFrame({"site_id": [f"m{i}" for i in range(300)],
+                          "activity": rng.choice(["wind_farm", "road", "research"], 300)},
+                         geometry=np.concatenate([polys, lines]), crs="EPSG:4553")
+    r = check_sites(s)
+    inside = r["control_level"].astype(str) != ""
+    poly, line = inside & (r.geom_type == "Polygon"), inside & (r.geom_type == "LineString")
+    assert poly.sum() > 50 and line.sum() > 20 and r.loc[poly, "overlap_pct"].nunique() > 30
+    for _, row in r[poly].iterrows():
+        ha, pct = row["overlap_ha"], row["overlap_pct"]
+        assert f"，重叠 {ha:,.2f} 公顷，占场址 {pct:.1f}%" in row["reasons"], row["site_id"]
+        assert f", {ha:,.2f} ha, {pct:.1f}% of the site" in row["reasons"], row["site_id"]
+    for _, row in r[line].iterrows():
+        m, pct = row["overlap_m"], row["overlap_pct"]
+        assert f"，区内长度 {m:,.0f} 米，占 {pct:.1f}%" in row["reasons"], row["site_id"]
+        assert f", {m:,.0f} m inside, {pct:.1f}% of its length" in row["reasons"], row["site_id"]
+    for _, row in r[inside].iterrows():
+        first_zone = str(row["zones_hit"]).split("; ")[0]
+        assert str(row["rule_zh"]) in row["reasons"] and str(row["rule"]) in row["reasons"]
+        assert first_zone in row["reasons"] or any(z in row["reasons"] for z in str(row["zones_hit"]).split("; "))

@@ -103,4 +103,36 @@ def test_dask_local_cluster_gives_identical_results(tmp_path):
         lazy = check_sites(ddf)
         assert type(lazy).__module__.startswith("dask_geopandas")
         got = lazy.compute()
-    _same(got.reset_index(drop=True), check_sites(g))
+    assert got.index.equals(g.index)  # the input's index, not one reset per partition
+    _same(got, check_sites(g))
+
+
+def test_in_process_result_keeps_the_input_index_and_joins_back():
+    df = _points(6, seed=3)
+    g = gpd.GeoDataFrame(df.drop(columns=["lon", "lat"]), geometry=gpd.points_from_xy(df.lon, df.lat),
+                         crs="EPSG:4490").set_axis([1000, 1001, 7, -3, 1002, 5])
+    res = check_sites(g)
+    assert list(res.index) == [1000, 1001, 7, -3, 1002, 5]
+    joined = g.join(res[["verdict"]])  # a planner joins results back by index
+    assert list(joined["verdict"]) == list(check_sites(g.reset_index(drop=True))["verdict"])
+    assert list(check_sites(g.iloc[:2]).index) == [1000, 1001]
+    named = pd.DataFrame({"lon": [131.0, 132.45], "lat": [45.3, 45.43]}, index=pd.Index(["a", "b"], name="key"))
+    assert check_sites(named).index.equals(named.index)
+
+
+@pytest.mark.slow
+def test_dask_result_index_is_the_input_index_at_400k_points():
+    dask_geopandas = pytest.importorskip("dask_geopandas")
+    n = 400_000
+    rng = np.random.default_rng(17)
+    b = jg.load_layer("boundary").total_bounds
+    g = gpd.GeoDataFrame({"site_id": np.char.add("d", np.arange(n).astype(str))},
+                         geometry=gpd.points_from_xy(rng.uniform(b[0], b[2], n), rng.uniform(b[1], b[3], n)),
+                         crs="EPSG:4490").set_axis(np.arange(n) * 3 + 10)  # unique, not 0..n-1
+    ddf = dask_geopandas.from_geopandas(g, npartitions=4)
+    got = check_sites(ddf, activity="wind_farm").compute(scheduler="threads")
+    assert got.index.is_unique and got.index.equals(g.index)
+    whole = check_sites(g, activity="wind_farm")
+    joined = g[["site_id"]].join(got[["verdict"]])
+    assert (joined["verdict"].astype(str) == whole["verdict"].astype(str)).all()
+    assert (got["site_id"] == g["site_id"]).all()
