@@ -93,7 +93,9 @@ def _survey_csv(path: Path, *, crs, encoding) -> ReadResult | None:
     lines = text.splitlines()[:31]
     seps = {c: lines[0].count(c) for c in (",", "\t", ";", "|")} if lines else {",": 0}
     sep = max(seps, key=seps.get)
-    head = pd.DataFrame([r for r in csv.reader(io.StringIO("\n".join(lines)), delimiter=sep)])
+    rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=sep))
+    width = max((len(r) for r in rows), default=0)
+    head = pd.DataFrame([r + [None] * (width - len(r)) for r in rows])  # ragged rows padded, as pandas did
     found = survey_layout(head.where(head.notna(), "").values.tolist())
     if found is None:
         return None

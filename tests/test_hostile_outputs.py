@@ -657,22 +657,24 @@ def test_check_file_failure_mid_part_keeps_finished_parts(tmp_path, monkeypatch)
     pd.DataFrame({"site_id": [f"S{i}" for i in range(30)], "lon": np.linspace(130.5, 133.5, 30),
                   "lat": 45.3}).to_csv(src, index=False)
     out = tmp_path / "r.parquet"
-    real = gpd.GeoDataFrame.to_parquet
+    import jixi_geo.scale as scale
+
+    real = scale._write_part  # the one function that writes a part file
     calls = {"n": 0}
 
-    def flaky(self, path, *a, **k):
+    def flaky(res, path, *a, **k):
         calls["n"] += 1
         if calls["n"] == 2:
             _half_then_fail(path)
-        return real(self, path, *a, **k)
+        return real(res, path, *a, **k)
 
-    monkeypatch.setattr(gpd.GeoDataFrame, "to_parquet", flaky)
+    monkeypatch.setattr(scale, "_write_part", flaky)
     with pytest.raises(OutputError, match="is full"):
         jg.check_file(src, out, chunksize=10, progress=False)
     assert sorted(p.name for p in out.iterdir()) == ["_manifest.json", "part-00000.parquet"]
     with pytest.raises(InputError, match=r"has not finished \(1 chunk\(s\) done\); run check_file again"):
         jg.read_results(out)
-    monkeypatch.setattr(gpd.GeoDataFrame, "to_parquet", real)
+    monkeypatch.setattr(scale, "_write_part", real)
     jg.check_file(src, out, chunksize=10, progress=False)
     assert jg.read_results(out)["site_id"].tolist() == [f"S{i}" for i in range(30)]
 
