@@ -52,7 +52,7 @@ parents, class areas), ``io`` (a user's CSV, decoded by :mod:`jixi_geo._text`),
 
 from __future__ import annotations
 
-from .checks import FINDING_COLUMNS, RULES as _RULES
+from .findings import FINDING_COLUMNS, RULES as _RULES
 from .codes import LEVELS
 from .load import (PARK_NAMES, PARKS, STAGES, TABLE_COLUMNS, _bundled, load_function_zones, load_parks,  # noqa: F401
                    load_table, published_tables)

@@ -1,8 +1,10 @@
-"""The validation rules of :func:`jixi_geo.landuse.validate`, one check per rule family.
+"""The validation rules of :func:`jixi_geo.landuse.validate`: one function per rule.
 
-Each check takes the rows of one table (:class:`~.table.Row`) and the table's
-context (park, stage) and returns findings: dicts with the columns of
-:data:`FINDING_COLUMNS`. Figures are compared at the table's rounding.
+Each ``check_<rule>`` takes the rows of one table (:class:`~.table.Row`) and the
+table's context (``park``, ``stage``, ``share_basis``, and the optional ``zones``
+and ``park_area_km2``) and returns its findings (:func:`.findings.finding`).
+Figures are compared at the table's rounding (:func:`_closes`). :data:`CHECKS`
+maps each rule id of :data:`.findings.RULES` to its function.
 """
 
 from __future__ import annotations
@@ -11,53 +13,8 @@ import math
 from typing import Iterable
 
 from .codes import CITY_LETTERS, MISQUOTES, depth, fmt, gb_codes, norm_name, norm_total_name, parent_code
+from .findings import RULES, finding
 from .table import Row
-
-#: Columns of the findings returned by :func:`jixi_geo.landuse.validate`, in order.
-FINDING_COLUMNS = ("severity", "rule", "park", "stage", "code", "message", "expected", "actual", "row")
-
-# --------------------------------------------------------------------------- findings
-
-SEVERITIES = ("error", "warning", "info")
-
-#: rule id → (usual severity, what it checks)
-RULES: dict[str, tuple[str, str]] = {
-    "area_invalid": ("error", "a class or total row has no area, or an area that is not a number"),
-    "area_negative": ("error", "an area is negative"),
-    "share_invalid": ("error", "a published share is not a number"),
-    "code_missing": ("info", "a class row has no land-use code (e.g. 预留发展用地)"),
-    "code_unknown": ("error", "a code is not in GB 50137-2011 (gb50137_codes.csv)"),
-    "code_combined": ("error", "a cell with two codes (大类+中类) whose codes are not class and subclass"),
-    "code_duplicate": ("error", "the same code appears twice within one block of the table"),
-    "name_mismatch": ("warning", "the published name differs from the registry name of the code"),
-    "category_misfiled": ("warning", "a 城乡用地 class (H, E) is counted inside 城市建设用地, or a "
-                          "subclass is printed under another class (M2 below W)"),
-    "children_sum": ("error", "subclasses do not add up to their class (beyond rounding)"),
-    "total_sum": ("error", "classes do not add up to the stated total or subtotal (beyond rounding)"),
-    "total_missing": ("error", "the table has no total row"),
-    "total_multiple": ("error", "the table has more than one total row"),
-    "share_mismatch": ("warning", "a published share differs from area / basis × 100 (beyond rounding)"),
-    "shares_sum": ("warning", "the shares of the classes under the 100 % row do not add up to 100"),
-    "share_basis": ("warning", "the header's share basis is not the row printed as 100 %"),
-    "zones_sum": ("warning", "the function zones do not add up to the park's planned total"),
-    "park_area": ("warning", "the table's total differs from the park size stated in the text"),
-}
-#: Every finding of a rule that closes within the table's rounding has severity "info".
-
-
-def finding(rule: str, severity: str, ctx: dict, row: Row | None, code: str, zh: str, en: str,
-            expected: str = "", actual: str = "") -> dict:
-    return {
-        "severity": severity,
-        "rule": rule,
-        "park": ctx["park"],
-        "stage": ctx["stage"],
-        "code": code,
-        "row": row.row if row is not None else None,
-        "message": f"{zh} / {en}",
-        "expected": expected,
-        "actual": actual,
-    }
 
 
 def _closes(stated: float, parts: list[float], decimals: Iterable[int | None]) -> tuple[str, int, float]:
@@ -82,11 +39,19 @@ def _closes(stated: float, parts: list[float], decimals: Iterable[int | None]) -
 # -- rule implementations --------------------------------------------------------
 
 
-def check_values(rows: list[Row], ctx: dict) -> list[dict]:
+def _valued(rows: list[Row]) -> list[Row]:
+    """Rows whose figures are checked: all but an empty row without a code (e.g. a note line)."""
+    return [r for r in rows if not (r.kind == "other" and r.area_problem == "empty")]
+
+
+def check_area_invalid(rows: list[Row], ctx: dict) -> list[dict]:
+    """``area_invalid``: a class or total row has no area, or one that is not a number.
+
+    Every sum and share of the table depends on the areas, so an unreadable one is
+    an error, reported with the printed text.
+    """
     out = []
-    for r in rows:
-        if r.kind == "other" and r.area_problem == "empty":
-            continue
+    for r in _valued(rows):
         if r.area_problem:
             what_zh = "面积为空" if r.area_problem == "empty" else f"面积 {r.area_text!r} 不是数字"
             what_en = ("has no area" if r.area_problem == "empty"
@@ -96,12 +61,27 @@ def check_values(rows: list[Row], ctx: dict) -> list[dict]:
                 f"第 {r.row} 行 {r.label}：{what_zh}；请填写以公顷计的数值",
                 f"{r.where} ({r.label}) {what_en}; enter the area in hectares, e.g. 12.50",
                 "a number (ha)", r.area_text))
-        elif r.area < 0:
+    return out
+
+
+def check_area_negative(rows: list[Row], ctx: dict) -> list[dict]:
+    """``area_negative``: an area is below zero, which no land can have (a sign typed by mistake)."""
+    out = []
+    for r in _valued(rows):
+        if not r.area_problem and r.area < 0:
             out.append(finding(
                 "area_negative", "error", ctx, r, r.code,
                 f"第 {r.row} 行 {r.label}：面积为负数 {r.area_text}",
                 f"{r.where} ({r.label}) has a negative area {r.area_text}; areas must be ≥ 0",
                 ">= 0", r.area_text))
+    return out
+
+
+def check_share_invalid(rows: list[Row], ctx: dict) -> list[dict]:
+    """``share_invalid``: a printed share is text, not a number (an empty share is allowed:
+    many tables print shares for some rows only)."""
+    out = []
+    for r in _valued(rows):
         if r.share_problem == "not a number":
             out.append(finding(
                 "share_invalid", "error", ctx, r, r.code,
@@ -112,55 +92,85 @@ def check_values(rows: list[Row], ctx: dict) -> list[dict]:
     return out
 
 
-def check_codes(rows: list[Row], ctx: dict) -> list[dict]:
-    reg = gb_codes()
+def check_code_missing(rows: list[Row], ctx: dict) -> list[dict]:
+    """``code_missing`` (info): a class row without a code, such as 预留发展用地. It counts in
+    the totals but in no class, so shares and the crosswalk list it by its name."""
     out = []
     for r in rows:
-        if r.is_sum:
-            continue
-        if not r.code:
+        if not r.is_sum and not r.code:
             out.append(finding(
                 "code_missing", "info", ctx, r, "",
                 f"第 {r.row} 行 {r.name}：没有用地代码，计入合计但不属于任何用地类别",
                 f"{r.where} ({r.name}) has no land-use code; it counts in the totals but in no class",
                 "a GB 50137-2011 code", ""))
+    return out
+
+
+def _unknown_code_hint(tok: str, reg: dict) -> tuple[str, str]:
+    """Why ``tok`` is not a code (a known misquote, a malformed code) and what is near it (zh, en)."""
+    hint_zh, hint_en = MISQUOTES.get(tok, ("", ""))
+    if not hint_en:
+        letter = tok[:1]
+        same = [c for c in reg if c[:1] == letter and depth(c) == depth(tok)]
+        if depth(tok) is None:
+            hint_zh = "代码格式应为一个大写字母加 0–2 位数字（如 M、M2、R21）"
+            hint_en = "a code is one capital letter and 0–2 digits (M, M2, R21)"
+        elif same:
+            hint_zh = f"同级代码有 {'、'.join(same)}"
+            hint_en = f"codes at that level are {', '.join(same)}"
+        else:
+            hint_zh = f"没有以 {letter} 开头的该级代码"
+            hint_en = f"no code of that level starts with {letter!r}"
+    return hint_zh, hint_en
+
+
+def check_code_unknown(rows: list[Row], ctx: dict) -> list[dict]:
+    """``code_unknown``: a code that GB 50137-2011 does not have (``gb50137_codes.csv``).
+
+    Codes from the superseded GBJ 137-90 (R4, C, T, D) and from the draft (H15) are
+    still copied from web pages; the message says where such a code comes from.
+    """
+    reg = gb_codes()
+    out = []
+    for r in rows:
+        if r.is_sum or not r.code:
             continue
         for tok in r.tokens:
             if tok in reg:
                 continue
-            hint_zh, hint_en = MISQUOTES.get(tok, ("", ""))
-            if not hint_en:
-                letter = tok[:1]
-                same = [c for c in reg if c[:1] == letter and depth(c) == depth(tok)]
-                if depth(tok) is None:
-                    hint_zh = "代码格式应为一个大写字母加 0–2 位数字（如 M、M2、R21）"
-                    hint_en = "a code is one capital letter and 0–2 digits (M, M2, R21)"
-                elif same:
-                    hint_zh = f"同级代码有 {'、'.join(same)}"
-                    hint_en = f"codes at that level are {', '.join(same)}"
-                else:
-                    hint_zh = f"没有以 {letter} 开头的该级代码"
-                    hint_en = f"no code of that level starts with {letter!r}"
+            hint_zh, hint_en = _unknown_code_hint(tok, reg)
             out.append(finding(
                 "code_unknown", "error", ctx, r, tok,
                 f"第 {r.row} 行：代码 {tok!r} 不在 GB 50137-2011 中（{hint_zh}）",
                 f"{r.where}: code {tok!r} is not in GB 50137-2011 ({hint_en}); "
                 "correct it or map it to a standard code",
                 "a GB 50137-2011 code", tok))
-        if len(r.tokens) > 1:
-            chain_ok = all(parent_code(b) == a for a, b in zip(r.tokens, r.tokens[1:]))
-            if not chain_ok:
-                cell = " ".join(r.tokens)
-                out.append(finding(
-                    "code_combined", "error", ctx, r, r.code,
-                    f"第 {r.row} 行：代码格 {cell!r} 中的代码不是大类与其中类的关系",
-                    f"{r.where}: the code cell {cell!r} holds codes that are not a class and "
-                    "its subclass; give one code per row",
-                    "class + its subclass", cell))
     return out
 
 
-def check_duplicates(rows: list[Row], ctx: dict) -> list[dict]:
+def check_code_combined(rows: list[Row], ctx: dict) -> list[dict]:
+    """``code_combined``: a cell printing two codes (``H H4``) must hold a class and its own
+    subclass; otherwise the row cannot be placed in the table's structure."""
+    out = []
+    for r in rows:
+        if r.is_sum or not r.code or len(r.tokens) < 2:
+            continue
+        chain_ok = all(parent_code(b) == a for a, b in zip(r.tokens, r.tokens[1:]))
+        if not chain_ok:
+            cell = " ".join(r.tokens)
+            out.append(finding(
+                "code_combined", "error", ctx, r, r.code,
+                f"第 {r.row} 行：代码格 {cell!r} 中的代码不是大类与其中类的关系",
+                f"{r.where}: the code cell {cell!r} holds codes that are not a class and "
+                "its subclass; give one code per row",
+                "class + its subclass", cell))
+    return out
+
+
+def check_code_duplicate(rows: list[Row], ctx: dict) -> list[dict]:
+    """``code_duplicate``: a code printed twice in one block. Each class should appear once;
+    a repeat usually means one of the rows is a different class with a mistyped code, and
+    the repeat would count its hectares twice."""
     out = []
     seen: dict[tuple[int, str], list[Row]] = {}
     for r in rows:
@@ -190,7 +200,10 @@ def _same_name_codes(name: str, code: str) -> list[str]:
     return same_cat or hits
 
 
-def check_names(rows: list[Row], ctx: dict) -> list[dict]:
+def check_name_mismatch(rows: list[Row], ctx: dict) -> list[dict]:
+    """``name_mismatch`` (warning): the printed name is not the registry name of the code
+    (whitespace and a trailing 用地 aside). Either the code or the name is wrong; when the
+    name belongs to another code, the message names it."""
     reg = gb_codes()
     out = []
     for r in rows:
@@ -211,7 +224,13 @@ def check_names(rows: list[Row], ctx: dict) -> list[dict]:
     return out
 
 
-def check_categories(rows: list[Row], ctx: dict) -> list[dict]:
+def check_category_misfiled(rows: list[Row], ctx: dict) -> list[dict]:
+    """``category_misfiled`` (warning): a row filed under the wrong heading.
+
+    Two cases: a subclass printed under another class's heading with no row of its own
+    class (M2 after W), and a 城乡用地 class (H, E; GB 50137-2011 Table 3.2.2) counted
+    inside a 城市建设用地 total, which holds only R A B M W S U G (Table 3.3.2).
+    """
     by_row = {r.row: r for r in rows}
     reg = gb_codes()
     out = []
@@ -255,13 +274,16 @@ def check_categories(rows: list[Row], ctx: dict) -> list[dict]:
     return out
 
 
-def check_sums(rows: list[Row], ctx: dict) -> list[dict]:
+def _sum_findings(rows: list[Row], ctx: dict, *, of_sums: bool) -> list[dict]:
+    """Rows whose children do not add up to them: only sum rows (``of_sums``) or only class rows."""
     children: dict[int, list[Row]] = {}
     for r in rows:
         if r.parent_row is not None:
             children.setdefault(r.parent_row, []).append(r)
     out = []
     for p in rows:
+        if p.is_sum != of_sums:
+            continue
         kids = children.get(p.row)
         if not kids or p.area_problem or any(k.area_problem for k in kids):
             continue
@@ -294,7 +316,24 @@ def check_sums(rows: list[Row], ctx: dict) -> list[dict]:
     return out
 
 
-def check_totals(rows: list[Row], ctx: dict) -> list[dict]:
+def check_children_sum(rows: list[Row], ctx: dict) -> list[dict]:
+    """``children_sum``: a class row against the subclasses printed under it (M against M1 + M2).
+
+    Compared at the table's rounding (:func:`_closes`): within it, ``info``; beyond
+    it, ``error`` when the subclasses add up to more than the class, ``warning`` when
+    to less (the breakdown may list only some subclasses).
+    """
+    return _sum_findings(rows, ctx, of_sums=False)
+
+
+def check_total_sum(rows: list[Row], ctx: dict) -> list[dict]:
+    """``total_sum``: a total or subtotal against the rows that add into it (its top-level
+    classes, and for the total also the subtotals); ``info`` within rounding, else ``error``."""
+    return _sum_findings(rows, ctx, of_sums=True)
+
+
+def check_total_missing(rows: list[Row], ctx: dict) -> list[dict]:
+    """``total_missing``: no total row, so neither the sums nor the shares can be checked."""
     totals = [r for r in rows if r.kind == "total"]
     if not totals:
         return [finding(
@@ -303,6 +342,13 @@ def check_totals(rows: list[Row], ctx: dict) -> list[dict]:
             "the table has no total row, so its sums and shares cannot be checked; add the "
             "total (e.g. 城乡用地 or 规划范围总用地合计) as a row with an empty code",
             "a total row", "none")]
+    return []
+
+
+def check_total_multiple(rows: list[Row], ctx: dict) -> list[dict]:
+    """``total_multiple``: more than one row is the total; the others should be subtotals
+    (``row_kind=subtotal``), or the table's structure (what adds into what) is ambiguous."""
+    totals = [r for r in rows if r.kind == "total"]
     if len(totals) > 1:
         where = ", ".join(str(t.row) for t in totals)
         return [finding(
@@ -323,9 +369,14 @@ def share_basis_row(rows: list[Row]) -> Row | None:
     return None
 
 
-def check_shares(rows: list[Row], ctx: dict, share_basis: str) -> list[dict]:
+def _share_basis(rows: list[Row], ctx: dict) -> tuple[Row | None, list[dict]]:
+    """The row the shares are taken of, and the ``share_basis`` findings about it.
+
+    No basis (None) when no share is printed, or no total row can serve as one.
+    """
+    share_basis = ctx["share_basis"]
     if not any(not r.share_problem for r in rows):
-        return []
+        return None, []
     out = []
     basis = share_basis_row(rows)
     if basis is None:
@@ -341,7 +392,7 @@ def check_shares(rows: list[Row], ctx: dict, share_basis: str) -> list[dict]:
             + (f"; checking the shares against {basis.name!r}" if basis is not None else ""),
             "a total row at 100.00", "none"))
         if basis is None:
-            return out
+            return None, out
     elif share_basis and norm_total_name(share_basis) != norm_total_name(basis.name):
         out.append(finding(
             "share_basis", "warning", ctx, basis, "",
@@ -349,8 +400,34 @@ def check_shares(rows: list[Row], ctx: dict, share_basis: str) -> list[dict]:
             f"the header says the shares are of {share_basis!r}, but the row printed as 100 % "
             f"is row {basis.row} ({basis.name!r}); read the shares as shares of {basis.name!r}",
             share_basis, basis.name))
-    if basis.area_problem or basis.area <= 0:
-        return out
+    return basis, out
+
+
+def _usable_basis(rows: list[Row], ctx: dict) -> Row | None:
+    basis = _share_basis(rows, ctx)[0]
+    return None if basis is None or basis.area_problem or basis.area <= 0 else basis
+
+
+def check_share_basis(rows: list[Row], ctx: dict) -> list[dict]:
+    """``share_basis`` (warning): which total the shares are percentages of is unclear.
+
+    The basis is the total or subtotal printed as 100 %. Without one, the shares
+    are checked against the row the header names (``share_basis``) or the total;
+    a header naming another row than the 100 % row is reported too.
+    """
+    return _share_basis(rows, ctx)[1]
+
+
+def check_share_mismatch(rows: list[Row], ctx: dict) -> list[dict]:
+    """``share_mismatch``: a printed share differs from area / basis × 100.
+
+    ``warning`` beyond what the rounding of the share and of both areas allows;
+    ``info`` when only that rounding explains the difference.
+    """
+    basis = _usable_basis(rows, ctx)
+    if basis is None:
+        return []
+    out = []
     b, ub = basis.area, 0.5 * 10.0 ** -(basis.area_dec or 0)
     for r in rows:
         if r is basis or r.share_problem or r.area_problem:
@@ -374,6 +451,16 @@ def check_shares(rows: list[Row], ctx: dict, share_basis: str) -> list[dict]:
             f"{r.where} ({r.label}): {fmt(r.area, r.area_dec or 0)} / {fmt(b, basis.area_dec or 0)} ha "
             f"= {recomputed:.{d + 2}f} %, but the table prints {r.share_text} %{tail_en}",
             fmt(recomputed, d), r.share_text))
+    return out
+
+
+def check_shares_sum(rows: list[Row], ctx: dict) -> list[dict]:
+    """``shares_sum``: the shares of the rows directly under the 100 % row do not add up to
+    100 (``info`` within the shares' rounding, else ``warning``)."""
+    basis = _usable_basis(rows, ctx)
+    if basis is None:
+        return []
+    out = []
     kids = [r for r in rows if r.parent_row == basis.row]
     if kids and all(not k.share_problem for k in kids):
         status, d, diff = _closes(100.0, [k.share for k in kids], [k.share_dec for k in kids])
@@ -392,8 +479,17 @@ def check_shares(rows: list[Row], ctx: dict, share_basis: str) -> list[dict]:
     return out
 
 
-def check_zones(rows: list[Row], ctx: dict, zones: list[tuple[str, str, float, int | None, str]]) -> list[dict]:
-    """``zones``: (zone_no, name, area_ha, decimals, area as printed)."""
+
+
+def check_zones_sum(rows: list[Row], ctx: dict) -> list[dict]:
+    """``zones_sum``: the planned function zones (``ctx["zones"]``: zone_no, name, area_ha,
+    decimals, area as printed) against the table's total.
+
+    The plan text gives the zones and the table separately; a park whose zones do not
+    add up to its table has one figure wrong. Zones split into sub-areas (3.1, 3.2)
+    are counted once, by their parts.
+    """
+    zones = ctx.get("zones")
     total = next((r for r in rows if r.kind == "total" and not r.area_problem), None)
     if total is None or not zones:
         return []
@@ -420,7 +516,12 @@ def check_zones(rows: list[Row], ctx: dict, zones: list[tuple[str, str, float, i
         fmt(total.area, d), fmt(s, d))]
 
 
-def check_park_area(rows: list[Row], ctx: dict, km2: float, km2_dec: int) -> list[dict]:
+def check_park_area(rows: list[Row], ctx: dict) -> list[dict]:
+    """``park_area`` (warning): the table's total against the park size stated in the text
+    (``ctx["park_area_km2"]``: km², printed decimals), at the text's rounding."""
+    if ctx.get("park_area_km2") is None:
+        return []
+    km2, km2_dec = ctx["park_area_km2"]
     total = next((r for r in rows if r.kind == "total" and not r.area_problem), None)
     if total is None:
         return []
@@ -439,3 +540,35 @@ def check_park_area(rows: list[Row], ctx: dict, km2: float, km2_dec: int) -> lis
         f"{stated} km2", f"{t_km2:g} km2")]
 
 
+
+
+#: The check of each rule, in the order of :data:`RULES`.
+CHECKS = {
+    "area_invalid": check_area_invalid,
+    "area_negative": check_area_negative,
+    "share_invalid": check_share_invalid,
+    "code_missing": check_code_missing,
+    "code_unknown": check_code_unknown,
+    "code_combined": check_code_combined,
+    "code_duplicate": check_code_duplicate,
+    "name_mismatch": check_name_mismatch,
+    "category_misfiled": check_category_misfiled,
+    "children_sum": check_children_sum,
+    "total_sum": check_total_sum,
+    "total_missing": check_total_missing,
+    "total_multiple": check_total_multiple,
+    "share_mismatch": check_share_mismatch,
+    "shares_sum": check_shares_sum,
+    "share_basis": check_share_basis,
+    "zones_sum": check_zones_sum,
+    "park_area": check_park_area,
+}
+assert list(CHECKS) == list(RULES)
+
+
+def run_checks(rows: list[Row], ctx: dict) -> list[dict]:
+    """Every rule's findings for one table, ordered by row, then by rule (:data:`RULES`)."""
+    found = [f for check in CHECKS.values() for f in check(rows, ctx)]
+    order = {k: i for i, k in enumerate(RULES)}
+    found.sort(key=lambda f: (f["row"] if f["row"] is not None else 10**9, order[f["rule"]]))
+    return found

@@ -8,7 +8,8 @@ from typing import Literal
 import pandas as pd
 
 from ..errors import InputError, SchemaError
-from .codes import CITY_LETTERS, LEVEL_DEPTH, LEVELS, TOTAL_NAMES_EN, depth, gb_codes, gb_order, level_of, nfkc, norm_total_name, parse_number
+from .codes import (CITY_LETTERS, LEVEL_DEPTH, LEVELS, TOTAL_NAMES_EN, depth, gb_codes, gb_order, level_of, nfkc,
+                    norm_total_name, parse_number)
 from .load import load_table  # noqa: F401  (the doctests)
 from .table import class_areas, one_table, require_areas
 

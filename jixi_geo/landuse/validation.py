@@ -8,7 +8,7 @@ import pandas as pd
 
 from ..errors import InputError, SchemaError
 from . import checks
-from .checks import FINDING_COLUMNS, RULES
+from .findings import FINDING_COLUMNS
 from .codes import fmt, nfkc, parse_number
 from .layout import cell_text
 from .load import _ATTRS, load_table  # noqa: F401  (load_table: the doctests)
@@ -135,21 +135,7 @@ def validate(table: pd.DataFrame, *, park_area_km2: float | str | None = None,
             zones = _zones_arg(pd.DataFrame(
                 list(meta["function_zones"][ctx["park"]]),
                 columns=["zone_no", "name_published", "area_ha", "area_published", "unit_published"]))
-        found = []
-        found += checks.check_values(rows, ctx)
-        found += checks.check_codes(rows, ctx)
-        found += checks.check_duplicates(rows, ctx)
-        found += checks.check_names(rows, ctx)
-        found += checks.check_categories(rows, ctx)
-        found += checks.check_totals(rows, ctx)
-        found += checks.check_sums(rows, ctx)
-        found += checks.check_shares(rows, ctx, ctx["share_basis"])
-        if zones:
-            found += checks.check_zones(rows, ctx, zones)
-        if km2 is not None:
-            found += checks.check_park_area(rows, ctx, *km2)
-        order = {k: i for i, k in enumerate(RULES)}
-        found.sort(key=lambda f: (f["row"] if f["row"] is not None else 10**9, order[f["rule"]]))
+        found = checks.run_checks(rows, {**ctx, "zones": zones or None, "park_area_km2": km2})
         findings += found
     out = pd.DataFrame(findings, columns=list(FINDING_COLUMNS))
     out["row"] = pd.array(out["row"], dtype="Int64")
