@@ -25,6 +25,12 @@ def decode_file(p: Path, encoding: str | None) -> tuple[str, str]:
 
 
 def read_user_csv(p: Path, encoding: str | None) -> tuple[pd.DataFrame, str]:
+    """A user's land-use CSV as a frame of text cells, and the encoding used.
+
+    The separator is that of the header line (``,``, tab or ``;``); blank lines are
+    skipped; ``attrs["lines"]`` holds each row's line number in the file. Raises
+    InputError for an empty file, a header without rows, or rows longer than the header.
+    """
     text, enc = decode_file(p, encoding)
     text = text.lstrip("\ufeff")
     first = text.split("\n", 1)[0]

@@ -25,7 +25,6 @@ PARK_NAMES = {"baoquan": ("宝泉工业园", "Baoquan Industrial Park"),
               "chemical": ("化工产业园", "Chemical Industry Park")}
 #: 现状 (current) and 规划 (planned).
 STAGES = ("current", "planned")
-#: Levels of the GB 50137-2011 classification: 大类, 中类, 小类.
 #: Columns of a table returned by :func:`load_table`, in order.
 TABLE_COLUMNS = (
     "park", "stage", "row", "code", "level", "parent", "name_zh", "name_en",
@@ -33,12 +32,11 @@ TABLE_COLUMNS = (
     "code_published", "name_published", "area_ha_published", "share_published",
     "block", "parent_row", "note",
 )
-#: Columns of the findings returned by :func:`validate`, in order.
-_ATTRS = "jixi_geo.landuse"
+#: Key of ``DataFrame.attrs`` where :func:`load_table` records the source and, for the
+#: published tables, the stated park sizes and function zones.
+ATTRS_KEY = "jixi_geo.landuse"
 _LANDUSE_CSV = "jidong_landuse.csv"
 
-
-# =========================================================================== loading
 
 
 @lru_cache(maxsize=4)
@@ -82,7 +80,9 @@ def load_table(park: str, stage: str, *, path: str | os.PathLike | None = None,
         total, earlier ones are subtotals, unless a ``row_kind`` column says otherwise.
     encoding : str, optional
         Text encoding of ``path``. By default UTF-8 (with or without BOM) is tried,
-        then GB 18030 (a superset of GBK, as saved by Chinese Excel/WPS).
+        then GB 18030 (a superset of GBK, as saved by Chinese Excel/WPS); a UTF-16
+        byte-order mark means UTF-16. The file is decoded by the same policy as
+        :func:`jixi_geo.read_sites` (:mod:`jixi_geo._text`).
 
     Returns
     -------
@@ -101,9 +101,13 @@ def load_table(park: str, stage: str, *, path: str | os.PathLike | None = None,
     ------
     InputError
         Unknown park or stage (the message lists the published combinations), a
-        missing file, text that is not CSV, or no row with a numeric area.
+        missing file, an Excel workbook or zip saved as ``.csv``, text that is not
+        CSV, or no row with a numeric area.
     EncodingError
-        The file is in none of the encodings tried, or not in ``encoding``.
+        The file is in none of the encodings tried, or not in ``encoding``; it
+        decodes only to garbled text (mojibake such as 锟斤拷, or UTF-8 bytes read
+        as GBK); or it is UTF-16 without a byte-order mark (the message names the
+        ``encoding=`` to pass).
     SchemaError
         Required columns (a code and an area column) are missing, or areas are in
         another unit than hectares.
@@ -131,7 +135,7 @@ def load_table(park: str, stage: str, *, path: str | os.PathLike | None = None,
         raw = _bundled(_LANDUSE_CSV)
         raw = raw[(raw["park"] == park) & (raw["stage"] == stage)]
         table = _tidy(raw, park=park, stage=stage)
-        table.attrs[_ATTRS] = _published_meta()
+        table.attrs[ATTRS_KEY] = _published_meta()
         return table
 
     for label, value in (("park", park), ("stage", stage)):
@@ -154,7 +158,7 @@ def load_table(park: str, stage: str, *, path: str | os.PathLike | None = None,
                     f"{found}. Pass one of those, or drop the column."
                 )
     table = _tidy(raw, park=park, stage=stage, where=p.name)
-    table.attrs[_ATTRS] = {"source": str(p), "encoding": enc}
+    table.attrs[ATTRS_KEY] = {"source": str(p), "encoding": enc}
     return table
 
 

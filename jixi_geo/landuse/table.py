@@ -236,6 +236,7 @@ def tables_in(obj: Any, fn: str) -> list[tuple[dict, list[Row], pd.DataFrame]]:
 
 
 def one_table(obj: Any, fn: str) -> tuple[dict, list[Row]]:
+    """The (context, rows) of an input holding one park/stage table; InputError for several."""
     groups = tables_in(obj, fn)
     if len(groups) > 1:
         names = ", ".join(f"({c['park']!r}, {c['stage']!r})" for c, _, _ in groups)
@@ -245,6 +246,7 @@ def one_table(obj: Any, fn: str) -> tuple[dict, list[Row]]:
 
 
 def require_areas(rows: list[Row], fn: str) -> None:
+    """Raise InputError naming the class rows without a numeric, non-negative area (hectares)."""
     bad = [r for r in rows if not r.is_sum and r.area_problem and not (r.kind == "other" and r.area_problem == "empty")]
     neg = [r for r in rows if not r.is_sum and not r.area_problem and r.area < 0]
     if bad or neg:

@@ -11,7 +11,7 @@ from . import checks
 from .findings import FINDING_COLUMNS
 from .codes import fmt, nfkc, parse_number
 from .layout import cell_text
-from .load import _ATTRS, load_table  # noqa: F401  (load_table: the doctests)
+from .load import ATTRS_KEY, load_table  # noqa: F401  (load_table: the doctests)
 from .table import tables_in
 
 def _zones_arg(zones: Any) -> list[tuple[str, str, float, int | None, str]]:
@@ -121,7 +121,7 @@ def validate(table: pd.DataFrame, *, park_area_km2: float | str | None = None,
     'severity      rule expected      actual\\n warning park_area 0.47 km2 0.4763 km2'
     """
     groups = tables_in(table, "validate")
-    meta = table.attrs.get(_ATTRS, {})
+    meta = table.attrs.get(ATTRS_KEY, {})
     zones_arg = _zones_arg(function_zones) if function_zones is not None else None
     km2_arg = _km2_arg(park_area_km2) if park_area_km2 is not None else None
 
