@@ -32,6 +32,7 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from ._text import refuse_binary
 from .errors import InputError
 
 __all__ = ["Source", "identify", "ACCEPTED_ZH", "ACCEPTED_EN", "check_driver"]
@@ -172,10 +173,7 @@ def _zh(what: str) -> str:
 
 
 def _check_text(path: Path, *, layer=None) -> Source:
-    head = _head(path, 8)
-    if head.startswith(b"PK\x03\x04") or head.startswith(b"\xd0\xcf\x11\xe0"):
-        raise _refuse(path, "内容是 Excel/压缩文件而不是文本；请“另存为 CSV UTF-8”",
-                      "holds an Excel workbook or a zip, not text; save it as \"CSV UTF-8\" and pass that")
+    refuse_binary(path, _head(path, 8))  # the same decision as every text reader (_text)
     return Source(path, "csv" if path.suffix.lower() in (".csv", ".tsv") else "wkt")
 
 

@@ -77,7 +77,8 @@ def _survey_csv(path: Path, *, crs, encoding) -> ReadResult | None:
     import io
 
     from ._read_excel import read_rows, survey_layout
-    from .sites import _csv_sep, _text_encoding
+    from ._text import text_encoding as _text_encoding
+    from .sites import _csv_sep
 
     with open(path, "rb") as f:  # only the head decides: a large point CSV is not decoded twice
         raw = f.read(1 << 16)

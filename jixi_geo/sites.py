@@ -29,7 +29,6 @@ How the CRS and encoding were decided is recorded in
 
 from __future__ import annotations
 
-import codecs
 import logging
 import os
 import re
@@ -52,7 +51,10 @@ from . import _read_planner
 from . import coords as _coords
 from ._io import atomic_path
 from .crs import JIXI_BOUNDS, STORAGE_CRS, gk_crs_from_prefixed_easting, project
-from ._problems import Problems, check_encoding_name, fmt_list, nul_diagnosis
+from ._problems import Problems, fmt_list
+from ._text import frame_mojibake as _frame_mojibake
+from ._text import is_utf8 as _is_utf8
+from ._text import text_encoding as _text_encoding
 from .errors import CRSError, EncodingError, InputError, InvalidGeometryError, JixiGeoWarning
 
 __all__ = [
@@ -88,8 +90,6 @@ _OUT_COLUMNS = ("site_id", "input_crs", "converted_from", "note")
 _SWAP_X = (44.0, 47.5)  # a longitude this small, with ...
 _SWAP_Y = (129.0, 135.0)  # ... a latitude this large, is Jixi with axes swapped
 _PREFIX_EASTING = (13e6, 46e6)  # zone-prefixed Gauss-Kruger eastings
-_SNIFF_CHUNK = 1 << 20
-_SAMPLE_BYTES = 1 << 16
 _EXCEL_CELL_LIMIT = 32_767
 #: First characters that make Excel (or LibreOffice) read a CSV text cell as a formula (OWASP
 #: "CSV injection"): such text cells are written with a leading ``'``.
@@ -211,113 +211,6 @@ def _parse_coords(coords) -> str:
         "coordinates copied from 高德/腾讯 maps, coords='bd09' for 百度 maps, or leave "
         "coords=None for GPS/GIS data (WGS84/CGCS2000)"
     )
-
-
-# --------------------------------------------------------------------------- encodings
-
-_LATIN1_MOJIBAKE = re.compile("[\u00c2-\u00ef][\u0080-\u00bf\u2018-\u203a\u20ac]|\u00e2\u20ac")
-
-
-def _mojibake_sample(text: str) -> str | None:
-    """A short excerpt if ``text`` shows typical mojibake, else None."""
-    for pat in ("\ufffd", "锟斤拷"):
-        i = text.find(pat)
-        if i >= 0:
-            return text[max(0, i - 8): i + 12]
-    m = _LATIN1_MOJIBAKE.search(text)
-    if m:
-        return text[max(0, m.start() - 4): m.end() + 8]
-    return None
-
-
-def _bytes_look_utf8(raw: bytes) -> bool:
-    """Whether ``raw`` (a file's first bytes) has non-ASCII text and is valid UTF-8.
-
-    Real GBK text of any length is practically never valid UTF-8, so this tells a
-    UTF-8 file decoded with a GBK codec (which "succeeds" with mojibake).
-    """
-    if not any(b >= 0x80 for b in raw):
-        return False
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(raw, final=False)  # tail may be cut
-    except UnicodeDecodeError:
-        return False
-    return True
-
-
-def _is_utf8(enc: str) -> bool:
-    return codecs.lookup(enc).name in ("utf-8", "utf-8-sig")
-
-
-def _decodes(path: Path, enc: str) -> tuple[bool, str, int | None]:
-    """Decode the whole file incrementally (1 MB at a time); return (ok, sample, bad byte)."""
-    dec = codecs.getincrementaldecoder(enc)(errors="strict")
-    sample: list[str] = []
-    kept = 0
-    pos = 0
-    with open(path, "rb") as f:
-        while True:
-            chunk = f.read(_SNIFF_CHUNK)
-            final = not chunk
-            try:
-                text = dec.decode(chunk, final=final)
-            except UnicodeDecodeError as e:
-                return False, "", pos + max(e.start, 0)
-            if kept < _SAMPLE_BYTES:
-                sample.append(text)
-                kept += len(text)
-            if final:
-                break
-            pos += len(chunk)
-    return True, "".join(sample)[:_SAMPLE_BYTES], None
-
-
-def _text_encoding(path: Path, encoding: str | None) -> str:
-    """Pick the encoding of a text file (CSV, WKT), or raise EncodingError."""
-    if encoding is not None:
-        check_encoding_name(encoding)
-    candidates = [encoding] if encoding else ["utf-8-sig", "gb18030"]
-    with open(path, "rb") as f:
-        head = f.read(_SAMPLE_BYTES)
-    if encoding is None:
-        if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-            candidates = ["utf-16"]  # the byte-order mark says so (Excel's "Unicode text")
-        elif b"\x00" in head:
-            raise EncodingError(nul_diagnosis(path.name, head))
-    tried: list[str] = []
-    for enc in candidates:
-        ok, sample, bad = _decodes(path, enc)
-        if not ok:
-            tried.append(f"{enc} (invalid bytes near byte {bad})")
-            continue
-        shown = _mojibake_sample(sample)
-        if shown is None and not _is_utf8(enc) and _bytes_look_utf8(head):
-            shown = sample[:40]
-            tried.append(f"{enc} (the text decodes, but its bytes are UTF-8)")
-        if shown is not None:
-            raise EncodingError(
-                f"{path.name}: decoding as {enc} gives garbled text (mojibake) such as "
-                f"{shown!r}. Tried: {', '.join(tried + [enc])}. If the file was saved as "
-                "GBK, pass encoding=\"gbk\"; if it is UTF-8, pass encoding=\"utf-8\"; if the "
-                "text was already garbled when saved, re-export it from the original."
-            )
-        return enc
-    hint = ""
-    if encoding is not None and not _is_utf8(encoding) and _bytes_look_utf8(head):
-        hint = " The file looks like UTF-8: pass encoding=\"utf-8\" or drop encoding=."
-    raise EncodingError(
-        f"{path.name}: the text is in none of the encodings tried: {'; '.join(tried)}.{hint} "
-        "Pass the right one, e.g. encoding=\"gbk\" for files saved by Chinese Excel/WPS, "
-        "or re-save the file as UTF-8."
-    )
-
-
-def _frame_mojibake(df: pd.DataFrame) -> str | None:
-    texts = [str(c) for c in df.columns]
-    for c in df.columns:
-        if c != "geometry" and df[c].dtype == object:
-            texts.extend(str(v) for v in df[c].iloc[:2000] if isinstance(v, str))
-    return _mojibake_sample("\n".join(texts))
 
 
 # --------------------------------------------------------------------------- loaders

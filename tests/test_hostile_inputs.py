@@ -702,7 +702,7 @@ def test_share_outside_is_written_to_results_csv(tmp_path):
 def _naive_parents(codes_kinds):
     """Reference: a row's parent is the nearest earlier row of its block carrying an ancestor code
     (tried from the nearest ancestor up), found by scanning back; sums close a block."""
-    from jixi_geo._landuse_rules import ancestors
+    from jixi_geo.landuse.codes import ancestors
 
     parents, start = [], 0
     for i, (code, kind) in enumerate(codes_kinds):
