@@ -61,7 +61,7 @@ LEVEL_NAMES = {"nature_reserve": ("自然保护区", "nature reserve"),
 NEAR_RULE = {"rule_id": "NEAR", "rule_zh": "位于管控区缓冲范围内：项目选址和环评应关注其对邻近管控区的影响。",
              "rule_en": "Within the buffer of a control zone: siting and the environmental assessment should "
                         "consider the effect on the neighbouring zone.",
-             "basis": "jixi_geo screening buffer (buffer_m); ARCHITECTURE verdict 'near'"}
+             "basis": "jixi_geo screening buffer (buffer_m); level 'near' of layers/rules/control_levels.csv"}
 CLEAR_RULE = {"rule_id": "CLEAR", "rule_zh": "不在任何管控区内，缓冲范围内也无管控区。",
               "rule_en": "In no control zone and none within the buffer.", "basis": ""}
 OUTSIDE_RULE = {"rule_id": "OUTSIDE", "rule_zh": "场址不在鸡西市域内，本工具的规则不适用。",
