@@ -22,7 +22,7 @@ test: $(STAMP)
 	$(BIN)/python -m pytest
 
 layers: $(STAMP)
-	$(BIN)/python -m jixi_geo.build
+	$(BIN)/jixi-geo build-layers
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_check_sites.py

@@ -33,7 +33,7 @@ from .overlap import overlap, overlap_matrix, share_split  # noqa: E402
 from .raster import rasterize, zonal_composition  # noqa: E402
 from .redline import check_sites, check_sites_detail, validate_zones  # noqa: E402
 from .report import write_report  # noqa: E402
-from .scale import check_file, read_results  # noqa: E402
+from .batch import check_file, read_results  # noqa: E402
 from .sites import iter_sites_csv, iter_sites_parquet, read_sites  # noqa: E402
 from .units import convert_area  # noqa: E402
 
@@ -60,4 +60,6 @@ def __getattr__(name: str):
     # heavy optional modules (folium, matplotlib) load on first use, keeping `import jixi_geo` fast
     if name in _LAZY:
         return importlib.import_module(f".{name}", __name__)
+    if name == "scale":  # deprecated alias of jixi_geo.batch for one release; warns on import
+        return importlib.import_module(".scale", __name__)
     raise AttributeError(f"module 'jixi_geo' has no attribute {name!r}")

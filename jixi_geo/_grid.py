@@ -28,7 +28,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._zones import thread_tiles
+from ._zones import TILE_M, thread_tiles
 
 #: Cell sizes (metres), coarse to fine; each divides the previous one and the 5 km
 #: tile size of :mod:`jixi_geo._zones`, so a cell lies in one tile.
@@ -225,7 +225,7 @@ def _unpack(a: dict, n_zones: int) -> CellGrid:
 def _build(pz, jixi, levels) -> CellGrid:
     seg_tree = shapely.STRtree(_edges(pz.geoms))
     coarse = levels[0]
-    tile = 5000.0
+    tile = TILE_M  # cells must not straddle a zone tile
     allb = np.vstack([shapely.bounds(pz.tiles), shapely.bounds(jixi.tiles)])
     x0 = np.floor(np.nanmin(allb[:, 0]) / tile) * tile - tile
     y0 = np.floor(np.nanmin(allb[:, 1]) / tile) * tile - tile

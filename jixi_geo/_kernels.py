@@ -25,6 +25,16 @@ import shapely
 from ._zones import PreparedZones, thread_tiles
 from .crs import ANALYSIS_CRS
 
+# --- tuning thresholds (speed only: results are the same either side of each) ---
+#: Inputs at least this large are split over the available cores (threads: shapely
+#: releases the GIL in its vectorised operations).
+PARALLEL_MIN_SITES = 50_000
+#: At most this many threads split one input (more gives no gain on the zone queries).
+MAX_WORKERS = 8
+#: Point inputs at least this large are first answered by the cell grid (preparing
+#: it takes about a second per zone layer, then it is cached).
+GRID_MIN_POINTS = 50_000
+
 # GK areal scale: planar area = ellipsoidal area × k², k ≈ 1 + x²/(2R²), x = distance
 # from the central meridian, R the Gaussian mean radius of CGCS2000 near 45.5°N.
 _A, _E2 = 6_378_137.0, 0.00669438002290
@@ -186,18 +196,13 @@ def reference(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buff
     return Pairs(hits.reset_index(drop=True), nearest_zone, nearest_m, near, in_jixi)
 
 
-#: Inputs at least this large are split over the available cores (threads: shapely
-#: releases the GIL in its vectorised operations).
-PARALLEL_MIN_SITES = 50_000
-
-
 def fast_parallel(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buffer_m: float,
                   search_m: float, workers: int | None = None) -> Pairs:
     """:func:`fast`, split into one chunk per core for large inputs; identical results."""
     import os
     from concurrent.futures import ThreadPoolExecutor
 
-    workers = workers or min(os.cpu_count() or 1, 8)
+    workers = workers or min(os.cpu_count() or 1, MAX_WORKERS)
     if workers < 2 or len(sites) < PARALLEL_MIN_SITES:
         return fast(sites, pz, jixi, buffer_m=buffer_m, search_m=search_m)
     bounds = np.linspace(0, len(sites), workers + 1).astype(int)
@@ -206,11 +211,6 @@ def fast_parallel(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, 
                             zip(bounds[:-1], bounds[1:])))
 
     return _concat(parts, [np.arange(a, b) for a, b in zip(bounds[:-1], bounds[1:])], len(sites))
-
-
-#: Point inputs at least this large are first answered by the cell grid (preparing
-#: it takes about a second per zone layer, then it is cached).
-GRID_MIN_POINTS = 50_000
 
 
 def _concat(parts: list[Pairs], positions: list[np.ndarray], n: int) -> Pairs:

@@ -85,7 +85,7 @@ def layers_cmd() -> None:
               help="Output directory (default: the bundled layers/ directory).")
 def build_layers_cmd(out: Path | None) -> None:
     """Rebuild the layers from layers/sources, params and tables."""
-    from .build import build_layers
+    from .layerbuild import build_layers
 
     cat = build_layers(out_dir=out)
     for e in cat["layers"]:
@@ -159,7 +159,7 @@ def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding
     if out.suffix.lower() in (".parquet", ".gpkg"):
         # large inputs: checked chunk by chunk (CSV and GeoParquet streamed) into GeoParquet parts
         # (resumable) or one GeoPackage
-        from .scale import check_file, result_verdicts
+        from .batch import check_file, result_verdicts
 
         check_file(sites, out, activity=activity, zones=zones, buffer_m=buffer_m, coords=coords, crs=crs,
                    id_column=id_column, encoding=encoding, make_valid=make_valid, layer=layer)

@@ -1,7 +1,7 @@
 """The bundled layer catalogue: list and load the modelled layers.
 
 Layers are GeoPackages in ``layers/`` described by ``layers/catalog.json``,
-which the build step (``python -m jixi_geo.build``) writes.
+which the build step (``jixi-geo build-layers``) writes.
 """
 
 from __future__ import annotations
@@ -33,7 +33,7 @@ def catalog() -> dict:
     path = layers_dir() / "catalog.json"
     if not path.exists():
         raise LayerNotFoundError(
-            f"no layer catalogue at {path}; build the layers with `python -m jixi_geo.build`"
+            f"no layer catalogue at {path}; build the layers with `jixi-geo build-layers`"
         )
     return _catalog_cached(str(path), path.stat().st_mtime)
 

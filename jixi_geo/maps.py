@@ -501,8 +501,8 @@ def _pattern_elements(layers: dict, notes: list[str], warnings: list[str]) -> gp
                 notes.append(f"图层 pattern 尚未构建，显示 {'、'.join(used)} 图层。 The 'pattern' layer is "
                              f"not built yet; showing the {', '.join(used)} layers.")
             else:
-                warnings.append("生态安全格局图层尚未构建（python -m jixi_geo.build）。 The ecological "
-                                "pattern layers are not built yet (python -m jixi_geo.build).")
+                warnings.append("生态安全格局图层尚未构建（jixi-geo build-layers）。 The ecological "
+                                "pattern layers are not built yet (jixi-geo build-layers).")
             return pattern
     if pattern is None:
         return None

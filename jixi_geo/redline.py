@@ -37,6 +37,13 @@ __all__ = ["check_sites", "check_sites_detail", "validate_zones", "ZONE_COLUMNS"
 
 log = logging.getLogger(__name__)
 
+#: validate_zones' message lists at most this many duplicate ids and this many
+#: invalid-geometry reasons (the number of invalid polygons is given in full).
+SHOWN_DUPLICATE_IDS = 10
+SHOWN_INVALID_REASONS = 5
+#: A hit covering the site's area or length to this relative tolerance is the whole site.
+WHOLE_SITE_REL_TOL = 1e-6
+
 #: Columns a zone layer must have (the schema of the bundled ``redline_zones``).
 ZONE_COLUMNS = ("id", "name_zh", "name_en", "control_level")
 #: Columns check_sites adds, in order.
@@ -54,7 +61,7 @@ LEVEL_NAMES = {"nature_reserve": ("自然保护区", "nature reserve"),
 NEAR_RULE = {"rule_id": "NEAR", "rule_zh": "位于管控区缓冲范围内：项目选址和环评应关注其对邻近管控区的影响。",
              "rule_en": "Within the buffer of a control zone: siting and the environmental assessment should "
                         "consider the effect on the neighbouring zone.",
-             "basis": "jixi_geo screening buffer (buffer_m); ARCHITECTURE verdict 'near'"}
+             "basis": "jixi_geo screening buffer (buffer_m); level 'near' of layers/rules/control_levels.csv"}
 CLEAR_RULE = {"rule_id": "CLEAR", "rule_zh": "不在任何管控区内，缓冲范围内也无管控区。",
               "rule_en": "In no control zone and none within the buffer.", "basis": ""}
 OUTSIDE_RULE = {"rule_id": "OUTSIDE", "rule_zh": "场址不在鸡西市域内，本工具的规则不适用。",
@@ -114,7 +121,8 @@ def validate_zones(zones, *, layer: str | None = None) -> gpd.GeoDataFrame:
         if bad:
             problems.append(f"control_level values {bad} are not known; use {sorted(allowed)}")
     if "id" in zones.columns and zones["id"].duplicated().any():
-        problems.append(f"duplicate ids: {sorted(zones['id'][zones['id'].duplicated()].astype(str).unique())[:10]}")
+        dup = sorted(zones["id"][zones["id"].duplicated()].astype(str).unique())
+        problems.append(f"duplicate ids: {dup[:SHOWN_DUPLICATE_IDS]}")
     g = zones.geometry
     if len(zones):
         if g.isna().any() or g.is_empty.any():
@@ -124,7 +132,7 @@ def validate_zones(zones, *, layer: str | None = None) -> gpd.GeoDataFrame:
             problems.append(f"non-polygon geometries: {sorted(set(g.geom_type[~poly].dropna()))}; zones must be polygons")
         invalid = g.notna() & ~g.is_valid
         if invalid.any():
-            reasons = shapely.is_valid_reason(g[invalid].values)[:5]
+            reasons = shapely.is_valid_reason(g[invalid].values)[:SHOWN_INVALID_REASONS]
             problems.append(f"{int(invalid.sum())} invalid polygon(s), e.g. {list(reasons)}; repair them "
                             "(shapely.make_valid) and check the result")
     if problems:
@@ -349,8 +357,8 @@ def _union_overlap(site_geoms, pz, hits: pd.DataFrame, dims, site_area=None,
         top = hits[hits["site"].isin(multi)].groupby("site")[["overlap_m2", "overlap_len_m"]].max()
         top = top.reindex(multi)
         d = dims[multi]
-        whole_a = (d == 2) & (top["overlap_m2"].to_numpy() >= site_area[multi] * (1 - 1e-6))
-        whole_l = (d == 1) & (top["overlap_len_m"].to_numpy() >= site_len[multi] * (1 - 1e-6))
+        whole_a = (d == 2) & (top["overlap_m2"].to_numpy() >= site_area[multi] * (1 - WHOLE_SITE_REL_TOL))
+        whole_l = (d == 1) & (top["overlap_len_m"].to_numpy() >= site_len[multi] * (1 - WHOLE_SITE_REL_TOL))
         area[multi[whole_a]] = site_area[multi[whole_a]]
         length[multi[whole_l]] = site_len[multi[whole_l]]
         multi = multi[~(whole_a | whole_l)]
@@ -535,7 +543,7 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
     sites : path, GeoDataFrame, DataFrame or dask-geopandas GeoDataFrame
         Points, lines (roads, pipelines) or polygons; any format and CRS that
         :func:`jixi_geo.read_sites` accepts. A dask-geopandas GeoDataFrame is checked
-        partition by partition (:func:`jixi_geo.scale.check_sites_dask`) and the
+        partition by partition (:func:`jixi_geo.batch.check_sites_dask`) and the
         result is lazy.
     activity : str, optional
         The activity of every site (a key, 中文 name or alias from
@@ -607,7 +615,7 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
     ['prohibited', 'clear']
     """
     if type(sites).__module__.startswith("dask_geopandas"):
-        from .scale import check_sites_dask
+        from .batch import check_sites_dask
 
         return check_sites_dask(sites, activity=activity, zones=zones, buffer_m=buffer_m,
                                 tolerance_ha=tolerance_ha, search_m=search_m, coords=coords, crs=crs,

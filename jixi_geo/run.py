@@ -22,7 +22,7 @@ def run_all(out_dir="maps", *, build: bool = True, figures: bool = True) -> dict
     out_dir : path
         Where the outputs go (created if missing).
     build : bool
-        Rebuild the bundled layers first (``python -m jixi_geo.build``).
+        Rebuild the bundled layers first (``jixi-geo build-layers``).
     figures : bool
         Also write the static figures (PNG, SVG; PDF for the pattern map).
 
@@ -38,11 +38,11 @@ def run_all(out_dir="maps", *, build: bool = True, figures: bool = True) -> dict
     """
     from . import landuse, maps, plot
     from ._io import output_dir
-    from .build import build_layers
+    from .layerbuild import build_layers
     from .layers import load_layer
     from .redline import check_sites
     from .report import write_report
-    from .scale import plain_results
+    from .batch import plain_results
 
     out = output_dir(out_dir)
     written: dict[str, Path] = {}

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 import jixi_geo as jg
 from jixi_geo import report as R
 from jixi_geo.cli import main
-from jixi_geo.scale import plain_results, read_results
+from jixi_geo.batch import plain_results, read_results
 
 
 def _gdf(n, seed=1):

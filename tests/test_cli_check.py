@@ -82,7 +82,7 @@ def test_parquet_output(mixed_sites, tmp_path):
     out = tmp_path / "res.parquet"
     r = CliRunner().invoke(main, ["check", str(mixed_sites), "--out", str(out)])
     assert r.exit_code == 1, r.output
-    from jixi_geo.scale import read_results
+    from jixi_geo.batch import read_results
 
     back = read_results(out)
     assert list(back["verdict"].astype(str)) == ["prohibited", "clear"] and back.crs.to_epsg() == 4490

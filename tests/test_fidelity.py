@@ -1,7 +1,7 @@
 """Fidelity of the bundled layers and rules against independent references (issue 16).
 
-Every reference figure below is hard-coded from ``shared/design/FIDELITY-FACTS.md`` (the
-source of each is in the comment next to it). Nothing here reads the build's parameters
+Every reference figure below is hard-coded from a published source (named in the comment
+next to it; the same figures are recorded in ``layers/SOURCES.md``). Nothing here reads the build's parameters
 (``layers/params``) or calls the build code: the layers are read as a user would read them
 and measured with pyproj/shapely directly, in a CRS (UTM 53N) and on an ellipsoid (WGS84)
 that the package does not use itself.
@@ -69,12 +69,12 @@ def test_city_outline_lies_on_the_osm_border():
     city = jg.load_layer("boundary").geometry.iloc[0]
     d = _border_distances(city, border)
     assert len(d) > 1000  # the whole river border, not a few vertices
-    # FIDELITY-FACTS "Datum": after GCJ-02→WGS84 the median is about 60 m; the issue asks ≤ 100 m
+    # layers/SOURCES.md "Datum of the county outlines": after GCJ-02→WGS84 the median is about 60 m; the issue asks ≤ 100 m
     assert np.median(d) <= 100.0, np.median(d)
 
 
 def test_the_raw_source_outline_is_the_shifted_one():
-    """The measurement can fail: the unconverted source sits 300+ m off (FIDELITY-FACTS: 312–377 m)."""
+    """The measurement can fail: the unconverted source sits 300+ m off (layers/SOURCES.md, Datum: 311–377 m)."""
     border = _osm_border_utm()
     src = gpd.read_file(SOURCES / "jixi_county_boundaries.geojson")
     raw = shapely.union_all(shapely.make_valid(np.asarray(src.geometry.values, dtype=object),
@@ -88,7 +88,7 @@ def test_seat_points_moved_with_the_outlines():
     seats = dict(zip(c["name_zh"], zip(c["seat_lon"], c["seat_lat"])))
     for name, lon, lat in zip(src["name"], src["cp_lon"], src["cp_lat"]):
         d = utm_point(lon, lat).distance(utm_point(*seats[name]))
-        # the GCJ-02 offset in Jixi is 0.59–0.66 km ENE (FIDELITY-FACTS "Datum"; issue 16 §1)
+        # the GCJ-02 offset in Jixi is 0.59–0.66 km ENE (layers/SOURCES.md, "Datum of the county outlines")
         assert 450 < d < 800, (name, d)
         assert seats[name][0] < lon  # moved west
 
@@ -133,7 +133,7 @@ def test_towns_and_seats_are_outside_the_ecological_redline(zones):
     erl = shapely.union_all(zones[zones["control_level"] == "ecological_redline"].geometry.values)
     with open(SOURCES / "geonames_cities1000_jixi.csv", encoding="utf-8") as fh:
         towns = [(r["name"], float(r["lon"]), float(r["lat"])) for r in csv.DictReader(fh)]
-    assert any(t[0] == "Xingnong" for t in towns)  # FIDELITY-FACTS "Towns": 45.50136N 130.94633E
+    assert any(t[0] == "Xingnong" for t in towns)  # GeoNames cities1000 (CC BY 4.0): 45.50136N 130.94633E
     c = jg.load_layer("counties")
     places = towns + list(zip(c["name_zh"], c["seat_lon"], c["seat_lat"]))
     erl_utm = to_utm(erl)
@@ -144,7 +144,7 @@ def test_towns_and_seats_are_outside_the_ecological_redline(zones):
 
 # ------------------------------------------------------------------ 3. reserves in their extents
 
-#: Published extents (lon_min, lat_min, lon_max, lat_max), FIDELITY-FACTS "Protected areas"
+#: Published extents (lon_min, lat_min, lon_max, lat_max), as in layers/SOURCES.md "Protected areas"
 EXTENTS = {
     # amurinfocenter.org docs ID 9410; bang.cn 112317 [S]
     "pa-dongfanghong": (dms(133, 34, 18), dms(46, 12), dms(133, 54, 57), dms(46, 22, 27)),
@@ -214,7 +214,7 @@ def test_black_soil_project_kp013_is_not_prohibited_by_a_placeholder():
 
 # ------------------------------------------------------------------ 4. rivers
 
-#: 迎春林业局 seat [S], FIDELITY-FACTS "Rivers": "南隔七虎林河与伟光乡相望" (the river is just south)
+#: 迎春林业局 seat [S], baike pages via layers/SOURCES.md "Rivers": "南隔七虎林河与伟光乡相望" (the river is just south)
 YINGCHUN = (dms(132, 56, 31), dms(46, 2, 53))
 #: the 七虎林河 mouth = N boundary of the forest park on the border, about 46.09N 133.72E [derived]
 QIHULIN_MOUTH = (133.72, 46.09)
@@ -245,7 +245,7 @@ def test_qihulin_meets_the_border_at_the_forest_park(rivers):
 def test_abuqin_mouth_between_qihulin_mouth_and_xiaomuhe(rivers):
     c = shapely.get_coordinates(rivers.loc["abuqin", "geometry"])
     mouth = c[np.argmax(c[:, 0])]
-    assert 46.09 < mouth[1] < 46.20  # FIDELITY-FACTS: between the 七虎林河 mouth and the 小木河 mouth
+    assert 46.09 < mouth[1] < 46.20  # layers/SOURCES.md, Rivers: between the 七虎林河 mouth and the 小木河 mouth
 
 
 def test_qihulin_length_is_closer_to_the_published_figures(rivers):

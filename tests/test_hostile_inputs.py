@@ -576,7 +576,7 @@ def test_nan_buffer_no_longer_turns_attention_into_clear():
 
 
 def test_check_file_refuses_nan_before_creating_output(tmp_path, inbox):
-    from jixi_geo.scale import check_file
+    from jixi_geo.batch import check_file
 
     p = inbox / "s.csv"
     pd.DataFrame({"site_id": ["a"], "lon": [131.05], "lat": [45.45]}).to_csv(p, index=False)

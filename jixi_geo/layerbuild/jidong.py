@@ -5,7 +5,7 @@ area and 四至 (boundary description) and each function zone's area and descrip
 coordinates and no readable map. The parks are therefore modelled (``precision =
 schematic``): rectangles placed and oriented from the plan's clues with the parameters in
 ``layers/params/jidong_parks.json`` (each with its basis and a confidence tag), their length
-found by bisection on geodesic area (:func:`pattern._fit`). The function zones tile their
+found by bisection on geodesic area (:func:`.geom.fit`). The function zones tile their
 park: cuts perpendicular to the park's long axis, each cut position found by bisection on
 the geodesic area of the park before it, plus (化工产业园) one corner block.
 
@@ -13,7 +13,7 @@ Every piece is built directly from coordinates along and across the park's axis 
 :class:`_Frame`), not by overlaying polygons: neighbouring zones then share exactly the same
 vertices, and the park outline carries every cut vertex, so the zones' union is the park
 and they do not overlap. Construction happens in EPSG:4553 (metres). The pieces are not
-snapped to the 1 m grid of :func:`pattern._clean`: a 1 m snap of a thin strip (the 9.67 ha
+snapped to the 1 m grid of :func:`.geom.clean`: a 1 m snap of a thin strip (the 9.67 ha
 zone is ~64 m deep) moves its area by up to a few tenths of a percent, and rectangles need
 no repair; the framework stores them on its 1e-7° grid.
 """
@@ -28,7 +28,7 @@ import shapely
 from ..crs import ANALYSIS_CRS
 from ..errors import BuildError
 from . import BuildContext, LayerSpec
-from .pattern import _GEOD, _TO_GEO, _fit, _geo_area_m2, _point
+from .geom import GEOD, TO_GEO, fit, geo_area_m2, point
 
 PLAN = "鸡东经济开发区产业发展规划 (layers/sources/plans/jidong_edz_industrial_plan.txt)"
 LICENCE = ("modelled geometry (no third-party geometry); attributes from a public planning document, "
@@ -39,7 +39,7 @@ PARK_ORDER = ["baoquan", "industrial", "chemical"]
 # --- frames ---------------------------------------------------------------------------
 
 def _xy(lon, lat) -> np.ndarray:
-    p = _point(lon, lat)
+    p = point(lon, lat)
     return np.array([p.x, p.y])
 
 
@@ -50,7 +50,7 @@ def _unit(v) -> np.ndarray:
 
 def _azimuth_vector(lon, lat, azimuth_deg) -> np.ndarray:
     """Unit vector (EPSG:4553) of the geodesic direction ``azimuth_deg`` at (lon, lat)."""
-    lon2, lat2, _ = _GEOD.fwd(lon, lat, azimuth_deg, 1000.0)
+    lon2, lat2, _ = GEOD.fwd(lon, lat, azimuth_deg, 1000.0)
     return _unit(_xy(lon2, lat2) - _xy(lon, lat))
 
 
@@ -90,7 +90,7 @@ def _layout(frame: _Frame, length: float, t0: float, t1: float, strips: list[tup
         tc = t0 + depth
         if not t0 < tc < t1:
             raise BuildError(f"{what}: the corner block depth {depth} m does not fit the park")
-        _, x = _fit(lambda d: frame.quad(0.0, d, t0, tc), area, lo=0.0, hi=length, tol=tol,
+        _, x = fit(lambda d: frame.quad(0.0, d, t0, tc), area, lo=0.0, hi=length, tol=tol,
                     what=f"{what}, zone {key}")
         pieces[key] = frame.quad(0.0, x, t0, tc)
         notes[key] = f"{depth:.0f} m deep and {x:.0f} m long"
@@ -100,7 +100,7 @@ def _layout(frame: _Frame, length: float, t0: float, t1: float, strips: list[tup
     bounds = [0.0]
     for key, area in strips[:-1]:
         cum += area
-        _, s = _fit(lambda d: frame.quad(0.0, d, t0, t1), cum, lo=0.0, hi=length, tol=tol,
+        _, s = fit(lambda d: frame.quad(0.0, d, t0, t1), cum, lo=0.0, hi=length, tol=tol,
                     what=f"{what}, cut after zone {key}")
         if s <= bounds[-1] or (corner and len(bounds) == 1 and s <= x):
             raise BuildError(f"{what}: the cut after zone {key} falls inside the piece before it")
@@ -131,7 +131,7 @@ def _centred_frame(P: dict, target_m2: float, tol: float, what: str):
 
     def frame_for(length):
         return _Frame(centre - length / 2 * u, u)
-    _, length = _fit(lambda d: frame_for(d).quad(0.0, d, -w / 2, w / 2), target_m2, lo=1.0,
+    _, length = fit(lambda d: frame_for(d).quad(0.0, d, -w / 2, w / 2), target_m2, lo=1.0,
                      hi=50_000.0, tol=tol, what=what)
     how = (f"rectangle {w:.0f} m wide and {length:.0f} m long (length fitted by bisection on geodesic "
            f"area), long axis {P['axis_azimuth_deg'] % 180:.0f}° from north, centred on "
@@ -152,7 +152,7 @@ def _road_frame(P: dict, target_m2: float, tol: float, what: str):
     frame = _Frame(_xy(*_road_point(line, P["west_end_lon"])), u)
     t0 = float(P["road_setback_m"])
     t1 = t0 + float(P["depth_m"])
-    _, length = _fit(lambda d: frame.quad(0.0, d, t0, t1), target_m2, lo=1.0, hi=100_000.0, tol=tol,
+    _, length = fit(lambda d: frame.quad(0.0, d, t0, t1), target_m2, lo=1.0, hi=100_000.0, tol=tol,
                      what=what)
     how = (f"band south of the modelled 丹阿公路/建鸡高速 line {line} (lon, lat), from {t0:.0f} m to "
            f"{t1:.0f} m south of it (setback, then the depth to the 林密线), starting at "
@@ -169,7 +169,7 @@ def _row(id_, zh, en, category, method, source, *, official=np.nan, **kw):
 
 
 def _distance_km(ref: dict, lon, lat) -> float:
-    return _GEOD.inv(ref["lon"], ref["lat"], lon, lat)[2] / 1000.0
+    return GEOD.inv(ref["lon"], ref["lat"], lon, lat)[2] / 1000.0
 
 
 def _zone_areas(zt: pd.DataFrame, spec: dict) -> tuple[dict, dict]:
@@ -233,7 +233,7 @@ def build(ctx: BuildContext) -> list[LayerSpec]:
             raise BuildError(f"{key}: {outside:.0f} m² of the modelled park lie outside 鸡东县; move its anchor")
         if shapely.intersection(park, reserves).area > 0.0:
             raise BuildError(f"{key}: the modelled park overlaps a nature reserve of redline_zones")
-        clon, clat = _TO_GEO.transform(park.centroid.x, park.centroid.y)
+        clon, clat = TO_GEO.transform(park.centroid.x, park.centroid.y)
         where = (f"centroid {clon:.4f}E {clat:.4f}N, {_distance_km(refs['jidong_town'], clon, clat):.1f} km "
                  f"from the 鸡东镇 reference point and {_distance_km(refs['xingkaihu_airport'], clon, clat):.1f} "
                  "km from 兴凯湖机场")
@@ -259,7 +259,7 @@ def build(ctx: BuildContext) -> list[LayerSpec]:
         corner_zone = [spec["corner_cell"]["zone"]] if "corner_cell" in spec else []
         for z in corner_zone + spec["order"]:
             g, zp, meta = pieces[z], parts[z], spec["meta"][z]
-            _check_tol(_geo_area_m2(g), areas[z] * 1e4, tol, f"{key} zone {z}")
+            _check_tol(geo_area_m2(g), areas[z] * 1e4, tol, f"{key} zone {z}")
             by_no = zt.set_index("zone_no")
             name_zh = by_no.at[z, "name_published"] if z in by_no.index else zp[0].name_published
             if len(zp) > 1:

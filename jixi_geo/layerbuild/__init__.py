@@ -1,6 +1,6 @@
 """The layer build step: derive ``layers/*.gpkg`` and ``catalog.json`` from sources.
 
-Run ``python -m jixi_geo.build`` (or ``jixi-geo build-layers``). The build reads only
+Run ``jixi-geo build-layers`` (or ``python -m jixi_geo.layerbuild``, the same command). The build reads only
 ``layers/sources``, ``layers/params`` and ``layers/tables``; it is deterministic, so a
 second run gives layers with identical content checksums.
 """

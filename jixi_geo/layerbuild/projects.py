@@ -13,19 +13,18 @@ import math
 import geopandas as gpd
 import numpy as np
 import pandas as pd
-import pyproj
 import shapely
 
-from ..crs import ANALYSIS_CRS, STORAGE_CRS
+from ..crs import ANALYSIS_CRS
 from . import BuildContext, LayerSpec
+from .geom import TO_PRJ
 
 PLAN = "鸡西市生态文明建设示范区规划（2024—2030年）附件 工程内容与投资估算"
-_TO_PRJ = pyproj.Transformer.from_crs(STORAGE_CRS, ANALYSIS_CRS, always_xy=True)
 
 
 def _site_geometry(rec) -> shapely.Geometry:
     """Point, north-aligned square or line centred on (lon, lat), built in EPSG:4553."""
-    x, y = _TO_PRJ.transform(rec.lon, rec.lat)
+    x, y = TO_PRJ.transform(rec.lon, rec.lat)
     if rec.geometry_type == "point":
         return shapely.Point(x, y)
     size = float(rec.size_m)

@@ -1,0 +1,289 @@
+"""Checking many sites: streamed files with resumable output, and dask partitions.
+
+- :func:`check_file` streams a large CSV or (Geo)Parquet file in chunks (Parquet
+  batch by batch with pyarrow, never whole), reads any other format
+  :func:`jixi_geo.read_sites` accepts whole, checks each chunk with :func:`jixi_geo.check_sites` and writes each result chunk
+  as its own GeoParquet part file, atomically. An interrupted run keeps every
+  finished part; running it again with the same input and options resumes after
+  the last finished part.
+- :func:`check_sites_dask` maps :func:`jixi_geo.check_sites` over the partitions of
+  a dask-geopandas GeoDataFrame, so a ``dask.distributed`` cluster runs the same
+  fast path on each partition, unchanged.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Iterator
+
+import geopandas as gpd
+import pandas as pd
+
+from ._io import atomic_path, file_sha256, output_dir, write_text_atomic
+from ._zones import zones_sha256
+from .errors import InputError
+
+__all__ = ["check_file", "check_sites_dask", "read_results", "plain_results"]
+
+log = logging.getLogger(__name__)
+
+#: Default number of sites per chunk of :func:`check_file` (one GeoParquet part each):
+#: large enough for the vectorised kernels, small enough to bound the memory of one chunk.
+CHUNK_SITES = 200_000
+
+
+def plain_results(res: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """Results with categorical columns turned into plain strings (stable schema across chunks)."""
+    out = res.copy()
+    for c in out.columns:
+        if isinstance(out[c].dtype, pd.CategoricalDtype):
+            cat = out[c].array
+            if pd.api.types.is_string_dtype(cat.categories.dtype) and not cat.isna().any():
+                # a take from the categories (vectorised), the same values as astype(str)
+                out[c] = pd.Series(cat.categories.astype(str).array.take(cat.codes), index=out.index)
+            else:
+                out[c] = out[c].astype(str)
+    return out
+
+
+#: Formats streamed chunk by chunk; any other format read_sites accepts is read whole, then checked in chunks.
+STREAMED_SUFFIXES = (".csv", ".tsv", ".parquet", ".geoparquet")
+
+
+def _write_part(res: gpd.GeoDataFrame, path: Path) -> None:
+    """One result chunk as GeoParquet with the same schema in every part.
+
+    Text columns are written dictionary-encoded with 32-bit indices and string
+    values whatever the chunk (a million rows share a few dozen rule texts, so
+    this is several times smaller and faster than plain strings); they read
+    back as categoricals. Without geopandas' Arrow writer (a private function),
+    plain strings are written instead.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+        from geopandas.io.arrow import _geopandas_to_arrow
+
+        table = _geopandas_to_arrow(res, index=False)
+    except (ImportError, TypeError):  # pragma: no cover - other geopandas versions
+        plain_results(res).to_parquet(path)
+        return
+    stable = pa.dictionary(pa.int32(), pa.string())
+    fields = [pa.field(f.name, stable) if pa.types.is_dictionary(f.type) else f for f in table.schema]
+    pq.write_table(table.cast(pa.schema(fields, metadata=table.schema.metadata)), path)
+
+
+def _chunks(src: Path, *, chunksize: int, read_kw: dict, layer=None) -> Iterator[gpd.GeoDataFrame]:
+    from .sites import _parquet_meta, iter_sites_csv, iter_sites_parquet, read_sites
+
+    suffix = src.suffix.lower()
+    if suffix in (".csv", ".tsv"):
+        yield from iter_sites_csv(src, chunksize=chunksize, **read_kw)
+    elif suffix in (".parquet", ".geoparquet"):
+        _parquet_meta(src, layer=layer, encoding=read_kw.get("encoding"))  # refuses layer=, encoding=
+        yield from iter_sites_parquet(src, chunksize=chunksize,
+                                      **{k: v for k, v in read_kw.items() if k != "encoding"})
+    else:
+        whole = read_sites(src, layer=layer, **read_kw)
+        for start in range(0, len(whole), chunksize):
+            yield whole.iloc[start:start + chunksize]
+
+
+def check_file(src, out, *, chunksize: int = CHUNK_SITES, resume: bool = True, progress: bool | None = None,
+               activity: str | None = None, zones=None, buffer_m: float = 1000.0, tolerance_ha: float = 0.01,
+               search_m: float = 10_000.0, coords=None, crs=None, id_column: str | None = None,
+               encoding: str | None = None, make_valid: bool = False, layer: str | None = None) -> Path:
+    """Check a large site file chunk by chunk into a folder of GeoParquet parts (or one GeoPackage).
+
+    Parameters
+    ----------
+    src : path
+        A file of sites: CSV and (Geo)Parquet are streamed (never read whole:
+        memory stays bounded by ``chunksize``); any other format
+        :func:`jixi_geo.read_sites` accepts (GeoPackage, Shapefile, GeoJSON …) is
+        read whole, then checked chunk by chunk.
+    out : path
+        The output folder (e.g. ``results.parquet``); it receives ``part-00000.parquet``,
+        ``part-00001.parquet`` … and ``_manifest.json``. Read it back with :func:`read_results`.
+        A name ending in ``.gpkg`` writes one GeoPackage instead (layer ``results``,
+        chunk by chunk into a temporary file moved into place at the end; no resume).
+    chunksize : int
+        Sites per chunk.
+    resume : bool
+        Skip the parts a previous run with the same input and options finished.
+    progress : bool, optional
+        Show a progress bar (default: when standard error is a terminal).
+    activity, zones, buffer_m, tolerance_ha, search_m, coords, crs, id_column, encoding, make_valid, layer
+        As in :func:`jixi_geo.check_sites`.
+
+    Returns
+    -------
+    pathlib.Path
+        The output folder (or GeoPackage).
+    """
+    from . import _formats
+    from ._args import amount
+    from .redline import check_sites, validate_zones
+
+    buffer_m = amount(buffer_m, name="buffer_m")
+    tolerance_ha = amount(tolerance_ha, name="tolerance_ha", unit="ha")
+    search_m = amount(search_m, name="search_m")
+    src = _formats.identify(src).path  # missing or refused inputs: InputError before any output
+    if zones is not None and not isinstance(zones, gpd.GeoDataFrame):
+        zones = validate_zones(zones)
+    out = Path(out)
+    read_kw = {"coords": coords, "crs": crs, "id_column": id_column, "encoding": encoding, "make_valid": make_valid}
+    check_kw = {"activity": activity, "zones": zones, "buffer_m": buffer_m, "tolerance_ha": tolerance_ha,
+                "search_m": search_m}
+    if out.suffix.lower() == ".gpkg":
+        output_dir(out.parent)  # an unwritable place: OutputError before any work
+        return _check_to_gpkg(src, out, chunksize=chunksize, progress=progress, read_kw=read_kw, layer=layer,
+                              check_kw=check_kw)
+    out = output_dir(out)
+    zones_key = "bundled" if zones is None else zones_sha256(zones)
+    options = {"chunksize": chunksize, "activity": activity, "zones": zones_key, "buffer_m": buffer_m,
+               "tolerance_ha": tolerance_ha, "search_m": search_m, "coords": coords, "crs": str(crs),
+               "id_column": id_column, "encoding": encoding, "make_valid": make_valid, "layer": layer}
+    ident = {"source": str(src.resolve()), "source_sha256": file_sha256(src), "options": options}
+    mpath = out / "_manifest.json"
+    done: list[int] = []
+    if resume and mpath.exists():
+        old = json.loads(mpath.read_text(encoding="utf-8"))
+        if {k: old.get(k) for k in ident} == ident:
+            done = [i for i in old.get("done", []) if (out / f"part-{i:05d}.parquet").exists()]
+            log.info("resuming: %d part(s) already done", len(done))
+    if not done:
+        # first say that nothing is done, then remove the parts of an earlier run
+        write_text_atomic(mpath, json.dumps({**ident, "done": []}, ensure_ascii=False, indent=1))
+        for old_part in out.glob("part-*.parquet"):
+            old_part.unlink()
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = None
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(unit=" sites", desc="checking", file=sys.stderr)
+    for i, chunk in enumerate(_chunks(src, chunksize=chunksize, read_kw=read_kw, layer=layer)):
+        if i in done:
+            if bar is not None:
+                bar.update(len(chunk))
+            continue
+        res = check_sites(chunk, activity=activity, zones=zones, buffer_m=buffer_m, tolerance_ha=tolerance_ha,
+                          search_m=search_m)
+        with atomic_path(out / f"part-{i:05d}.parquet") as tmp:
+            _write_part(res, tmp)
+        done.append(i)
+        write_text_atomic(mpath, json.dumps({**ident, "done": sorted(done)}, ensure_ascii=False, indent=1))
+        if bar is not None:
+            bar.update(len(chunk))
+    if bar is not None:
+        bar.close()
+    write_text_atomic(mpath, json.dumps({**ident, "done": sorted(done), "complete": True}, ensure_ascii=False,
+                                        indent=1))
+    return out
+
+
+def _check_to_gpkg(src: Path, out: Path, *, chunksize, progress, read_kw, layer, check_kw) -> Path:
+    """check_file into one GeoPackage: chunks appended to a temporary file, moved into place at the end."""
+    import pyogrio
+
+    from .redline import check_sites
+
+    show = sys.stderr.isatty() if progress is None else progress
+    bar = None
+    if show:
+        from tqdm import tqdm
+
+        bar = tqdm(unit=" sites", desc="checking", file=sys.stderr)
+    with atomic_path(out) as tmp:
+        for i, chunk in enumerate(_chunks(src, chunksize=chunksize, read_kw=read_kw, layer=layer)):
+            res = plain_results(check_sites(chunk, **check_kw))
+            pyogrio.write_dataframe(res, tmp, layer="results", driver="GPKG", append=i > 0)
+            if bar is not None:
+                bar.update(len(chunk))
+    if bar is not None:
+        bar.close()
+    return out
+
+
+def result_verdicts(out) -> pd.Series:
+    """The ``verdict`` column of :func:`check_file`'s output, read alone (strings)."""
+    out = Path(out)
+    if out.suffix.lower() == ".gpkg" and out.is_file():
+        import pyogrio
+
+        return pyogrio.read_dataframe(out, layer="results", columns=["verdict"], read_geometry=False)[
+            "verdict"].astype(str)
+    import pyarrow.parquet as pq
+
+    return pq.read_table(out, columns=["verdict"]).column("verdict").to_pandas().astype(str)
+
+
+def read_results(out) -> gpd.GeoDataFrame:
+    """Read the parts written by :func:`check_file` (or its GeoPackage), in input order (text as strings).
+
+    Raises
+    ------
+    InputError
+        If the run that writes ``out`` has not finished (its ``_manifest.json``
+        is missing or not marked complete), or the part files differ from those
+        the manifest lists: a partial result is never read as a whole one.
+    """
+    out = Path(out)
+    if out.suffix.lower() == ".gpkg" and out.is_file():  # moved into place only when complete
+        import pyogrio
+
+        return pyogrio.read_dataframe(out, layer="results")
+    mpath = out / "_manifest.json"
+    if not mpath.is_file():
+        raise InputError(f"{out} 中没有 _manifest.json，不是 check_file 的完整输出；请运行 jixi_geo.check_file。 "
+                         f"{out} has no _manifest.json, so it is not a finished check_file output; run "
+                         "jixi_geo.check_file first")
+    manifest = json.loads(mpath.read_text(encoding="utf-8"))
+    done = sorted(manifest.get("done", []))
+    if not manifest.get("complete"):
+        raise InputError(f"写入 {out} 的检查尚未完成（已完成 {len(done)} 块）；请用相同输入和选项再次运行 "
+                         f"check_file 以续算。 The check writing {out} has not finished ({len(done)} "
+                         "chunk(s) done); run check_file again with the same input and options to resume")
+    expected = [f"part-{i:05d}.parquet" for i in done]
+    parts = sorted(out.glob("part-*.parquet"))
+    if [p.name for p in parts] != expected:
+        raise InputError(f"{out} 中的结果分块与 _manifest.json 不符；请重新运行 check_file。 The part files in "
+                         f"{out} differ from those _manifest.json lists; run check_file again")
+    if not parts:
+        raise InputError(f"no result parts in {out}; run jixi_geo.check_file first")
+    return plain_results(pd.concat([gpd.read_parquet(p) for p in parts], ignore_index=True))
+
+
+def check_sites_dask(ddf, **kw):
+    """:func:`jixi_geo.check_sites` over the partitions of a dask-geopandas GeoDataFrame.
+
+    Each partition is checked with the same fast path; the result keeps the
+    input's index (as :func:`jixi_geo.check_sites` does) and is a lazy
+    dask-geopandas GeoDataFrame (call ``.compute()`` or write it with
+    ``.to_parquet``). The sites need a unique ``site_id`` column (or ``id_column=``):
+    generated ids would repeat from one partition to the next.
+
+    To run on a cluster, create a ``dask.distributed.Client`` pointing at the
+    scheduler first (``Client("tcp://scheduler:8786")``); every worker needs
+    jixi_geo installed. Nothing else changes.
+    """
+    from .redline import check_sites
+
+    idc = kw.get("id_column") or "site_id"
+    if idc not in ddf.columns:
+        raise InputError(f"partitioned sites need a unique id column ({idc!r} not found): generated ids would "
+                         "repeat across partitions; add a site_id column or pass id_column=")
+    if kw.get("method", "fast") != "fast":
+        raise InputError("check_sites_dask runs the fast kernel only")
+
+    def run(part):
+        if len(part) == 0:
+            return meta.iloc[:0]
+        return plain_results(check_sites(part, **kw))
+
+    meta = plain_results(check_sites(ddf.partitions[0].head(1), **kw)).iloc[:0]
+    return ddf.map_partitions(run, meta=meta)
