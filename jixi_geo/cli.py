@@ -172,7 +172,12 @@ def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding
                           cad_layer=cad_layer, sheet=sheet, name_column=name_column)
         paths = write_report(res, out, zones=zones)
         counts, all_clear = res["verdict"].astype(str).value_counts(), bool((res["verdict"] == "clear").all())
-    click.echo("  ".join(f"{v}={int(n)}" for v, n in counts.items()))
+    from . import vocab
+
+    # 中文 label then the verdict key, in the vocabulary's order: "禁止 prohibited=3  无冲突 clear=2"
+    click.echo("  ".join(f"{vocab.label('verdict', v)} {v}={int(counts[v])}"
+                         for v in [*vocab.keys("verdict"), *sorted(set(counts.index) - set(vocab.keys("verdict")))]
+                         if v in counts.index))
     for kind, p in paths.items():
         click.echo(f"{kind}: {p}")
     sys.exit(EXIT_OK if all_clear else EXIT_NOT_CLEAR)

@@ -48,10 +48,14 @@ from folium.utilities import JsCode
 
 from ._offline import asset_text, save_map, show
 from ._paths import rules_dir
-from .crs import ANALYSIS_CRS, JIXI_BOUNDS, STORAGE_CRS, WEB_CRS, ensure_crs, geodesic_area
+from .crs import ANALYSIS_CRS, JIXI_BOUNDS, WEB_CRS, ensure_crs, geodesic_area
 from .errors import InputError, LayerNotFoundError, SchemaError
 from .layers import load_layer
 from .rules import LOCATION_LABELS, location_label
+from . import vocab
+from ._style import (PATTERN_ELEMENTS, check_layers_arg as _check_layers_arg, layer_or_none as _layer_or_none,
+                     pattern_elements as _pattern_elements, require_columns as _require_columns)
+from ._style import PATTERN_KEYS as _PATTERN_KEYS, REF_STYLE as _REF_STYLE
 
 __all__ = [
     "pattern_map",
@@ -72,32 +76,17 @@ log = logging.getLogger(__name__)
 #: Basemap names accepted by the ``basemap=`` option.
 BASEMAPS = ("osm", "tianditu", "gaode")
 
-#: Ecological pattern elements: element -> (中文, English, colour, fill opacity),
-#: in drawing order (bottom first).
-PATTERN_ELEMENTS: dict[str, tuple[str, str, str, float]] = {
-    "barrier": ("生态屏障", "Ecological barriers", "#a6761d", 0.25),
-    "corridor": ("生态廊道", "Ecological corridors", "#4daf4a", 0.45),
-    "protected_area": ("自然保护地", "Protected areas", "#00702e", 0.45),
-    "lake": ("湖泊", "Lake", "#2b83ba", 0.6),
-}
-
-#: Compliance verdicts, most severe first: verdict -> (中文, English, colour).
+#: Compliance verdicts, most severe first: verdict -> (中文, English, colour), from
+#: ``layers/rules/verdicts.csv`` (see :mod:`jixi_geo.vocab`).
 VERDICTS: dict[str, tuple[str, str, str]] = {
-    "prohibited": ("禁止", "Prohibited", "#d62728"),
-    "restricted": ("限制", "Restricted", "#ff7f0e"),
-    "conditional": ("有条件允许", "Conditional", "#f2d300"),
-    "attention": ("需关注", "Attention", "#1f77b4"),
-    "clear": ("无冲突", "Clear", "#2ca02c"),
-    "outside_jixi": ("鸡西市域外", "Outside Jixi", "#8c8c8c"),
-}
+    v: (*vocab.labels("verdict", v), vocab.colour("verdict", v)) for v in vocab.keys("verdict")}
 
-#: Red-line control levels, strictest first: level -> (中文, English, colour, fill opacity).
+#: Red-line control levels drawn as zones, strictest first: level -> (中文, English, colour,
+#: fill opacity), from ``layers/rules/control_levels.csv``.
 CONTROL_LEVELS: dict[str, tuple[str, str, str, float]] = {
-    "nature_reserve": ("自然保护区", "Nature reserve", "#00441b", 0.45),
-    "ecological_redline": ("生态保护红线", "Ecological protection red line", "#c51b7d", 0.3),
-    "general_ecological_space": ("一般生态空间", "General ecological space", "#a6d96a", 0.3),
-    "unmapped_reserve": ("范围未公布的自然保护区（占位）", "Reserve, extent not published (placeholder)", "#8c6d31", 0.2),
-}
+    lv: (*vocab.labels("control_level", lv), vocab.colour("control_level", lv),
+         vocab.fill_opacity("control_level", lv))
+    for lv in vocab.keys("control_level") if vocab.table("control_level").at[lv, "colour"]}
 
 #: The Jidong EDZ parks: key -> (中文, English).
 PARKS: dict[str, tuple[str, str]] = {
@@ -107,13 +96,8 @@ PARKS: dict[str, tuple[str, str]] = {
 }
 
 #: Colour for land-use codes missing from ``layers/rules/landuse_colours.csv``.
-GREY = "#9e9e9e"
+GREY = vocab.GREY
 
-_REF_STYLE = {
-    "counties": ("区县", "Counties", "#6f6f6f"),
-    "boundary": ("鸡西市界", "Jixi city boundary", "#222222"),
-    "rivers": ("河流", "Rivers", "#3a7fc1"),
-}
 _DASH = "—"
 
 
@@ -219,16 +203,6 @@ def _check_tolerance(simplify_m) -> float:
     from ._args import amount  # 0 = no simplification
 
     return amount(simplify_m, name="simplify_m")
-
-
-def _require_columns(gdf, columns, *, name: str) -> None:
-    if not isinstance(gdf, gpd.GeoDataFrame):
-        raise InputError(f"{name} must be a GeoDataFrame; got {type(gdf).__name__}")
-    missing = [c for c in columns if c not in gdf.columns]
-    if missing:
-        raise SchemaError(f"{name} lacks the column(s) {', '.join(missing)}; it has "
-                          f"{', '.join(map(str, gdf.columns))}")
-    ensure_crs(gdf, name=name)
 
 
 def _display_copy(gdf: gpd.GeoDataFrame, *, simplify_m: float, gcj02: bool, name: str) -> gpd.GeoDataFrame:
@@ -427,33 +401,6 @@ def _finish(m: folium.Map, frames: list, *, title: str, legend: dict, notes: lis
     return m
 
 
-def _layer_or_none(name: str, layers: Mapping, *, notes: list[str] | None = None):
-    if name in layers:
-        return layers[name]
-    try:
-        return load_layer(name)
-    except LayerNotFoundError:
-        log.info("layer %r is not built; the map omits it", name)
-        if notes is not None:
-            notes.append(f"图层 {name} 尚未构建，未显示。 Layer '{name}' is not built yet and is not shown.")
-        return None
-
-
-def _check_layers_arg(layers, allowed: tuple[str, ...]) -> dict:
-    if layers is None:
-        return {}
-    if not isinstance(layers, Mapping):
-        raise InputError(f"layers must be a mapping of layer name to GeoDataFrame; got {type(layers).__name__}")
-    unknown = sorted(set(layers) - set(allowed))
-    if unknown:
-        raise InputError(f"layers has unknown name(s) {', '.join(map(repr, unknown))}; "
-                         f"use {', '.join(allowed)}")
-    for k, v in layers.items():
-        if v is not None and not isinstance(v, gpd.GeoDataFrame):
-            raise InputError(f"layers[{k!r}] must be a GeoDataFrame or None; got {type(v).__name__}")
-    return dict(layers)
-
-
 def _simplify_note(simplify_m: float) -> str:
     if simplify_m <= 0:
         return "几何未简化。 Geometry not simplified."
@@ -473,47 +420,6 @@ def _reference_legend(present: list[str]) -> list[dict]:
 
 
 # ======================================================================== pattern map
-
-_PATTERN_KEYS = ("pattern", "boundary", "counties", "rivers", "lake", "barriers", "corridors",
-                 "protected_areas")
-_ELEMENT_LAYERS = {"lake": "lake", "barriers": "barrier", "corridors": "corridor",
-                   "protected_areas": "protected_area"}
-
-
-def _pattern_elements(layers: dict, notes: list[str], warnings: list[str]) -> gpd.GeoDataFrame | None:
-    """The ``pattern`` layer, or (until it is built) the separate element layers combined."""
-    if "pattern" in layers:
-        pattern = layers["pattern"]
-    else:
-        try:
-            pattern = load_layer("pattern")
-        except LayerNotFoundError:
-            pattern = None
-            frames, used = [], []
-            for lname, element in _ELEMENT_LAYERS.items():
-                gdf = _layer_or_none(lname, layers)
-                if gdf is not None and len(gdf):
-                    ensure_crs(gdf, name=f"layers[{lname!r}]")
-                    frames.append(gdf.to_crs(STORAGE_CRS).assign(element=element))
-                    used.append(lname)
-            if frames:
-                pattern = gpd.GeoDataFrame(pd.concat(frames, ignore_index=True), crs=STORAGE_CRS)
-                notes.append(f"图层 pattern 尚未构建，显示 {'、'.join(used)} 图层。 The 'pattern' layer is "
-                             f"not built yet; showing the {', '.join(used)} layers.")
-            else:
-                warnings.append("生态安全格局图层尚未构建（jixi-geo build-layers）。 The ecological "
-                                "pattern layers are not built yet (jixi-geo build-layers).")
-            return pattern
-    if pattern is None:
-        return None
-    _require_columns(pattern, ["element"], name="the pattern layer")
-    bad = sorted(set(pattern["element"].dropna().astype(str)) - set(PATTERN_ELEMENTS)
-                 | ({"<missing>"} if pattern["element"].isna().any() else set()))
-    if bad:
-        raise SchemaError(f"the pattern layer has element value(s) {', '.join(bad)}; expected "
-                          f"{', '.join(PATTERN_ELEMENTS)}")
-    return pattern
-
 
 def _pattern_props(element: str):
     zh_el, en_el, colour, fill_opacity = PATTERN_ELEMENTS[element]
@@ -907,10 +813,10 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
                                 fill_opacity=0.55, weight=4 if dim == 1 else 1.5, cls=f"jx-g-verdict-{verdict}")
             name = _col(row, "name")
             head = row["site_id"] if _is_missing(name) else name
-            badge = f'<span class="jx-verdict" style="background:{colour}">{html.escape(f"{zh} {en}")}</span>'
+            badge = (f'<span class="jx-verdict" style="background:{colour};color:{vocab.text_colour("verdict", verdict)}">'
+                     f'{html.escape(f"{zh} {en}")}</span>')
             level = _col(row, "control_level")
-            level_txt = (html.escape(" ".join(CONTROL_LEVELS[level][:2])) if level in CONTROL_LEVELS
-                         else _esc(level))
+            level_txt = _esc(level) if _is_missing(level) else html.escape(vocab.display("control_level", level))
             precision = _col(row, "location_precision")
             rows = [("结论 Verdict", badge),
                     ("编号 Site ID", _esc(row["site_id"])),

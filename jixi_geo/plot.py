@@ -26,8 +26,9 @@ from ._fonts import cjk_font, cjk_rc
 from ._io import atomic_path
 from .crs import ANALYSIS_CRS, STORAGE_CRS
 from .errors import InputError, SchemaError
-from .maps import (_PATTERN_KEYS, _REF_STYLE, PATTERN_ELEMENTS, VERDICTS, _check_layers_arg,
-                   _layer_or_none, _pattern_elements)
+from . import vocab
+from ._style import (PATTERN_ELEMENTS, PATTERN_KEYS, REF_STYLE, check_layers_arg, layer_or_none,
+                     pattern_elements)
 
 __all__ = ["plot_pattern", "plot_landuse_shares", "plot_compliance_summary", "save_figure",
            "FIGURE_FORMATS"]
@@ -118,10 +119,10 @@ def plot_pattern(*, ax=None, layers: Mapping | None = None,
     -------
     matplotlib.figure.Figure
     """
-    layers = _check_layers_arg(layers, _PATTERN_KEYS)
+    layers = check_layers_arg(layers, PATTERN_KEYS)
     notes: list[str] = []
-    pattern = _pattern_elements(layers, notes, [])
-    refs = {k: _layer_or_none(k, layers) for k in ("counties", "boundary", "rivers")}
+    pattern = pattern_elements(layers, notes, [])
+    refs = {k: layer_or_none(k, layers) for k in ("counties", "boundary", "rivers")}
     with rc_context(cjk_rc()):
         fig, ax = _new_axes(ax, (8.5, 7.5))
         handles = []
@@ -137,7 +138,7 @@ def plot_pattern(*, ax=None, layers: Mapping | None = None,
                     ax.text(p.x, p.y, name, fontsize=7.5, color="#555555", ha="center", va="center",
                             zorder=6)
             handles.append(Patch(facecolor="#f6f5ef", edgecolor="#8a8a8a", linestyle="--",
-                                 label=" ".join(_REF_STYLE["counties"][:2])))
+                                 label=" ".join(REF_STYLE["counties"][:2])))
         if pattern is not None and len(pattern):
             p = pattern.to_crs(ANALYSIS_CRS)
             frames.append(p)
@@ -150,16 +151,16 @@ def plot_pattern(*, ax=None, layers: Mapping | None = None,
                                             label=f"{zh} {en}"))
         rivers = refs["rivers"]
         if rivers is not None and len(rivers):
-            rivers.to_crs(ANALYSIS_CRS).plot(ax=ax, color=_REF_STYLE["rivers"][2], linewidth=1.2, zorder=7)
-            handles.append(Line2D([], [], color=_REF_STYLE["rivers"][2], linewidth=1.2,
-                                  label=" ".join(_REF_STYLE["rivers"][:2])))
+            rivers.to_crs(ANALYSIS_CRS).plot(ax=ax, color=REF_STYLE["rivers"][2], linewidth=1.2, zorder=7)
+            handles.append(Line2D([], [], color=REF_STYLE["rivers"][2], linewidth=1.2,
+                                  label=" ".join(REF_STYLE["rivers"][:2])))
         boundary = refs["boundary"]
         if boundary is not None and len(boundary):
             b = boundary.to_crs(ANALYSIS_CRS)
             frames.append(b)
-            b.boundary.plot(ax=ax, color=_REF_STYLE["boundary"][2], linewidth=1.4, zorder=8)
-            handles.append(Line2D([], [], color=_REF_STYLE["boundary"][2], linewidth=1.4,
-                                  label=" ".join(_REF_STYLE["boundary"][:2])))
+            b.boundary.plot(ax=ax, color=REF_STYLE["boundary"][2], linewidth=1.4, zorder=8)
+            handles.append(Line2D([], [], color=REF_STYLE["boundary"][2], linewidth=1.4,
+                                  label=" ".join(REF_STYLE["boundary"][:2])))
 
         if frames:
             bounds = np.array([f.total_bounds for f in frames])
@@ -295,18 +296,18 @@ def plot_compliance_summary(results, *, ax=None,
     if not isinstance(results, pd.DataFrame) or "verdict" not in results.columns:
         raise SchemaError("results must be a DataFrame with a 'verdict' column")
     verdicts = results["verdict"].astype("string")
-    bad = sorted(set(verdicts.dropna()) - set(VERDICTS)) + (["<missing>"] if verdicts.isna().any() else [])
+    keys = list(vocab.keys("verdict"))
+    bad = sorted(set(verdicts.dropna()) - set(keys)) + (["<missing>"] if verdicts.isna().any() else [])
     if bad:
-        raise SchemaError(f"results has verdict value(s) {', '.join(bad)}; expected {', '.join(VERDICTS)}")
+        raise SchemaError(f"results has verdict value(s) {', '.join(bad)}; expected {', '.join(keys)}")
     counts = verdicts.value_counts()
-    keys = list(VERDICTS)
     values = [int(counts.get(k, 0)) for k in keys]
     with rc_context(cjk_rc()):
         fig, ax = _new_axes(ax, (7.0, 3.8))
         y = np.arange(len(keys))[::-1]
-        ax.barh(y, values, color=[VERDICTS[k][2] for k in keys], edgecolor="#333333", linewidth=0.6)
+        ax.barh(y, values, color=[vocab.colour("verdict", k) for k in keys], edgecolor="#333333", linewidth=0.6)
         ax.set_yticks(y)
-        ax.set_yticklabels([f"{VERDICTS[k][0]} {VERDICTS[k][1]}" for k in keys], fontsize=9)
+        ax.set_yticklabels([vocab.display("verdict", k) for k in keys], fontsize=9)
         for yi, v in zip(y, values):
             ax.text(v, yi, f" {v}", va="center", ha="left", fontsize=9)
         ax.set_xlabel("项目数 Number of sites")

@@ -24,6 +24,7 @@ import shapely
 
 from . import __version__
 from . import rules as R
+from . import vocab
 from . import _kernels
 from ._kernels import KERNELS, Pairs, ellipsoidal_area, ellipsoidal_length, fast_points
 from ._zones import prepare
@@ -44,6 +45,11 @@ SHOWN_INVALID_REASONS = 5
 #: A hit covering the site's area or length to this relative tolerance is the whole site.
 WHOLE_SITE_REL_TOL = 1e-6
 
+def _in_sentence(en: str) -> str:
+    """``"Nature reserve"`` -> ``"nature reserve"``: an English label placed inside a sentence."""
+    return en[:1].lower() + en[1:]
+
+
 #: Columns a zone layer must have (the schema of the bundled ``redline_zones``).
 ZONE_COLUMNS = ("id", "name_zh", "name_en", "control_level")
 #: Columns check_sites adds, in order.
@@ -52,12 +58,9 @@ RESULT_COLUMNS = ["site_id", "verdict", "verdict_zh", "control_level", "zones_hi
                   "distance_m", "activity", "rule_id", "rule", "rule_zh", "basis", "reasons",
                   "input_crs", "converted_from", "jixi_geo_version", "zones_sha256",
                   "rules_version", "checked_at"]
-LEVEL_NAMES = {"nature_reserve": ("自然保护区", "nature reserve"),
-               "nature_reserve_core": ("自然保护区核心保护区", "nature reserve core zone"),
-               "nature_reserve_general": ("自然保护区一般控制区", "nature reserve general control zone"),
-               "unmapped_reserve": ("范围未公布的自然保护区（占位）", "reserve with unpublished extent (placeholder)"),
-               "ecological_redline": ("生态保护红线", "ecological red line"),
-               "general_ecological_space": ("一般生态空间", "general ecological space")}
+#: control level -> (中文, English as written inside a sentence), from ``layers/rules/control_levels.csv``.
+LEVEL_NAMES = {lv: (vocab.label("control_level", lv), _in_sentence(vocab.label("control_level", lv, "en")))
+               for lv in vocab.keys("control_level")}
 NEAR_RULE = {"rule_id": "NEAR", "rule_zh": "位于管控区缓冲范围内：项目选址和环评应关注其对邻近管控区的影响。",
              "rule_en": "Within the buffer of a control zone: siting and the environmental assessment should "
                         "consider the effect on the neighbouring zone.",

@@ -19,16 +19,18 @@ import shapely
 from ._io import atomic_path, file_sha256, verify_set, write_set
 from .crs import ANALYSIS_CRS
 from .layers import load_layer
-from .rules import VERDICT_NAMES, VERDICTS, location_label
+from . import vocab
+from .rules import VERDICTS, location_label
 
 __all__ = ["write_report", "verify_report", "report_html", "VERDICT_COLOURS", "LEVEL_COLOURS"]
 
 log = logging.getLogger(__name__)
 
-VERDICT_COLOURS = {"prohibited": "#c0392b", "restricted": "#e67e22", "conditional": "#f1c40f",
-                   "attention": "#2e86c1", "clear": "#27ae60", "outside_jixi": "#7f8c8d"}
-LEVEL_COLOURS = {"nature_reserve": "#1e8449", "ecological_redline": "#c0392b",
-                 "general_ecological_space": "#5dade2", "unmapped_reserve": "#8c6d31"}
+#: verdict -> colour (hex), from ``layers/rules/verdicts.csv`` (see :mod:`jixi_geo.vocab`).
+VERDICT_COLOURS = {v: vocab.colour("verdict", v) for v in vocab.keys("verdict")}
+#: control level -> colour (hex) of the levels drawn as zones, from ``layers/rules/control_levels.csv``.
+LEVEL_COLOURS = {lv: vocab.colour("control_level", lv) for lv in vocab.keys("control_level")
+                 if vocab.table("control_level").at[lv, "colour"]}
 #: Sites given their own section in the HTML report at most (the tables list all).
 MAX_SITE_SECTIONS = 500
 #: Inputs with more sites than this are *big*: the report summarises (counts, sites per
@@ -75,7 +77,7 @@ def _svg_snippet(site, zones_prj: gpd.GeoDataFrame, *, size=260, margin_m=2000.0
         g = shapely.intersection(rec.geometry, window)
         if g.is_empty:
             continue
-        col = LEVEL_COLOURS.get(rec.control_level, "#999")
+        col = LEVEL_COLOURS.get(rec.control_level, vocab.GREY)
         out.append(f'<path d="{path(g)}" fill="{col}" fill-opacity="0.35" stroke="{col}" stroke-width="0.8" '
                    f'fill-rule="evenodd"><title>{_E(str(rec.name_zh))}</title></path>')
     if site.geom_type in ("Point", "MultiPoint"):
@@ -106,19 +108,13 @@ padding:.8em;margin:1em 0;border-radius:6px}.site .facts{flex:1}.note{background
 """
 
 
-_LEVELS = {"nature_reserve": "自然保护区 nature reserve", "ecological_redline": "生态保护红线 ecological red line",
-           "general_ecological_space": "一般生态空间 general ecological space"}
-
-
 def _level(v) -> str:
-    return _E(_LEVELS.get(str(v), str(v)))
+    return _E(vocab.display("control_level", v))
 
 
 def _badge(v: str) -> str:
-    zh, en = VERDICT_NAMES.get(v, (v, v))
-    col = VERDICT_COLOURS.get(v, "#555")
-    fg = "#222" if v == "conditional" else "#fff"
-    return f'<span class="badge" style="background:{col};color:{fg}">{_E(zh)} / {_E(en)}</span>'
+    col, fg = vocab.colour("verdict", v), vocab.text_colour("verdict", v)
+    return f'<span class="badge" style="background:{col};color:{fg}">{_E(vocab.display("verdict", v))}</span>'
 
 
 def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = None,
@@ -200,9 +196,7 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
 
     h.append('<h2>逐个场址 / Site by site</h2><p class="legend">'
              + "".join(f'<span style="color:{c}">■</span><span>{_E(n)}</span>' for n, c in
-                       [("自然保护区 nature reserve", LEVEL_COLOURS["nature_reserve"]),
-                        ("生态保护红线 ecological red line", LEVEL_COLOURS["ecological_redline"]),
-                        ("一般生态空间 general ecological space", LEVEL_COLOURS["general_ecological_space"])])
+                       [(vocab.display("control_level", lv), c) for lv, c in LEVEL_COLOURS.items()])
              + "</p>")
     ordered = res.sort_values(["_rank"], kind="stable")
     ordered = ordered[ordered["verdict"].astype(str) != "outside_jixi"].head(max_sections)

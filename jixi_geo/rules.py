@@ -13,28 +13,23 @@ from functools import lru_cache
 
 import pandas as pd
 
+from . import vocab as _vocab
 from ._paths import rules_dir
 from .errors import UnknownCodeError
 
 __all__ = ["VERDICTS", "VERDICT_RANK", "rules_version", "rules_sha256", "verdict_rules", "activities",
            "control_levels", "resolve_activity", "rule_for", "apply_zone_types"]
 
-#: Verdicts from most to least severe.
-VERDICTS = ("prohibited", "restricted", "conditional", "attention", "clear", "outside_jixi")
+#: Verdicts from most to least severe (order and labels from ``layers/rules/verdicts.csv``).
+VERDICTS = _vocab.keys("verdict")
 VERDICT_RANK = {v: i for i, v in enumerate(VERDICTS)}
 
-VERDICT_NAMES = {
-    "prohibited": ("禁止", "prohibited"),
-    "restricted": ("限制（仅允许清单内活动）", "restricted (only listed activities)"),
-    "conditional": ("有条件（须论证）", "conditional (needs assessment)"),
-    "attention": ("关注", "attention"),
-    "clear": ("无冲突", "clear"),
-    "outside_jixi": ("不在鸡西市域内", "outside Jixi"),
-}
+#: verdict -> (中文, English), read from ``layers/rules/verdicts.csv`` (see :mod:`jixi_geo.vocab`).
+VERDICT_NAMES = {v: _vocab.labels("verdict", v) for v in VERDICTS}
 
-#: Labels of a site's ``location_precision`` in results, report and maps (中文 first).
-LOCATION_LABELS = {"illustrative": "示意位置（非实际选址）/ illustrative location, not the real site",
-                   "not_spatial": "非空间措施 / not a spatial measure"}
+#: Labels of a site's ``location_precision`` in results, report and maps (中文 first), read
+#: from ``layers/rules/location_precision.csv``.
+LOCATION_LABELS = {v: _vocab.display("location_precision", v, sep=" / ") for v in _vocab.keys("location_precision")}
 
 
 def location_label(value) -> str:

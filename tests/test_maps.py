@@ -14,7 +14,7 @@ from geopandas.testing import assert_geodataframe_equal
 from shapely import Point, box
 
 import jixi_geo
-from jixi_geo import _offline, maps
+from jixi_geo import _offline, _style, maps
 from jixi_geo._io import content_sha256
 from jixi_geo.errors import InputError, JixiGeoError, LayerNotFoundError, SchemaError
 
@@ -235,7 +235,7 @@ def test_falls_back_to_element_layers_while_pattern_is_not_built(monkeypatch):
             raise LayerNotFoundError("layer 'pattern' is not in the catalogue")
         return real(name, **kw)
 
-    monkeypatch.setattr(maps, "load_layer", fake)
+    monkeypatch.setattr(_style, "load_layer", fake)  # the pattern loader lives in _style
     lake = _pattern(lake="单独湖").drop(columns="element").iloc[[0]]
     m = maps.pattern_map(layers={"lake": lake, "barriers": None, "corridors": None, "protected_areas": None})
     features = _features(m)
@@ -336,7 +336,7 @@ def test_compliance_sites_coloured_by_verdict():
     assert by_class["jx-g-verdict-prohibited"]["style"]["fillColor"] == maps.VERDICTS["prohibited"][2]
     assert by_class["jx-g-verdict-clear"]["style"]["fillColor"] == maps.VERDICTS["clear"][2]
     popup = by_class["jx-g-verdict-prohibited"]["_popup"]
-    for text in ("禁止 Prohibited", "1.50 ha", "50.0 %", "R1", "自然保护区 Nature reserve"):
+    for text in ("禁止 prohibited", "1.50 ha", "50.0 %", "R1", "自然保护区 Nature reserve"):
         assert text in popup
 
 

@@ -22,14 +22,24 @@ def results():
     return check_sites(s)
 
 
+def _verdict_rows():
+    import csv
+    from pathlib import Path
+
+    path = Path(__file__).resolve().parents[1] / "layers" / "rules" / "verdicts.csv"
+    with open(path, encoding="utf-8", newline="") as fh:
+        return list(csv.DictReader(fh))
+
+
 def test_html_escapes_input_text_and_lists_every_site(results):
     page = report_html(results)
     assert XSS not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     for sid in results["site_id"]:
         assert f'id="site-{sid}"' in page
     counts = results["verdict"].astype(str).value_counts()
+    names = {r["verdict"]: f'{r["zh"]} {r["en"]}' for r in _verdict_rows()}  # from the data file
     for v, n in counts.items():
-        assert re.search(rf"/ {v}\b.*?</td><td>{n}</td>", page), v
+        assert re.search(rf"{re.escape(names[v])}</span></td><td>{n}</td>", page), v
     assert "示意性模型" in page and "schematic" in page
 
 

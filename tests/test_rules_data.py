@@ -31,7 +31,9 @@ COLUMNS = {
     "crosswalk_gb50137_to_2023.csv": ["gb50137_code", "code_2023", "relation", "confidence", "note", "source"],
     "landuse_colours.csv": ["code", "name_zh", "name_en", "hex", "source", "confidence", "note"],
     "control_levels.csv": ["control_level", "rank", "name_zh", "name_en", "default_verdict", "basis",
-                           "description_zh", "description_en", "refines", "zone_type"],
+                           "description_zh", "description_en", "refines", "zone_type", "colour", "fill_opacity"],
+    "verdicts.csv": ["verdict", "order", "zh", "en", "colour", "text_colour", "meaning_zh", "meaning_en"],
+    "location_precision.csv": ["value", "zh", "en"],
     "activities.csv": ["activity", "name_zh", "name_en", "aliases", "description_en"],
     "verdict_rules.csv": ["rule_id", "control_level", "activity", "verdict", "allowed", "rule_zh", "rule_en", "item",
                           "basis", "confidence", "source"],
@@ -39,6 +41,7 @@ COLUMNS = {
 # columns that may legitimately be empty
 OPTIONAL = {("gb50137_codes.csv", "parent"), ("landuse_2023_codes.csv", "parent"),
             ("control_levels.csv", "refines"), ("control_levels.csv", "zone_type"),
+            ("control_levels.csv", "colour"), ("control_levels.csv", "fill_opacity"),
             ("crosswalk_gb50137_to_2023.csv", "note")}
 
 TAGS = {"V", "S", "U"}

@@ -1,0 +1,125 @@
+"""The display vocabulary: labels, colours and order of verdicts, control levels and location precision.
+
+One source for every output. The words and colours live in data files of ``layers/rules/``
+(``verdicts.csv``, ``control_levels.csv``, ``location_precision.csv``); maps, report, figures,
+CLI output and rule text all read them through this module, so a label or a colour is changed
+in one place. Chinese comes first, English second.
+
+Examples
+--------
+>>> label("verdict", "prohibited"), label("verdict", "prohibited", "en")
+('禁止', 'prohibited')
+>>> display("verdict", "clear")
+'无冲突 clear'
+>>> keys("verdict")[:2]
+('prohibited', 'restricted')
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Literal
+
+import pandas as pd
+
+from ._paths import rules_dir
+from .errors import UnknownCodeError
+
+__all__ = ["KINDS", "GREY", "keys", "label", "labels", "display", "colour", "text_colour", "fill_opacity",
+           "meaning", "table"]
+
+#: Vocabulary kinds -> (file in ``layers/rules/``, key column, order column, zh column, en column).
+_FILES = {
+    "verdict": ("verdicts.csv", "verdict", "order", "zh", "en"),
+    "control_level": ("control_levels.csv", "control_level", "rank", "name_zh", "name_en"),
+    "location_precision": ("location_precision.csv", "value", None, "zh", "en"),
+}
+KINDS = tuple(_FILES)
+#: Colour of a key that has none in its table (hex).
+GREY = "#9e9e9e"
+
+Kind = Literal["verdict", "control_level", "location_precision"]
+
+
+@lru_cache(maxsize=None)
+def _table(kind: str) -> pd.DataFrame:
+    if kind not in _FILES:
+        raise UnknownCodeError(f"vocabulary kind {kind!r} is not known; use one of {', '.join(KINDS)}")
+    name, key, order, *_ = _FILES[kind]
+    df = pd.read_csv(rules_dir() / name, dtype=str, keep_default_na=False, encoding="utf-8")
+    if order is not None:
+        df = df.assign(_order=df[order].astype(int)).sort_values("_order", kind="stable").drop(columns="_order")
+    return df.set_index(key, drop=False)
+
+
+def table(kind: Kind) -> pd.DataFrame:
+    """The vocabulary table of ``kind`` in display order, indexed by key (a copy)."""
+    return _table(kind).copy()
+
+
+@lru_cache(maxsize=None)
+def keys(kind: Kind) -> tuple[str, ...]:
+    """The keys of ``kind`` in display order (verdicts most severe first, levels strictest first)."""
+    return tuple(_table(kind).index)
+
+
+def _row(kind: str, key) -> pd.Series | None:
+    t = _table(kind)
+    key = str(key)
+    return t.loc[key] if key in t.index else None
+
+
+def label(kind: Kind, key, lang: Literal["zh", "en"] = "zh") -> str:
+    """The label of ``key`` in ``lang`` (``"zh"`` or ``"en"``); an unknown key is returned as text.
+
+    Raises
+    ------
+    ValueError
+        If ``lang`` is neither ``"zh"`` nor ``"en"``.
+    """
+    if lang not in ("zh", "en"):
+        raise ValueError(f"lang must be 'zh' or 'en'; got {lang!r}")
+    row = _row(kind, key)
+    if row is None:
+        return str(key)
+    _, _, _, zh, en = _FILES[kind]
+    return str(row[zh if lang == "zh" else en])
+
+
+def labels(kind: Kind, key) -> tuple[str, str]:
+    """``(中文, English)`` labels of ``key``."""
+    return label(kind, key, "zh"), label(kind, key, "en")
+
+
+def display(kind: Kind, key, *, sep: str = " ") -> str:
+    """``"中文 English"``: the label shown in legends, badges and summaries (Chinese first)."""
+    zh, en = labels(kind, key)
+    return zh if zh == en else f"{zh}{sep}{en}"
+
+
+def _field(kind: str, key, column: str, default: str) -> str:
+    row = _row(kind, key)
+    if row is None or column not in row.index or not str(row[column]):
+        return default
+    return str(row[column])
+
+
+def colour(kind: Kind, key) -> str:
+    """The colour of ``key`` (lower-case hex); :data:`GREY` when it has none."""
+    return _field(kind, key, "colour", GREY).lower()
+
+
+def text_colour(kind: Kind, key) -> str:
+    """The colour of text drawn on :func:`colour` (hex), chosen for contrast; black when unset."""
+    return _field(kind, key, "text_colour", "#000000").lower()
+
+
+def fill_opacity(kind: Kind, key, default: float = 0.3) -> float:
+    """The fill opacity (0–1) of ``key`` on maps; ``default`` when unset."""
+    return float(_field(kind, key, "fill_opacity", str(default)))
+
+
+def meaning(kind: Kind, key, lang: Literal["zh", "en"] = "zh") -> str:
+    """What ``key`` means, in one sentence (verdicts; description for control levels); '' if none."""
+    col = {"verdict": "meaning", "control_level": "description"}.get(kind)
+    return "" if col is None else _field(kind, key, f"{col}_{lang}", "")
