@@ -27,7 +27,7 @@ from ._zones import prepare
 from .crs import ANALYSIS_CRS, STORAGE_CRS, ensure_crs, point_xy, project
 from .errors import InputError, SchemaError
 from .layers import load_layer
-from .sites import _constant
+from .sites import _constant, crs_note
 
 __all__ = ["check_sites", "check_sites_detail", "validate_zones", "ZONE_COLUMNS", "RESULT_COLUMNS"]
 
@@ -39,7 +39,7 @@ ZONE_COLUMNS = ("id", "name_zh", "name_en", "control_level")
 RESULT_COLUMNS = ["site_id", "verdict", "verdict_zh", "control_level", "zones_hit", "zone_ids",
                   "overlap_ha", "overlap_m", "overlap_pct", "nearest_zone", "nearest_zone_id",
                   "distance_m", "activity", "rule_id", "rule", "rule_zh", "basis", "reasons",
-                  "input_crs", "converted_from", "jixi_geo_version", "zones_sha256",
+                  "input_crs", "crs_from", "converted_from", "jixi_geo_version", "zones_sha256",
                   "rules_version", "checked_at"]
 LEVEL_NAMES = {"nature_reserve": ("自然保护区", "nature reserve"),
                "ecological_redline": ("生态保护红线", "ecological red line"),
@@ -364,6 +364,27 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
     return lab.categorical(codes)
 
 
+def _with_crs_notes(reasons: pd.Categorical, gdf: gpd.GeoDataFrame) -> pd.Categorical:
+    """``reasons`` with :func:`jixi_geo.sites.crs_note` appended where the input CRS was
+    inferred (zone prefix) or assumed (lon/lat without a CRS)."""
+    if "crs_from" not in gdf.columns or "input_crs" not in gdf.columns or not len(gdf):
+        return reasons
+    how_codes, how = pd.factorize(gdf["crs_from"].astype(object), use_na_sentinel=False)
+    crs_codes, crs = pd.factorize(gdf["input_crs"].astype(object), use_na_sentinel=False)
+    pair = _row_codes([how_codes, crs_codes])
+    _, first = np.unique(pair, return_index=True)
+    notes = [crs_note(str(how[how_codes[f]]), str(crs[crs_codes[f]])) for f in first]
+    if not any(notes):
+        return reasons
+    _, pair = np.unique(pair, return_inverse=True)  # pair codes in the order of ``notes``
+    combo = _row_codes([reasons.codes.astype(np.int64), pair])
+    _, first = np.unique(combo, return_index=True)
+    cats = np.asarray(reasons.categories, dtype=object)
+    texts = [f"{cats[reasons.codes[f]]} {notes[pair[f]]}".strip() for f in first]
+    _, combo = np.unique(combo, return_inverse=True)
+    return _labels(combo, texts)
+
+
 def _labels(codes: np.ndarray, labels: list) -> pd.Categorical:
     """Categorical of ``labels[codes]`` built from integer codes (labels may repeat)."""
     lab_codes, lab_uniq = pd.factorize(np.asarray(labels, dtype=object))
@@ -588,7 +609,8 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
     }
     stamp = {"jixi_geo_version": __version__, "zones_sha256": pz.sha256, "rules_version": R.rules_version(),
              "checked_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
-    for k in ("input_crs", "converted_from"):
+    reasons = _with_crs_notes(reasons, gdf)
+    for k in ("input_crs", "crs_from", "converted_from"):
         if k not in gdf.columns:
             stamp[k] = ""
     for k, v in stamp.items():  # one value for every row: a one-category column, no per-row strings

@@ -31,7 +31,7 @@ from jixi_geo.sites import SiteProblemsError, iter_sites_csv, read_sites, write_
 REF = Polygon([(130.95, 45.28), (131.00, 45.28), (131.00, 45.32), (130.96, 45.33)])
 POINT = Point(131.02, 45.30)
 SQUARE = shapely.box(131.015, 45.295, 131.025, 45.305)
-OUT_TAIL = ["site_id", "input_crs", "converted_from", "note", "geometry"]
+OUT_TAIL = ["site_id", "input_crs", "crs_from", "converted_from", "note", "geometry"]
 
 
 def ref_gdf(crs="EPSG:4490") -> gpd.GeoDataFrame:
@@ -149,7 +149,8 @@ def test_csv_jingdu_weidu_utf8_bom(d):
     assert out["site_id"].tolist() == ["001", "002"]  # leading zeros kept
     assert list(out.columns) == ["编号", "名称", "经度", "纬度"] + OUT_TAIL
     assert out.geometry.iloc[0].equals(Point(131.02, 45.30))
-    assert out["input_crs"].iloc[0] == "EPSG:4490" and out.attrs["read_sites"]["crs_from"] == "assumed"
+    assert out["input_crs"].iloc[0] == "EPSG:4490" and out.attrs["read_sites"]["crs_from"] == "assumed lon/lat"
+    assert out["crs_from"].tolist() == ["assumed lon/lat"] * 2
 
 
 def test_csv_gbk_detected_and_encoding_errors(d):
