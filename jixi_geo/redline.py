@@ -592,6 +592,7 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
 
     reasons = _reasons(vcode, lcode, level_lab.labels, zh_code, decider, names_lab.labels, acts, dims, overlap_ha,
                        overlap_m, pct, nz_code, distance, rcode, rule_lab.labels, rules_by_id, buffer_m)
+    reasons = _with_crs_notes(reasons, gdf)
     verdict_cat = pd.Categorical.from_codes(vcode, categories=pd.Index(list(R.VERDICTS), dtype="str"))
     added = {
         "verdict": verdict_cat,
@@ -609,7 +610,6 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
     }
     stamp = {"jixi_geo_version": __version__, "zones_sha256": pz.sha256, "rules_version": R.rules_version(),
              "checked_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
-    reasons = _with_crs_notes(reasons, gdf)
     for k in ("input_crs", "crs_from", "converted_from"):
         if k not in gdf.columns:
             stamp[k] = ""

@@ -116,8 +116,9 @@ def test_line_length_inside(zones):
     assert r["overlap_pct"].iloc[0] == pytest.approx(60, rel=2e-4)
     assert np.isnan(r["overlap_ha"].iloc[0])
     d = check_sites_detail(sites_gdf([road]), activity="road", zones=zones)
-    assert list(d["zone_id"]) == ["z-erl", "z-ges", "z-nr"] or set(d["zone_id"]) == {"z-nr", "z-erl", "z-ges"}
-    assert d["overlap_m"].sum() == pytest.approx(6000, rel=2e-4)
+    assert list(d["zone_id"]) == ["z-nr", "z-erl", "z-ges"]  # sorted by the zones' order in the layer
+    assert list(d["relation"]) == ["inside"] * 3
+    np.testing.assert_allclose(d["overlap_m"], [2000, 2000, 2000], rtol=2e-4)  # each square is 2 km wide
 
 
 def test_sliver_below_tolerance_is_not_a_hit(zones):
@@ -226,6 +227,54 @@ def test_same_site_in_four_coordinate_forms_gives_the_same_answer(tmp_path):
         assert r["overlap_ha"].iloc[0] == pytest.approx(ref["overlap_ha"].iloc[0], rel=1e-3), k
     assert results["gk_prefixed"]["input_crs"].iloc[0] == "EPSG:4532"
     assert results["gcj02"]["converted_from"].iloc[0] == "gcj02"
+
+
+ZONE_NOTE = "坐标系由带号推断为 CGCS2000 3° 带 44 (EPSG:4532)；若为北京54/西安80请用 --crs 指定"
+
+
+def _prefixed_shapefile(path, site):
+    gk = gpd.GeoDataFrame({"site_id": ["s"]}, geometry=[site], crs="EPSG:4326").to_crs(4532)
+    with pytest.warns(UserWarning, match="crs"):
+        gk.set_crs(None, allow_override=True).to_file(path)
+    assert not path.with_suffix(".prj").exists()
+    return path
+
+
+def test_an_inferred_crs_is_recorded_in_every_output(tmp_path):
+    """A Shapefile without .prj, eastings with zone prefix 44: read as CGCS2000 zone 44,
+    and the result says so (column, reasons, report, CSV, GeoJSON)."""
+    site = box(130.90, 45.20, 130.95, 45.24)
+    inferred = check_sites(_prefixed_shapefile(tmp_path / "gk.shp", site), activity="industry")
+    assert inferred["crs_from"].tolist() == ["zone prefix"]
+    assert ZONE_NOTE in inferred["reasons"].iloc[0] and "Beijing 1954 or Xian 1980" in inferred["reasons"].iloc[0]
+    # the same file with its CRS given: no inference, no note, the same verdict
+    given = check_sites(tmp_path / "gk.shp", activity="industry", crs="EPSG:4532")
+    assert given["crs_from"].tolist() == ["given"] and "带号" not in given["reasons"].iloc[0]
+    assert inferred["reasons"].iloc[0].startswith(given["reasons"].iloc[0])
+    declared = check_sites(gpd.GeoDataFrame({"site_id": ["s"]}, geometry=[site], crs="EPSG:4326"),
+                           activity="industry")
+    assert declared["crs_from"].tolist() == ["file"] and declared["reasons"].iloc[0] == given["reasons"].iloc[0]
+    paths = jg.write_report(inferred, tmp_path / "out")
+    assert ZONE_NOTE in paths["html"].read_text(encoding="utf-8")
+    csv = pd.read_csv(paths["csv"], encoding="utf-8-sig", dtype=str)
+    assert csv["crs_from"].tolist() == ["zone prefix"] and ZONE_NOTE in csv["reasons"].iloc[0]
+    assert gpd.read_file(paths["geojson"])["crs_from"].tolist() == ["zone prefix"]
+    assert "带号" not in jg.write_report(given, tmp_path / "given")["html"].read_text(encoding="utf-8")
+
+
+def test_assumed_lon_lat_is_recorded(tmp_path):
+    src = tmp_path / "sites.csv"
+    pd.DataFrame({"site_id": ["a", "b"], "lon": [132.45, 131.05], "lat": [45.43, 45.45]}).to_csv(src, index=False)
+    r = check_sites(src, activity="wind_farm")
+    assert r["crs_from"].tolist() == ["assumed lon/lat"] * 2
+    note = "文件未注明坐标系，经纬度按 China Geodetic Coordinate System 2000 (EPSG:4490) 读取"
+    assert all(note in t for t in r["reasons"]), r["reasons"].tolist()
+    # the rest of each reason is the one a declared CRS gives
+    declared = check_sites(gpd.GeoDataFrame({"site_id": ["a", "b"]}, geometry=[Point(132.45, 45.43),
+                           Point(131.05, 45.45)], crs="EPSG:4490"), activity="wind_farm")
+    assert [t.split(" 文件未注明")[0] for t in r["reasons"]] == declared["reasons"].tolist()
+    with_crs = check_sites(src, activity="wind_farm", crs="EPSG:4490")
+    assert with_crs["crs_from"].tolist() == ["given"] * 2 and with_crs["reasons"].tolist() == declared["reasons"].tolist()
 
 
 def test_parallel_fast_kernel_equals_single_chunk():

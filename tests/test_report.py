@@ -1,6 +1,7 @@
 """The compliance report files: content, escaping, self-containment, Excel-friendly CSV."""
 
 import re
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
@@ -39,7 +40,7 @@ def test_html_is_self_contained(results):
     assert page.count("<svg") == len(results) - (results["verdict"] == "outside_jixi").sum()
 
 
-def test_files_written_atomically_and_readable(results, tmp_path):
+def test_files_are_readable_in_excel_and_gis(results, tmp_path):
     paths = write_report(results, tmp_path)
     raw = paths["csv"].read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel shows Chinese
@@ -47,4 +48,35 @@ def test_files_written_atomically_and_readable(results, tmp_path):
     assert list(back["site_id"]) == ["w1", "x2", "c3"] and back["name_zh"].iloc[0] == "兴凯湖风电"
     gj = gpd.read_file(paths["geojson"])
     assert list(gj["verdict"]) == list(results["verdict"].astype(str))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "results.csv", "results.geojson"]
+
+
+# what write_report serialises each file with, and where in the call the destination is
+WRITERS = {"csv": (pd.DataFrame, "to_csv", lambda obj, args: args[0]),
+           "geojson": (gpd.GeoDataFrame, "to_file", lambda obj, args: args[0]),
+           "html": (Path, "write_text", lambda obj, args: obj)}
+
+
+@pytest.mark.parametrize("kind", sorted(WRITERS))
+def test_a_write_that_dies_half_way_leaves_the_previous_file_intact(results, tmp_path, monkeypatch, kind):
+    """Atomic writes: the serialiser writes its file, cuts it in half and dies (a full disk, a
+    kill); the file of the previous run must survive unchanged, with no temporary file left."""
+    old = write_report(results, tmp_path)
+    before = old[kind].read_bytes()
+    owner, name, target_of = WRITERS[kind]
+    real, died = getattr(owner, name), []
+
+    def dies_half_way(obj, *args, **kw):
+        real(obj, *args, **kw)
+        target = Path(target_of(obj, args))
+        target.write_bytes(target.read_bytes()[: len(before) // 2])  # bypasses the patched write_text
+        died.append(target)
+        raise OSError(28, "No space left on device (simulated)")
+
+    monkeypatch.setattr(owner, name, dies_half_way)
+    with pytest.raises(Exception):
+        write_report(results, tmp_path)
+    monkeypatch.undo()
+    assert died, f"write_report no longer writes its {kind} with {owner.__name__}.{name}: update WRITERS"
+    assert old[kind].read_bytes() == before, f"the previous {old[kind].name} was overwritten in place"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "results.csv", "results.geojson"]
