@@ -438,3 +438,22 @@ def test_checks_run_safely_from_several_threads(monkeypatch):
     for a, r in zip(many, one):
         _compare_results(a, r)
     assert sum((r["overlap_pct"] == 100).sum() for r in one) > 100  # wholly-inside sites occur
+
+
+def test_general_ecological_space_verdicts_the_readme_describes(zones):
+    """README 'Verdicts': chemical industry is prohibited even in general ecological space
+    (GES-18); a benign activity inside it is `attention`, told apart from a near-zone
+    `attention` by its level, zone, overlap and rule."""
+    inside = Point(X0 + 7000, Y0 + 1000)  # the middle of the GES square
+    near = Point(X0 + 8500, Y0 + 1000)  # 500 m east of it, in no zone
+    assert check_sites(sites_gdf([inside]), activity="chemical_industry", zones=zones)["verdict"].iloc[0] \
+        == "prohibited"
+    r = check_sites(sites_gdf([inside, near]), activity="research", zones=zones)
+    assert r["verdict"].tolist() == ["attention", "attention"]
+    assert r["rule_id"].tolist() == [expected("general_ecological_space", "research")["rule_id"], "NEAR"]
+    assert r["control_level"].tolist() == ["general_ecological_space", ""]
+    assert r["zones_hit"].tolist() == ["测试一般生态空间", ""]
+    assert r["overlap_pct"].tolist() == [100.0, 0.0] and r["distance_m"].tolist() == [0.0, 500.0]
+    assert r["reasons"].iloc[0].startswith("位于一般生态空间（测试一般生态空间）内")
+    assert "Inside the general ecological space" in r["reasons"].iloc[0]
+    assert r["reasons"].iloc[1].startswith("距测试一般生态空间 500 米")
