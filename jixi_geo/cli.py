@@ -111,6 +111,7 @@ def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding
     """
     from .redline import check_sites, validate_zones
     from .report import write_report
+    from .sites import crs_notes
 
     zones = validate_zones(zones_path) if zones_path is not None else None
     if out.suffix.lower() == ".parquet":
@@ -129,6 +130,8 @@ def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding
                           id_column=id_column, layer=layer, encoding=encoding, make_valid=make_valid)
         paths = write_report(res, out, zones=zones)
         counts, all_clear = res["verdict"].astype(str).value_counts(), bool((res["verdict"] == "clear").all())
+        for note in crs_notes(res):  # an inferred CRS is said on the console too, not only in the files
+            click.echo(note, err=True)
     click.echo("  ".join(f"{v}={int(n)}" for v, n in counts.items()))
     for kind, p in paths.items():
         click.echo(f"{kind}: {p}")

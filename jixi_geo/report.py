@@ -20,6 +20,7 @@ from ._io import atomic_path, write_text_atomic
 from .crs import ANALYSIS_CRS
 from .layers import load_layer
 from .rules import VERDICT_NAMES, VERDICTS
+from .sites import crs_notes
 
 __all__ = ["write_report", "report_html", "VERDICT_COLOURS", "LEVEL_COLOURS"]
 
@@ -107,16 +108,6 @@ def _level(v) -> str:
     return _E(_LEVELS.get(str(v), str(v)))
 
 
-def _crs_notes(res: pd.DataFrame) -> list[str]:
-    """The distinct sentences saying how an inferred or assumed input CRS was read."""
-    from .sites import crs_note
-
-    if "crs_from" not in res.columns or "input_crs" not in res.columns:
-        return []
-    pairs = res[["crs_from", "input_crs"]].astype(str).drop_duplicates()
-    return [t for t in (crs_note(a, b) for a, b in pairs.itertuples(index=False)) if t]
-
-
 def _badge(v: str) -> str:
     zh, en = VERDICT_NAMES.get(v, (v, v))
     col = VERDICT_COLOURS.get(v, "#555")
@@ -160,7 +151,7 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
              '不是法定边界，仅供初筛与讨论；正式审查请使用官方“三区三线”成果替换。<br>The red line, reserve '
              'boundaries and other zones here are <b>schematic models</b>, not legal boundaries: use the results for '
              'screening and discussion, and replace the zones with official data for a formal review.</p>')
-    h.extend(f'<p class="note crs">{_E(t)}</p>' for t in _crs_notes(res))
+    h.extend(f'<p class="note crs">{_E(t)}</p>' for t in crs_notes(res))
     h.append("<h2>汇总 / Summary</h2><table><tr><th>结论 Verdict</th><th>场址数 Sites</th></tr>")
     for v in VERDICTS:
         h.append(f"<tr><td>{_badge(v)}</td><td>{int(counts.get(v, 0))}</td></tr>")

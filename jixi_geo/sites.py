@@ -70,6 +70,7 @@ __all__ = [
     "FAR_MARGIN_DEG",
     "CRS_FROM",
     "crs_note",
+    "crs_notes",
 ]
 
 log = logging.getLogger(__name__)
@@ -751,6 +752,15 @@ def crs_note(crs_from: str, input_crs: str) -> str:
     return (f"文件未注明坐标系，经纬度按 {name} ({input_crs}) 读取；若为其他坐标系请用 --crs 指定 / "
             f"The file states no CRS: lon/lat read as {name} ({input_crs}); if they are in another "
             "system, give it with --crs (crs= in Python).")
+
+
+def crs_notes(frame: pd.DataFrame) -> list[str]:
+    """The distinct :func:`crs_note` sentences of a table with ``crs_from`` and ``input_crs``
+    columns (sites or results), in order of first appearance; empty if none applies."""
+    if "crs_from" not in frame.columns or "input_crs" not in frame.columns:
+        return []
+    pairs = frame[["crs_from", "input_crs"]].astype(str).drop_duplicates()
+    return [t for t in (crs_note(a, b) for a, b in pairs.itertuples(index=False)) if t]
 
 
 def _site_bounds(geoms: np.ndarray) -> np.ndarray:
