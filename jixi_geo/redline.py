@@ -376,6 +376,9 @@ def _with_crs_notes(reasons: pd.Categorical, gdf: gpd.GeoDataFrame) -> pd.Catego
     notes = [crs_note(str(how[how_codes[f]]), str(crs[crs_codes[f]])) for f in first]
     if not any(notes):
         return reasons
+    if len(notes) == 1:  # one source, one CRS (the usual case): append to each distinct reason
+        cats = [f"{c} {notes[0]}" for c in reasons.categories]
+        return pd.Categorical.from_codes(reasons.codes, categories=pd.Index(cats, dtype="str"))
     _, pair = np.unique(pair, return_inverse=True)  # pair codes in the order of ``notes``
     combo = _row_codes([reasons.codes.astype(np.int64), pair])
     _, first = np.unique(combo, return_index=True)

@@ -457,3 +457,18 @@ def test_general_ecological_space_verdicts_the_readme_describes(zones):
     assert r["reasons"].iloc[0].startswith("位于一般生态空间（测试一般生态空间）内")
     assert "Inside the general ecological space" in r["reasons"].iloc[0]
     assert r["reasons"].iloc[1].startswith("距测试一般生态空间 500 米")
+
+
+def test_crs_notes_follow_each_sites_own_crs():
+    """Sites read from different sources (e.g. two read_sites outputs put together) each get
+    the note of their own CRS decision, and only those whose CRS was inferred."""
+    from jixi_geo.redline import _with_crs_notes
+    from jixi_geo.sites import crs_note
+
+    reasons = pd.Categorical(["A", "B", "A", "A"])
+    frame = pd.DataFrame({"crs_from": ["zone prefix", "zone prefix", "file", "assumed lon/lat"],
+                          "input_crs": ["EPSG:4532", "EPSG:4532", "EPSG:4490", "EPSG:4490"]})
+    got = list(_with_crs_notes(reasons, frame))
+    zone, lonlat = crs_note("zone prefix", "EPSG:4532"), crs_note("assumed lon/lat", "EPSG:4490")
+    assert zone and lonlat and zone != lonlat
+    assert got == [f"A {zone}", f"B {zone}", "A", f"A {lonlat}"]
