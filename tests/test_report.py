@@ -80,3 +80,27 @@ def test_a_write_that_dies_half_way_leaves_the_previous_file_intact(results, tmp
     assert died, f"write_report no longer writes its {kind} with {owner.__name__}.{name}: update WRITERS"
     assert old[kind].read_bytes() == before, f"the previous {old[kind].name} was overwritten in place"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "results.csv", "results.geojson"]
+
+
+def test_numbers_are_shown_and_missing_ones_are_a_dash(results):
+    page = report_html(results)
+    w1 = results.set_index("site_id").loc["w1"]
+    assert w1["overlap_ha"] > 1
+    assert f"<td>{w1['overlap_ha']:,.2f} ha ({w1['overlap_pct']:.1f}%)</td>" in page
+    assert "<td>— (0.0%)</td>" in page  # a point outside every zone: no overlap area or length
+    assert "<td>— / — (0.0%)</td>" in page  # the same in its own section (area / length)
+    assert not re.search(r"\bnan\b", page, re.I)
+
+
+def test_the_report_draws_the_zones_checked_against(tmp_path):
+    """Official zones given to check_sites and write_report are the ones in the map snippets,
+    and write_report creates a nested output folder."""
+    s = gpd.GeoDataFrame({"site_id": ["a"]}, geometry=[Point(131.30, 45.30)], crs="EPSG:4490")
+    own = gpd.GeoDataFrame({"id": ["own-1"], "name_zh": ["用户红线区"], "name_en": ["user zone"],
+                            "control_level": ["ecological_redline"]},
+                           geometry=[box(131.29, 45.29, 131.31, 45.31)], crs="EPSG:4490")
+    res = check_sites(s, zones=own, activity="industry")
+    paths = write_report(res, tmp_path / "new" / "folder", zones=own)
+    page = paths["html"].read_text(encoding="utf-8")
+    assert "<title>用户红线区</title>" in page
+    assert "<title>" not in report_html(res, zones=own.iloc[:0]).split("<svg", 1)[1]
