@@ -255,7 +255,7 @@ def test_an_inferred_crs_is_recorded_in_every_output(tmp_path):
                            activity="industry")
     assert declared["crs_from"].tolist() == ["file"] and declared["reasons"].iloc[0] == given["reasons"].iloc[0]
     paths = jg.write_report(inferred, tmp_path / "out")
-    assert ZONE_NOTE in paths["html"].read_text(encoding="utf-8")
+    assert f'<p class="note crs">{ZONE_NOTE}' in paths["html"].read_text(encoding="utf-8")  # the report's head
     csv = pd.read_csv(paths["csv"], encoding="utf-8-sig", dtype=str)
     assert csv["crs_from"].tolist() == ["zone prefix"] and ZONE_NOTE in csv["reasons"].iloc[0]
     assert gpd.read_file(paths["geojson"])["crs_from"].tolist() == ["zone prefix"]

@@ -90,6 +90,8 @@ def test_numbers_are_shown_and_missing_ones_are_a_dash(results):
     assert "<td>— (0.0%)</td>" in page  # a point outside every zone: no overlap area or length
     assert "<td>— / — (0.0%)</td>" in page  # the same in its own section (area / length)
     assert not re.search(r"\bnan\b", page, re.I)
+    assert "<td>自然保护区 nature reserve</td>" in page and "<td>nature_reserve</td>" not in page
+    assert "<td>None</td>" not in page  # a site in no zone has an empty level cell
 
 
 def test_the_report_draws_the_zones_checked_against(tmp_path):
