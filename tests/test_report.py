@@ -6,6 +6,7 @@ from pathlib import Path
 import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
 from shapely import Point, box
 
 from jixi_geo.redline import check_sites
@@ -106,3 +107,26 @@ def test_the_report_draws_the_zones_checked_against(tmp_path):
     page = paths["html"].read_text(encoding="utf-8")
     assert "<title>用户红线区</title>" in page
     assert "<title>" not in report_html(res, zones=own.iloc[:0]).split("<svg", 1)[1]
+
+
+def test_site_snippet_is_drawn_to_scale_north_up():
+    """The SVG snippet: site centred, zones placed by their coordinates (y up = north), a scale
+    bar of the length it says. Expected figures follow from the construction: a point with the
+    default 2 km margin spans 4 km over 260 px, 0.065 px per metre."""
+    from jixi_geo.report import LEVEL_COLOURS, _svg_snippet
+
+    x, y = 500_000.0, 5_030_000.0
+    zone = gpd.GeoDataFrame({"name_zh": ["东北角区"], "control_level": ["nature_reserve"]},
+                            geometry=[box(x + 500, y + 500, x + 1500, y + 1500)], crs="EPSG:4553")
+    svg = _svg_snippet(Point(x, y), zone)
+    assert 'viewBox="0 0 260 260"' in svg
+    assert re.search(r'<circle cx="130\.0" cy="130\.0" r="5"', svg)
+    path = re.search(r'<path d="([^"]+)" fill="([^"]+)"[^>]*><title>东北角区</title>', svg)
+    assert path and path.group(2) == LEVEL_COLOURS["nature_reserve"]
+    corners = {tuple(map(float, p.split(","))) for p in re.findall(r"-?[\d.]+,-?[\d.]+", path.group(1))}
+    assert corners == {(162.5, 97.5), (227.5, 97.5), (227.5, 32.5), (162.5, 32.5)}  # north-east of the site
+    assert re.search(r'<line x1="10" y1="248" x2="75\.0" y2="248"', svg) and ">1 km</text>" in svg
+    line = _svg_snippet(shapely.LineString([(x - 1000, y), (x + 1000, y)]), zone.iloc[:0])
+    # a 2 km line: a 6 km frame (the line plus a 2 km margin each side), 260/6000 px per metre
+    assert re.search(r'<path d="M86\.7,130\.0 173\.3,130\.0" fill="none"', line)
+    assert re.search(r'x2="53\.3" y2="248"', line)
