@@ -734,8 +734,8 @@ def crs_note(crs_from: str, input_crs: str) -> str:
 
     Examples
     --------
-    >>> crs_note("zone prefix", "EPSG:4532")[:37]
-    '坐标系由带号推断为 CGCS2000 3° 带 44 (EPSG:4532)'
+    >>> crs_note("zone prefix", "EPSG:4532").split(" / ")[0]
+    '坐标系由带号推断为 CGCS2000 3° 带 44 (EPSG:4532)；若为北京54/西安80请用 --crs 指定'
     >>> crs_note("file", "EPSG:4490")
     ''
     """
