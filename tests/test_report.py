@@ -130,3 +130,35 @@ def test_site_snippet_is_drawn_to_scale_north_up():
     # a 2 km line: a 6 km frame (the line plus a 2 km margin each side), 260/6000 px per metre
     assert re.search(r'<path d="M86\.7,130\.0 173\.3,130\.0" fill="none"', line)
     assert re.search(r'x2="53\.3" y2="248"', line)
+
+
+def test_report_figures_match_the_results_row_by_row():
+    """Every figure in the report comes from its row: the audit stamp, a count for every verdict
+    (0 included), lengths and distances, and the site sections most severe first."""
+    from jixi_geo.rules import VERDICT_NAMES, VERDICTS
+
+    s = gpd.GeoDataFrame({"site_id": ["road", "wind", "far"], "name_zh": ["穿越公路", "湖区风电", "远处"],
+                          "activity": ["road", "wind_farm", "housing"]},
+                         geometry=[shapely.LineString([(132.40, 45.43), (132.50, 45.43)]), Point(132.45, 45.43),
+                                   Point(131.05, 45.45)], crs="EPSG:4490")
+    res = check_sites(s)
+    page = report_html(res)
+    r = res.set_index("site_id")
+    stamp = res.iloc[0]
+    assert (f"jixi_geo {stamp['jixi_geo_version']} · 管控区数据校验和 zones sha256 {stamp['zones_sha256'][:16]}… · "
+            f"规则版本 rules {stamp['rules_version']} · 检查时间 checked {stamp['checked_at']}") in page
+    counts = res["verdict"].astype(str).value_counts()
+    for v in VERDICTS:
+        zh, en = VERDICT_NAMES[v]
+        assert f"{zh} / {en}</span></td><td>{int(counts.get(v, 0))}</td>" in page, v
+    road = r.loc["road"]
+    assert road["overlap_m"] > 100 and not pd.isna(road["distance_m"])
+    assert f"<td>{road['overlap_m']:,.0f} m ({road['overlap_pct']:.1f}%)</td><td>0</td>" in page
+    assert f"<td>— / {road['overlap_m']:,.0f} m ({road['overlap_pct']:.1f}%)</td>" in page
+    far = r.loc["far"]
+    assert pd.isna(far["distance_m"]) and "<td> (—)</td>" in page  # nothing within search_m: a dash
+    assert "<h3>road 穿越公路</h3>" in page and "<h3>wind 湖区风电</h3>" in page
+    order = [m for m in re.findall(r'id="site-(\w+)"', page)]
+    rank = {v: i for i, v in enumerate(VERDICTS)}
+    assert [rank[r.loc[m, "verdict"]] for m in order] == sorted(rank[r.loc[m, "verdict"]] for m in order)
+    assert order[0] == "wind" and r.loc["wind", "verdict"] == "prohibited"
