@@ -743,8 +743,9 @@ def crs_note(crs_from: str, input_crs: str) -> str:
         return ""
     name = pyproj.CRS.from_user_input(input_crs).name
     if crs_from == "zone prefix":
-        m = re.search(r"(\d)-degree Gauss-Kruger zone (\d+)", name)
-        zone_zh, zone_en = ((f"{m.group(1)}° 带 {m.group(2)}", f"{m.group(1)}-degree zone {m.group(2)}") if m
+        m = re.search(r"(?:(\d)-degree )?Gauss-Kruger zone (\d+)", name)  # 6° zones: no "-degree"
+        width = (m.group(1) or "6") if m else ""
+        zone_zh, zone_en = ((f"{width}° 带 {m.group(2)}", f"{width}-degree zone {m.group(2)}") if m
                             else (name, name))
         return (f"坐标系由带号推断为 CGCS2000 {zone_zh} ({input_crs})；若为北京54/西安80请用 --crs 指定 / "
                 f"CRS inferred from the zone prefix of the eastings as CGCS2000 {zone_en} ({input_crs}); "

@@ -598,3 +598,25 @@ def test_iter_sites_csv_streams_a_large_file_in_bounded_memory(tmp_path):
     growth = peak - base
     # bounded by the chunk (~450 B/row × 100 000 rows), not the file: well below size × 5
     assert growth < 2 * size
+
+
+@pytest.mark.parametrize("crs_from, input_crs, head", [
+    ("zone prefix", "EPSG:4532", "坐标系由带号推断为 CGCS2000 3° 带 44 (EPSG:4532)；若为北京54/西安80请用 --crs 指定 / "
+                                 "CRS inferred from the zone prefix of the eastings as CGCS2000 3-degree zone 44 "
+                                 "(EPSG:4532)"),
+    ("zone prefix", "EPSG:4500", "坐标系由带号推断为 CGCS2000 6° 带 22 (EPSG:4500)；若为北京54/西安80请用 --crs 指定 / "
+                                 "CRS inferred from the zone prefix of the eastings as CGCS2000 6-degree zone 22 "
+                                 "(EPSG:4500)"),
+    ("assumed lon/lat", "EPSG:4326", "文件未注明坐标系，经纬度按 WGS 84 (EPSG:4326) 读取；若为其他坐标系请用 --crs 指定 / "
+                                     "The file states no CRS: lon/lat read as WGS 84 (EPSG:4326)"),
+    ("file", "EPSG:4532", ""), ("given", "EPSG:4490", ""),
+])
+def test_crs_note_names_the_inferred_crs(crs_from, input_crs, head):
+    from jixi_geo.sites import crs_note
+
+    note = crs_note(crs_from, input_crs)
+    assert note.startswith(head) and bool(note) == bool(head)
+    if crs_from == "zone prefix":
+        assert note.endswith("if the data are Beijing 1954 or Xian 1980, give the CRS with --crs (crs= in Python).")
+    # a CRS that is not a Gauss-Kruger zone is named as it is
+    assert crs_note("zone prefix", "EPSG:4490").startswith("坐标系由带号推断为 CGCS2000 China Geodetic Coordinate System 2000")
