@@ -88,6 +88,9 @@ def test_numbers_are_shown_and_missing_ones_are_a_dash(results):
     w1 = results.set_index("site_id").loc["w1"]
     assert w1["overlap_ha"] > 1
     assert f"<td>{w1['overlap_ha']:,.2f} ha ({w1['overlap_pct']:.1f}%)</td>" in page
+    assert f"<td>{w1['overlap_ha']:,.2f} ha / — ({w1['overlap_pct']:.1f}%)</td>" in page  # its own section
+    row = re.search(r"<tr><td>w1</td>.*?</tr>", page).group(0)  # its row in the table of all sites
+    assert "禁止 / prohibited" in row and w1["verdict"] == "prohibited"
     assert "<td>— (0.0%)</td>" in page  # a point outside every zone: no overlap area or length
     assert "<td>— / — (0.0%)</td>" in page  # the same in its own section (area / length)
     assert not re.search(r"\bnan\b", page, re.I)
