@@ -1,15 +1,19 @@
 """Find an installed CJK font for matplotlib figures (private helpers).
 
 matplotlib's default font (DejaVu Sans) has no Chinese glyphs: labels come out
-as empty boxes. :func:`cjk_font` finds a Simplified-Chinese font, first by family
-name among the fonts matplotlib knows, then by file name under the usual font
-folders, and checks that it really has the glyphs of a test string.
-:func:`cjk_rc` gives the rcParams that select it explicitly.
+as empty boxes. :func:`cjk_font` finds a Simplified-Chinese font, first among the
+system's fonts (by family name among the fonts matplotlib knows, then by file
+name under the usual font folders), then in the font package jixi_geo depends on
+(``noto-cjk-sans-otc``: Noto Sans CJK under the SIL Open Font License 1.1, found
+through the installed distribution's file list), and checks that it really has
+the glyphs of a test string. :func:`cjk_rc` gives the rcParams that select it
+explicitly.
 """
 
 from __future__ import annotations
 
 import glob
+import importlib.metadata
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -17,7 +21,8 @@ from pathlib import Path
 
 from .errors import JixiGeoError
 
-__all__ = ["CJKFont", "cjk_font", "cjk_rc", "has_glyphs", "missing_glyphs", "PREFERRED_FAMILIES"]
+__all__ = ["CJKFont", "cjk_font", "cjk_rc", "has_glyphs", "missing_glyphs", "package_font_files",
+           "PREFERRED_FAMILIES", "FONT_PACKAGES"]
 
 #: Family names tried in order (Simplified Chinese first).
 PREFERRED_FAMILIES = (
@@ -43,12 +48,20 @@ FONT_GLOBS = ("NotoSansCJK*.tt[cf]", "NotoSansCJKsc-*.otf", "NotoSansSC-*.[ot]tf
 FONT_DIRS = ("/usr/share/fonts", "/usr/local/share/fonts", "~/.local/share/fonts", "~/.fonts",
              "/Library/Fonts", "/System/Library/Fonts", "C:/Windows/Fonts")
 
+#: Python distributions shipping a CJK font (OFL-1.1), tried after the system fonts:
+#: ``noto-cjk-sans-otc`` carries the Noto Sans CJK Regular collection (about 19 MB).
+FONT_PACKAGES = ("noto-cjk-sans-otc",)
+
+_FONT_SUFFIXES = (".ttc", ".otc", ".otf", ".ttf")
+
 #: Characters a usable font must have (the city's name and common label words).
 PROBE = "鸡西市生态格局用地图例比例尺北"
 
-_INSTALL_HINT = ("no CJK (Chinese) font found for the figures; install one, e.g. on Debian/Ubuntu "
-                 "`apt-get install fonts-noto-cjk` (then delete matplotlib's font cache, "
-                 "~/.cache/matplotlib, if the font is still not found)")
+_INSTALL_HINT = ("未找到中文字体，无法绘制图件 / no CJK (Chinese) font found for the figures: the "
+                 "font package jixi_geo depends on is missing. Reinstall it with `pip install "
+                 "noto-cjk-sans-otc`, or install a system font, e.g. on Debian/Ubuntu `apt-get install "
+                 "fonts-noto-cjk` (then delete matplotlib's font cache, ~/.cache/matplotlib, if the "
+                 "font is still not found)")
 
 
 @dataclass(frozen=True)
@@ -108,10 +121,33 @@ def _weight(entry) -> int:
     return int(w) if str(w).isdigit() else 400
 
 
-def _by_file() -> CJKFont | None:
-    from matplotlib import font_manager
+def _best_face(path: str) -> CJKFont | None:
+    """The face of font file ``path`` to use: a Simplified Chinese face of a collection
+    first; None if the file cannot be read or no face has the :data:`PROBE` glyphs."""
     from matplotlib.ft2font import FT2Font
 
+    try:
+        n_faces = FT2Font(path).num_faces
+    except (OSError, RuntimeError, ValueError):
+        return None
+    faces = []
+    for i in range(n_faces):
+        face = FT2Font(path, face_index=i)
+        faces.append(CJKFont(face.family_name, Path(path), i))
+    # prefer a Simplified Chinese face of a collection
+    faces.sort(key=lambda f: (" SC" not in f.family and "CN" not in f.family, f.face_index))
+    return next((font for font in faces if has_glyphs(font)), None)
+
+
+def _register(font: CJKFont) -> CJKFont:
+    """Make ``font``'s file known to matplotlib; return the face matplotlib will pick."""
+    from matplotlib import font_manager
+
+    font_manager.fontManager.addfont(str(font.path))  # registers every face of the file
+    return _by_family() or font
+
+
+def _by_file() -> CJKFont | None:
     for folder in FONT_DIRS:
         root = os.path.expanduser(folder)
         if not os.path.isdir(root):
@@ -120,20 +156,46 @@ def _by_file() -> CJKFont | None:
             for path in sorted(glob.glob(os.path.join(root, "**", pattern), recursive=True)):
                 if "Bold" in Path(path).name and "Regular" not in Path(path).name:
                     continue
-                try:
-                    n_faces = FT2Font(path).num_faces
-                except (OSError, RuntimeError, ValueError):
-                    continue
-                faces = []
-                for i in range(n_faces):
-                    face = FT2Font(path, face_index=i)
-                    faces.append(CJKFont(face.family_name, Path(path), i))
-                # prefer a Simplified Chinese face of a collection
-                faces.sort(key=lambda f: (" SC" not in f.family and "CN" not in f.family, f.face_index))
-                for font in faces:
-                    if has_glyphs(font):
-                        font_manager.fontManager.addfont(path)  # registers every face of the file
-                        return _by_family() or font
+                font = _best_face(path)
+                if font is not None:
+                    return _register(font)
+    return None
+
+
+def _system_font() -> CJKFont | None:
+    """A CJK font installed on the system (the first choice)."""
+    return _by_family() or _by_file()
+
+
+def package_font_files(dist: str) -> list[Path]:
+    """The font files of an installed Python distribution, from its file list (RECORD).
+
+    Parameters
+    ----------
+    dist : str
+        Distribution name, e.g. ``"noto-cjk-sans-otc"``.
+
+    Returns
+    -------
+    list of pathlib.Path
+        Existing ``.ttc``/``.otc``/``.otf``/``.ttf`` files, sorted; empty if the
+        distribution is not installed.
+    """
+    try:
+        files = importlib.metadata.files(dist) or []
+    except importlib.metadata.PackageNotFoundError:
+        return []
+    paths = (Path(str(f.locate())) for f in files if f.suffix.lower() in _FONT_SUFFIXES)
+    return sorted(p for p in paths if p.is_file())
+
+
+def _package_font() -> CJKFont | None:
+    """A CJK font shipped by one of :data:`FONT_PACKAGES` (the fallback)."""
+    for dist in FONT_PACKAGES:
+        for path in package_font_files(dist):
+            font = _best_face(str(path))
+            if font is not None:
+                return _register(font)
     return None
 
 
@@ -148,10 +210,10 @@ def cjk_font() -> CJKFont:
     Raises
     ------
     JixiGeoError
-        If no installed font has Chinese glyphs; the message says to run
-        ``apt-get install fonts-noto-cjk``.
+        If neither a system font nor the ``noto-cjk-sans-otc`` package has
+        Chinese glyphs; the message says what to install.
     """
-    font = _by_family() or _by_file()
+    font = _system_font() or _package_font()
     if font is None:
         raise JixiGeoError(_INSTALL_HINT)
     return font

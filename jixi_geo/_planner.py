@@ -56,6 +56,10 @@ class ReadResult:
         A column holding unique site ids, if the format has one.
     encoding : str or None
         Text encoding used.
+    crs_from : str
+        How ``gdf.crs`` was decided, in the vocabulary of ``read_sites``'
+        ``crs_from`` column: ``"file"`` (stated by the file, e.g. a 部标 header),
+        ``"given"`` (``--crs``) or ``"zone prefix"`` (inferred from the eastings).
     """
 
     gdf: gpd.GeoDataFrame
@@ -65,6 +69,7 @@ class ReadResult:
     name_column: str | None = None
     id_column: str | None = None
     encoding: str | None = None
+    crs_from: str = "file"
 
     def note_site(self, pos: int, text: str) -> None:
         self.site_notes.setdefault(pos, []).append(text)

@@ -338,7 +338,7 @@ def read_bubiao(path, *, crs: pyproj.CRS | None = None, encoding: str | None = N
     id_col = ("地块编号" if ids is not None and (ids.astype(str).str.strip() != "").all() and ids.is_unique
               else None)
     return ReadResult(gdf=gdf, kind="bubiao", notes=notes, site_notes=site_notes, name_column="地块名称",
-                      id_column=id_col, encoding=enc)
+                      id_column=id_col, encoding=enc, crs_from="given" if crs is not None else "file")
 
 
 def _check_area(rec: dict, g, pf: list[str], prec: float, label: str, notes: list[str]) -> None:

@@ -233,4 +233,4 @@ def read_dxf(path, *, crs: pyproj.CRS | None = None, cad_layer=None) -> ReadResu
     refusals.raise_if_any()
     gdf = gpd.GeoDataFrame(pd.DataFrame.from_records(records), geometry=geoms, crs=src)
     return ReadResult(gdf=gdf, kind="dxf", notes=notes, site_notes=site_notes, name_column="名称",
-                      encoding=doc.encoding)
+                      encoding=doc.encoding, crs_from="given" if crs is not None else "zone prefix")

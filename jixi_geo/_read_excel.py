@@ -230,11 +230,12 @@ def read_rows(rows: list[list], hdr: int, layout: str, *, name: str, crs: pyproj
     notes.append(axis_note)
     north, east = (a, b) if a_is_north else (b, a)
     src = _gk_crs(east, crs, notes, name)
+    crs_from = "given" if crs is not None else "zone prefix"
     if layout == "xy":
         gdf = gpd.GeoDataFrame(df, geometry=shapely.points(east, north), crs=src)
-        return ReadResult(gdf=gdf, kind=kind, notes=notes)
+        return ReadResult(gdf=gdf, kind=kind, notes=notes, crs_from=crs_from)
     result = _parcels(df, east, north, src, notes, refusals, name)
-    result.kind = kind
+    result.kind, result.crs_from = kind, crs_from
     return result
 
 

@@ -179,7 +179,7 @@ def finish(result, planner: ReadResult | None, *, name_column: str | None, coord
         geographic = bool(crs) and pyproj.CRS.from_user_input(crs).is_geographic
     except pyproj.exceptions.CRSError:  # pragma: no cover - labels come from pyproj
         geographic = False
-    if geographic and not coords_key and meta.get("crs_from") == "assumed":
+    if geographic and not coords_key and meta.get("crs_from") == "assumed lon/lat":
         file_notes.append(DATUM_NOTE)
     note = out["note"]
     if not isinstance(note.dtype, pd.CategoricalDtype):

@@ -149,6 +149,7 @@ def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding
     from ._args import amount
     from .redline import check_sites, validate_zones
     from .report import write_report
+    from .sites import crs_notes
 
     amount(buffer_m, name="--buffer")  # before any file is read
     if zones_layer is not None and zones_path is None:
@@ -172,6 +173,8 @@ def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding
                           cad_layer=cad_layer, sheet=sheet, name_column=name_column)
         paths = write_report(res, out, zones=zones)
         counts, all_clear = res["verdict"].astype(str).value_counts(), bool((res["verdict"] == "clear").all())
+        for note in crs_notes(res):  # an inferred CRS is said on the console too, not only in the files
+            click.echo(note, err=True)
     from . import vocab
 
     # 中文 label then the verdict key, in the vocabulary's order: "禁止 prohibited=3  无冲突 clear=2"

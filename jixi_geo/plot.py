@@ -2,8 +2,9 @@
 
 Every function returns a :class:`matplotlib.figure.Figure` made without pyplot
 (no global figure state; rendering uses the Agg backend) and labels it in 中文 and
-English with an installed CJK font (see :mod:`jixi_geo._fonts`; install
-``fonts-noto-cjk`` if none is found). :func:`save_figure` writes PNG, SVG or PDF
+English with a CJK font: a system one if installed, else Noto Sans CJK from the
+``noto-cjk-sans-otc`` package jixi_geo depends on (see :mod:`jixi_geo._fonts`).
+:func:`save_figure` writes PNG, SVG or PDF
 by the file's suffix.
 """
 

@@ -32,7 +32,7 @@ from .crs import ANALYSIS_CRS, STORAGE_CRS, ensure_crs, point_xy, project
 from .errors import InputError, JixiGeoWarning, SchemaError
 from .layers import load_layer
 from ._args import amount
-from .sites import _constant
+from .sites import _constant, crs_note
 
 __all__ = ["check_sites", "check_sites_detail", "validate_zones", "ZONE_COLUMNS", "RESULT_COLUMNS"]
 
@@ -56,7 +56,7 @@ ZONE_COLUMNS = ("id", "name_zh", "name_en", "control_level")
 RESULT_COLUMNS = ["site_id", "verdict", "verdict_zh", "control_level", "zones_hit", "zone_ids",
                   "overlap_ha", "overlap_m", "overlap_pct", "outside_jixi_pct", "nearest_zone", "nearest_zone_id",
                   "distance_m", "activity", "rule_id", "rule", "rule_zh", "basis", "reasons",
-                  "input_crs", "converted_from", "jixi_geo_version", "zones_sha256",
+                  "input_crs", "crs_from", "converted_from", "jixi_geo_version", "zones_sha256",
                   "rules_version", "checked_at"]
 #: control level -> (中文, English as written inside a sentence), from ``layers/rules/control_levels.csv``.
 LEVEL_NAMES = {lv: (vocab.label("control_level", lv), _in_sentence(vocab.label("control_level", lv, "en")))
@@ -526,6 +526,30 @@ def _label_location(reasons: pd.Categorical, precision: pd.Series) -> pd.Categor
     return pd.Categorical(text)
 
 
+def _with_crs_notes(reasons: pd.Categorical, gdf: gpd.GeoDataFrame) -> pd.Categorical:
+    """``reasons`` with :func:`jixi_geo.sites.crs_note` appended where the input CRS was
+    inferred (zone prefix) or assumed (lon/lat without a CRS)."""
+    if "crs_from" not in gdf.columns or "input_crs" not in gdf.columns or not len(gdf):
+        return reasons
+    how_codes, how = pd.factorize(gdf["crs_from"].astype(object), use_na_sentinel=False)
+    crs_codes, crs = pd.factorize(gdf["input_crs"].astype(object), use_na_sentinel=False)
+    pair = _row_codes([how_codes, crs_codes])
+    _, first = np.unique(pair, return_index=True)
+    notes = [crs_note(str(how[how_codes[f]]), str(crs[crs_codes[f]])) for f in first]
+    if not any(notes):
+        return reasons
+    if len(notes) == 1:  # one source, one CRS (the usual case): append to each distinct reason
+        cats = [f"{c} {notes[0]}" for c in reasons.categories]
+        return pd.Categorical.from_codes(reasons.codes, categories=pd.Index(cats, dtype="str"))
+    _, pair = np.unique(pair, return_inverse=True)  # pair codes in the order of ``notes``
+    combo = _row_codes([reasons.codes.astype(np.int64), pair])
+    _, first = np.unique(combo, return_index=True)
+    cats = np.asarray(reasons.categories, dtype=object)
+    texts = [f"{cats[reasons.codes[f]]} {notes[pair[f]]}".strip() for f in first]
+    _, combo = np.unique(combo, return_inverse=True)
+    return _labels(combo, texts)
+
+
 def _labels(codes: np.ndarray, labels: list) -> pd.Categorical:
     """Categorical of ``labels[codes]`` built from integer codes (labels may repeat)."""
     lab_codes, lab_uniq = pd.factorize(np.asarray(labels, dtype=object))
@@ -754,6 +778,7 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
     reasons = _reasons(vcode, lcode, level_lab.labels, zh_code, decider, names_lab.labels, acts, dims, overlap_ha,
                        overlap_m, pct, nz_code, distance, rcode, rule_lab.labels, rules_by_id, buffer_m,
                        out_pct=out_pct)
+    reasons = _with_crs_notes(reasons, gdf)
     if "location_precision" in gdf.columns:
         reasons = _label_location(reasons, gdf["location_precision"])
     verdict_cat = pd.Categorical.from_codes(vcode, categories=pd.Index(list(R.VERDICTS), dtype="str"))
@@ -773,7 +798,7 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
     }
     stamp = {"jixi_geo_version": __version__, "zones_sha256": pz.sha256, "rules_version": R.rules_version(),
              "checked_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
-    for k in ("input_crs", "converted_from"):
+    for k in ("input_crs", "crs_from", "converted_from"):
         if k not in gdf.columns:
             stamp[k] = ""
     for k, v in stamp.items():  # one value for every row: a one-category column, no per-row strings

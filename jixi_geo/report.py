@@ -21,6 +21,7 @@ from .crs import ANALYSIS_CRS
 from .layers import load_layer
 from . import vocab
 from .rules import VERDICTS, location_label
+from .sites import crs_notes
 
 __all__ = ["write_report", "verify_report", "report_html", "VERDICT_COLOURS", "LEVEL_COLOURS"]
 
@@ -164,6 +165,7 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
              '不是法定边界，仅供初筛与讨论；正式审查请使用官方“三区三线”成果替换。<br>The red line, reserve '
              'boundaries and other zones here are <b>schematic models</b>, not legal boundaries: use the results for '
              'screening and discussion, and replace the zones with official data for a formal review.</p>')
+    h.extend(f'<p class="note crs">{_E(t)}</p>' for t in crs_notes(res))
     h.append("<h2>汇总 / Summary</h2><table><tr><th>结论 Verdict</th><th>场址数 Sites</th></tr>")
     for v in VERDICTS:
         h.append(f"<tr><td>{_badge(v)}</td><td>{int(counts.get(v, 0))}</td></tr>")

@@ -15,6 +15,12 @@ Output columns: the input attributes in input order, then
   ``site_id``, ``项目编号``, ``编号`` or ``id``, else generated ``S0001``, ``S0002`` …
   (the number is the 1-based row or feature number);
 - ``input_crs`` (str): the CRS the coordinates came in, e.g. ``"EPSG:4532"``;
+- ``crs_from`` (str): how that CRS was decided: ``"file"`` (declared by the source:
+  ``.prj``, GeoPackage, GeoDataFrame, EWKT), ``"given"`` (the ``crs=`` argument),
+  ``"zone prefix"`` (inferred as CGCS2000 Gauss-Kruger from zone-prefixed eastings of a
+  source without CRS) or ``"assumed lon/lat"`` (degrees in a source that cannot state a
+  CRS, read as CGCS2000); :func:`crs_note` gives the sentence the results carry for the
+  last two;
 - ``converted_from`` (str): ``"gcj02"``, ``"bd09"`` or ``""``;
 - ``note`` (str): what was done to the site (Z dropped, geometry repaired), or ``""``;
 - ``geometry`` in EPSG:4490 (CGCS2000 lon/lat, degrees).
@@ -69,6 +75,9 @@ __all__ = [
     "WKT_COLUMNS",
     "ID_COLUMNS",
     "FAR_MARGIN_DEG",
+    "CRS_FROM",
+    "crs_note",
+    "crs_notes",
 ]
 
 log = logging.getLogger(__name__)
@@ -86,7 +95,9 @@ ID_COLUMNS = ("site_id", "项目编号", "编号", "id")
 #: border) are read; the compliance check reports them as outside Jixi.
 FAR_MARGIN_DEG = 1.0
 
-_OUT_COLUMNS = ("site_id", "input_crs", "converted_from", "note")
+_OUT_COLUMNS = ("site_id", "input_crs", "crs_from", "converted_from", "note")
+#: Values of the ``crs_from`` column: how the input CRS was decided.
+CRS_FROM = ("file", "given", "zone prefix", "assumed lon/lat")
 _SWAP_X = (44.0, 47.5)  # a longitude this small, with ...
 _SWAP_Y = (129.0, 135.0)  # ... a latitude this large, is Jixi with axes swapped
 _PREFIX_EASTING = (13e6, 46e6)  # zone-prefixed Gauss-Kruger eastings
@@ -752,9 +763,10 @@ def _resolve_crs(raw: _Raw, given: pyproj.CRS | None, geoms: np.ndarray, ok: np.
                 "or, if the file's CRS is wrong, fix it at the source (e.g. replace the .prj, or "
                 "gdf.set_crs(..., allow_override=True) and pass the GeoDataFrame)"))
             return None, "conflict"
-        return file_crs, "file"
+        # a planner-format reader says how it decided (its header, --crs, or the zone prefix)
+        return file_crs, (raw.planner.crs_from if raw.planner is not None else "file")
     if given is not None:
-        return given, "argument"
+        return given, "given"
     coords = shapely.get_coordinates(geoms[ok])
     if len(coords) == 0:
         return None, "none"
@@ -776,7 +788,7 @@ def _resolve_crs(raw: _Raw, given: pyproj.CRS | None, geoms: np.ndarray, ok: np.
                or (-90 <= xmin and xmax <= 90 and -180 <= ymin and ymax <= 180))  # lat/lon swapped
     if degrees and not raw.carries_crs:
         # CSV/WKT/DataFrame cannot state a CRS; lon/lat is CGCS2000 (GPS WGS84 agrees < 1 m).
-        return (pyproj.CRS.from_epsg(4326) if coords_key else STORAGE_CRS), "assumed"
+        return (pyproj.CRS.from_epsg(4326) if coords_key else STORAGE_CRS), "assumed lon/lat"
     if raw.kind == "shapefile":
         fix = ("the shapefile has no .prj: pass crs='EPSG:4490' if the coordinates are CGCS2000 "
                "lon/lat, crs='EPSG:4553' for CGCS2000 Gauss-Kruger CM 132E metres, or add the .prj")
@@ -789,6 +801,56 @@ def _resolve_crs(raw: _Raw, given: pyproj.CRS | None, geoms: np.ndarray, ok: np.
                "CGCS2000 Gauss-Kruger CM 132E metres (eastings without zone prefix)")
     problems.add(CRSError, fix)
     return None, "none"
+
+
+def crs_note(crs_from: str, input_crs: str) -> str:
+    """The bilingual sentence a result carries when its input CRS was inferred, else "".
+
+    Parameters
+    ----------
+    crs_from : str
+        How the CRS was decided (a value of :data:`CRS_FROM`).
+    input_crs : str
+        The CRS the coordinates were read in, e.g. ``"EPSG:4532"``.
+
+    Returns
+    -------
+    str
+        For ``"zone prefix"``: that the CRS was inferred from the zone prefix as a
+        CGCS2000 zone, and that Beijing 1954 / Xian 1980 data need ``--crs``; for
+        ``"assumed lon/lat"``: that lon/lat were read in the assumed datum; ``""``
+        for a CRS the file declared or the user gave.
+
+    Examples
+    --------
+    >>> crs_note("zone prefix", "EPSG:4532").split(" / ")[0]
+    '坐标系由带号推断为 CGCS2000 3° 带 44 (EPSG:4532)；若为北京54/西安80请用 --crs 指定'
+    >>> crs_note("file", "EPSG:4490")
+    ''
+    """
+    if crs_from not in ("zone prefix", "assumed lon/lat"):
+        return ""
+    name = pyproj.CRS.from_user_input(input_crs).name
+    if crs_from == "zone prefix":
+        m = re.search(r"(?:(\d)-degree )?Gauss-Kruger zone (\d+)", name)  # 6° zones: no "-degree"
+        width = (m.group(1) or "6") if m else ""
+        zone_zh, zone_en = ((f"{width}° 带 {m.group(2)}", f"{width}-degree zone {m.group(2)}") if m
+                            else (name, name))
+        return (f"坐标系由带号推断为 CGCS2000 {zone_zh} ({input_crs})；若为北京54/西安80请用 --crs 指定 / "
+                f"CRS inferred from the zone prefix of the eastings as CGCS2000 {zone_en} ({input_crs}); "
+                "if the data are Beijing 1954 or Xian 1980, give the CRS with --crs (crs= in Python).")
+    return (f"文件未注明坐标系，经纬度按 {name} ({input_crs}) 读取；若为其他坐标系请用 --crs 指定 / "
+            f"The file states no CRS: lon/lat read as {name} ({input_crs}); if they are in another "
+            "system, give it with --crs (crs= in Python).")
+
+
+def crs_notes(frame: pd.DataFrame) -> list[str]:
+    """The distinct :func:`crs_note` sentences of a table with ``crs_from`` and ``input_crs``
+    columns (sites or results), in order of first appearance; empty if none applies."""
+    if "crs_from" not in frame.columns or "input_crs" not in frame.columns:
+        return []
+    pairs = frame[["crs_from", "input_crs"]].astype(str).drop_duplicates()
+    return [t for t in (crs_note(a, b) for a, b in pairs.itertuples(index=False)) if t]
 
 
 def _site_bounds(geoms: np.ndarray) -> np.ndarray:
@@ -1049,6 +1111,7 @@ def _finish(raw: _Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_colu
     attrs = attrs.assign(
         site_id=id_series.array,
         input_crs=_constant(_crs_label(src), n),
+        crs_from=_constant(how, n),
         converted_from=_constant(coords_key, n),
         note=_note_column(notes, n),
     )
@@ -1058,7 +1121,7 @@ def _finish(raw: _Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_colu
         "format": raw.kind,
         "encoding": raw.encoding,
         "input_crs": _crs_label(src),
-        "crs_from": how,  # file, argument, zone prefix, assumed
+        "crs_from": how,  # one of CRS_FROM
         "converted_from": coords_key,
         "id_column": id_col,
     }
@@ -1111,7 +1174,10 @@ def read_sites(
         :class:`~jixi_geo.errors.CRSError` is raised. Without it, zone-prefixed
         Gauss-Kruger eastings (13 000 000–46 000 000 m) give the CGCS2000 GK CRS
         of their zone, and lon/lat in CSV/WKT/DataFrame is taken as EPSG:4490
-        (EPSG:4326 with ``coords=``).
+        (EPSG:4326 with ``coords=``); such an inference is recorded in column
+        ``crs_from`` (``"zone prefix"``, ``"assumed lon/lat"``) and stated in the
+        results' reasons (:func:`crs_note`). The prefix cannot tell CGCS2000 from
+        Beijing 1954 or Xian 1980 Gauss-Kruger: pass ``crs=`` for those.
     id_column : str, optional, keyword-only
         Column holding the site ids (must be unique and non-empty). Default: the
         first of ``site_id``, ``项目编号``, ``编号``, ``id`` whose values are unique
@@ -1143,9 +1209,10 @@ def read_sites(
     geopandas.GeoDataFrame
         In EPSG:4490 (CGCS2000 lon/lat, degrees): the input attributes in input
         order, then ``site_id``, ``site_name`` ("" without a name column),
-        ``input_crs``, ``converted_from``, ``note`` (what was done and decided,
-        including the datum assumed for lon/lat read without ``coords=``) and
-        ``geometry`` (2-D). ``attrs["read_sites"]`` records the source, format,
+        ``input_crs``, ``crs_from`` (how the CRS was decided: one of
+        :data:`CRS_FROM`), ``converted_from``, ``note`` (what was done and
+        decided, including the datum assumed for lon/lat read without
+        ``coords=``) and ``geometry`` (2-D). ``attrs["read_sites"]`` records the source, format,
         encoding, CRS and how the CRS was found.
 
     Raises
@@ -1173,8 +1240,8 @@ def read_sites(
     >>> import pandas as pd
     >>> df = pd.DataFrame({"编号": ["A1", "A2"], "经度": [131.0, 131.2], "纬度": [45.3, 45.4]})
     >>> sites = read_sites(df)
-    >>> sites[["编号", "site_id", "input_crs", "converted_from"]].values.tolist()
-    [['A1', 'A1', 'EPSG:4490', ''], ['A2', 'A2', 'EPSG:4490', '']]
+    >>> sites[["编号", "site_id", "input_crs", "crs_from"]].values.tolist()
+    [['A1', 'A1', 'EPSG:4490', 'assumed lon/lat'], ['A2', 'A2', 'EPSG:4490', 'assumed lon/lat']]
     >>> sites.crs.to_epsg()
     4490
     """

@@ -86,3 +86,14 @@ def test_parquet_output(mixed_sites, tmp_path):
 
     back = read_results(out)
     assert list(back["verdict"].astype(str)) == ["prohibited", "clear"] and back.crs.to_epsg() == 4490
+
+
+def test_an_assumed_crs_is_said_on_the_console(mixed_sites, tmp_path):
+    r = CliRunner().invoke(main, ["check", str(mixed_sites), "--out", str(tmp_path / "o")])
+    assert r.exit_code == EXIT_NOT_CLEAR, r.output
+    assert "经纬度按 China Geodetic Coordinate System 2000 (EPSG:4490) 读取" in r.stderr
+    assert "文件未注明坐标系" not in r.stdout  # the summary on stdout stays machine-readable
+    given = CliRunner().invoke(main, ["check", str(mixed_sites), "--crs", "EPSG:4490", "--out", str(tmp_path / "g")])
+    assert given.exit_code == EXIT_NOT_CLEAR and "坐标系" not in given.stderr
+    res = pd.read_csv(tmp_path / "g" / "results.csv", encoding="utf-8-sig", dtype=str)
+    assert list(res["crs_from"]) == ["given", "given"]

@@ -92,13 +92,48 @@ def test_the_figures_use_the_cjk_font(font, figures):
                 assert font.family in t.get_fontfamily(), t.get_text()
 
 
-def test_no_font_means_a_clear_error(monkeypatch):
+def _no_system_fonts(monkeypatch):
+    """Font discovery as on a machine without any system CJK font."""
     monkeypatch.setattr(_fonts, "_by_family", lambda: None)
     monkeypatch.setattr(_fonts, "_by_file", lambda: None)
     _fonts.cjk_font.cache_clear()
+
+
+def test_no_font_means_a_clear_error(monkeypatch):
+    _no_system_fonts(monkeypatch)
+    monkeypatch.setattr(_fonts, "FONT_PACKAGES", ())
     try:
-        with pytest.raises(JixiGeoError, match="apt-get install fonts-noto-cjk"):
+        with pytest.raises(JixiGeoError, match="pip install noto-cjk-sans-otc.*apt-get install fonts-noto-cjk"):
             _fonts.cjk_font()
+    finally:
+        _fonts.cjk_font.cache_clear()
+
+
+def test_without_system_fonts_the_font_package_draws_the_figures(monkeypatch, tmp_path):
+    files = _fonts.package_font_files("noto-cjk-sans-otc")
+    assert files, "noto-cjk-sans-otc (a declared dependency) is not installed: pip install noto-cjk-sans-otc"
+    _no_system_fonts(monkeypatch)
+    try:
+        font = _fonts.cjk_font()
+        assert font.path in files and font.family == "Noto Sans CJK SC"  # the Simplified Chinese face
+        assert not _fonts.missing_glyphs(font, "鸡西市兴凯湖生态保护红线一般生态空间")
+        fig = plot.plot_compliance_summary(_results())
+        fig.canvas.draw()
+        drawn = [t for t in fig.findobj(Text) if any(ord(ch) > 0x2E80 for ch in t.get_text())]
+        assert drawn and all(font.family in t.get_fontfamily() for t in drawn)
+        png = plot.save_figure(fig, tmp_path / "summary.png")
+        assert matplotlib.image.imread(png).shape[0] > 100
+    finally:
+        _fonts.cjk_font.cache_clear()
+
+
+def test_a_system_font_comes_before_the_font_package():
+    system = _fonts._system_font()
+    if system is None:
+        pytest.skip("no system CJK font installed (fonts-noto-cjk)")
+    _fonts.cjk_font.cache_clear()
+    try:
+        assert _fonts.cjk_font().path not in _fonts.package_font_files("noto-cjk-sans-otc")
     finally:
         _fonts.cjk_font.cache_clear()
 

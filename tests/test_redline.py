@@ -116,8 +116,9 @@ def test_line_length_inside(zones):
     assert r["overlap_pct"].iloc[0] == pytest.approx(60, rel=2e-4)
     assert np.isnan(r["overlap_ha"].iloc[0])
     d = check_sites_detail(sites_gdf([road]), activity="road", zones=zones)
-    assert list(d["zone_id"]) == ["z-erl", "z-ges", "z-nr"] or set(d["zone_id"]) == {"z-nr", "z-erl", "z-ges"}
-    assert d["overlap_m"].sum() == pytest.approx(6000, rel=2e-4)
+    assert list(d["zone_id"]) == ["z-nr", "z-erl", "z-ges"]  # sorted by the zones' order in the layer
+    assert list(d["relation"]) == ["inside"] * 3
+    np.testing.assert_allclose(d["overlap_m"], [2000, 2000, 2000], rtol=2e-4)  # each square is 2 km wide
 
 
 def test_sliver_below_tolerance_is_not_a_hit(zones):
@@ -198,6 +199,54 @@ def test_same_site_in_four_coordinate_forms_gives_the_same_answer(tmp_path):
     assert results["gcj02"]["converted_from"].iloc[0] == "gcj02"
 
 
+ZONE_NOTE = "坐标系由带号推断为 CGCS2000 3° 带 44 (EPSG:4532)；若为北京54/西安80请用 --crs 指定"
+
+
+def _prefixed_shapefile(path, site):
+    gk = gpd.GeoDataFrame({"site_id": ["s"]}, geometry=[site], crs="EPSG:4326").to_crs(4532)
+    with pytest.warns(UserWarning, match="crs"):
+        gk.set_crs(None, allow_override=True).to_file(path)
+    assert not path.with_suffix(".prj").exists()
+    return path
+
+
+def test_an_inferred_crs_is_recorded_in_every_output(tmp_path):
+    """A Shapefile without .prj, eastings with zone prefix 44: read as CGCS2000 zone 44,
+    and the result says so (column, reasons, report, CSV, GeoJSON)."""
+    site = box(130.90, 45.20, 130.95, 45.24)
+    inferred = check_sites(_prefixed_shapefile(tmp_path / "gk.shp", site), activity="industry")
+    assert inferred["crs_from"].tolist() == ["zone prefix"]
+    assert ZONE_NOTE in inferred["reasons"].iloc[0] and "Beijing 1954 or Xian 1980" in inferred["reasons"].iloc[0]
+    # the same file with its CRS given: no inference, no note, the same verdict
+    given = check_sites(tmp_path / "gk.shp", activity="industry", crs="EPSG:4532")
+    assert given["crs_from"].tolist() == ["given"] and "带号" not in given["reasons"].iloc[0]
+    assert inferred["reasons"].iloc[0].startswith(given["reasons"].iloc[0])
+    declared = check_sites(gpd.GeoDataFrame({"site_id": ["s"]}, geometry=[site], crs="EPSG:4326"),
+                           activity="industry")
+    assert declared["crs_from"].tolist() == ["file"] and declared["reasons"].iloc[0] == given["reasons"].iloc[0]
+    paths = jg.write_report(inferred, tmp_path / "out")
+    assert f'<p class="note crs">{ZONE_NOTE}' in paths["html"].read_text(encoding="utf-8")  # the report's head
+    csv = pd.read_csv(paths["csv"], encoding="utf-8-sig", dtype=str)
+    assert csv["crs_from"].tolist() == ["zone prefix"] and ZONE_NOTE in csv["reasons"].iloc[0]
+    assert gpd.read_file(paths["geojson"])["crs_from"].tolist() == ["zone prefix"]
+    assert "带号" not in jg.write_report(given, tmp_path / "given")["html"].read_text(encoding="utf-8")
+
+
+def test_assumed_lon_lat_is_recorded(tmp_path):
+    src = tmp_path / "sites.csv"
+    pd.DataFrame({"site_id": ["a", "b"], "lon": [132.45, 131.05], "lat": [45.43, 45.45]}).to_csv(src, index=False)
+    r = check_sites(src, activity="wind_farm")
+    assert r["crs_from"].tolist() == ["assumed lon/lat"] * 2
+    note = "文件未注明坐标系，经纬度按 China Geodetic Coordinate System 2000 (EPSG:4490) 读取"
+    assert all(note in t for t in r["reasons"]), r["reasons"].tolist()
+    # the rest of each reason is the one a declared CRS gives
+    declared = check_sites(gpd.GeoDataFrame({"site_id": ["a", "b"]}, geometry=[Point(132.45, 45.43),
+                           Point(131.05, 45.45)], crs="EPSG:4490"), activity="wind_farm")
+    assert [t.split(" 文件未注明")[0] for t in r["reasons"]] == declared["reasons"].tolist()
+    with_crs = check_sites(src, activity="wind_farm", crs="EPSG:4490")
+    assert with_crs["crs_from"].tolist() == ["given"] * 2 and with_crs["reasons"].tolist() == declared["reasons"].tolist()
+
+
 def test_overlap_with_several_zones_is_measured_once():
     """Lines and polygons in overlapping zones: the overlap is the site's part inside the
     union of the zones it hits, measured here independently (whole zones, geodesic
@@ -267,3 +316,71 @@ def test_reasons_of_polygons_and_lines_carry_their_own_amounts():
         first_zone = str(row["zones_hit"]).split("; ")[0]
         assert str(row["rule_zh"]) in row["reasons"] and str(row["rule"]) in row["reasons"]
         assert first_zone in row["reasons"] or any(z in row["reasons"] for z in str(row["zones_hit"]).split("; "))
+def test_checks_run_safely_from_several_threads(monkeypatch):
+    """Prepared tiles are per thread: concurrent checks (each splitting over cores)
+    neither crash GEOS nor change answers."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from jixi_geo import _kernels as K
+
+    monkeypatch.setattr(K, "PARALLEL_MIN_SITES", 200)
+    rng = np.random.default_rng(9)
+    b = jg.load_layer("boundary", crs="EPSG:4553").total_bounds
+    frames = []
+    for k in range(4):
+        xs, ys = rng.uniform(b[0], b[2], 1500), rng.uniform(b[1], b[3], 1500)
+        sq = rng.uniform(50, 3000, 1500)
+        frames.append(gpd.GeoDataFrame({"site_id": [f"t{k}-{i}" for i in range(1500)]},
+                                       geometry=shapely.box(xs, ys, xs + sq, ys + sq), crs="EPSG:4553"))
+    one = [check_sites(f, activity="road").drop(columns=["checked_at"]) for f in frames]
+    with ThreadPoolExecutor(4) as ex:
+        many = list(ex.map(lambda f: check_sites(f, activity="road").drop(columns=["checked_at"]), frames))
+    for a, r in zip(many, one):
+        _compare_results(a, r)
+    assert sum((r["overlap_pct"] == 100).sum() for r in one) > 100  # wholly-inside sites occur
+
+
+def test_general_ecological_space_verdicts_the_readme_describes(zones):
+    """README 'Verdicts': chemical industry is prohibited even in general ecological space
+    (GES-18); a benign activity inside it is `attention`, told apart from a near-zone
+    `attention` by its level, zone, overlap and rule."""
+    inside = Point(X0 + 7000, Y0 + 1000)  # the middle of the GES square
+    near = Point(X0 + 8500, Y0 + 1000)  # 500 m east of it, in no zone
+    assert check_sites(sites_gdf([inside]), activity="chemical_industry", zones=zones)["verdict"].iloc[0] \
+        == "prohibited"
+    r = check_sites(sites_gdf([inside, near]), activity="research", zones=zones)
+    assert r["verdict"].tolist() == ["attention", "attention"]
+    assert r["rule_id"].tolist() == [expected("general_ecological_space", "research")["rule_id"], "NEAR"]
+    assert r["control_level"].tolist() == ["general_ecological_space", ""]
+    assert r["zones_hit"].tolist() == ["测试一般生态空间", ""]
+    assert r["overlap_pct"].tolist() == [100.0, 0.0] and r["distance_m"].tolist() == [0.0, 500.0]
+    assert r["reasons"].iloc[0].startswith("位于一般生态空间（测试一般生态空间）内")
+    assert "Inside the general ecological space" in r["reasons"].iloc[0]
+    assert r["reasons"].iloc[1].startswith("距测试一般生态空间 500 米")
+
+
+def test_crs_notes_follow_each_sites_own_crs():
+    """Sites read from different sources (e.g. two read_sites outputs put together) each get
+    the note of their own CRS decision, and only those whose CRS was inferred."""
+    from jixi_geo.redline import _with_crs_notes
+    from jixi_geo.sites import crs_note
+
+    reasons = pd.Categorical(["A", "B", "A", "A"])
+    frame = pd.DataFrame({"crs_from": ["zone prefix", "zone prefix", "file", "assumed lon/lat"],
+                          "input_crs": ["EPSG:4532", "EPSG:4532", "EPSG:4490", "EPSG:4490"]})
+    got = list(_with_crs_notes(reasons, frame))
+    zone, lonlat = crs_note("zone prefix", "EPSG:4532"), crs_note("assumed lon/lat", "EPSG:4490")
+    assert zone and lonlat and zone != lonlat
+    assert got == [f"A {zone}", f"B {zone}", "A", f"A {lonlat}"]
+
+
+def test_row_codes_never_merge_distinct_rows():
+    """The (site, zone, …) grouping key: equal rows get equal codes, distinct rows never share
+    one, however large the values (no float keys, no int64 wrap-around)."""
+    from jixi_geo.redline import _row_codes
+
+    assert list(_row_codes([np.array([1, 2, 1]), np.array([3, 3, 3])])) == [0, 1, 0]
+    # keys near 2**59: a float64 key would merge the first two rows
+    assert list(_row_codes([np.array([2**19, 2**19, 0]), np.array([0, 1, 2**40])])) == [0, 1, 2]
+    # a radix product beyond 2**64: a mixed-radix int64 key would wrap (2**32, 5) onto (0, 5)
+    assert list(_row_codes([np.array([0, 2**32, 7]), np.array([5, 5, 2**32 - 1])])) == [0, 1, 2]

@@ -1,10 +1,12 @@
 """The compliance report files: content, escaping, self-containment, Excel-friendly CSV."""
 
 import re
+from pathlib import Path
 
 import geopandas as gpd
 import pandas as pd
 import pytest
+import shapely
 from shapely import Point, box
 
 from jixi_geo.redline import check_sites
@@ -49,7 +51,7 @@ def test_html_is_self_contained(results):
     assert page.count("<svg") == len(results) - (results["verdict"] == "outside_jixi").sum()
 
 
-def test_files_written_atomically_and_readable(results, tmp_path):
+def test_files_are_readable_in_excel_and_gis(results, tmp_path):
     paths = write_report(results, tmp_path)
     raw = paths["csv"].read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")  # BOM: Excel shows Chinese
@@ -59,3 +61,119 @@ def test_files_written_atomically_and_readable(results, tmp_path):
     assert list(gj["verdict"]) == list(results["verdict"].astype(str))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "results.csv", "results.geojson",
                                                           "results.manifest.json"]
+
+
+# what write_report serialises each file with, and where in the call the destination is
+WRITERS = {"csv": (pd.DataFrame, "to_csv", lambda obj, args: args[0]),
+           "geojson": (gpd.GeoDataFrame, "to_file", lambda obj, args: args[0]),
+           "html": (Path, "write_text", lambda obj, args: obj)}
+
+
+@pytest.mark.parametrize("kind", sorted(WRITERS))
+def test_a_write_that_dies_half_way_leaves_the_previous_file_intact(results, tmp_path, monkeypatch, kind):
+    """Atomic writes: the serialiser writes its file, cuts it in half and dies (a full disk, a
+    kill); the file of the previous run must survive unchanged, with no temporary file left."""
+    old = write_report(results, tmp_path)
+    before = old[kind].read_bytes()
+    owner, name, target_of = WRITERS[kind]
+    real, died = getattr(owner, name), []
+
+    def dies_half_way(obj, *args, **kw):
+        real(obj, *args, **kw)
+        target = Path(target_of(obj, args))
+        target.write_bytes(target.read_bytes()[: len(before) // 2])  # bypasses the patched write_text
+        died.append(target)
+        raise OSError(28, "No space left on device (simulated)")
+
+    monkeypatch.setattr(owner, name, dies_half_way)
+    with pytest.raises(Exception):
+        write_report(results, tmp_path)
+    monkeypatch.undo()
+    assert died, f"write_report no longer writes its {kind} with {owner.__name__}.{name}: update WRITERS"
+    assert old[kind].read_bytes() == before, f"the previous {old[kind].name} was overwritten in place"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["report.html", "results.csv", "results.geojson",
+                                                          "results.manifest.json"]
+
+
+def test_numbers_are_shown_and_missing_ones_are_a_dash(results):
+    page = report_html(results)
+    w1 = results.set_index("site_id").loc["w1"]
+    assert w1["overlap_ha"] > 1
+    assert f"<td>{w1['overlap_ha']:,.2f} ha ({w1['overlap_pct']:.1f}%)</td>" in page
+    assert f"<td>{w1['overlap_ha']:,.2f} ha / — ({w1['overlap_pct']:.1f}%)</td>" in page  # its own section
+    row = re.search(r"<tr><td>w1</td>.*?</tr>", page).group(0)  # its row in the table of all sites
+    assert "禁止 / prohibited" in row and w1["verdict"] == "prohibited"
+    assert "<td>— (0.0%)</td>" in page  # a point outside every zone: no overlap area or length
+    assert "<td>— / — (0.0%)</td>" in page  # the same in its own section (area / length)
+    assert not re.search(r"\bnan\b", page, re.I)
+    assert "<td>自然保护区 nature reserve</td>" in page and "<td>nature_reserve</td>" not in page
+    assert "<td>None</td>" not in page  # a site in no zone has an empty level cell
+
+
+def test_the_report_draws_the_zones_checked_against(tmp_path):
+    """Official zones given to check_sites and write_report are the ones in the map snippets,
+    and write_report creates a nested output folder."""
+    s = gpd.GeoDataFrame({"site_id": ["a"]}, geometry=[Point(131.30, 45.30)], crs="EPSG:4490")
+    own = gpd.GeoDataFrame({"id": ["own-1"], "name_zh": ["用户红线区"], "name_en": ["user zone"],
+                            "control_level": ["ecological_redline"]},
+                           geometry=[box(131.29, 45.29, 131.31, 45.31)], crs="EPSG:4490")
+    res = check_sites(s, zones=own, activity="industry")
+    paths = write_report(res, tmp_path / "new" / "folder", zones=own)
+    page = paths["html"].read_text(encoding="utf-8")
+    assert "<title>用户红线区</title>" in page
+    assert "<title>" not in report_html(res, zones=own.iloc[:0]).split("<svg", 1)[1]
+
+
+def test_site_snippet_is_drawn_to_scale_north_up():
+    """The SVG snippet: site centred, zones placed by their coordinates (y up = north), a scale
+    bar of the length it says. Expected figures follow from the construction: a point with the
+    default 2 km margin spans 4 km over 260 px, 0.065 px per metre."""
+    from jixi_geo.report import LEVEL_COLOURS, _svg_snippet
+
+    x, y = 500_000.0, 5_030_000.0
+    zone = gpd.GeoDataFrame({"name_zh": ["东北角区"], "control_level": ["nature_reserve"]},
+                            geometry=[box(x + 500, y + 500, x + 1500, y + 1500)], crs="EPSG:4553")
+    svg = _svg_snippet(Point(x, y), zone)
+    assert 'viewBox="0 0 260 260"' in svg
+    assert re.search(r'<circle cx="130\.0" cy="130\.0" r="5"', svg)
+    path = re.search(r'<path d="([^"]+)" fill="([^"]+)"[^>]*><title>东北角区</title>', svg)
+    assert path and path.group(2) == LEVEL_COLOURS["nature_reserve"]
+    corners = {tuple(map(float, p.split(","))) for p in re.findall(r"-?[\d.]+,-?[\d.]+", path.group(1))}
+    assert corners == {(162.5, 97.5), (227.5, 97.5), (227.5, 32.5), (162.5, 32.5)}  # north-east of the site
+    assert re.search(r'<line x1="10" y1="248" x2="75\.0" y2="248"', svg) and ">1 km</text>" in svg
+    line = _svg_snippet(shapely.LineString([(x - 1000, y), (x + 1000, y)]), zone.iloc[:0])
+    # a 2 km line: a 6 km frame (the line plus a 2 km margin each side), 260/6000 px per metre
+    assert re.search(r'<path d="M86\.7,130\.0 173\.3,130\.0" fill="none"', line)
+    assert re.search(r'x2="53\.3" y2="248"', line)
+
+
+def test_report_figures_match_the_results_row_by_row():
+    """Every figure in the report comes from its row: the audit stamp, a count for every verdict
+    (0 included), lengths and distances, and the site sections most severe first."""
+    from jixi_geo.rules import VERDICT_NAMES, VERDICTS
+
+    s = gpd.GeoDataFrame({"site_id": ["road", "wind", "far"], "name_zh": ["穿越公路", "湖区风电", "远处"],
+                          "activity": ["road", "wind_farm", "housing"]},
+                         geometry=[shapely.LineString([(132.40, 45.43), (132.50, 45.43)]), Point(132.45, 45.43),
+                                   Point(131.05, 45.45)], crs="EPSG:4490")
+    res = check_sites(s)
+    page = report_html(res)
+    r = res.set_index("site_id")
+    stamp = res.iloc[0]
+    assert (f"jixi_geo {stamp['jixi_geo_version']} · 管控区数据校验和 zones sha256 {stamp['zones_sha256'][:16]}… · "
+            f"规则版本 rules {stamp['rules_version']} · 检查时间 checked {stamp['checked_at']}") in page
+    counts = res["verdict"].astype(str).value_counts()
+    for v in VERDICTS:
+        zh, en = VERDICT_NAMES[v]
+        assert f"{zh} / {en}</span></td><td>{int(counts.get(v, 0))}</td>" in page, v
+    road = r.loc["road"]
+    assert road["overlap_m"] > 100 and not pd.isna(road["distance_m"])
+    assert f"<td>{road['overlap_m']:,.0f} m ({road['overlap_pct']:.1f}%)</td><td>0</td>" in page
+    assert f"<td>— / {road['overlap_m']:,.0f} m ({road['overlap_pct']:.1f}%)</td>" in page
+    far = r.loc["far"]
+    assert pd.isna(far["distance_m"]) and "<td> (—)</td>" in page  # nothing within search_m: a dash
+    assert "<h3>road 穿越公路</h3>" in page and "<h3>wind 湖区风电</h3>" in page
+    order = [m for m in re.findall(r'id="site-(\w+)"', page)]
+    rank = {v: i for i, v in enumerate(VERDICTS)}
+    assert [rank[r.loc[m, "verdict"]] for m in order] == sorted(rank[r.loc[m, "verdict"]] for m in order)
+    assert order[0] == "wind" and r.loc["wind", "verdict"] == "prohibited"

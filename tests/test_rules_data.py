@@ -124,13 +124,31 @@ def test_file_is_clean_utf8_csv_with_expected_header(name):
                 assert value, f"{name} line {i}: column {col} is empty"
 
 
-@pytest.mark.parametrize("name", sorted(COLUMNS))
+#: The files whose rows carry a V/S/U source tag in column ``confidence`` (README: "局限 / Limits").
+TAGGED = sorted(n for n, cols in COLUMNS.items() if "confidence" in cols and n != "crosswalk_gb50137_to_2023.csv")
+#: The crosswalk's ``confidence`` is a judgement of how well two classes match, not a source tag.
+MATCH_GRADES = {"high", "medium", "low"}
+
+
+def test_the_tagged_files_are_the_ones_the_readmes_name():
+    assert TAGGED == ["gb50137_codes.csv", "gb50137_structure_ranges.csv", "gbj137_90_structure_ranges.csv",
+                      "landuse_2023_codes.csv", "landuse_colours.csv", "verdict_rules.csv"]
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    for name in TAGGED + ["crosswalk_gb50137_to_2023.csv"]:
+        assert name in readme, f"README.md does not say whether {name} carries confidence tags"
+
+
+@pytest.mark.parametrize("name", TAGGED)
 def test_confidence_tags_are_valid(name):
     rows = read(name)
-    if "confidence" not in rows[0] or name == "crosswalk_gb50137_to_2023.csv":
-        return
+    assert rows and all("confidence" in r for r in rows), name
     bad = {r["confidence"] for r in rows} - TAGS
     assert not bad, f"{name}: unknown confidence tags {bad}"
+
+
+def test_crosswalk_confidence_is_a_match_grade(crosswalk):
+    grades = {r["confidence"] for r in crosswalk}
+    assert grades and grades <= MATCH_GRADES, grades - MATCH_GRADES
 
 
 def test_version_string():

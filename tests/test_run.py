@@ -5,13 +5,29 @@ import re
 import pandas as pd
 import pytest
 
+from jixi_geo import _fonts
+from jixi_geo.errors import JixiGeoError
 from jixi_geo.run import run_all
 
 
 @pytest.fixture(scope="module")
 def outputs(tmp_path_factory):
-    out = tmp_path_factory.mktemp("maps")
-    return out, run_all(out, build=False)
+    """The main job, run as on a fresh machine: system font discovery disabled, so the
+    figures must come from the font package jixi_geo depends on."""
+    mp = pytest.MonkeyPatch()
+    mp.setattr(_fonts, "_by_family", lambda: None)
+    mp.setattr(_fonts, "_by_file", lambda: None)
+    _fonts.cjk_font.cache_clear()
+    try:
+        try:
+            _fonts.cjk_font()
+        except JixiGeoError as exc:
+            pytest.skip(f"no CJK font package installed ({exc})")
+        out = tmp_path_factory.mktemp("maps")
+        yield out, run_all(out, build=False)
+    finally:
+        mp.undo()
+        _fonts.cjk_font.cache_clear()
 
 
 def test_every_map_is_self_contained_and_bilingual(outputs):
@@ -51,4 +67,9 @@ def test_landuse_findings_and_figures(outputs):
     assert {"code_duplicate", "total_sum", "category_misfiled"} <= set(f["rule"])
     for key in ("pattern_png", "pattern_svg", "pattern_pdf", "landuse_industrial_png", "compliance_png"):
         assert written[key].stat().st_size > 20_000, key
+    # the README's count: 9 figure files (4 figures) and 6 web maps besides the report
+    figures = sorted(p.name for p in (out / "figures").iterdir())
+    assert len(figures) == 9 and len({p.split(".")[0] for p in figures}) == 4, figures
+    maps_ = sorted(p.name for p in out.glob("*.html") if p.name != "report.html")
+    assert len(maps_) == 6, maps_
     assert written["pattern_pdf"].read_bytes().startswith(b"%PDF")

@@ -32,7 +32,7 @@ from jixi_geo.sites import SiteProblemsError, iter_sites_csv, read_sites, write_
 REF = Polygon([(130.95, 45.28), (131.00, 45.28), (131.00, 45.32), (130.96, 45.33)])
 POINT = Point(131.02, 45.30)
 SQUARE = shapely.box(131.015, 45.295, 131.025, 45.305)
-OUT_TAIL = ["site_id", "site_name", "input_crs", "converted_from", "note", "geometry"]
+OUT_TAIL = ["site_id", "site_name", "input_crs", "crs_from", "converted_from", "note", "geometry"]
 
 
 def ref_gdf(crs="EPSG:4490") -> gpd.GeoDataFrame:
@@ -152,7 +152,8 @@ def test_csv_jingdu_weidu_utf8_bom(d):
     assert out["site_id"].tolist() == ["001", "002"]  # leading zeros kept
     assert list(out.columns) == ["编号", "名称", "经度", "纬度"] + OUT_TAIL
     assert out.geometry.iloc[0].equals(Point(131.02, 45.30))
-    assert out["input_crs"].iloc[0] == "EPSG:4490" and out.attrs["read_sites"]["crs_from"] == "assumed"
+    assert out["input_crs"].iloc[0] == "EPSG:4490" and out.attrs["read_sites"]["crs_from"] == "assumed lon/lat"
+    assert out["crs_from"].tolist() == ["assumed lon/lat"] * 2
 
 
 def test_csv_gbk_detected_and_encoding_errors(d):
@@ -601,3 +602,25 @@ def test_iter_sites_csv_streams_a_large_file_in_bounded_memory(tmp_path):
     growth = peak - base
     # bounded by the chunk (~450 B/row × 100 000 rows), not the file: well below size × 5
     assert growth < 2 * size
+
+
+@pytest.mark.parametrize("crs_from, input_crs, head", [
+    ("zone prefix", "EPSG:4532", "坐标系由带号推断为 CGCS2000 3° 带 44 (EPSG:4532)；若为北京54/西安80请用 --crs 指定 / "
+                                 "CRS inferred from the zone prefix of the eastings as CGCS2000 3-degree zone 44 "
+                                 "(EPSG:4532)"),
+    ("zone prefix", "EPSG:4500", "坐标系由带号推断为 CGCS2000 6° 带 22 (EPSG:4500)；若为北京54/西安80请用 --crs 指定 / "
+                                 "CRS inferred from the zone prefix of the eastings as CGCS2000 6-degree zone 22 "
+                                 "(EPSG:4500)"),
+    ("assumed lon/lat", "EPSG:4326", "文件未注明坐标系，经纬度按 WGS 84 (EPSG:4326) 读取；若为其他坐标系请用 --crs 指定 / "
+                                     "The file states no CRS: lon/lat read as WGS 84 (EPSG:4326)"),
+    ("file", "EPSG:4532", ""), ("given", "EPSG:4490", ""),
+])
+def test_crs_note_names_the_inferred_crs(crs_from, input_crs, head):
+    from jixi_geo.sites import crs_note
+
+    note = crs_note(crs_from, input_crs)
+    assert note.startswith(head) and bool(note) == bool(head)
+    if crs_from == "zone prefix":
+        assert note.endswith("if the data are Beijing 1954 or Xian 1980, give the CRS with --crs (crs= in Python).")
+    # a CRS that is not a Gauss-Kruger zone is named as it is
+    assert crs_note("zone prefix", "EPSG:4490").startswith("坐标系由带号推断为 CGCS2000 China Geodetic Coordinate System 2000")
