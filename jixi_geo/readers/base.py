@@ -26,7 +26,7 @@ from ..errors import CRSError, InputError, InvalidGeometryError
 __all__ = [
     "Raw", "SiteProblemsError", "LON_COLUMNS", "LAT_COLUMNS", "WKT_COLUMNS", "ID_COLUMNS",
     "find_column", "geometry_columns", "parse_wkt", "parse_crs", "frame_to_raw",
-    "generated_ids", "id_str", "id_series", "id_source",
+    "generated_ids", "id_str", "id_series", "id_source", "csv_sep",
 ]
 
 log = logging.getLogger("jixi_geo.sites")
@@ -203,6 +203,15 @@ def frame_to_raw(df: pd.DataFrame, *, name: str, kind: str, id_offset: int = 0) 
         point_xy = point_xy if np.isfinite(point_xy).all() else None
     return Raw(gdf=gdf, name=name, kind=kind, carries_crs=crs is not None, row_problems=problems,
                 point_xy=point_xy)
+
+
+def csv_sep(path: Path, encoding: str) -> str:
+    """The separator of a delimited text file: the most frequent of , TAB ; | in its first line (default ,)."""
+    with open(path, encoding=encoding, newline="") as f:
+        first = f.readline()
+    counts = {s: first.count(s) for s in (",", "\t", ";", "|")}
+    best = max(counts, key=counts.get)
+    return best if counts[best] else ","
 
 
 def id_source(columns, id_column, name) -> tuple[str | None, bool]:

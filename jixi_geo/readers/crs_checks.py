@@ -33,7 +33,7 @@ from .base import Raw
 
 __all__ = ["Coords", "CRS_FROM", "FAR_MARGIN_DEG", "crs_label", "same_crs", "parse_coords", "resolve_crs",
            "crs_note", "crs_notes", "check_swapped_axes", "check_degrees", "convert_web_coords",
-           "check_near_jixi", "locate"]
+           "check_near_jixi", "locate", "site_bounds"]
 
 Coords = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]
 #: Sites more than this many degrees outside :data:`~jixi_geo.crs.JIXI_BOUNDS`

@@ -17,22 +17,14 @@ import pandas as pd
 from .._problems import Problems, fmt_list
 from .._text import text_encoding
 from ..errors import InputError
-from .base import Raw, SiteProblemsError, frame_to_raw, geometry_columns, id_source, id_str, parse_crs
+from .base import Raw, SiteProblemsError, csv_sep, frame_to_raw, geometry_columns, id_source, id_str, parse_crs
 from .checks import finish
 from .crs_checks import Coords, parse_coords
 from .formats import Source
 
-__all__ = ["CsvSpec", "csv_sep", "csv_spec", "read", "read_csv", "check_ids_stream", "iter_sites_csv"]
+__all__ = ["CsvSpec", "csv_spec", "read", "read_csv", "check_ids_stream", "iter_sites_csv"]
 
 log = logging.getLogger("jixi_geo.sites")
-
-
-def csv_sep(path: Path, encoding: str) -> str:
-    with open(path, encoding=encoding, newline="") as f:
-        first = f.readline()
-    counts = {s: first.count(s) for s in (",", "\t", ";", "|")}
-    best = max(counts, key=counts.get)
-    return best if counts[best] else ","
 
 
 @dataclass

@@ -28,7 +28,7 @@ from .crs_checks import Coords, parse_coords
 from .formats import Source
 
 __all__ = ["read", "read_parquet", "parquet_meta", "parquet_table_to_raw", "wkb_points_xy", "geoparquet_crs",
-           "ids_unique_by_hash", "check_ids_parquet", "iter_sites_parquet"]
+           "ids_unique_by_hash", "check_ids_parquet", "iter_sites_parquet", "WKB_POINT_HEAD"]
 
 log = logging.getLogger("jixi_geo.sites")
 

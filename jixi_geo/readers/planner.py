@@ -25,7 +25,8 @@ from .._paths import rules_dir
 from ..errors import CRSError, InputError, InvalidGeometryError
 
 __all__ = ["ReadResult", "Refusals", "column_names", "find_column", "gk_crs", "datum_key",
-           "axis_decision", "assemble_parcel", "parse_dms", "prefixed_zone"]
+           "axis_decision", "assemble_parcel", "parse_dms", "prefixed_zone", "NORTHING", "PLAIN_EASTING",
+           "PREFIXED_EASTING", "crs_text", "refuse", "zone_width"]
 
 #: Zone-prefixed Gauss-Kruger eastings (zones 13-23 for 6°, 25-45 for 3°), metres.
 PREFIXED_EASTING = (13e6, 46e6)

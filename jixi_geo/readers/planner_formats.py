@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 
+from .base import csv_sep as _csv_sep
 from .planner import ReadResult, find_column, refuse
 from ..errors import InputError
 
@@ -78,7 +79,6 @@ def _survey_csv(path: Path, *, crs, encoding) -> ReadResult | None:
 
     from .excel import read_rows, survey_layout
     from .._text import text_encoding as _text_encoding
-    from .csv_table import csv_sep as _csv_sep
 
     with open(path, "rb") as f:  # only the head decides: a large point CSV is not decoded twice
         raw = f.read(1 << 16)

@@ -22,7 +22,7 @@ from . import csv_table, formats, geoparquet, vector, wkt_text
 from .base import Raw, frame_to_raw
 from .formats import EXCEL, REFUSED, Source, refusal
 
-__all__ = ["Format", "FORMATS", "BY_SUFFIX", "ACCEPTED_ZH", "ACCEPTED_EN", "ACCEPTED_VECTOR_ZH",
+__all__ = ["Format", "FORMATS", "accepted", "by_suffix", "ACCEPTED_ZH", "ACCEPTED_EN", "ACCEPTED_VECTOR_ZH",
            "ACCEPTED_VECTOR_EN", "identify", "load"]
 
 
@@ -77,14 +77,22 @@ FORMATS: tuple[Format, ...] = (
     Format("parquet", (".parquet", ".geoparquet"), formats.check_parquet, geoparquet.read,
            label=("GeoParquet（.parquet）", "GeoParquet (.parquet)")),
 )
-#: suffix -> its format
-BY_SUFFIX: dict[str, Format] = {s: f for f in FORMATS for s in f.suffixes}
-_BY_KIND: dict[str, Format] = {f.kind: f for f in FORMATS}
+
+
+def accepted(*, vector_only: bool = False) -> tuple[str, str]:
+    """(中文, English) list of the accepted formats (only those for zone files if ``vector_only``)."""
+    labels = [f.label for f in FORMATS if f.label[0] and (f.zones or not vector_only)]
+    return "、".join(zh for zh, _ in labels), ", ".join(en for _, en in labels)
+
+
+def by_suffix(suffix: str) -> Format | None:
+    """The registered format of a lower-case suffix (``".csv"``), or None."""
+    return next((f for f in FORMATS if suffix in f.suffixes), None)
+
+
 #: The accepted formats, as messages list them.
-ACCEPTED_ZH = "、".join(f.label[0] for f in FORMATS if f.label[0])
-ACCEPTED_EN = ", ".join(f.label[1] for f in FORMATS if f.label[1])
-ACCEPTED_VECTOR_ZH = "、".join(f.label[0] for f in FORMATS if f.label[0] and f.zones)
-ACCEPTED_VECTOR_EN = ", ".join(f.label[1] for f in FORMATS if f.label[1] and f.zones)
+ACCEPTED_ZH, ACCEPTED_EN = accepted()
+ACCEPTED_VECTOR_ZH, ACCEPTED_VECTOR_EN = accepted(vector_only=True)
 
 
 def _zh(what: str) -> str:
@@ -119,7 +127,7 @@ def identify(path, *, layer=None, what: str = "site file", vector_only: bool = F
         names the file, the reason and the accepted formats.
     """
     path = Path(path)
-    acc_zh, acc_en = (ACCEPTED_VECTOR_ZH, ACCEPTED_VECTOR_EN) if vector_only else (ACCEPTED_ZH, ACCEPTED_EN)
+    acc_zh, acc_en = accepted(vector_only=vector_only)
     if not path.exists():
         raise InputError(f"找不到{_zh(what)} {path}（相对于 {Path.cwd()}）。/ no such file: {path} (the {what}; "
                          f"relative paths start at {Path.cwd()}). Check the path.")
@@ -138,7 +146,7 @@ def identify(path, *, layer=None, what: str = "site file", vector_only: bool = F
                             f"可用格式：{acc_zh}",
                       "Excel workbooks are not read (yet); save the sheet as \"CSV UTF-8 (comma delimited)\" "
                       f"in Excel/WPS and pass the .csv. Accepted formats: {acc_en}")
-    fmt = BY_SUFFIX.get(suffix)
+    fmt = by_suffix(suffix)
     if fmt is None or (vector_only and not fmt.zones):
         shown = suffix or "(no extension)"
         raise refusal(path, f"扩展名 {shown} 不在可接受的格式之列（可用：{acc_zh}）",
@@ -169,4 +177,5 @@ def load(source, *, layer=None, encoding=None, id_column=None) -> Raw:
             f"got {type(source).__name__}"
         )
     src = identify(source, layer=layer)  # the allow-list: decided before any reader opens it
-    return _BY_KIND[src.kind].read(src, layer=layer, encoding=encoding, id_column=id_column)
+    fmt = next(f for f in FORMATS if f.kind == src.kind)
+    return fmt.read(src, layer=layer, encoding=encoding, id_column=id_column)
