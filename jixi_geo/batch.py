@@ -77,7 +77,8 @@ def _write_part(res: gpd.GeoDataFrame, path: Path) -> None:
 
 
 def _chunks(src: Path, *, chunksize: int, read_kw: dict, layer=None) -> Iterator[gpd.GeoDataFrame]:
-    from .sites import _parquet_meta, iter_sites_csv, iter_sites_parquet, read_sites
+    from .readers.geoparquet import parquet_meta as _parquet_meta
+    from .sites import iter_sites_csv, iter_sites_parquet, read_sites
 
     suffix = src.suffix.lower()
     if suffix in (".csv", ".tsv"):
@@ -124,7 +125,7 @@ def check_file(src, out, *, chunksize: int = CHUNK_SITES, resume: bool = True, p
     pathlib.Path
         The output folder (or GeoPackage).
     """
-    from . import _formats
+    from .readers import registry as _formats
     from ._args import amount
     from .redline import check_sites, validate_zones
 

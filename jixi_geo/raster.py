@@ -215,7 +215,7 @@ def rasterize(
 @contextlib.contextmanager
 def _open_geotiff(path):
     """Open a user's raster only as a GeoTIFF, writing nothing beside it (no .aux.xml)."""
-    from ._formats import identify_raster
+    from .readers.formats import identify_raster
 
     path = identify_raster(path)
     with rasterio.Env(GDAL_PAM_ENABLED="NO"), rasterio.open(path, driver="GTiff") as ds:

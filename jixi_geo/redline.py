@@ -32,7 +32,8 @@ from .crs import ANALYSIS_CRS, STORAGE_CRS, ensure_crs, point_xy, project
 from .errors import InputError, JixiGeoWarning, SchemaError
 from .layers import load_layer
 from ._args import amount
-from .sites import _constant, crs_note
+from .readers.checks import constant as _constant
+from .readers.crs_checks import crs_note
 
 __all__ = ["check_sites", "check_sites_detail", "validate_zones", "ZONE_COLUMNS", "RESULT_COLUMNS"]
 
@@ -147,8 +148,9 @@ def validate_zones(zones, *, layer: str | None = None) -> gpd.GeoDataFrame:
 
 def _read_zone_file(path, *, layer) -> gpd.GeoDataFrame:
     """Read a zones file through the format allow-list; refuse an ambiguous multi-layer file."""
-    from . import _formats
-    from .sites import _read_parquet, _read_vector
+    from .readers import registry as _formats
+    from .readers.geoparquet import read_parquet as _read_parquet
+    from .readers.vector import read_vector as _read_vector
 
     src = _formats.identify(path, layer=layer, what="zones file", vector_only=True)
     if src.kind == "parquet":

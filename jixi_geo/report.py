@@ -260,7 +260,7 @@ def write_report(results: gpd.GeoDataFrame, out_dir, *, zones: gpd.GeoDataFrame 
     last with their SHA-256; see :func:`verify_report`). The report lists the
     SHA-256 of the CSV and GeoJSON written with it. Text cells of the CSV that
     Excel would run as formulas are neutralised (see
-    :func:`jixi_geo.sites.write_csv_excel`); the GeoJSON keeps the raw values.
+    :func:`jixi_geo._csvout.write_csv_excel`); the GeoJSON keeps the raw values.
 
     For more than :data:`BIG_REPORT_SITES` sites the data go to ``<stem>.parquet``
     (GeoParquet, every site and column; EPSG:4490) instead of CSV and GeoJSON, which
@@ -289,7 +289,7 @@ def write_report(results: gpd.GeoDataFrame, out_dir, *, zones: gpd.GeoDataFrame 
     OutputError
         If ``out_dir`` is a file, lies below a file, or cannot be written.
     """
-    from .sites import write_csv_excel
+    from ._csvout import write_csv_excel
 
     out = Path(out_dir)
     if len(results) > BIG_REPORT_SITES:

@@ -71,7 +71,7 @@ def run_all(out_dir="maps", *, build: bool = True, figures: bool = True) -> dict
         findings.append(landuse.validate(landuse.load_table(park, stage)))
     import pandas as pd
 
-    from .sites import write_csv_excel
+    from ._csvout import write_csv_excel
 
     written["landuse_findings"] = write_csv_excel(pd.concat(findings, ignore_index=True),
                                                   out / "landuse_findings.csv")

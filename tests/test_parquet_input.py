@@ -67,7 +67,7 @@ def test_read_sites_reads_geoparquet_without_gdal(tmp_path, no_gdal, polygons):
 
 
 def test_points_decoded_from_wkb_buffers_equal_geos_decoding(tmp_path):
-    from jixi_geo.sites import _wkb_points_xy
+    from jixi_geo.readers.geoparquet import wkb_points_xy as _wkb_points_xy
 
     g = _gdf(1000, seed=9)
     p = tmp_path / "pts.parquet"

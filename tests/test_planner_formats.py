@@ -23,8 +23,8 @@ import shapely
 from click.testing import CliRunner
 
 from jixi_geo import read_sites
-from jixi_geo._planner import gk_crs, parse_dms
-from jixi_geo._read_planner import DATUM_NOTE
+from jixi_geo.readers.planner import gk_crs, parse_dms
+from jixi_geo.readers.planner_formats import DATUM_NOTE
 from jixi_geo.cli import main
 
 ezdxf = pytest.importorskip("ezdxf")

@@ -18,7 +18,7 @@ import shapely
 from shapely import GeometryCollection, Point, Polygon
 
 from jixi_geo import coords as C
-from jixi_geo._read_planner import DATUM_NOTE
+from jixi_geo.readers.planner_formats import DATUM_NOTE
 from jixi_geo.crs import geodesic_area
 from jixi_geo.errors import (
     CRSError,
@@ -473,13 +473,13 @@ def test_all_problems_in_one_error():
 def test_id_check_on_a_thread_reports_the_same(monkeypatch):
     """Large inputs check ids on a second thread: the same problems, in the same order,
     and errors raised there reach the caller."""
-    import jixi_geo.sites as S
+    import jixi_geo.readers.checks as S
 
     g = gpd.GeoDataFrame({"site_id": ["x", "x", "n", "ok"]},
                          geometry=[BOWTIE, GeometryCollection([POINT]), None, POINT], crs=4490)
     seen = {}
     for threaded in (False, True):
-        monkeypatch.setattr(S, "_BACKGROUND_MIN", 1 if threaded else 10**12)
+        monkeypatch.setattr(S, "BACKGROUND_MIN", 1 if threaded else 10**12)
         with pytest.raises(SiteProblemsError) as ei:
             read_sites(g)
         seen[threaded] = ei.value.problems

@@ -1,7 +1,7 @@
 """Dispatch to the planner-format readers, and the names and notes of read sites (private).
 
 :func:`read` picks the reader of a 部标 TXT, a DXF/DWG or an Excel workbook (or
-returns None for every other source, which :mod:`jixi_geo.sites` reads as before).
+returns None for every other source, which the format registry (:mod:`.registry`) reads as before).
 :func:`finish` adds to every read site its name (``site_name``, from a detected
 or given name column) and the readers' notes, plus the assumed datum of lon/lat
 coordinates, in the ``note`` column.
@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import pyproj
 
-from ._planner import ReadResult, find_column, refuse
-from .errors import InputError
+from .base import csv_sep as _csv_sep
+from .planner import ReadResult, find_column, refuse
+from ..errors import InputError
 
 __all__ = ["read", "finish", "DATUM_NOTE", "SUFFIXES"]
 
@@ -43,7 +44,7 @@ def read(source, *, crs: pyproj.CRS | None, encoding: str | None, cad_layer=None
     suffix = path.suffix.lower()
     kind = SUFFIXES.get(suffix)
     if kind is None and suffix in (".txt", ".wkt"):
-        from ._read_bubiao import looks_like_bubiao
+        from .bubiao import looks_like_bubiao
 
         kind = "bubiao" if looks_like_bubiao(path) else None
     if cad_layer is not None and kind != "dxf":
@@ -55,15 +56,15 @@ def read(source, *, crs: pyproj.CRS | None, encoding: str | None, cad_layer=None
     if suffix in (".csv", ".tsv"):
         return _survey_csv(path, crs=crs, encoding=encoding)
     if kind == "dxf":
-        from ._read_dxf import read_dxf
+        from .dxf import read_dxf
 
         return read_dxf(path, crs=crs, cad_layer=cad_layer)
     if kind == "excel":
-        from ._read_excel import read_excel
+        from .excel import read_excel
 
         return read_excel(path, crs=crs, sheet=sheet)
     if kind == "bubiao":
-        from ._read_bubiao import read_bubiao
+        from .bubiao import read_bubiao
 
         return read_bubiao(path, crs=crs, encoding=encoding)
     return None
@@ -76,9 +77,8 @@ def _survey_csv(path: Path, *, crs, encoding) -> ReadResult | None:
     import csv
     import io
 
-    from ._read_excel import read_rows, survey_layout
-    from ._text import text_encoding as _text_encoding
-    from .sites import _csv_sep
+    from .excel import read_rows, survey_layout
+    from .._text import text_encoding as _text_encoding
 
     with open(path, "rb") as f:  # only the head decides: a large point CSV is not decoded twice
         raw = f.read(1 << 16)
@@ -115,7 +115,7 @@ def _survey_csv(path: Path, *, crs, encoding) -> ReadResult | None:
 def _survey_xy(body: pd.DataFrame, header: list) -> bool:
     """Whether an x/y table is a survey one: named 北坐标/东坐标 (not plain x/y), or its Y column
     holds zone-prefixed eastings and its X column northings."""
-    from ._planner import NORTHING, find_column, prefixed_zone
+    from .planner import NORTHING, find_column, prefixed_zone
 
     n_c, e_c = find_column(header, "north"), find_column(header, "east")
     if str(n_c).strip().lower() != "x" or str(e_c).strip().lower() != "y":

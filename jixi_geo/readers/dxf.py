@@ -21,8 +21,8 @@ import pandas as pd
 import pyproj
 import shapely
 
-from ._planner import (ReadResult, crs_text, Refusals, axis_decision, gk_crs, prefixed_zone, refuse, zone_width)
-from .errors import CRSError, InputError
+from .planner import (ReadResult, crs_text, Refusals, axis_decision, gk_crs, prefixed_zone, refuse, zone_width)
+from ..errors import CRSError, InputError
 
 __all__ = ["read_dxf", "refuse_dwg", "is_dwg"]
 

@@ -1,7 +1,7 @@
 """Shared pieces of the planner-format readers (private).
 
-The readers of 部标 界址点 TXT (:mod:`._read_bubiao`), CAD DXF (:mod:`._read_dxf`)
-and Excel (:mod:`._read_excel`) share one small interface: a path and keyword
+The readers of 部标 界址点 TXT (:mod:`.bubiao`), CAD DXF (:mod:`.dxf`)
+and Excel (:mod:`.excel`) share one small interface: a path and keyword
 options in, a :class:`ReadResult` out (a GeoDataFrame with geometry, CRS, a name
 column and the attributes, plus bilingual notes). This module holds what they
 have in common: that result, the refusal collector (messages Chinese first),
@@ -21,11 +21,12 @@ import pandas as pd
 import pyproj
 import shapely
 
-from ._paths import rules_dir
-from .errors import CRSError, InputError, InvalidGeometryError
+from .._paths import rules_dir
+from ..errors import CRSError, InputError, InvalidGeometryError
 
 __all__ = ["ReadResult", "Refusals", "column_names", "find_column", "gk_crs", "datum_key",
-           "axis_decision", "assemble_parcel", "parse_dms", "prefixed_zone"]
+           "axis_decision", "assemble_parcel", "parse_dms", "prefixed_zone", "NORTHING", "PLAIN_EASTING",
+           "PREFIXED_EASTING", "crs_text", "refuse", "zone_width"]
 
 #: Zone-prefixed Gauss-Kruger eastings (zones 13-23 for 6°, 25-45 for 3°), metres.
 PREFIXED_EASTING = (13e6, 46e6)
@@ -107,7 +108,7 @@ def refuse(cls: type[Exception], zh: str, en: str):
 
 
 def _mixed():
-    from .sites import SiteProblemsError
+    from .base import SiteProblemsError
 
     return SiteProblemsError
 

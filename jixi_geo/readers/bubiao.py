@@ -29,10 +29,10 @@ import pandas as pd
 import pyproj
 import shapely
 
-from ._paths import rules_dir
-from ._planner import (ReadResult, crs_text, Refusals, assemble_parcel, axis_decision, datum_key, gk_crs, prefixed_zone, refuse,
+from .._paths import rules_dir
+from .planner import (ReadResult, crs_text, Refusals, assemble_parcel, axis_decision, datum_key, gk_crs, prefixed_zone, refuse,
                        zone_width)
-from .errors import CRSError, EncodingError, InputError
+from ..errors import CRSError, EncodingError, InputError
 
 __all__ = ["read_bubiao", "looks_like_bubiao"]
 

@@ -1,11 +1,12 @@
-"""The allow-list of input formats for site and zone files (private).
+"""The checks every user file passes before any reader opens it (the format allow-list's bytes).
 
 GDAL can open some 80 formats, and some of them read files the user never named
 (a VRT's ``<SrcDataSource>``, a GDALG pipeline, an SQLite database with virtual
 tables, a KML ``<NetworkLink>``) or write files next to the input (GML writes a
 ``.gfs``). jixi_geo therefore decides the format itself, from the file name and
 its first bytes, **before** GDAL sees the file, and hands GDAL only files whose
-bytes match one of the documented formats:
+bytes match one of the registered formats (:mod:`.registry` maps each suffix to
+its check here and to its reader):
 
 =================  ==============================  ===================================
 format             names                           checked before opening
@@ -15,14 +16,15 @@ GeoPackage         ``.gpkg``                       SQLite header with the GPKG a
 Shapefile          ``.shp``                        shape-file code 9994; ``.shx`` and ``.dbf`` present
 zipped Shapefile   ``.zip``                        exactly one ``.shp`` (any folder) with its parts
 KML / KMZ          ``.kml``, ``.kmz``              root element ``<kml>``; no ``<NetworkLink>``
-CSV                ``.csv``, ``.tsv``              read by pandas, not GDAL
-WKT text           ``.wkt``, ``.txt``              read by Python, not GDAL
+CSV                ``.csv``, ``.tsv``              not binary; read by pandas, not GDAL
+WKT text           ``.wkt``, ``.txt``              not binary; read by Python, not GDAL
 GeoParquet         ``.parquet``, ``.geoparquet``   ``PAR1`` magic; read by pyarrow, not GDAL
 =================  ==============================  ===================================
 
-Everything else (VRT, GML, Excel, FlatGeobuf, …) is refused with
-:class:`~jixi_geo.errors.InputError` naming the accepted formats. After opening,
-the driver GDAL reports is compared with the one expected.
+Everything else (VRT, GML, Excel through GDAL, FlatGeobuf, …) is refused with
+:class:`~jixi_geo.errors.InputError` naming the accepted formats (:data:`REFUSED`
+gives the reason for the known dangerous ones). After opening, the driver GDAL
+reports is compared with the one expected (:func:`check_driver`).
 """
 
 from __future__ import annotations
@@ -32,41 +34,15 @@ import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
-from ._text import refuse_binary
-from .errors import InputError
+from .._text import refuse_binary
+from ..errors import InputError
 
-__all__ = ["Source", "identify", "ACCEPTED_ZH", "ACCEPTED_EN", "check_driver"]
+__all__ = ["Source", "REFUSED", "EXCEL", "refusal", "read_head", "check_text", "check_parquet", "check_geojson",
+           "check_gpkg", "check_shapefile", "check_shapezip", "check_kml", "check_kmz", "check_driver",
+           "open_options", "identify_raster"]
 
-ACCEPTED_ZH = ("GeoJSON（.geojson/.json）、GeoPackage（.gpkg）、Shapefile（.shp，或含一个 Shapefile 的 .zip）、"
-               "KML/KMZ、CSV（.csv/.tsv）、WKT 文本（.wkt/.txt）、GeoParquet（.parquet）")
-ACCEPTED_EN = ("GeoJSON (.geojson/.json), GeoPackage (.gpkg), ESRI Shapefile (.shp, or a .zip holding "
-               "one), KML/KMZ, CSV (.csv/.tsv), WKT text (.wkt/.txt), GeoParquet (.parquet)")
-ACCEPTED_VECTOR_ZH = "GeoJSON、GeoPackage、Shapefile（.shp 或 .zip）、KML/KMZ、GeoParquet"
-ACCEPTED_VECTOR_EN = "GeoJSON, GeoPackage, ESRI Shapefile (.shp or .zip), KML/KMZ, GeoParquet"
-
-#: suffix -> format kind
-_KINDS = {
-    ".geojson": "geojson", ".json": "geojson",
-    ".gpkg": "gpkg",
-    ".shp": "shapefile",
-    ".zip": "shapezip",
-    ".kml": "kml", ".kmz": "kmz",
-    ".csv": "csv", ".tsv": "csv",
-    ".wkt": "wkt", ".txt": "wkt",
-    ".parquet": "parquet", ".geoparquet": "parquet",
-}
-#: format kind -> GDAL drivers allowed to open it (None: not read through GDAL)
-DRIVERS: dict[str, tuple[str, ...] | None] = {
-    "geojson": ("GeoJSON",),
-    "gpkg": ("GPKG",),
-    "shapefile": ("ESRI Shapefile",),
-    "shapezip": ("ESRI Shapefile",),
-    "kml": ("KML", "LIBKML"),
-    "kmz": ("LIBKML", "KML"),
-    "csv": None, "wkt": None, "parquet": None,
-}
-#: refused on purpose, with the reason (suffix -> (中文, English))
-_REFUSED = {
+#: name endings refused outright -> (中文, English) reason
+REFUSED = {
     ".vrt": ("VRT 文件会读取其 <SrcDataSource> 指向的其他文件",
              "a VRT reads the other files its <SrcDataSource> names"),
     ".gml": ("读取 GML 时 GDAL 会在输入文件旁写出 .gfs 文件", "GDAL writes a .gfs file next to a GML input"),
@@ -76,7 +52,8 @@ _REFUSED = {
     ".sqlite": ("SQLite 数据库可含读取其他文件的虚拟表", "an SQLite database can hold virtual tables that read other files"),
     ".db": ("SQLite 数据库可含读取其他文件的虚拟表", "an SQLite database can hold virtual tables that read other files"),
 }
-_EXCEL = {".xlsx", ".xlsm", ".xls", ".ods", ".et"}
+#: spreadsheet suffixes (read by the planner readers, never by GDAL)
+EXCEL = {".xlsx", ".xlsm", ".xls", ".ods", ".et"}
 _SHP_MAGIC = b"\x00\x00\x27\x0a"
 _SQLITE_MAGIC = b"SQLite format 3\x00"
 _GPKG_IDS = (b"GPKG", b"GP10", b"GP11")
@@ -90,114 +67,49 @@ class Source:
     """A user file whose format was decided before any reader opened it."""
 
     path: Path  # the file the user named
-    kind: str  # a key of DRIVERS
+    kind: str  # a format of the registry (:data:`.registry.FORMATS`)
     gdal_path: str | None = None  # what to give pyogrio (``/vsizip/…`` inside a zip); None: not GDAL
     parts: tuple[str, ...] = field(default_factory=tuple)  # a Shapefile's part names (lower-case suffixes)
     note: str = ""  # how the file was read, when that is worth saying
     member: str = ""  # inside a zip: the .shp read
-
-    @property
-    def drivers(self) -> tuple[str, ...] | None:
-        return DRIVERS[self.kind]
+    drivers: tuple[str, ...] | None = None  # the GDAL drivers allowed to open it (set by the registry)
 
 
-def _refuse(path: Path, zh: str, en: str) -> InputError:
+def refusal(path: Path, zh: str, en: str) -> InputError:
     return InputError(f"{path.name}：{zh}。/ {path.name}: {en}.")
 
 
-def _accepted(vector_only: bool) -> tuple[str, str]:
-    return (ACCEPTED_VECTOR_ZH, ACCEPTED_VECTOR_EN) if vector_only else (ACCEPTED_ZH, ACCEPTED_EN)
-
-
-def _head(path: Path, n: int = _HEAD) -> bytes:
+def read_head(path: Path, n: int = _HEAD) -> bytes:
     with open(path, "rb") as f:
         return f.read(n)
 
 
-def identify(path, *, layer=None, what: str = "site file", vector_only: bool = False) -> Source:
-    """Decide the format of ``path`` from its name and first bytes, or refuse it.
-
-    Parameters
-    ----------
-    path : str or pathlib.Path
-        The file a user named.
-    layer : str, optional
-        For a zip holding several Shapefiles: the one to read (its name without
-        ``.shp``).
-    what : str
-        How to call the file in messages (``"site file"``, ``"zones file"``).
-    vector_only : bool
-        Refuse CSV and WKT text too (zone layers need polygons with a CRS).
-
-    Returns
-    -------
-    Source
-
-    Raises
-    ------
-    InputError
-        Missing file, a folder, or a format outside the allow-list; the message
-        names the file, the reason and the accepted formats.
-    """
-    path = Path(path)
-    acc_zh, acc_en = _accepted(vector_only)
-    if not path.exists():
-        raise InputError(f"找不到{_zh(what)} {path}（相对于 {Path.cwd()}）。/ no such file: {path} (the {what}; "
-                         f"relative paths start at {Path.cwd()}). Check the path.")
-    if path.is_dir():
-        raise _refuse(path, f"是文件夹，不是文件；请指定其中的文件（如 .shp），或把 Shapefile 压缩为 .zip",
-                      f"is a folder, not a file; name the file inside it (e.g. the .shp), or zip the "
-                      f"Shapefile parts into one .zip")
-    name = path.name.lower()
-    suffix = path.suffix.lower()
-    for refused, (zh, en) in _REFUSED.items():
-        if name.endswith(refused):
-            raise _refuse(path, f"不接受此格式：{zh}。可用格式：{acc_zh}",
-                          f"this format is refused: {en}. Accepted formats: {acc_en}")
-    if suffix in _EXCEL:
-        raise _refuse(path, "暂不直接读取 Excel 工作簿；请在 Excel/WPS 中“另存为 CSV UTF-8（逗号分隔）”后再用，"
-                            f"可用格式：{acc_zh}",
-                      "Excel workbooks are not read (yet); save the sheet as \"CSV UTF-8 (comma delimited)\" "
-                      f"in Excel/WPS and pass the .csv. Accepted formats: {acc_en}")
-    kind = _KINDS.get(suffix)
-    if kind is None or (vector_only and kind in ("csv", "wkt")):
-        shown = suffix or "(no extension)"
-        raise _refuse(path, f"扩展名 {shown} 不在可接受的格式之列（可用：{acc_zh}）",
-                      f"the extension {shown} is not an accepted format (accepted: {acc_en}). "
-                      "Convert the file, e.g. with QGIS or ogr2ogr, to one of them")
-    return _CHECKS[kind](path, layer=layer)
-
-
-def _zh(what: str) -> str:
-    return {"site file": "场址文件", "zones file": "管控区文件"}.get(what, "文件")
-
-
-def _check_text(path: Path, *, layer=None) -> Source:
-    refuse_binary(path, _head(path, 8))  # the same decision as every text reader (_text)
+def check_text(path: Path, *, layer=None) -> Source:
+    refuse_binary(path, read_head(path, 8))  # the same decision as every text reader (_text)
     return Source(path, "csv" if path.suffix.lower() in (".csv", ".tsv") else "wkt")
 
 
-def _check_parquet(path: Path, *, layer=None) -> Source:
-    if _head(path, 4) != b"PAR1":
-        raise _refuse(path, "不是 Parquet 文件（缺少 PAR1 文件头）", "is not a Parquet file (no PAR1 header)")
+def check_parquet(path: Path, *, layer=None) -> Source:
+    if read_head(path, 4) != b"PAR1":
+        raise refusal(path, "不是 Parquet 文件（缺少 PAR1 文件头）", "is not a Parquet file (no PAR1 header)")
     return Source(path, "parquet")
 
 
-def _check_geojson(path: Path, *, layer=None) -> Source:
-    head = _head(path)
+def check_geojson(path: Path, *, layer=None) -> Source:
+    head = read_head(path)
     text = head.lstrip(b"\xef\xbb\xbf \t\r\n")
     if not text.startswith(b"{"):
-        raise _refuse(path, "不是 GeoJSON（应以 { 开头）", "is not GeoJSON (a GeoJSON file starts with '{')")
+        raise refusal(path, "不是 GeoJSON（应以 { 开头）", "is not GeoJSON (a GeoJSON file starts with '{')")
     if b"gdal_streamed_alg" in head:
-        raise _refuse(path, "是 GDALG 处理流程，会读取其他文件，不接受",
+        raise refusal(path, "是 GDALG 处理流程，会读取其他文件，不接受",
                       "is a GDALG pipeline, which reads other files; it is refused")
     return Source(path, "geojson", gdal_path=str(path))
 
 
-def _check_gpkg(path: Path, *, layer=None) -> Source:
-    head = _head(path, 100)
+def check_gpkg(path: Path, *, layer=None) -> Source:
+    head = read_head(path, 100)
     if not head.startswith(_SQLITE_MAGIC) or head[68:72] not in _GPKG_IDS:
-        raise _refuse(path, "不是 GeoPackage（SQLite 文件头或 GPKG 应用标识缺失）",
+        raise refusal(path, "不是 GeoPackage（SQLite 文件头或 GPKG 应用标识缺失）",
                       "is not a GeoPackage (no SQLite header with the GPKG application id); plain SQLite "
                       "databases are refused because their virtual tables can read other files")
     return Source(path, "gpkg", gdal_path=str(path))
@@ -232,13 +144,13 @@ def _missing_parts(name: str, parts) -> tuple[str, str] | None:
             f"{' and '.join(lacking)} of the same name next to the .shp (or zip all parts together)")
 
 
-def _check_shapefile(path: Path, *, layer=None) -> Source:
-    if _head(path, 4) != _SHP_MAGIC:
-        raise _refuse(path, "不是 Shapefile（文件头不是 9994）", "is not a Shapefile (the file code is not 9994)")
+def check_shapefile(path: Path, *, layer=None) -> Source:
+    if read_head(path, 4) != _SHP_MAGIC:
+        raise refusal(path, "不是 Shapefile（文件头不是 9994）", "is not a Shapefile (the file code is not 9994)")
     parts = _siblings(path)
     missing = _missing_parts(path.name, parts)
     if missing:
-        raise _refuse(path, *missing)
+        raise refusal(path, *missing)
     return Source(path, "shapefile", gdal_path=str(path), parts=tuple(sorted(parts)))
 
 
@@ -247,27 +159,27 @@ def _zip_members(path: Path) -> list[str]:
         with zipfile.ZipFile(path) as z:
             names = [i.filename for i in z.infolist() if not i.is_dir()]
     except (zipfile.BadZipFile, OSError) as e:
-        raise _refuse(path, f"不是有效的 zip 文件（{e}）", f"is not a valid zip file ({e})") from None
+        raise refusal(path, f"不是有效的 zip 文件（{e}）", f"is not a valid zip file ({e})") from None
     return [n for n in names if not n.startswith("__MACOSX/") and not PurePosixPath(n).name.startswith(".")]
 
 
-def _check_shapezip(path: Path, *, layer=None) -> Source:
+def check_shapezip(path: Path, *, layer=None) -> Source:
     members = _zip_members(path)
     shps = [m for m in members if m.lower().endswith(".shp")]
     if not shps:
         shown = ", ".join(members[:10]) + (" …" if len(members) > 10 else "") or "(empty)"
-        raise _refuse(path, f"压缩包内没有 .shp 文件（内容：{shown}）；只接受含一个 Shapefile 的 zip",
+        raise refusal(path, f"压缩包内没有 .shp 文件（内容：{shown}）；只接受含一个 Shapefile 的 zip",
                       f"the zip holds no .shp file (contents: {shown}); a .zip is accepted only as a "
                       "zipped Shapefile")
     if layer is not None:
         chosen = [m for m in shps if PurePosixPath(m).stem == str(layer) or m == str(layer)]
         if not chosen:
-            raise _refuse(path, f"压缩包内没有名为 {layer!r} 的 Shapefile；其中有：{', '.join(shps)}",
+            raise refusal(path, f"压缩包内没有名为 {layer!r} 的 Shapefile；其中有：{', '.join(shps)}",
                           f"no Shapefile named {layer!r} in the zip; it holds: {', '.join(shps)}")
         shps = chosen
     if len(shps) > 1:
         stems = ", ".join(PurePosixPath(m).stem for m in shps)
-        raise _refuse(path, f"压缩包内有 {len(shps)} 个 Shapefile（{', '.join(shps)}）；请用 --layer/layer= "
+        raise refusal(path, f"压缩包内有 {len(shps)} 个 Shapefile（{', '.join(shps)}）；请用 --layer/layer= "
                             f"指定其一（{stems}）",
                       f"the zip holds {len(shps)} Shapefiles ({', '.join(shps)}); choose one with "
                       f"--layer/layer= (one of: {stems})")
@@ -277,10 +189,10 @@ def _check_shapezip(path: Path, *, layer=None) -> Source:
                          and "/" not in m[len(stem):]))
     missing = _missing_parts(shp, parts)
     if missing:
-        raise _refuse(path, f"压缩包内的 {missing[0]}", f"inside the zip, {missing[1]}")
+        raise refusal(path, f"压缩包内的 {missing[0]}", f"inside the zip, {missing[1]}")
     with zipfile.ZipFile(path) as z, z.open(shp) as f:
         if f.read(4) != _SHP_MAGIC:
-            raise _refuse(path, f"压缩包内的 {shp} 不是 Shapefile", f"{shp} inside the zip is not a Shapefile")
+            raise refusal(path, f"压缩包内的 {shp} 不是 Shapefile", f"{shp} inside the zip is not a Shapefile")
     folder = str(PurePosixPath(shp).parent)
     note = "" if folder == "." else f"read {shp} from folder {folder}/ inside the zip"
     return Source(path, "shapezip", gdal_path=f"/vsizip/{path.resolve().as_posix()}/{shp}", parts=parts,
@@ -298,27 +210,27 @@ def _scan_kml(path: Path, stream) -> None:
     buf = stream.read(_HEAD)
     m = _ROOT.search(buf.lstrip(b"\xef\xbb\xbf"))
     if m is None or m.group(2) != b"kml":
-        raise _refuse(path, *_NOT_KML)
+        raise refusal(path, *_NOT_KML)
     while True:
         if _NETWORK_LINK.search(buf):
-            raise _refuse(path, *_LINKED)
+            raise refusal(path, *_LINKED)
         chunk = stream.read(1 << 20)
         if not chunk:
             return
         buf = buf[-64:] + chunk
 
 
-def _check_kml(path: Path, *, layer=None) -> Source:
+def check_kml(path: Path, *, layer=None) -> Source:
     with open(path, "rb") as f:
         _scan_kml(path, f)
     return Source(path, "kml", gdal_path=str(path))
 
 
-def _check_kmz(path: Path, *, layer=None) -> Source:
+def check_kmz(path: Path, *, layer=None) -> Source:
     members = _zip_members(path)
     kmls = [m for m in members if m.lower().endswith(".kml")]
     if not kmls:
-        raise _refuse(path, "KMZ 内没有 .kml 文件", "the KMZ holds no .kml file")
+        raise refusal(path, "KMZ 内没有 .kml 文件", "the KMZ holds no .kml file")
     main = "doc.kml" if "doc.kml" in kmls else kmls[0]
     with zipfile.ZipFile(path) as z:
         for m in kmls:
@@ -327,18 +239,11 @@ def _check_kmz(path: Path, *, layer=None) -> Source:
     return Source(path, "kmz", gdal_path=str(path), note="" if main == "doc.kml" else f"read {main}")
 
 
-_CHECKS = {
-    "geojson": _check_geojson, "gpkg": _check_gpkg, "shapefile": _check_shapefile,
-    "shapezip": _check_shapezip, "kml": _check_kml, "kmz": _check_kmz,
-    "csv": _check_text, "wkt": _check_text, "parquet": _check_parquet,
-}
-
-
 def check_driver(src: Source, driver: str) -> None:
     """Refuse a file that GDAL opened with a driver other than the one expected."""
     allowed = src.drivers or ()
     if driver not in allowed:
-        raise _refuse(src.path, f"GDAL 以 {driver} 驱动识别此文件，而扩展名要求 {'/'.join(allowed)}；不接受",
+        raise refusal(src.path, f"GDAL 以 {driver} 驱动识别此文件，而扩展名要求 {'/'.join(allowed)}；不接受",
                       f"GDAL recognised it as {driver}, not {'/'.join(allowed)} as its name says; it is "
                       "refused")
 
@@ -360,8 +265,8 @@ def identify_raster(path) -> Path:
     path = Path(path)
     if not path.exists():
         raise InputError(f"找不到栅格文件 {path}。/ no such file: {path} (the raster). Check the path.")
-    if path.is_dir() or path.suffix.lower() not in (".tif", ".tiff") or _head(path, 4) not in _TIFF_MAGIC:
-        raise _refuse(path, "只接受 GeoTIFF 栅格（.tif/.tiff）；VRT 等格式会读取其他文件",
+    if path.is_dir() or path.suffix.lower() not in (".tif", ".tiff") or read_head(path, 4) not in _TIFF_MAGIC:
+        raise refusal(path, "只接受 GeoTIFF 栅格（.tif/.tiff）；VRT 等格式会读取其他文件",
                       "only GeoTIFF rasters (.tif/.tiff with TIFF bytes) are read; VRT and other formats "
                       "can read files the user never named. Convert it with `gdal_translate -of GTiff`")
     return path

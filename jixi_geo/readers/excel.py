@@ -25,9 +25,9 @@ import pandas as pd
 import pyproj
 import shapely
 
-from ._planner import (ReadResult, crs_text, Refusals, assemble_parcel, axis_decision, column_names, find_column,
+from .planner import (ReadResult, crs_text, Refusals, assemble_parcel, axis_decision, column_names, find_column,
                        gk_crs, parse_dms, prefixed_zone, refuse, zone_width)
-from .errors import CRSError, InputError
+from ..errors import CRSError, InputError
 
 __all__ = ["read_excel", "read_rows", "survey_layout"]
 
