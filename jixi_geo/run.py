@@ -95,8 +95,9 @@ def run_all(out_dir="maps", *, build: bool = True, figures: bool = True) -> dict
         for ext in ("png", "svg", "pdf"):
             written[f"pattern_{ext}"] = plot.save_figure(fig, fig_dir / f"pattern.{ext}")
         for park in ("industrial", "chemical"):
-            cur = landuse.shares(landuse.load_table(park, "current"))
-            pla = landuse.shares(landuse.load_table(park, "planned"))
+            # the published tables: bars labelled with the rows as printed (H H4 特殊用地, E E1 水域)
+            cur = landuse.load_table(park, "current")
+            pla = landuse.load_table(park, "planned")
             fig = plot.plot_landuse_shares(cur, pla, title=f"{landuse.PARK_NAMES[park][0]} 用地结构：现状与规划 / "
                                                           f"{landuse.PARK_NAMES[park][1]}: current vs planned")
             for ext in ("png", "svg"):
