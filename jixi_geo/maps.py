@@ -739,8 +739,9 @@ def park_map(park: str | None = None, *, parks: gpd.GeoDataFrame | None = None,
                                  after=charts.get(str(row["park"]), ""))}
 
     def park_props(row, geom):
-        style = _path_style(geom, color="#111111", fill="#ffffff", fill_opacity=0.0, weight=2.5,
-                            dash="6 4", cls="jx-g-parks")
+        # a park without zones is filled (almost clear) so that a click anywhere inside opens its popup
+        style = _path_style(geom, color="#111111", fill="#ffffff", weight=2.5, dash="6 4", cls="jx-g-parks",
+                            fill_opacity=0.05 if str(row["park"]) in unzoned else 0.0)
         area = _col(row, "planned_area_ha")
         if _is_missing(area):
             area = _col(row, "area_ha")

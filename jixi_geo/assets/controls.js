@@ -678,7 +678,7 @@
     });
   };
 
-  /** On a narrow screen: the layer list folds into its button (tap to open or close). */
+  /** On a narrow screen: the layer list folds into its button (tap it to open, tap the map to close). */
   jixi.collapseLayers = function (map) {
     var box = map.getContainer().querySelector(".leaflet-control-layers");
     if (!box) {
@@ -690,13 +690,13 @@
       link.title = "图层 Layers";
       L.DomEvent.on(link, "click", function (e) {
         L.DomEvent.preventDefault(e);
-        if (L.DomUtil.hasClass(box, "leaflet-control-layers-expanded")) {
-          L.DomUtil.removeClass(box, "leaflet-control-layers-expanded");
-        } else {
-          L.DomUtil.addClass(box, "leaflet-control-layers-expanded");
-        }
+        L.DomUtil.addClass(box, "leaflet-control-layers-expanded");
         map.fire("jx-layout");
       });
     }
+    map.on("click", function () {
+      L.DomUtil.removeClass(box, "leaflet-control-layers-expanded");
+      map.fire("jx-layout");
+    });
   };
 })(window.L);
