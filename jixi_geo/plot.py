@@ -186,8 +186,13 @@ def plot_pattern(*, ax=None, layers: Mapping | None = None,
                       title_fontsize=9, framealpha=0.95)
         ax.set_title(title, fontsize=13)
         foot = "坐标系 CRS: CGCS2000 / 3° Gauss-Kruger CM 132E (EPSG:4553)"
-        if pattern is not None and "precision" in pattern and (pattern["precision"].astype(str) == "schematic").any():
-            foot += "；格局要素为模型示意 pattern elements are schematic"
+        stamps = [vocab.stamp(v) for f in (pattern, *refs.values()) if f is not None and "precision" in f
+                  for v in pd.unique(f["precision"].dropna().astype(str))]
+        stamp = next((st for st in stamps if st), None)
+        if stamp:  # the same stamp as the web maps (layers/rules/precision.csv)
+            ax.text(0.99, 0.99, " / ".join(stamp), transform=ax.transAxes, ha="right", va="top", fontsize=9,
+                    color="#b00020", zorder=21,
+                    bbox=dict(boxstyle="round,pad=0.3", facecolor="white", edgecolor="#b00020", linewidth=1.2))
         ax.annotate(foot, xy=(0, 0), xycoords="axes fraction", xytext=(0, -6), textcoords="offset points",
                     ha="left", va="top", fontsize=7, color="#555555")
     return fig

@@ -247,3 +247,13 @@ def test_landuse_bars_are_labelled_with_the_published_rows(font):
     assert planned_bars[j].get_height() == 0
     texts = _texts(fig)
     assert "—" in texts  # the missing side says so
+
+
+def test_pattern_figure_carries_the_map_stamp(font):
+    from jixi_geo import vocab
+
+    texts = _texts(plot.plot_pattern(layers={"pattern": _pattern()}))
+    assert " / ".join(vocab.stamp("schematic")) in texts
+    generalised = _pattern().assign(precision="generalised")
+    none = {"pattern": generalised, "counties": None, "boundary": None, "rivers": None}
+    assert not any("示意·非法定" in t for t in _texts(plot.plot_pattern(layers=none)))
