@@ -813,6 +813,8 @@ def _current_landuse_chart(key: str, name_zh) -> str:
 
 #: Above this many sites the compliance map draws no screening buffers (a note says so).
 MAX_BUFFERS = 5000
+#: Above this many sites the compliance map labels none of them (the search still lists every site).
+MAX_SITE_LABELS = 2000
 #: Columns holding a site's name, in the order the compliance map looks for one.
 NAME_COLUMNS = ("site_name", "name", "name_zh")
 
@@ -929,6 +931,10 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
     boundary_d = (_display_copy(boundary, simplify_m=simplify_m, gcj02=gcj02, name="boundary")
                   if boundary is not None and len(boundary) else None)
     draw_buffers = buffer_m > 0 and len(results) <= MAX_BUFFERS
+    label_sites = len(results) <= MAX_SITE_LABELS
+    if not label_sites:
+        notes.append(f"场址超过 {MAX_SITE_LABELS:,} 个，不显示场址注记；请用搜索框查找。 More than "
+                     f"{MAX_SITE_LABELS:,} sites: no site labels; use the search box.")
     buffers_d = None
     if draw_buffers:
         ensure_crs(results, name="results")
@@ -998,7 +1004,7 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
             return {"style": style, "_key": row["_key"],
                     "_tip": _tooltip(head, None if _is_missing(name) else row["site_id"], tip),
                     "_popup": _popup(head, None if _is_missing(name) else row["site_id"], rows),
-                    **_label(head, geom, "site")}
+                    **(_label(head, geom, "site") if label_sites else {})}
         return props
 
     def buffer_props(row, geom):

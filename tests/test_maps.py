@@ -359,3 +359,19 @@ def test_inline_notebook_view_is_offline():
     assert f'<script data-jixi-asset="leaflet-{LEAFLET_VERSION}">' in page
     assert leaflet_js()[:2000].replace("</script", "<\\/script") in page
     assert not _re.search(r"""<(script|link|img)[^>]+(src|href)\s*=\s*["']https?:""", page)
+
+
+def test_many_sites_get_no_labels_or_buffers_but_stay_searchable(monkeypatch):
+    monkeypatch.setattr(maps, "MAX_SITE_LABELS", 1)
+    monkeypatch.setattr(maps, "MAX_BUFFERS", 1)
+    res = _results()
+    assert len(res) == 2
+    m = maps.compliance_map(res, zones=_zones())
+    props = [f["properties"] for f in _features(m)]
+    assert not any(p.get("_labelKind") == "site" for p in props)
+    assert not any("jx-g-buffer" in p["style"]["className"] for p in props if "style" in p)
+    from jixi_geo._offline import render_html
+
+    page = render_html(m)
+    assert "不显示场址注记" in page and "未画缓冲区" in page
+    assert page.count('"key": "s') == len(res)  # every site is in the search list
