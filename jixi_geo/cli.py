@@ -99,13 +99,14 @@ def build_layers_cmd(out: Path | None) -> None:
 @click.option("--no-build", is_flag=True, help="Use the bundled layers as they are (skip the build step).")
 def run_cmd(out: Path, no_build: bool) -> None:
     """The main job: build layers, write web maps, figures and the sample compliance report."""
-    from .run import run_all
+    from .run import open_first, run_all
 
     t = time.perf_counter()
     written = run_all(out, build=not no_build)
     for name, p in written.items():
         click.echo(f"{name:<24} {p}")
     click.echo(f"done in {time.perf_counter() - t:.1f} s")
+    click.echo(open_first(written))
 
 
 @main.command("check")

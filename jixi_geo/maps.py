@@ -199,6 +199,37 @@ def _popup(zh, en, rows: list[tuple[str, str]], *, after: str = "") -> str:
             f"<table>{body}</table>{after}")
 
 
+#: Zoom level from which each kind of label is shown (Leaflet zoom; about 8 shows all of Jixi).
+LABEL_MIN_ZOOM = {"county": 8, "reserve": 10, "site": 11, "park": 0}
+
+
+def _label(text, geom, kind: str) -> dict:
+    """Feature properties of a map label: plain ``text`` (never HTML) at a point inside ``geom``.
+
+    Shown by ``L.jixi`` from zoom :data:`LABEL_MIN_ZOOM` [``kind``] on; nothing for a missing text.
+    """
+    if _is_missing(text) or geom is None or geom.is_empty or not _text(text).strip():
+        return {}
+    p = geom if shapely.get_dimensions(geom) == 0 else geom.representative_point()
+    if p.geom_type != "Point":
+        p = p.centroid
+    return {"_label": _text(text), "_labelAt": [round(p.y, 6), round(p.x, 6)],
+            "_labelZoom": LABEL_MIN_ZOOM[kind], "_labelKind": kind}
+
+
+def _stamp_of(*frames) -> list[str] | None:
+    """The stamp (``[中文, English]``, from ``precision.csv``) of the first drawn feature whose
+    ``precision`` has one; ``None`` when no feature is schematic."""
+    for f in frames:
+        if f is None or "precision" not in f.columns or not len(f):
+            continue
+        for value in pd.unique(f["precision"].dropna().astype(str)):
+            st = vocab.stamp(value)
+            if st:
+                return list(st)
+    return None
+
+
 def _check_tolerance(simplify_m) -> float:
     from ._args import amount  # 0 = no simplification
 
@@ -247,6 +278,10 @@ class _Features(MacroElement):
 
     Points are drawn as circle markers; each feature's ``properties.style`` is
     its style, and ``L.jixi.bindFeature`` binds its tooltip and popup.
+    ``L.jixi.registerFeatures`` records features with a ``_key`` (the site search
+    finds them) and makes a zoom-dependent label for features with ``_label``
+    (plain text, shown with ``textContent``) at ``_labelAt`` ([lat, lon]) from
+    zoom ``_labelZoom`` on.
     ``data`` gives the embedded FeatureCollection back (decoded).
     """
 
@@ -257,6 +292,7 @@ class _Features(MacroElement):
                 style: function (feature) { return feature.properties.style; },
                 onEachFeature: L.jixi.bindFeature
             }).addTo({{ this._parent.get_name() }});
+            L.jixi.registerFeatures({{ this.get_name() }}, {{ this._parent.get_name() }});
         {% endmacro %}
     """)
 
@@ -314,9 +350,20 @@ def _reference_props(key: str):
         rows = [("类别 Category", _esc(_col(row, "category"))), *extra,
                 ("精度 Precision", _esc(_col(row, "precision"))),
                 ("来源 Source", _esc(_col(row, "source")))]
+        rows = [(k, _precision_text(v) if k.startswith("精度") else v) for k, v in rows]
+        label = _label(_col(row, "name_zh"), geom, "county") if key == "counties" else {}
         return {"style": s, "_tip": _tooltip(_col(row, "name_zh"), _col(row, "name_en")),
-                "_popup": _popup(_col(row, "name_zh"), _col(row, "name_en"), rows)}
+                "_popup": _popup(_col(row, "name_zh"), _col(row, "name_en"), rows), **label}
     return props
+
+
+def _precision_text(value_html: str) -> str:
+    """A precision cell: ``示意（模型） schematic (modelled)`` from ``precision.csv`` for a known value."""
+    raw = html.unescape(value_html)
+    parts = [p.strip() for p in raw.split("/")]
+    if parts and all(p in vocab.table("precision").index for p in parts):
+        return _esc(" / ".join(vocab.display("precision", p) for p in parts))
+    return value_html
 
 
 # ---------------------------------------------------------------------- map + controls
@@ -385,7 +432,7 @@ def _new_map(tiles: list[dict], title: str) -> folium.Map:
 
 
 def _finish(m: folium.Map, frames: list, *, title: str, legend: dict, notes: list[str],
-            warnings: list[str]) -> folium.Map:
+            warnings: list[str], stamp: list[str] | None = None, search: list[dict] | None = None) -> folium.Map:
     bounds = [f.total_bounds for f in frames if f is not None and len(f) and not f.geometry.is_empty.all()]
     if bounds:
         b = np.array(bounds)
@@ -397,7 +444,12 @@ def _finish(m: folium.Map, frames: list, *, title: str, legend: dict, notes: lis
              if hasattr(child, "_jx_order")}
     folium.LayerControl(collapsed=False, position="topright", sort_layers=True,
                         sort_function=JsCode(f"L.jixi.sortByName({_js_json(order)})")).add_to(m)
-    _Controls({"title": title, "legend": legend, "notes": notes, "warnings": warnings}).add_to(m)
+    config = {"title": title, "legend": legend, "notes": notes, "warnings": warnings}
+    if stamp:
+        config["stamp"] = stamp
+    if search is not None:
+        config["search"] = search
+    _Controls(config).add_to(m)
     return m
 
 
@@ -434,13 +486,14 @@ def _pattern_props(element: str):
             ("级别 Level", _esc(_col(row, "level"))),
             ("官方面积 Official area", _num(_col(row, "official_area_ha"), "ha")),
             ("模型面积 Modelled area", _num(_col(row, "_area_ha"), "ha")),
-            ("精度 Precision", _esc(_col(row, "precision"))),
+            ("精度 Precision", _precision_text(_esc(_col(row, "precision")))),
             ("方法 Method", _esc(_col(row, "method"))),
             ("来源 Source", _esc(_col(row, "source"))),
         ]
+        label = _label(_col(row, "name_zh"), geom, "reserve") if element in ("protected_area", "lake") else {}
         return {"style": style,
                 "_tip": _tooltip(_col(row, "name_zh"), _col(row, "name_en"), html.escape(f"{zh_el} {en_el}")),
-                "_popup": _popup(_col(row, "name_zh"), _col(row, "name_en"), rows)}
+                "_popup": _popup(_col(row, "name_zh"), _col(row, "name_en"), rows), **label}
     return props
 
 
@@ -524,7 +577,7 @@ def pattern_map(*, layers: Mapping | None = None, basemap: str | None = None,
         {"title": "基础地理 Reference", "items": _reference_legend(present)},
     ]}
     return _finish(m, [pat_disp, *disp.values()], title=title, legend=legend, notes=notes,
-                   warnings=warnings)
+                   warnings=warnings, stamp=_stamp_of(pattern, *refs.values()))
 
 
 # =========================================================================== park map
@@ -621,6 +674,7 @@ def park_map(park: str | None = None, *, parks: gpd.GeoDataFrame | None = None,
         If a layer lacks a required column.
     """
     simplify_m = _check_tolerance(simplify_m)
+    parks_given = parks
     if park is not None and park not in PARKS:
         raise InputError(f"park must be None or one of {', '.join(map(repr, PARKS))}; got {park!r}")
     tiles, gcj02 = _basemap_tiles(basemap, tianditu_key)
@@ -651,7 +705,9 @@ def park_map(park: str | None = None, *, parks: gpd.GeoDataFrame | None = None,
         return tuple(str(colours.at[code, c]) if c in colours.columns else "" for c in ("name_zh", "name_en"))
 
     park_names = {str(r["park"]): (r["name_zh"], r["name_en"]) for _, r in parks.iterrows()}
-    charts = {}
+    bundled = parks_given is None
+    unzoned = [k for k in park_names if k not in set(zones["park"].astype(str))]
+    charts = {k: _current_landuse_chart(k, park_names[k][0]) for k in unzoned if bundled}
     for key, sub in zones.groupby("park", sort=False):
         by_code = sub.groupby("_code", sort=False)["_share"].sum(min_count=1).sort_values(ascending=False)
         zh, en = park_names.get(str(key), PARKS.get(str(key), (str(key), "")))
@@ -683,14 +739,20 @@ def park_map(park: str | None = None, *, parks: gpd.GeoDataFrame | None = None,
                                  after=charts.get(str(row["park"]), ""))}
 
     def park_props(row, geom):
-        style = _path_style(geom, color="#111111", fill="#ffffff", fill_opacity=0.0, weight=2.5,
-                            dash="6 4", cls="jx-g-parks")
+        # a park without zones is filled (almost clear) so that a click anywhere inside opens its popup
+        style = _path_style(geom, color="#111111", fill="#ffffff", weight=2.5, dash="6 4", cls="jx-g-parks",
+                            fill_opacity=0.05 if str(row["park"]) in unzoned else 0.0)
         area = _col(row, "planned_area_ha")
         if _is_missing(area):
             area = _col(row, "area_ha")
-        rows = [("园区 Park", _esc(row["park"])), ("面积 Area", _num(area, "ha"))]
+        rows = [("园区 Park", _esc(row["park"])), ("面积 Area", _num(area, "ha")),
+                ("精度 Precision", _precision_text(_esc(_col(row, "precision"))))]
+        key = str(row["park"])
+        label = _label(" / ".join(_UNZONED), geom, "park") if key in unzoned else {}
+        if key in unzoned:
+            rows.append(("功能分区 Function zones", html.escape(f"{_UNZONED[0]} {_UNZONED[1]}")))
         return {"style": style, "_tip": _tooltip(row["name_zh"], row["name_en"]),
-                "_popup": _popup(row["name_zh"], row["name_en"], rows, after=charts.get(str(row["park"]), ""))}
+                "_popup": _popup(row["name_zh"], row["name_en"], rows, after=charts.get(key, "")), **label}
 
     keys = [k for k in PARKS if k in set(zones_d["park"].astype(str))]
     keys += sorted(set(zones_d["park"].astype(str)) - set(PARKS))
@@ -706,6 +768,12 @@ def park_map(park: str | None = None, *, parks: gpd.GeoDataFrame | None = None,
     items += [{"label": f"{c}（未列入色表 not in colour table）", "color": "#333333", "fill": GREY,
                "fillOpacity": 0.75, "shape": "fill"} for c in unknown]
     items.append({"label": "园区边界 Park boundary", "color": "#111111", "shape": "line", "dashArray": "6 4"})
+    for key in unzoned:
+        zh, en = park_names[key]
+        notes.append(f"{_text(zh)}：{_UNZONED[0]}，图中只有园区范围（示意）"
+                     + ("；单击园区看现状用地构成" if charts.get(key) else "") + f"。 {_text(en)}: "
+                     + _UNZONED[1] + "; only the park outline (schematic) is drawn"
+                     + ("; click the park for its current land use." if charts.get(key) else "."))
     if unknown:
         notes.append(f"灰色：用地色表 landuse_colours.csv 中没有的代码 {'、'.join(unknown)}。 Grey: land-use "
                      f"code(s) {', '.join(unknown)} missing from landuse_colours.csv.")
@@ -715,12 +783,77 @@ def park_map(park: str | None = None, *, parks: gpd.GeoDataFrame | None = None,
     legend = {"title": "图例 Legend", "sections": [
         {"title": "用地类别（GB 50137 大类） Land use (GB 50137 major class)", "items": items}]}
     return _finish(m, [zones_d, parks_d], title=title, legend=legend, notes=notes,
-                   warnings=[_GCJ02_NOTE] if gcj02 else [])
+                   warnings=[_GCJ02_NOTE] if gcj02 else [], stamp=_stamp_of(parks, zones))
+
+
+#: What a park without function zones says (the plan gives 宝泉工业园 none).
+_UNZONED = ("规划未划分功能分区", "the plan gives no function zones")
+
+
+def _current_landuse_chart(key: str, name_zh) -> str:
+    """SVG chart of a bundled park's published current land use (its rows as published), or ''."""
+    from . import landuse
+
+    if (key, "current") not in set(landuse.published_tables()):
+        return ""
+    table = landuse.load_table(key, "current")
+    rows = table[table["row_kind"].isin(["class", "non_construction"]) & (table["level"] == "major")]
+    total = pd.to_numeric(rows["area_ha"], errors="coerce").sum()
+    colours = _landuse_colours([])
+    bars = []
+    for _, r in rows.iterrows():
+        code = str(r["code"])
+        colour = colours.at[code, "hex"] if code in colours.index and colours.at[code, "hex"] else GREY
+        bars.append((str(r["code_published"]), str(r["name_published"]),
+                     float(r["area_ha"]) / total * 100.0 if total else float("nan"), colour))
+    return _share_chart_svg(bars, title=f"{_text(name_zh)} 现状用地 Current land use")
 
 
 # ===================================================================== compliance map
 
+#: Above this many sites the compliance map draws no screening buffers (a note says so).
+MAX_BUFFERS = 5000
+#: Above this many sites the compliance map labels none of them (the search still lists every site).
+MAX_SITE_LABELS = 2000
+#: Columns holding a site's name, in the order the compliance map looks for one.
+NAME_COLUMNS = ("site_name", "name", "name_zh")
+
+
+def _default_buffer_m() -> float:
+    import inspect
+
+    from .redline import check_sites
+
+    return float(inspect.signature(check_sites).parameters["buffer_m"].default)
+
+
+def _buffer_of(results, buffer_m) -> tuple[float, str]:
+    """The screening distance (m) and where it came from: the argument, a ``buffer_m`` column, or
+    check_sites' default (said so on the map)."""
+    from ._args import amount
+
+    if buffer_m is not None:
+        return amount(buffer_m, name="buffer_m"), "given"
+    if "buffer_m" in results.columns:
+        values = pd.to_numeric(results["buffer_m"], errors="coerce").dropna().unique()
+        if len(values) == 1:
+            return amount(float(values[0]), name="buffer_m"), "column"
+        if len(values) > 1:
+            raise InputError(f"results has several buffer_m values ({', '.join(f'{v:g}' for v in values[:5])}); "
+                             "pass buffer_m= to say which screening buffer to draw")
+    return _default_buffer_m(), "default"
+
+
+def _site_name(row):
+    for c in NAME_COLUMNS:
+        v = _col(row, c)
+        if not _is_missing(v) and _text(v).strip():
+            return v
+    return None
+
+
 def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = None,
+                   boundary: gpd.GeoDataFrame | None = None, buffer_m: float | None = None,
                    basemap: str | None = None, tianditu_key: str | None = None,
                    simplify_m: float = 20.0) -> folium.Map:
     """Web map of red-line compliance results over the red-line control zones.
@@ -737,6 +870,13 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
         Red-line zones (``control_level`` in nature_reserve, ecological_redline,
         general_ecological_space; ``name_zh``, ``name_en``); default: the bundled
         ``redline_zones`` layer (left out, with a note, if it is not built).
+    boundary : GeoDataFrame, optional
+        The city boundary drawn under the sites; default: the bundled ``boundary`` layer.
+    buffer_m : float, optional
+        The screening distance of the check (metres): each site is drawn with a dashed
+        outline this far around it. Default: the results' ``buffer_m`` column when it
+        holds one value, else the default of :func:`jixi_geo.check_sites` (1 000 m),
+        and the map says which. No buffers above :data:`MAX_BUFFERS` sites.
     basemap, tianditu_key
         See :func:`pattern_map`.
     simplify_m : float, default 20
@@ -747,7 +887,11 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
     folium.Map
         Zones under the sites; sites coloured by verdict (prohibited red,
         restricted orange, conditional yellow, attention blue, clear green,
-        outside Jixi grey), one layer-control group per verdict.
+        outside Jixi grey), one layer-control group per verdict; tooltips and popups
+        headed by the site's name (``site_name``, ``name`` or ``name_zh``), then its
+        id; the city boundary; each site's screening buffer; labels of reserves and
+        sites from zoom 10 and 11; a search box listing the sites by name and id
+        (type to filter, click to zoom to the site and open its popup).
 
     Raises
     ------
@@ -772,11 +916,32 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
     if zones is not None:
         _require_columns(zones, ["control_level"], name="zones")
 
+    buffer_m, buffer_from = _buffer_of(results, buffer_m)
+    if boundary is None:
+        boundary = _layer_or_none("boundary", {}, notes=notes)
+    elif not isinstance(boundary, gpd.GeoDataFrame):
+        raise InputError(f"boundary must be a GeoDataFrame or None; got {type(boundary).__name__}")
+
     title = "生态保护红线合规检查 Red-line compliance check"
     m = _new_map(tiles, title)
     zones_d = (_display_copy(zones, simplify_m=simplify_m, gcj02=gcj02, name="zones")
                if zones is not None else None)
     sites_d = _display_copy(results, simplify_m=0.0, gcj02=gcj02, name="results")
+    sites_d["_key"] = [f"s{i}" for i in range(len(sites_d))]
+    boundary_d = (_display_copy(boundary, simplify_m=simplify_m, gcj02=gcj02, name="boundary")
+                  if boundary is not None and len(boundary) else None)
+    draw_buffers = buffer_m > 0 and len(results) <= MAX_BUFFERS
+    label_sites = len(results) <= MAX_SITE_LABELS
+    if not label_sites:
+        notes.append(f"场址超过 {MAX_SITE_LABELS:,} 个，不显示场址注记；请用搜索框查找。 More than "
+                     f"{MAX_SITE_LABELS:,} sites: no site labels; use the search box.")
+    buffers_d = None
+    if draw_buffers:
+        ensure_crs(results, name="results")
+        ring = results.geometry.to_crs(ANALYSIS_CRS).buffer(buffer_m, quad_segs=32)
+        buffers_d = _display_copy(gpd.GeoDataFrame({"verdict": results["verdict"].astype(str).to_numpy()},
+                                                   geometry=ring.to_numpy(), crs=ANALYSIS_CRS),
+                                  simplify_m=0.0, gcj02=gcj02, name="buffers")
 
     def zone_props(level):
         zh, en, colour, fo = CONTROL_LEVELS.get(level, (level, level, GREY, 0.3))
@@ -788,9 +953,11 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
                     ("面积 Area", _num(_col(row, "area_ha"), "ha")),
                     ("精度 Precision", _esc(_col(row, "precision"))),
                     ("方法 Method", _esc(_col(row, "method")))]
+            rows[2] = (rows[2][0], _precision_text(rows[2][1]))
+            label = _label(_col(row, "name_zh"), geom, "reserve") if "reserve" in str(level) else {}
             return {"style": style, "_tip": _tooltip(_col(row, "name_zh"), _col(row, "name_en"),
                                                      html.escape(f"{zh} {en}")),
-                    "_popup": _popup(_col(row, "name_zh"), _col(row, "name_en"), rows)}
+                    "_popup": _popup(_col(row, "name_zh"), _col(row, "name_en"), rows), **label}
         return props
 
     zone_items = []
@@ -811,7 +978,7 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
             dim = shapely.get_dimensions(geom)
             style = _path_style(geom, color="#222222" if dim != 1 else colour, fill=colour,
                                 fill_opacity=0.55, weight=4 if dim == 1 else 1.5, cls=f"jx-g-verdict-{verdict}")
-            name = _col(row, "name")
+            name = _site_name(row)
             head = row["site_id"] if _is_missing(name) else name
             badge = (f'<span class="jx-verdict" style="background:{colour};color:{vocab.text_colour("verdict", verdict)}">'
                      f'{html.escape(f"{zh} {en}")}</span>')
@@ -827,17 +994,29 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
                     ("重叠比例 Overlap share", _num(_col(row, "overlap_pct"), "%", 1)),
                     ("最近距离 Distance", _num(_col(row, "distance_m"), "m", 0)),
                     ("最近分区 Nearest zone", _esc(_col(row, "nearest_zone"))),
-                    ("活动 Activity", _esc(_col(row, "activity"))),
-                    ("规则 Rule", _esc(_col(row, "rule"))),
+                    ("活动 Activity", _activity_text(_col(row, "activity"))),
+                    ("规则 Rule", _rule_text(row)),
                     ("依据 Basis", _esc(_col(row, "basis"))),
                     ("理由 Reasons", _esc(_col(row, "reasons")))]
             tip = html.escape(f"{zh} {en}")
             if not _is_missing(precision) and str(precision) in LOCATION_LABELS:
                 tip += html.escape(f" · {location_label(precision)}")
-            return {"style": style,
+            return {"style": style, "_key": row["_key"],
                     "_tip": _tooltip(head, None if _is_missing(name) else row["site_id"], tip),
-                    "_popup": _popup(head, None, rows)}
+                    "_popup": _popup(head, None if _is_missing(name) else row["site_id"], rows),
+                    **(_label(head, geom, "site") if label_sites else {})}
         return props
+
+    def buffer_props(row, geom):
+        colour = VERDICTS[row["verdict"]][2]
+        return {"style": _path_style(geom, color=colour, fill_opacity=0.0, weight=1.2, dash="5 4",
+                                     cls="jx-g-buffer", interactive=False)}
+
+    if boundary_d is not None:
+        _add_group(m, "boundary", "鸡西市界 City boundary", boundary_d, _reference_props("boundary"), order=90)
+    if buffers_d is not None:
+        _add_group(m, "buffer", f"筛查缓冲区 {buffer_m:,.0f} m Screening buffers", buffers_d, buffer_props,
+                   order=95)
 
     site_items = []
     for verdict in reversed(list(VERDICTS)):  # most severe drawn last, on top
@@ -850,10 +1029,49 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
 
     if zones_d is not None:
         notes.append(_simplify_note(simplify_m).replace("几何", "分区几何").replace("Geometry", "Zone geometry"))
+    source = {"given": ("", ""), "column": ("（取自结果的 buffer_m 列）", " (the results' buffer_m column)"),
+              "default": ("（check_sites 的默认值；检查时若用了其他值，请传 buffer_m=）",
+                          " (check_sites' default; pass buffer_m= if the check used another)")}[buffer_from]
+    if draw_buffers:
+        notes.append(f"虚线圈：各场址的筛查缓冲区 {buffer_m:,.0f} 米{source[0]}。 Dashed outlines: each site's "
+                     f"screening buffer, {buffer_m:,.0f} m{source[1]}.")
+    elif buffer_m > 0:
+        notes.append(f"场址超过 {MAX_BUFFERS:,} 个，未画缓冲区。 More than {MAX_BUFFERS:,} sites: buffers not drawn.")
     if gcj02:
         warnings.append(_GCJ02_NOTE)
+    ref_items = _reference_legend(["boundary"] if boundary_d is not None else [])
+    if draw_buffers:
+        ref_items.append({"label": f"筛查缓冲区 {buffer_m:,.0f} m Screening buffer", "color": "#555555",
+                          "shape": "line", "dashArray": "5 4"})
     legend = {"title": "图例 Legend", "sections": [
         {"title": "检查结论 Verdict", "items": site_items},
         {"title": "红线管控分区 Red-line zones", "items": zone_items},
+        {"title": "基础地理 Reference", "items": ref_items},
     ]}
-    return _finish(m, [sites_d, zones_d], title=title, legend=legend, notes=notes, warnings=warnings)
+    search = []
+    for row in sites_d.drop(columns=sites_d.geometry.name).to_dict("records"):
+        name = _site_name(row)
+        verdict = str(row["verdict"])
+        search.append({"key": row["_key"], "name": _text(row["site_id"] if name is None else name),
+                       "id": _text(row["site_id"]), "verdict": vocab.label("verdict", verdict),
+                       "color": VERDICTS[verdict][2]})
+    return _finish(m, [sites_d, zones_d, boundary_d], title=title, legend=legend, notes=notes,
+                   warnings=warnings, stamp=_stamp_of(zones, results), search=search)
+
+
+def _activity_text(value) -> str:
+    """An activity as the vocabulary names it (``风电场 Wind farm``), escaped; other text as given."""
+    if _is_missing(value):
+        return _DASH
+    key = str(value)
+    if key in vocab.table("activity").index:
+        return html.escape(vocab.display("activity", key))
+    return _esc(value)
+
+
+def _rule_text(row) -> str:
+    """The rule, Chinese first (``rule_zh`` then ``rule``), escaped."""
+    zh, en = _col(row, "rule_zh"), _col(row, "rule")
+    parts = [_esc(v) for v in (zh, en) if not _is_missing(v) and _text(v).strip()]
+    parts = list(dict.fromkeys(parts))
+    return "<br>".join(parts) if parts else _DASH

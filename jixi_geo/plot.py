@@ -186,8 +186,13 @@ def plot_pattern(*, ax=None, layers: Mapping | None = None,
                       title_fontsize=9, framealpha=0.95)
         ax.set_title(title, fontsize=13)
         foot = "坐标系 CRS: CGCS2000 / 3° Gauss-Kruger CM 132E (EPSG:4553)"
-        if pattern is not None and "precision" in pattern and (pattern["precision"].astype(str) == "schematic").any():
-            foot += "；格局要素为模型示意 pattern elements are schematic"
+        stamps = [vocab.stamp(v) for f in (pattern, *refs.values()) if f is not None and "precision" in f
+                  for v in pd.unique(f["precision"].dropna().astype(str))]
+        stamp = next((st for st in stamps if st), None)
+        if stamp:  # the same stamp as the web maps (layers/rules/precision.csv)
+            ax.text(0.99, 0.99, " / ".join(stamp), transform=ax.transAxes, ha="right", va="top", fontsize=9,
+                    color="#b00020", zorder=21,
+                    bbox=dict(boxstyle="round,pad=0.3", facecolor="white", edgecolor="#b00020", linewidth=1.2))
         ax.annotate(foot, xy=(0, 0), xycoords="axes fraction", xytext=(0, -6), textcoords="offset points",
                     ha="left", va="top", fontsize=7, color="#555555")
     return fig
@@ -195,7 +200,39 @@ def plot_pattern(*, ax=None, layers: Mapping | None = None,
 
 # ==================================================================== land-use shares
 
+def _published_label(table: pd.DataFrame, code: str, name_zh) -> tuple[str, str]:
+    """(code, name) of the published row that gives class ``code`` its area in ``table`` (a
+    :func:`jixi_geo.landuse.load_table` table): the class's own row, else its one printed
+    subclass row (``H H4 特殊用地``); several subclass rows are joined with 、."""
+    rows = table[table["row_kind"].isin(["class", "subclass", "non_construction"])]
+    codes = rows["code"].fillna("").astype(str)
+    if not code:  # a row without a code (预留发展用地): its printed name
+        return "", str(name_zh or "")
+    own = rows[codes == code]
+    if not len(own):
+        sub = rows[codes.str.startswith(code)]
+        own = sub[sub["code"].astype(str).str.len() == sub["code"].astype(str).str.len().min()]
+    if not len(own):
+        return code, str(name_zh or "")
+    pub_codes = list(dict.fromkeys(own["code_published"].fillna("").astype(str).str.strip()))
+    pub_names = list(dict.fromkeys(own["name_published"].fillna("").astype(str).str.strip()))
+    return "、".join(c for c in pub_codes if c) or code, "、".join(n for n in pub_names if n)
+
+
+def _shares_with_labels(df, *, name: str) -> pd.DataFrame:
+    """``code, name_zh, share_pct, label_code, label_name`` from a shares frame or a published table."""
+    if isinstance(df, pd.DataFrame) and {"row_kind", "code_published", "name_published"} <= set(df.columns):
+        from . import landuse
+
+        sh = landuse.shares(df)
+        labels = [_published_label(df, str(c), n) for c, n in zip(sh["code"].fillna(""), sh["name_zh"])]
+        sh = sh.assign(label_code=[c for c, _ in labels], label_name=[n for _, n in labels])
+        return sh
+    return df
+
+
 def _shares_table(df, *, name: str) -> pd.DataFrame:
+    df = _shares_with_labels(df, name=name)
     if not isinstance(df, pd.DataFrame):
         raise InputError(f"{name} must be a DataFrame with columns code, name_zh, share_pct; "
                          f"got {type(df).__name__}")
@@ -204,7 +241,10 @@ def _shares_table(df, *, name: str) -> pd.DataFrame:
         raise SchemaError(f"{name} lacks the column(s) {', '.join(missing)}; it has "
                           f"{', '.join(map(str, df.columns))}")
     out = df[["code", "name_zh", "share_pct"]].copy()
-    out["code"] = out["code"].astype(str).str.strip()
+    out["code"] = out["code"].fillna("").astype(str).str.strip()
+    out["label_code"] = (df["label_code"].fillna("").astype(str) if "label_code" in df.columns else out["code"])
+    out["label_name"] = (df["label_name"].fillna("").astype(str) if "label_name" in df.columns
+                         else out["name_zh"].fillna("").astype(str))
     dup = sorted(out.loc[out["code"].duplicated(), "code"].unique())
     if dup:
         raise InputError(f"{name} lists land-use code(s) {', '.join(dup)} more than once; give one row per code")
@@ -220,8 +260,13 @@ def plot_landuse_shares(current: pd.DataFrame, planned: pd.DataFrame, *, ax=None
     ----------
     current, planned : pandas.DataFrame
         One row per land-use class with columns ``code`` (e.g. GB 50137 ``M``),
-        ``name_zh`` and ``share_pct`` (percent). A class in only one table shows
-        no bar (``—``) for the other.
+        ``name_zh`` and ``share_pct`` (percent), optionally ``label_code`` and
+        ``label_name`` (the row as published); or a published table from
+        :func:`jixi_geo.landuse.load_table`, whose shares are computed and whose bars
+        are labelled with the exact published row (code and name as printed, e.g.
+        ``H H4 特殊用地``, not the standard's ``H 建设用地``). Current and planned share a
+        pair of bars only when their labels agree; a class in one table only shows no
+        bar (``—``) for the other.
     ax : matplotlib.axes.Axes, optional
         Draw into these axes; by default a new figure.
     title : str
@@ -240,8 +285,12 @@ def plot_landuse_shares(current: pd.DataFrame, planned: pd.DataFrame, *, ax=None
     """
     cur = _shares_table(current, name="current")
     pla = _shares_table(planned, name="planned")
-    codes = list(dict.fromkeys([*pla.index, *cur.index]))
-    names = {c: (pla["name_zh"].get(c) if c in pla.index else cur["name_zh"].get(c)) for c in codes}
+    def key(table):
+        return {f"{r.label_code}\x00{r.label_name}": c for c, r in table.iterrows()}
+
+    cur_keys, pla_keys = key(cur), key(pla)
+    codes = list(dict.fromkeys([*pla_keys, *cur_keys]))  # one category per published label
+    tick = {k: k.split("\x00") for k in codes}
     with rc_context(cjk_rc()):
         fig, ax = _new_axes(ax, (max(6.0, 1.1 * len(codes) + 2), 4.8))
         x = np.arange(len(codes))
@@ -249,7 +298,9 @@ def plot_landuse_shares(current: pd.DataFrame, planned: pd.DataFrame, *, ax=None
         series = (("现状 Current", cur, -width / 2, "#8da0cb"), ("规划 Planned", pla, width / 2, "#fc8d62"))
         top = 0.0
         for label, table, dx, colour in series:
-            values = np.array([table["share_pct"].get(c, np.nan) for c in codes], dtype=float)
+            keys = pla_keys if table is pla else cur_keys
+            values = np.array([table["share_pct"].get(keys[k], np.nan) if k in keys else np.nan for k in codes],
+                              dtype=float)
             bars = ax.bar(x + dx, np.nan_to_num(values), width, label=label, color=colour,
                           edgecolor="#333333", linewidth=0.6)
             for bar, v in zip(bars, values):
@@ -258,11 +309,11 @@ def plot_landuse_shares(current: pd.DataFrame, planned: pd.DataFrame, *, ax=None
                         va="bottom", fontsize=7.5)
             top = max(top, np.nanmax(values) if np.isfinite(values).any() else 0.0)
         ax.set_xticks(x)
-        ax.set_xticklabels([f"{c}\n" + "\n".join(textwrap.wrap(str(names[c] or ""), 5)) for c in codes],
+        ax.set_xticklabels([f"{tick[k][0]}\n" + "\n".join(textwrap.wrap(tick[k][1], 5)) for k in codes],
                            fontsize=8)
         ax.set_ylabel("占比 Share (%)")
         ax.set_ylim(0, max(10.0, top * 1.15))
-        ax.legend(loc="upper right", fontsize=9)
+        ax.legend(loc="best", fontsize=9)
         ax.set_title(title, fontsize=12)
         ax.spines[["top", "right"]].set_visible(False)
         ax.grid(axis="y", color="#dddddd", linewidth=0.6)

@@ -7,11 +7,23 @@ import logging
 import time
 from pathlib import Path
 
-__all__ = ["run_all"]
+__all__ = ["run_all", "open_first"]
 
 log = logging.getLogger(__name__)
 
 PARKS = ("industrial", "chemical", "baoquan")
+#: Screening distance of the sample check (metres), drawn on the compliance map.
+BUFFER_M = 1000.0
+
+
+def open_first(written: dict[str, Path]) -> str:
+    """The one line that says which output to open first (the report, else the compliance map)."""
+    for key, what in (("report_html", "合规检查报告 the compliance report"),
+                      ("compliance_map", "合规检查地图 the compliance map"),
+                      ("pattern_map", "生态安全格局图 the pattern map")):
+        if key in written:
+            return f"先打开 Open first: {written[key]}（{what}）"
+    return "没有写出文件 Nothing was written."
 
 
 def run_all(out_dir="maps", *, build: bool = True, figures: bool = True) -> dict[str, Path]:
@@ -61,8 +73,9 @@ def run_all(out_dir="maps", *, build: bool = True, figures: bool = True) -> dict
     policy = registry["location_precision"].astype(str) == "not_spatial"
     if policy.any():
         log.info("left out of the compliance check, not spatial measures: %s", ", ".join(registry.loc[policy, "id"]))
-    results = check_sites(registry[~policy], id_column="id")
-    written["compliance_map"] = maps.save_map(maps.compliance_map(results), out / "compliance.html")
+    results = check_sites(registry[~policy], id_column="id", buffer_m=BUFFER_M)
+    written["compliance_map"] = maps.save_map(maps.compliance_map(results, buffer_m=BUFFER_M),
+                                              out / "compliance.html")
     for kind, p in write_report(results, out, stem="compliance_results", html_name="report.html").items():
         written[f"report_{kind}"] = p
 
@@ -82,8 +95,9 @@ def run_all(out_dir="maps", *, build: bool = True, figures: bool = True) -> dict
         for ext in ("png", "svg", "pdf"):
             written[f"pattern_{ext}"] = plot.save_figure(fig, fig_dir / f"pattern.{ext}")
         for park in ("industrial", "chemical"):
-            cur = landuse.shares(landuse.load_table(park, "current"))
-            pla = landuse.shares(landuse.load_table(park, "planned"))
+            # the published tables: bars labelled with the rows as printed (H H4 特殊用地, E E1 水域)
+            cur = landuse.load_table(park, "current")
+            pla = landuse.load_table(park, "planned")
             fig = plot.plot_landuse_shares(cur, pla, title=f"{landuse.PARK_NAMES[park][0]} 用地结构：现状与规划 / "
                                                           f"{landuse.PARK_NAMES[park][1]}: current vs planned")
             for ext in ("png", "svg"):

@@ -1,7 +1,8 @@
 """The display vocabulary: labels, colours and order of verdicts, control levels and location precision.
 
 One source for every output. The words and colours live in data files of ``layers/rules/``
-(``verdicts.csv``, ``control_levels.csv``, ``location_precision.csv``); maps, report, figures,
+(``verdicts.csv``, ``control_levels.csv``, ``location_precision.csv``, ``precision.csv``,
+``activities.csv``); maps, report, figures,
 CLI output and rule text all read them through this module, so a label or a colour is changed
 in one place. Chinese comes first, English second.
 
@@ -26,19 +27,21 @@ from ._paths import rules_dir
 from .errors import UnknownCodeError
 
 __all__ = ["KINDS", "GREY", "keys", "label", "labels", "display", "colour", "text_colour", "fill_opacity",
-           "meaning", "table"]
+           "meaning", "stamp", "table"]
 
 #: Vocabulary kinds -> (file in ``layers/rules/``, key column, order column, zh column, en column).
 _FILES = {
     "verdict": ("verdicts.csv", "verdict", "order", "zh", "en"),
     "control_level": ("control_levels.csv", "control_level", "rank", "name_zh", "name_en"),
     "location_precision": ("location_precision.csv", "value", None, "zh", "en"),
+    "precision": ("precision.csv", "value", None, "zh", "en"),
+    "activity": ("activities.csv", "activity", None, "name_zh", "name_en"),
 }
 KINDS = tuple(_FILES)
 #: Colour of a key that has none in its table (hex).
 GREY = "#9e9e9e"
 
-Kind = Literal["verdict", "control_level", "location_precision"]
+Kind = Literal["verdict", "control_level", "location_precision", "precision", "activity"]
 
 
 @lru_cache(maxsize=None)
@@ -123,3 +126,21 @@ def meaning(kind: Kind, key, lang: Literal["zh", "en"] = "zh") -> str:
     """What ``key`` means, in one sentence (verdicts; description for control levels); '' if none."""
     col = {"verdict": "meaning", "control_level": "description"}.get(kind)
     return "" if col is None else _field(kind, key, f"{col}_{lang}", "")
+
+
+def stamp(precision) -> tuple[str, str] | None:
+    """The ``(中文, English)`` stamp a map of features of this ``precision`` carries, or ``None``.
+
+    ``precision`` may name several values (``"generalised / schematic"``); the first one
+    with a stamp in ``precision.csv`` gives it.
+
+    >>> stamp("generalised / schematic")
+    ('示意·非法定', 'schematic, not legal boundaries')
+    >>> stamp("generalised") is None
+    True
+    """
+    for token in str(precision).replace(";", "/").split("/"):
+        zh = _field("precision", token.strip(), "stamp_zh", "")
+        if zh:
+            return zh, _field("precision", token.strip(), "stamp_en", "")
+    return None

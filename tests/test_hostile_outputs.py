@@ -141,7 +141,7 @@ def _park_case(p: str, tmp_path: Path):
     return maps.park_map(parks=parks, zones=zones, simplify_m=0), expected
 
 
-_RESULT_TEXT = ["site_id", "name", "control_level", "zones_hit", "nearest_zone", "activity", "rule", "basis",
+_RESULT_TEXT = ["site_id", "site_name", "control_level", "zones_hit", "nearest_zone", "activity", "rule", "basis",
                 "reasons"]
 
 
@@ -205,11 +205,20 @@ def test_saved_page_holds_no_template_tag_from_data(tmp_path, flag):
     m, _ = _compliance_case(COMBO, tmp_path)
     page = _offline.render_html(m)
     data = re.findall(r"L\.geoJson\((.*?), \{\s*pointToLayer", page, flags=re.S)
-    assert len(data) == len(maps.VERDICTS) + 2  # one per drawn group: 6 verdicts, 2 control levels
+    # one per drawn group: 6 verdicts, 2 control levels, the city boundary, the screening buffers
+    assert len(data) == len(maps.VERDICTS) + 2 + 2
+    hostile = 0
     for blob in data:
         assert not re.search(r"\{[{%#]", blob)
         props = [f["properties"] for f in json.loads(blob)["features"]]
-        assert props and all("{{7*7}}" in html.unescape(q["_popup"]) for q in props)
+        hostile += bool(props) and all("{{7*7}}" in html.unescape(q.get("_popup", "")) for q in props)
+    assert hostile == len(maps.VERDICTS) + 2  # every site and zone group carries the payload
+    # the new text fields: site labels and the search list (Controls config) hold it, encoded
+    config = re.search(r"L\.jixi\.setup\([^,]+, (.*?)\);\s*\n", page, flags=re.S).group(1)
+    assert not re.search(r"\{[{%#]", config)
+    search = json.loads(config)["search"]
+    assert len(search) == len(maps.VERDICTS)
+    assert all("{{7*7}}" in item["name"] and "{{7*7}}" in item["id"] for item in search)
     assert not flag.exists()
 
 
@@ -288,6 +297,15 @@ def _dom_texts(page) -> list[str]:
         });
         out.push(document.querySelector('.leaflet-control-layers').innerText);
         out.push(document.querySelector('.jx-legend').innerText);
+        // labels (shown past their zoom) and the site search list (every site: the marks share "]")
+        m.setZoom(16, {animate: false});
+        document.querySelectorAll('.jx-label').forEach(e => out.push('label:' + e.innerText));
+        const input = document.querySelector('.jx-search-input');
+        if (input) {
+            input.value = ']';
+            input.dispatchEvent(new Event('input'));
+            document.querySelectorAll('.jx-search-item').forEach(e => out.push('search:' + e.innerText));
+        }
         return out;
     }""")
 
@@ -306,9 +324,19 @@ def test_browser_shows_hostile_text_literally(builder, tmp_path, flag, open_map)
     assert "{{7*7}}" in tooltip + popup and "<script>alert('s')</script>" in tooltip + popup
     page.locator(".leaflet-popup-close-button").click()
     page.add_style_tag(content=".leaflet-control-container { display: block; }")
-    texts = "\n".join(_dom_texts(page))
+    dom = _dom_texts(page)
+    texts = "\n".join(dom)
     missing = [e for e in expected if e not in texts]
     assert not missing, f"not in the DOM literally: {missing[:3]}"
+    if builder in ("compliance", "zones_file"):
+        # the labels and the search list show the sites' names (and ids) as text
+        labels = "\n".join(t for t in dom if t.startswith("label:"))
+        search = "\n".join(t for t in dom if t.startswith("search:"))
+        names = [e for e in expected if e.startswith(("[site_name.", "[site.name"))]
+        assert names and all(n in labels and n in search for n in names)
+        if builder == "compliance":
+            assert all(_mark(f"site_id.{v}", COMBO) in search for v in maps.VERDICTS)
+            assert _mark("zones.name_zh", COMBO) in labels  # a reserve's label
     assert "]49" not in texts
     assert page.evaluate("document.querySelectorAll('.leaflet-container script, img[src=\"x\"]').length") == 0
     page.wait_for_timeout(300)

@@ -181,11 +181,14 @@ def test_script_in_attributes_is_escaped(saved, name):
 def test_tooltip_and_popup_html_escape_every_value():
     m = maps.compliance_map(_results(), zones=_zones())
     props = [f["properties"] for f in _features(m)]
+    # map labels are plain text, put into the page with textContent (never parsed as HTML)
+    labels = [p.pop("_label") for p in props if "_label" in p]
+    assert XSS in labels
     text = json.dumps(props, ensure_ascii=False)
     assert XSS not in text and XSS_EN not in text
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in text
     assert "&lt;img src=x onerror=alert(2)&gt;" in text
-    tips = [p["_tip"] for p in props]
+    tips = [p.get("_tip", "") for p in props]
     assert any("&lt;script&gt;" in t for t in tips)
 
 
@@ -356,3 +359,19 @@ def test_inline_notebook_view_is_offline():
     assert f'<script data-jixi-asset="leaflet-{LEAFLET_VERSION}">' in page
     assert leaflet_js()[:2000].replace("</script", "<\\/script") in page
     assert not _re.search(r"""<(script|link|img)[^>]+(src|href)\s*=\s*["']https?:""", page)
+
+
+def test_many_sites_get_no_labels_or_buffers_but_stay_searchable(monkeypatch):
+    monkeypatch.setattr(maps, "MAX_SITE_LABELS", 1)
+    monkeypatch.setattr(maps, "MAX_BUFFERS", 1)
+    res = _results()
+    assert len(res) == 2
+    m = maps.compliance_map(res, zones=_zones())
+    props = [f["properties"] for f in _features(m)]
+    assert not any(p.get("_labelKind") == "site" for p in props)
+    assert not any("jx-g-buffer" in p["style"]["className"] for p in props if "style" in p)
+    from jixi_geo._offline import render_html
+
+    page = render_html(m)
+    assert "不显示场址注记" in page and "未画缓冲区" in page
+    assert page.count('"key": "s') == len(res)  # every site is in the search list

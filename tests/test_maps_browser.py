@@ -127,8 +127,8 @@ def open_map(browser):
     """open_map(path) -> (page, watch); after the test: no network, no errors, no dialogs."""
     contexts, watches = [], []
 
-    def _open(path, *, allow_network_to: tuple[str, ...] = ()):
-        context = browser.new_context(viewport={"width": 1280, "height": 860})
+    def _open(path, *, allow_network_to: tuple[str, ...] = (), viewport: dict | None = None):
+        context = browser.new_context(viewport=viewport or {"width": 1280, "height": 860})
         watch = _Watch()
 
         def route(r):
@@ -381,3 +381,221 @@ def test_bundled_pattern_map_loads_offline(tmp_path, open_map, artifacts):
     for key in ("counties", "boundary", "rivers"):
         assert _drawn(page, key) > 0
     page.screenshot(path=str(artifacts / "pattern_map_bundled.png"))
+
+
+# ------------------------------------------------- navigation: search, labels, stamp, phone (issue 15)
+
+PHONE = {"width": 390, "height": 844}
+RUN_MAPS = ("pattern", "jidong_industrial", "jidong_chemical", "jidong_baoquan", "jidong_parks", "compliance")
+
+
+def _map_js(page, body: str, arg=None):
+    """Evaluate ``body`` with ``m`` bound to the page's Leaflet map."""
+    return page.evaluate(f"(arg) => {{ const m = window[document.querySelector('.folium-map').id]; {body} }}", arg)
+
+
+def _set_zoom(page, zoom: int) -> None:
+    _map_js(page, "m.setZoom(arg, {animate: false});", zoom)
+    page.wait_for_function(f"() => window[document.querySelector('.folium-map').id].getZoom() === {zoom}")
+
+
+@pytest.fixture(scope="module")
+def run_maps(artifacts):
+    """The six web maps `make run` writes, built the same way from the bundled layers."""
+    import jixi_geo as jg
+    from jixi_geo.run import BUFFER_M
+
+    out = artifacts / "maps_run"
+    reg = jg.load_layer("projects")
+    res = jg.check_sites(reg[reg["location_precision"] != "not_spatial"], id_column="id", buffer_m=BUFFER_M)
+    paths = {"pattern": maps.save_map(maps.pattern_map(), out / "pattern.html"),
+             "jidong_parks": maps.save_map(maps.park_map(), out / "jidong_parks.html"),
+             "compliance": maps.save_map(maps.compliance_map(res, buffer_m=BUFFER_M), out / "compliance.html")}
+    for park in ("industrial", "chemical", "baoquan"):
+        paths[f"jidong_{park}"] = maps.save_map(maps.park_map(park), out / f"jidong_{park}.html")
+    return paths, res
+
+
+def test_search_finds_a_site_by_chinese_name_and_opens_its_popup(saved_maps, open_map, artifacts):
+    page, _ = open_map(saved_maps["compliance"])
+    # hide the site's group first: choosing the site shows it again
+    _overlay_label(page, "禁止").locator("input").uncheck()
+    assert _drawn(page, "verdict-prohibited") == 0
+    box = page.locator(".jx-search-input")
+    box.fill("禁止项目")
+    items = page.locator(".jx-search-item")
+    assert items.count() == 1 and "测试禁止项目" in items.first.inner_text() and "S1" in items.first.inner_text()
+    assert "1 / 6" in page.locator(".jx-search-count").inner_text()
+    box.fill("测试")  # S1, S4, S5, S6 are named 测试…; S2's name is the XSS text, S3 has none
+    assert page.locator(".jx-search-item").count() == 4
+    box.fill("禁止项目")
+    page.locator(".jx-search-item").first.click()
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    text = popup.inner_text()
+    assert text.startswith("测试禁止项目") and "禁止 prohibited" in text and "S1" in text
+    assert _drawn(page, "verdict-prohibited") == 1
+    view = _map_js(page, "const c = m.getCenter(); return [c.lat, c.lng, m.getZoom()];")
+    assert view[0] == pytest.approx(45.5, abs=1e-3) and view[1] == pytest.approx(131.8, abs=1e-3)
+    assert view[2] >= 13
+    page.screenshot(path=str(artifacts / "compliance_search.png"))
+    box.fill("S3")  # a site without a name is found by its id and listed by it
+    assert page.locator(".jx-search-item").count() == 1
+    page.keyboard.press("Enter")
+    page.wait_for_function("document.querySelector('.leaflet-popup-content') && "
+                           "document.querySelector('.leaflet-popup-content').innerText.startsWith('S3')")
+
+
+def test_tooltip_and_popup_put_the_site_name_before_its_id(saved_maps, open_map):
+    page, _ = open_map(saved_maps["compliance"])
+    tooltip, popup = _tooltip_and_popup(page, page.locator("path.jx-g-verdict-attention"))
+    assert tooltip.index("测试关注项目") < tooltip.index("S4")
+    assert popup.index("测试关注项目") < popup.index("S4")
+    assert "道路 Road" in popup or "Road" in popup  # activity "road" named from activities.csv
+    assert "活动 Activity\troad" not in popup
+
+
+@pytest.mark.parametrize("kind, zoom, expected", [("county", 8, 9), ("reserve", 10, 3)])
+def test_pattern_labels_appear_only_from_their_zoom(saved_maps, open_map, kind, zoom, expected):
+    page, _ = open_map(saved_maps["pattern"])
+    assert maps.LABEL_MIN_ZOOM[kind] == zoom
+    _set_zoom(page, zoom - 1)
+    assert _count(page, f".jx-label-{kind}") == 0
+    _set_zoom(page, zoom)
+    assert _count(page, f".jx-label-{kind}") == expected
+    if kind == "reserve":  # 测试湖, 测试保护地 and the XSS-named reserve, shown as text
+        texts = page.locator(".jx-label-reserve").all_inner_texts()
+        assert sorted(texts) == sorted(["测试湖", "测试保护地", XSS])
+    _set_zoom(page, zoom - 1)
+    assert _count(page, f".jx-label-{kind}") == 0
+
+
+def test_site_labels_appear_from_zoom_11_and_follow_the_layer_control(saved_maps, open_map, artifacts):
+    page, _ = open_map(saved_maps["compliance"])
+    _set_zoom(page, 10)
+    assert _count(page, ".jx-label-site") == 0
+    assert _count(page, ".jx-label-reserve") == 2  # the reserve and the unmapped reserve
+    _set_zoom(page, 11)
+    texts = sorted(page.locator(".jx-label-site").all_inner_texts())
+    assert texts == sorted(["测试禁止项目", XSS, "S3", "测试关注项目", "测试无冲突项目", "测试市外项目"])
+    _overlay_label(page, "禁止").locator("input").uncheck()
+    assert "测试禁止项目" not in page.locator(".jx-label-site").all_inner_texts()
+    page.screenshot(path=str(artifacts / "compliance_labels_z11.png"))
+
+
+def test_buffer_radius_matches_buffer_m_in_projected_metres(tmp_path, open_map):
+    """The dashed circle around a point site lies buffer_m from it, measured in EPSG:4553
+    from the GeoJSON the page embeds (read back through Leaflet)."""
+    import jixi_geo as jg
+    from pyproj import Transformer
+
+    buffer_m = 2500.0
+    sites = gpd.GeoDataFrame({"site_id": ["P", "Q"], "name": ["点场址", "面场址"]},
+                             geometry=[Point(131.5, 45.3), box(132.0, 45.4, 132.02, 45.41)], crs="EPSG:4490")
+    res = jg.check_sites(sites, buffer_m=buffer_m)
+    path = maps.save_map(maps.compliance_map(res, buffer_m=buffer_m), tmp_path / "buffers.html")
+    page, _ = open_map(path)
+    assert _drawn(page, "buffer") == 2
+    rings = _map_js(page, """const out = [];
+        m.eachLayer(l => { if (l.feature && l.options.className && l.options.className.includes('jx-g-buffer'))
+                              out.push(l.feature.geometry.coordinates[0]); });
+        return out;""")
+    assert len(rings) == 2
+    to_m = Transformer.from_crs("EPSG:4326", "EPSG:4553", always_xy=True)
+    site_m = res.to_crs("EPSG:4553").geometry
+    for ring in rings:
+        x, y = to_m.transform(*np.array(ring).T)
+        target = site_m.iloc[int(np.argmin([g.distance(Point(x[0], y[0])) for g in site_m]))]
+        d = np.array([target.distance(Point(a, b)) for a, b in zip(x, y)])
+        assert d.min() == pytest.approx(buffer_m, rel=2e-3) and d.max() == pytest.approx(buffer_m, rel=2e-3)
+    # the circle is drawn that size: its SVG box spans 2 × buffer_m at the map's scale
+    size = _map_js(page, """let w = 0; m.eachLayer(l => { if (l.feature && l.options.className
+            && l.options.className.includes('jx-g-buffer') && Math.abs(l.getBounds().getCenter().lng - 131.5) < 0.01) {
+            const b = l.getBounds(), c = b.getCenter();
+            w = m.distance(L.latLng(c.lat, b.getWest()), L.latLng(c.lat, b.getEast())); } });
+        return w;""")
+    assert size == pytest.approx(2 * buffer_m, rel=0.01)
+    assert "2,500 米" in page.locator(".jx-note").all_inner_texts()[-1]
+
+
+@pytest.mark.parametrize("name", RUN_MAPS)
+def test_every_schematic_map_carries_the_same_stamp(run_maps, open_map, name):
+    from jixi_geo import vocab
+
+    page, _ = open_map(run_maps[0][name])
+    stamp = page.locator(".jx-stamp")
+    assert stamp.count() == 1
+    assert stamp.inner_text() == " / ".join(vocab.stamp("schematic"))
+    b = stamp.bounding_box()
+    assert b and b["width"] > 50 and 0 <= b["y"] < 200  # visible, at the top of the page
+
+
+def test_no_stamp_without_schematic_layers(saved_maps, open_map):
+    page, _ = open_map(saved_maps["compliance"])  # test zones without a precision column
+    assert _count(page, ".jx-stamp") == 0
+
+
+def test_baoquan_page_explains_its_empty_outline(run_maps, open_map, artifacts):
+    page, _ = open_map(run_maps[0]["jidong_baoquan"])
+    label = page.locator(".jx-label-park")
+    assert label.count() == 1 and "规划未划分功能分区" in label.inner_text()
+    assert any("宝泉工业园：规划未划分功能分区" in t for t in page.locator(".jx-note").all_inner_texts())
+    page.locator("path.jx-g-parks").first.click()
+    popup = page.locator(".leaflet-popup-content")
+    popup.wait_for()
+    assert popup.locator("svg.jx-chart rect.jx-bar").count() == 2  # the published current rows H, E
+    chart = popup.locator("svg.jx-chart").text_content()
+    assert "H 建设用地" in chart and "E 非建设用地" in chart and "92.5%" in chart
+    page.screenshot(path=str(artifacts / "jidong_baoquan.png"))
+
+
+_CONTROLS = [".jx-title", ".leaflet-control-zoom", ".jx-fullscreen", ".jx-measure", ".jx-search",
+             ".leaflet-control-layers", ".jx-legend", ".jx-note", ".leaflet-control-scale"]
+
+
+def _boxes(page) -> list[tuple[str, dict]]:
+    out = []
+    for sel in _CONTROLS:
+        loc = page.locator(sel)
+        for i in range(loc.count()):
+            b = loc.nth(i).bounding_box()
+            if b and b["width"] > 0 and b["height"] > 0:
+                out.append((f"{sel}[{i}]", b))
+    return out
+
+
+def _meet(a: dict, b: dict) -> bool:
+    return (a["x"] < b["x"] + b["width"] and b["x"] < a["x"] + a["width"]
+            and a["y"] < b["y"] + b["height"] and b["y"] < a["y"] + a["height"])
+
+
+@pytest.mark.parametrize("name", RUN_MAPS)
+@pytest.mark.parametrize("viewport", [PHONE, None], ids=["phone", "desktop"])
+def test_title_and_controls_do_not_cover_each_other(run_maps, open_map, artifacts, name, viewport):
+    page, _ = open_map(run_maps[0][name], viewport=viewport)
+    boxes = _boxes(page)
+    assert {n.split("[")[0] for n, _ in boxes} >= {".jx-title", ".leaflet-control-zoom", ".jx-legend"}
+    title = dict(boxes)[".jx-title[0]"]
+    zoom = dict(boxes)[".leaflet-control-zoom[0]"]
+    assert not _meet(title, zoom), (title, zoom)
+    clashes = [(a, b) for i, (a, ba) in enumerate(boxes) for b, bb in boxes[i + 1:] if _meet(ba, bb)]
+    assert not clashes, clashes
+    width = (viewport or {"width": 1280})["width"]
+    assert all(b["x"] >= 0 and b["x"] + b["width"] <= width + 0.5 for _, b in boxes)  # nothing off-screen
+    # the zoom buttons still work where they are
+    before = _map_js(page, "return m.getZoom();")
+    page.locator(".leaflet-control-zoom-in").click()
+    page.wait_for_function(f"() => window[document.querySelector('.folium-map').id].getZoom() === {before + 1}")
+    if viewport:
+        page.screenshot(path=str(artifacts / f"phone_{name}.png"))
+
+
+def test_phone_layer_list_folds_and_opens(run_maps, open_map):
+    page, _ = open_map(run_maps[0]["compliance"], viewport=PHONE)
+    layers = page.locator(".leaflet-control-layers")
+    assert "leaflet-control-layers-expanded" not in layers.get_attribute("class")
+    page.locator(".leaflet-control-layers-toggle").click()
+    assert "leaflet-control-layers-expanded" in layers.get_attribute("class")
+    assert _overlay_label(page, "禁止").is_visible()
+    page.mouse.click(200, 600)  # a tap on the map folds it again
+    assert "leaflet-control-layers-expanded" not in layers.get_attribute("class")

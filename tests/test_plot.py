@@ -222,3 +222,38 @@ def test_compliance_summary_counts(font):
     bad.loc[0, "verdict"] = "unknown"
     with pytest.raises(SchemaError, match="unknown"):
         plot.plot_compliance_summary(bad)
+
+
+def test_landuse_bars_are_labelled_with_the_published_rows(font):
+    """The planned 工业产业园 table prints "H H4 特殊用地" and "E E1 水域": those are the bar labels, not
+    the standard's "H 建设用地" / "E 非建设用地", which label the current table's own rows."""
+    from jixi_geo import landuse
+
+    cur, pla = landuse.load_table("industrial", "current"), landuse.load_table("industrial", "planned")
+    fig = plot.plot_landuse_shares(cur, pla)
+    ax = fig.axes[0]
+    ticks = [t.get_text() for t in ax.get_xticklabels()]
+    assert "H H4\n特殊用地" in ticks and "E E1\n水域" in ticks
+    assert "H\n建设用地" in ticks and "E\n非建设用地" in ticks  # the current table's rows, as printed
+    n = len(ticks)
+    current_bars, planned_bars = ax.patches[:n], ax.patches[n:]
+    # planned H4: 2.58 ha of the 351.73 ha planning area (the published total row), no current bar
+    i = ticks.index("H H4\n特殊用地")
+    assert planned_bars[i].get_height() == pytest.approx(2.58 / 351.73 * 100, rel=1e-3)
+    assert current_bars[i].get_height() == 0
+    # current H 建设用地 153.05 of 351.73 ha, and no planned bar under that label
+    j = ticks.index("H\n建设用地")
+    assert current_bars[j].get_height() == pytest.approx(153.05 / 351.73 * 100, rel=1e-3)
+    assert planned_bars[j].get_height() == 0
+    texts = _texts(fig)
+    assert "—" in texts  # the missing side says so
+
+
+def test_pattern_figure_carries_the_map_stamp(font):
+    from jixi_geo import vocab
+
+    texts = _texts(plot.plot_pattern(layers={"pattern": _pattern()}))
+    assert " / ".join(vocab.stamp("schematic")) in texts
+    generalised = _pattern().assign(precision="generalised")
+    none = {"pattern": generalised, "counties": None, "boundary": None, "rivers": None}
+    assert not any("示意·非法定" in t for t in _texts(plot.plot_pattern(layers=none)))

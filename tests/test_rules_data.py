@@ -34,6 +34,7 @@ COLUMNS = {
                            "description_zh", "description_en", "refines", "zone_type", "colour", "fill_opacity"],
     "verdicts.csv": ["verdict", "order", "zh", "en", "colour", "text_colour", "meaning_zh", "meaning_en"],
     "location_precision.csv": ["value", "zh", "en"],
+    "precision.csv": ["value", "zh", "en", "stamp_zh", "stamp_en"],
     "activities.csv": ["activity", "name_zh", "name_en", "aliases", "description_en"],
     "verdict_rules.csv": ["rule_id", "control_level", "activity", "verdict", "allowed", "rule_zh", "rule_en", "item",
                           "basis", "confidence", "source"],
@@ -42,7 +43,8 @@ COLUMNS = {
 OPTIONAL = {("gb50137_codes.csv", "parent"), ("landuse_2023_codes.csv", "parent"),
             ("control_levels.csv", "refines"), ("control_levels.csv", "zone_type"),
             ("control_levels.csv", "colour"), ("control_levels.csv", "fill_opacity"),
-            ("crosswalk_gb50137_to_2023.csv", "note")}
+            ("crosswalk_gb50137_to_2023.csv", "note"), ("precision.csv", "stamp_zh"),
+            ("precision.csv", "stamp_en")}
 
 TAGS = {"V", "S", "U"}
 VERDICT_ORDER = {"prohibited": 3, "restricted": 2, "conditional": 1, "attention": 0}

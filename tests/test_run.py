@@ -73,3 +73,29 @@ def test_landuse_findings_and_figures(outputs):
     maps_ = sorted(p.name for p in out.glob("*.html") if p.name != "report.html")
     assert len(maps_) == 6, maps_
     assert written["pattern_pdf"].read_bytes().startswith(b"%PDF")
+
+
+def test_run_ends_with_the_file_to_open_first(outputs, monkeypatch, tmp_path):
+    from click.testing import CliRunner
+
+    from jixi_geo import run as run_module
+    from jixi_geo.cli import main
+
+    out, written = outputs
+    line = run_module.open_first(written)
+    assert line.startswith("先打开 Open first: ") and str(out / "report.html") in line
+    # the CLI (what `make run` calls) prints it as its last line
+    monkeypatch.setattr(run_module, "run_all", lambda out_dir, build=True: written)
+    result = CliRunner().invoke(main, ["run", "--no-build", "--out", str(tmp_path / "o")])
+    assert result.exit_code == 0, result.output
+    assert result.output.rstrip("\n").splitlines()[-1] == line
+    # without a report, the compliance map is named
+    assert "compliance.html" in run_module.open_first({k: v for k, v in written.items() if k != "report_html"})
+
+
+def test_compliance_map_draws_the_run_buffer(outputs):
+    out, _ = outputs
+    from jixi_geo.run import BUFFER_M
+
+    page = (out / "compliance.html").read_text(encoding="utf-8")
+    assert f"筛查缓冲区 {BUFFER_M:,.0f} 米" in page and "check_sites 的默认值" not in page

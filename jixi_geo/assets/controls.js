@@ -149,6 +149,52 @@
     });
   };
 
+  // -------------------------------------------------- registry, labels by zoom
+
+  /** Features with a properties._key, by key: {layer, group} (the site search finds them here). */
+  jixi._features = {};
+  /** Zoom-dependent labels: [{marker, group, minZoom}]. */
+  jixi._labels = [];
+
+  /**
+   * After a jixi_geo GeoJSON layer is made: record its keyed features and make a
+   * label (a DivIcon whose text is set with textContent) for each feature with
+   * properties._label at properties._labelAt, shown from zoom _labelZoom on.
+   */
+  jixi.registerFeatures = function (geo, group) {
+    geo.eachLayer(function (layer) {
+      var p = (layer.feature && layer.feature.properties) || {};
+      if (p._key !== undefined && p._key !== null) {
+        jixi._features[p._key] = { layer: layer, group: group };
+      }
+      if (p._label && p._labelAt) {
+        var text = document.createElement("span");
+        text.className = "jx-label-text";
+        text.textContent = String(p._label);
+        var marker = L.marker(p._labelAt, {
+          icon: L.divIcon({ className: "jx-label jx-label-" + (p._labelKind || "x"), html: text, iconSize: null }),
+          interactive: false,
+          keyboard: false,
+        });
+        jixi._labels.push({ marker: marker, group: group, minZoom: p._labelZoom || 0 });
+      }
+    });
+  };
+
+  /** Show each label at or past its zoom, hide it below (labels live in their features' group). */
+  jixi.updateLabels = function (map) {
+    var zoom = map.getZoom();
+    for (var i = 0; i < jixi._labels.length; i++) {
+      var item = jixi._labels[i];
+      var show = zoom >= item.minZoom;
+      if (show && !item.group.hasLayer(item.marker)) {
+        item.group.addLayer(item.marker);
+      } else if (!show && item.group.hasLayer(item.marker)) {
+        item.group.removeLayer(item.marker);
+      }
+    }
+  };
+
   /** A layer-control sortFunction listing layers by name in the given order ({name: rank}). */
   jixi.sortByName = function (rank) {
     return function (layerA, layerB, nameA, nameB) {
@@ -416,6 +462,111 @@
     },
   });
 
+  // --------------------------------------------------------------------- search
+
+  /**
+   * Site search: type to filter the sites (name, id, verdict), click one (or press
+   * Enter for the first) to zoom to it and open its popup. options.items:
+   * [{key, name, id, verdict, color}]; every text is set with textContent.
+   */
+  jixi.Search = L.Control.extend({
+    options: {
+      position: "topleft",
+      items: [],
+      maxShown: 50,
+      placeholder: "搜索项目 Search sites",
+    },
+
+    onAdd: function (map) {
+      var box = make("div", "jx-search leaflet-bar");
+      this._input = make("input", "jx-search-input", box);
+      this._input.type = "search";
+      this._input.placeholder = this.options.placeholder;
+      this._input.setAttribute("aria-label", this.options.placeholder);
+      this._count = make("div", "jx-search-count", box);
+      this._list = make("ul", "jx-search-list", box);
+      L.DomEvent.disableClickPropagation(box);
+      L.DomEvent.disableScrollPropagation(box);
+      L.DomEvent.on(this._input, "input", this._filter, this);
+      L.DomEvent.on(this._input, "keydown", function (e) {
+        if (e.key === "Enter" && this._shown.length) {
+          L.DomEvent.preventDefault(e);
+          this.select(this._shown[0]);
+        } else if (e.key === "Escape") {
+          this._input.value = "";
+          this._filter();
+        }
+      }, this);
+      this._shown = [];
+      this._filter();
+      return box;
+    },
+
+    /** The items whose name, id or verdict contains the query (case-insensitive). */
+    matches: function (query) {
+      var q = String(query || "").trim().toLowerCase();
+      var items = this.options.items || [];
+      if (!q) {
+        return [];
+      }
+      return items.filter(function (it) {
+        return [it.name, it.id, it.verdict].join(" ").toLowerCase().indexOf(q) >= 0;
+      });
+    },
+
+    _filter: function () {
+      var found = this.matches(this._input.value);
+      this._shown = found.slice(0, this.options.maxShown);
+      this._list.textContent = "";
+      for (var i = 0; i < this._shown.length; i++) {
+        this._row(this._shown[i]);
+      }
+      var q = this._input.value.trim();
+      this._count.textContent = q
+        ? found.length + " / " + (this.options.items || []).length +
+          (found.length > this._shown.length ? "（显示前 " + this._shown.length + " 个 first " + this._shown.length + " shown）" : "")
+        : "";
+      this._count.style.display = q ? "" : "none";
+      this._list.style.display = this._shown.length ? "" : "none";
+      if (this._map) {
+        this._map.fire("jx-layout");
+      }
+    },
+
+    _row: function (item) {
+      var li = make("li", "jx-search-item", this._list);
+      var dot = make("span", "jx-search-dot", li);
+      dot.style.backgroundColor = item.color || "#999";
+      make("span", "jx-search-name", li, item.name);
+      make("span", "jx-search-sub", li, item.id + " · " + item.verdict);
+      li.setAttribute("data-key", item.key);
+      L.DomEvent.on(li, "click", function (e) {
+        L.DomEvent.preventDefault(e);
+        this.select(item);
+      }, this);
+    },
+
+    /** Zoom to the item's feature (showing its group if hidden) and open its popup. */
+    select: function (item) {
+      var ref = jixi._features[item.key];
+      var map = this._map;
+      if (!ref || !map) {
+        return false;
+      }
+      if (ref.group && !map.hasLayer(ref.group)) {
+        map.addLayer(ref.group);
+      }
+      var layer = ref.layer;
+      if (layer.getLatLng) {
+        map.setView(layer.getLatLng(), Math.max(map.getZoom(), 13), { animate: false });
+      } else {
+        map.fitBounds(layer.getBounds(), { maxZoom: 15, padding: [40, 40], animate: false });
+      }
+      layer.openPopup();
+      return true;
+    },
+  });
+
   // ---------------------------------------------------------------------- notes
 
   /** A small text box; options.lines: list of strings; options.className. */
@@ -443,8 +594,14 @@
   jixi.setup = function (map, cfg) {
     cfg = cfg || {};
     var added = {};
-    if (cfg.title) {
-      var title = make("div", "jx-title", map.getContainer(), cfg.title);
+    var narrow = map.getContainer().clientWidth < 600;
+    if (cfg.title || cfg.stamp) {
+      var title = make("div", "jx-title", map.getContainer());
+      make("div", "jx-title-text", title, cfg.title || "");
+      if (cfg.stamp) {
+        // the same stamp on every map drawn from schematic layers (precision.csv)
+        added.stamp = make("div", "jx-stamp", title, cfg.stamp.join(" / "));
+      }
       L.DomUtil.addClass(map.getContainer(), "jx-has-title");
       L.DomEvent.disableClickPropagation(title);
       added.title = title;
@@ -455,8 +612,14 @@
     if (cfg.measure !== false) {
       added.measure = new jixi.Measure().addTo(map);
     }
+    if (cfg.search) {
+      added.search = new jixi.Search({ items: cfg.search }).addTo(map);
+    }
     if (cfg.legend) {
       added.legend = new jixi.Legend(cfg.legend).addTo(map);
+      if (narrow) {
+        added.legend.getContainer().querySelector(".jx-legend-body").style.display = "none";
+      }
     }
     if (cfg.warnings && cfg.warnings.length) {
       added.warnings = new jixi.Note({
@@ -467,6 +630,73 @@
       added.notes = new jixi.Note({ position: "bottomleft", lines: cfg.notes }).addTo(map);
     }
     map._jixiControls = added;
+    if (narrow) {
+      jixi.collapseLayers(map);
+    }
+    var layout = function () {
+      jixi.layoutTop(map);
+    };
+    map.on("resize jx-layout", layout);
+    window.addEventListener("resize", layout);
+    layout();
+    map.on("zoomend", function () {
+      jixi.updateLabels(map);
+    });
+    jixi.updateLabels(map);
     return added;
+  };
+
+  function overlaps(a, b) {
+    return a.left < b.right && b.left < a.right && a.top < b.bottom && b.top < a.bottom;
+  }
+
+  /**
+   * Keep the top corners' controls clear of the title: a corner whose box would meet
+   * the title's is moved down below it (on a phone the title spans the width).
+   */
+  jixi.layoutTop = function (map) {
+    var title = map._jixiControls && map._jixiControls.title;
+    var corners = map._controlCorners || {};
+    var box = map.getContainer().getBoundingClientRect();
+    ["topleft", "topright"].forEach(function (key) {
+      var corner = corners[key];
+      if (!corner) {
+        return;
+      }
+      corner.style.top = "";
+      if (!title) {
+        return;
+      }
+      var t = title.getBoundingClientRect();
+      var controls = corner.children;
+      for (var i = 0; i < controls.length; i++) {
+        if (overlaps(controls[i].getBoundingClientRect(), t)) {
+          corner.style.top = Math.ceil(t.bottom - box.top + 2) + "px";
+          return;
+        }
+      }
+    });
+  };
+
+  /** On a narrow screen: the layer list folds into its button (tap it to open, tap the map to close). */
+  jixi.collapseLayers = function (map) {
+    var box = map.getContainer().querySelector(".leaflet-control-layers");
+    if (!box) {
+      return;
+    }
+    L.DomUtil.removeClass(box, "leaflet-control-layers-expanded");
+    var link = box.querySelector(".leaflet-control-layers-toggle");
+    if (link) {
+      link.title = "图层 Layers";
+      L.DomEvent.on(link, "click", function (e) {
+        L.DomEvent.preventDefault(e);
+        L.DomUtil.addClass(box, "leaflet-control-layers-expanded");
+        map.fire("jx-layout");
+      });
+    }
+    map.on("click", function () {
+      L.DomUtil.removeClass(box, "leaflet-control-layers-expanded");
+      map.fire("jx-layout");
+    });
   };
 })(window.L);
