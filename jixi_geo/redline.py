@@ -6,6 +6,19 @@ up in the rule table (``layers/rules/verdict_rules.csv``) by the zone's control
 level and the site's activity; a site within ``buffer_m`` of a zone but in none is
 ``attention``; a site in none and near none is ``clear``; a site outside the city
 is ``outside_jixi``.
+
+:func:`check_sites` runs in named steps, as geopandas' ``sjoin`` does: read the
+sites (:func:`jixi_geo.read_sites`, options in :class:`ReadOptions`, shared by
+every check function), query the zones with a kernel (:mod:`jixi_geo._kernels`),
+then :func:`_assemble` the result: the deciding hit (:func:`_deciding_hits`), the
+zones hit (:func:`_zone_columns`), the nearest zone (:func:`_nearest_columns`),
+the final verdict (:func:`_verdict_codes`), the overlaps (:func:`_overlap_columns`),
+the reasons (:func:`_reason_column`), the audit stamp (:func:`_stamp_columns`),
+joined to the input's columns once (:func:`_frame_join`).
+
+Partitioned inputs (a dask-geopandas GeoDataFrame) are handed by
+:func:`check_sites` to the checker :mod:`jixi_geo.batch` registers with
+:func:`register_partitioned`; this module never imports :mod:`jixi_geo.batch`.
 """
 
 from __future__ import annotations
@@ -14,7 +27,8 @@ import datetime as _dt
 import functools
 import logging
 import warnings
-from typing import Literal
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Callable, Literal
 
 import geopandas as gpd
 import numpy as np
@@ -34,7 +48,8 @@ from .layers import load_layer
 from ._args import amount
 from .sites import _constant, crs_note
 
-__all__ = ["check_sites", "check_sites_detail", "validate_zones", "ZONE_COLUMNS", "RESULT_COLUMNS"]
+__all__ = ["check_sites", "check_sites_detail", "validate_zones", "ReadOptions", "READ_OPTIONS_DOC",
+           "with_read_options_doc", "register_partitioned", "ZONE_COLUMNS", "RESULT_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -44,6 +59,9 @@ SHOWN_DUPLICATE_IDS = 10
 SHOWN_INVALID_REASONS = 5
 #: A hit covering the site's area or length to this relative tolerance is the whole site.
 WHOLE_SITE_REL_TOL = 1e-6
+#: A share of a line or polygon outside Jixi below this (%) is float noise along the border: 0.
+OUTSIDE_NOISE_PCT = 1e-4
+
 
 def _in_sentence(en: str) -> str:
     """``"Nature reserve"`` -> ``"nature reserve"``: an English label placed inside a sentence."""
@@ -69,6 +87,94 @@ CLEAR_RULE = {"rule_id": "CLEAR", "rule_zh": "不在任何管控区内，缓冲�
               "rule_en": "In no control zone and none within the buffer.", "basis": ""}
 OUTSIDE_RULE = {"rule_id": "OUTSIDE", "rule_zh": "场址不在鸡西市域内，本工具的规则不适用。",
                 "rule_en": "The site is outside Jixi; this tool's rules do not apply.", "basis": ""}
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """The options of :func:`jixi_geo.read_sites`, which every check function accepts and passes on.
+
+    :func:`check_sites`, :func:`check_sites_detail` and :func:`jixi_geo.check_file`
+    take each of these as a keyword (``tests/test_batch.py`` asserts that the
+    three signatures hold every keyword of :func:`jixi_geo.read_sites`); inside,
+    they travel together as one of these. The block :data:`READ_OPTIONS_DOC`
+    documents them once, in every check function's docstring.
+    """
+
+    coords: Literal["wgs84", "cgcs2000", "gcj02", "bd09"] | None = None
+    crs: Any = None
+    id_column: str | None = None
+    layer: str | int | None = None
+    encoding: str | None = None
+    make_valid: bool = False
+    cad_layer: str | None = None
+    sheet: str | int | None = None
+    name_column: str | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        """The options as keywords of :func:`jixi_geo.read_sites`."""
+        return asdict(self)
+
+    def given(self) -> dict[str, Any]:
+        """The options that differ from their defaults."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != f.default}
+
+
+#: The numpydoc block of the read options, put into each check function's docstring
+#: where it says ``{read_options}`` (by :func:`with_read_options_doc`).
+READ_OPTIONS_DOC = """\
+coords : {"wgs84", "cgcs2000", "gcj02", "bd09"}, optional
+    Lon/lat copied from a Chinese web map (GCJ-02 for 高德/腾讯, BD-09 for 百度) is
+    converted to WGS84 first; the result records it in ``converted_from``.
+crs : optional
+    The CRS of a file that has none (e.g. a Shapefile without ``.prj``).
+id_column : str, optional
+    The column holding the site ids (default: ``site_id``/``id``/``编号`` if unique).
+layer : str or int, optional
+    Layer of a multi-layer file (GeoPackage, KML), or the Shapefile of a ``.zip``
+    holding several.
+encoding : str, optional
+    Text encoding of a CSV, WKT text or ``.dbf`` (e.g. ``"gbk"``).
+make_valid : bool
+    Repair invalid polygons instead of refusing them (the repair is noted).
+cad_layer, sheet, name_column : str, optional
+    DXF layers to read, the Excel sheet, the column of site names. Each of these
+    options (:class:`ReadOptions`) is passed to :func:`jixi_geo.read_sites`, which
+    documents it in full."""
+
+
+def with_read_options_doc(func):
+    """Put :data:`READ_OPTIONS_DOC` into ``func``'s docstring at ``{read_options}``, indented as that line."""
+    doc = func.__doc__ or ""
+    lines = doc.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() == "{read_options}")
+    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+    lines[at:at + 1] = [(indent + t) if t else "" for t in READ_OPTIONS_DOC.splitlines()]
+    func.__doc__ = "\n".join(lines) + ("\n" if doc.endswith("\n") else "")
+    return func
+
+
+#: Checkers of partitioned inputs, tried in order by :func:`check_sites`: (accepts, check) pairs.
+_PARTITIONED: list[tuple[Callable[[Any], bool], Callable[..., Any]]] = []
+
+
+def register_partitioned(accepts: Callable[[Any], bool], check: Callable[..., Any]) -> None:
+    """Let :func:`check_sites` hand a partitioned input to ``check``.
+
+    :mod:`jixi_geo.batch` registers its dask-geopandas checker when it is
+    imported (``import jixi_geo`` imports it), so ``check_sites(dask_gdf)``
+    works while this module never imports :mod:`jixi_geo.batch`, which imports
+    this one: no import cycle.
+
+    Parameters
+    ----------
+    accepts : callable
+        ``accepts(sites) -> bool``: whether ``check`` takes these sites. It must
+        not import anything heavy (test the type's module name, for example).
+    check : callable
+        ``check(sites, **options)`` with every keyword of :func:`check_sites`.
+    """
+    if (accepts, check) not in _PARTITIONED:
+        _PARTITIONED.append((accepts, check))
 
 
 def validate_zones(zones, *, layer: str | None = None) -> gpd.GeoDataFrame:
@@ -198,18 +304,21 @@ def _apply_aliases(zones: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str,
     return zones, {str(k): v for k, v in renames.items()}
 
 
-def _prepare_sites(sites, *, coords, crs, id_column, make_valid, layer=None, encoding=None,
-                   **reader_options) -> gpd.GeoDataFrame:
+#: Read options that change what :func:`jixi_geo.read_sites` makes of a table it already read
+#: (``layer`` and ``encoding`` apply to files only; ``make_valid`` to invalid polygons, which a read table has none of).
+_REREAD_OPTIONS = ("coords", "crs", "id_column", "cad_layer", "sheet", "name_column")
+
+
+def _prepare_sites(sites, read: ReadOptions) -> gpd.GeoDataFrame:
+    """The sites as :func:`jixi_geo.read_sites` gives them; its own output is used as is."""
     from .sites import read_sites
 
     already = (isinstance(sites, gpd.GeoDataFrame) and "read_sites" in sites.attrs and sites.crs is not None
-               and STORAGE_CRS.equals(sites.crs) and coords is None and crs is None and id_column is None
-               and not any(v is not None for v in reader_options.values())
+               and STORAGE_CRS.equals(sites.crs) and all(getattr(read, k) is None for k in _REREAD_OPTIONS)
                and {"site_id", "input_crs", "converted_from"} <= set(sites.columns))
     if already:  # the output of read_sites: validated, ids set, conversions recorded
         return sites
-    return read_sites(sites, coords=coords, crs=crs, id_column=id_column, make_valid=make_valid, layer=layer,
-                      encoding=encoding, **reader_options)
+    return read_sites(sites, **read.kwargs())
 
 
 def _activities(sites: gpd.GeoDataFrame, activity) -> tuple[np.ndarray, list[str]]:
@@ -230,15 +339,14 @@ def _level_tables(zones: gpd.GeoDataFrame):
     return zones["control_level"].map(levels).to_numpy()
 
 
-def _run(sites, *, activity, zones, buffer_m, tolerance_ha, search_m, coords, crs, id_column, make_valid,
-         method, layer=None, encoding=None, zones_layer=None, **reader_options):
+def _run(sites, *, read: ReadOptions, activity, zones, zones_layer, buffer_m, tolerance_ha, search_m, method):
+    """Read the sites and the zones, and run the kernel: (sites, their geometries, zones, pairs, activities)."""
     if method not in KERNELS:
         raise InputError(f"method {method!r} is not known; use one of {sorted(KERNELS)}")
     buffer_m = amount(buffer_m, name="buffer_m")
     tolerance_ha = amount(tolerance_ha, name="tolerance_ha", unit="ha")
     search_m = amount(search_m, name="search_m")
-    gdf = _prepare_sites(sites, coords=coords, crs=crs, id_column=id_column, make_valid=make_valid, layer=layer,
-                         encoding=encoding, **reader_options)
+    gdf = _prepare_sites(sites, read)
     zones = (load_layer("redline_zones") if zones is None
              else R.apply_zone_types(validate_zones(zones, layer=zones_layer)))
     ensure_crs(zones, name="zones")
@@ -278,7 +386,7 @@ def _outside_share(geoms: np.ndarray, dims: np.ndarray, in_jixi: np.ndarray, sit
 
     Points: 0 inside, 100 outside. Lines and polygons touching the city: 0 if
     covered by the boundary, else ``100 × (1 − inside / whole)`` on the CGCS2000
-    ellipsoid; shares below 1e-4 % (float noise along the border) count as 0.
+    ellipsoid; shares below :data:`OUTSIDE_NOISE_PCT` (float noise along the border) count as 0.
     ``geoms`` are in EPSG:4553 for lines and polygons.
     """
     pct = np.where(in_jixi, 0.0, 100.0)
@@ -299,7 +407,7 @@ def _outside_share(geoms: np.ndarray, dims: np.ndarray, in_jixi: np.ndarray, sit
         share_in[d == 2] = ellipsoidal_area(inner[d == 2]) / site_area[part[d == 2]]
         share_in[d == 1] = ellipsoidal_length(inner[d == 1]) / site_len[part[d == 1]]
     out = np.clip(100.0 * (1.0 - np.nan_to_num(share_in, nan=1.0)), 0.0, 100.0)
-    pct[part] = np.where(out < 1e-4, 0.0, out)
+    pct[part] = np.where(out < OUTSIDE_NOISE_PCT, 0.0, out)
     return pct
 
 
@@ -556,13 +664,14 @@ def _labels(codes: np.ndarray, labels: list) -> pd.Categorical:
     return pd.Categorical.from_codes(lab_codes[codes], categories=pd.Index(list(lab_uniq), dtype="str"))
 
 
+@with_read_options_doc
 def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame | None = None,
                 buffer_m: float = 1000.0, tolerance_ha: float = 0.01, search_m: float = 10_000.0,
+                zones_layer: str | None = None, method: Literal["fast", "reference"] = "fast",
                 coords: Literal["wgs84", "cgcs2000", "gcj02", "bd09"] | None = None, crs=None,
-                id_column: str | None = None, make_valid: bool = False, layer: str | None = None,
-                encoding: str | None = None, zones_layer: str | None = None,
-                method: Literal["fast", "reference"] = "fast", cad_layer: str | None = None,
-                sheet: str | int | None = None, name_column: str | None = None) -> gpd.GeoDataFrame:
+                id_column: str | None = None, layer: str | int | None = None, encoding: str | None = None,
+                make_valid: bool = False, cad_layer: str | None = None, sheet: str | int | None = None,
+                name_column: str | None = None) -> gpd.GeoDataFrame:
     """Check project sites against the red-line zones and say what the rules allow.
 
     Parameters
@@ -589,26 +698,13 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
     search_m : float
         The nearest zone is reported up to this distance (metres); beyond, ``distance_m`` is NaN
         (finite, ≥ 0).
-    coords : {"wgs84", "cgcs2000", "gcj02", "bd09"}, optional
-        Lon/lat copied from a Chinese web map (GCJ-02 for 高德/腾讯, BD-09 for 百度) is
-        converted to WGS84 first; the result records it in ``converted_from``.
-    crs : optional
-        The CRS of a file that has none (e.g. a Shapefile without ``.prj``).
-    id_column : str, optional
-        The column holding the site ids (default: ``site_id``/``id``/``编号`` if unique).
-    make_valid : bool
-        Repair invalid polygons instead of refusing them (the repair is noted).
-    layer, encoding : str, optional
-        Layer of a multi-layer file; text encoding of a CSV or ``.dbf`` (e.g. ``"gbk"``).
     zones_layer : str, optional
         The layer of a multi-layer zones file (required if ``zones`` is a path to a
         file with several layers).
     method : {"fast", "reference"}
         The geometry kernel: ``fast`` (tiled STRtree, the default) or ``reference``
         (plain geopandas ``sjoin``/``sjoin_nearest``); both give the same results.
-    cad_layer, sheet, name_column : str, optional
-        DXF layers to read, the Excel sheet, the column of site names: as for
-        :func:`jixi_geo.read_sites`.
+    {read_options}
 
     Returns
     -------
@@ -641,17 +737,14 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
     >>> list(r["verdict"])
     ['prohibited', 'clear']
     """
-    if type(sites).__module__.startswith("dask_geopandas"):
-        from .batch import check_sites_dask
-
-        return check_sites_dask(sites, activity=activity, zones=zones, buffer_m=buffer_m,
-                                tolerance_ha=tolerance_ha, search_m=search_m, coords=coords, crs=crs,
-                                id_column=id_column, make_valid=make_valid)
-    gdf, geoms, pz, pairs, acts = _run(sites, activity=activity, zones=zones, buffer_m=buffer_m,
-                                       tolerance_ha=tolerance_ha, search_m=search_m, coords=coords, crs=crs,
-                                       id_column=id_column, make_valid=make_valid, method=method, layer=layer,
-                                       encoding=encoding, zones_layer=zones_layer, cad_layer=cad_layer,
-                                       sheet=sheet, name_column=name_column)
+    options = {"activity": activity, "zones": zones, "buffer_m": buffer_m, "tolerance_ha": tolerance_ha,
+               "search_m": search_m, "zones_layer": zones_layer, "method": method}
+    read = ReadOptions(coords=coords, crs=crs, id_column=id_column, layer=layer, encoding=encoding,
+                       make_valid=make_valid, cad_layer=cad_layer, sheet=sheet, name_column=name_column)
+    for accepts, check in _PARTITIONED:
+        if accepts(sites):
+            return check(sites, **options, **read.kwargs())
+    gdf, geoms, pz, pairs, acts = _run(sites, read=read, **options)
     result = _assemble(gdf, geoms, pz, pairs, acts, buffer_m=buffer_m, tolerance_ha=tolerance_ha)
     if isinstance(sites, pd.DataFrame):
         # keep the input's index, as geopandas' sjoin keeps the left index, so results join back by index
@@ -816,19 +909,41 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
     return result if STORAGE_CRS.equals(result.crs) else result.to_crs(STORAGE_CRS)
 
 
+@with_read_options_doc
 def check_sites_detail(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame | None = None,
-                       buffer_m: float = 1000.0, tolerance_ha: float = 0.01, coords=None, crs=None,
-                       id_column: str | None = None, make_valid: bool = False,
-                       method: Literal["fast", "reference"] = "fast") -> pd.DataFrame:
+                       buffer_m: float = 1000.0, tolerance_ha: float = 0.01, search_m: float | None = None,
+                       zones_layer: str | None = None, method: Literal["fast", "reference"] = "fast",
+                       coords: Literal["wgs84", "cgcs2000", "gcj02", "bd09"] | None = None, crs=None,
+                       id_column: str | None = None, layer: str | int | None = None, encoding: str | None = None,
+                       make_valid: bool = False, cad_layer: str | None = None, sheet: str | int | None = None,
+                       name_column: str | None = None) -> pd.DataFrame:
     """One row per (site, zone) pair: every zone a site falls in or lies within ``buffer_m`` of.
 
-    Columns: ``site_id, zone_id, zone_name_zh, zone_name_en, control_level, relation``
-    (``inside``/``near``), ``overlap_ha, overlap_m, overlap_pct, distance_m, activity,
-    verdict, rule_id, rule_zh, rule_en, basis``. Parameters as in :func:`check_sites`.
+    Parameters
+    ----------
+    sites, activity, zones, buffer_m, tolerance_ha, zones_layer, method
+        As in :func:`check_sites`.
+    search_m : float, optional
+        Accepted so that one set of options serves :func:`check_sites` and this
+        function alike; the rows list zones within ``buffer_m`` only, so the
+        search for the nearest zone stops there (default and any smaller value:
+        ``buffer_m``) and a larger value changes no row. Finite, ≥ 0.
+    {read_options}
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``site_id, site_name, zone_id, zone_name_zh, zone_name_en, control_level, relation``
+        (``inside``/``near``), ``overlap_ha, overlap_m, overlap_pct, distance_m, activity,
+        verdict, rule_id, rule_zh, rule_en, basis``.
     """
-    gdf, geoms, pz, pairs, acts = _run(sites, activity=activity, zones=zones, buffer_m=buffer_m,
-                                       tolerance_ha=tolerance_ha, search_m=buffer_m, coords=coords, crs=crs,
-                                       id_column=id_column, make_valid=make_valid, method=method)
+    if search_m is not None:
+        amount(search_m, name="search_m")  # checked as check_sites checks it; no row depends on it
+    read = ReadOptions(coords=coords, crs=crs, id_column=id_column, layer=layer, encoding=encoding,
+                       make_valid=make_valid, cad_layer=cad_layer, sheet=sheet, name_column=name_column)
+    gdf, geoms, pz, pairs, acts = _run(sites, read=read, activity=activity, zones=zones, zones_layer=zones_layer,
+                                       buffer_m=buffer_m, tolerance_ha=tolerance_ha, search_m=buffer_m,
+                                       method=method)
     dims, site_area, site_len = _site_measures(geoms)
     hits = _hit_table(pairs, pz, acts, dims, tolerance_ha)
     z = pz.zones
@@ -856,6 +971,8 @@ def check_sites_detail(sites, *, activity: str | None = None, zones: gpd.GeoData
     get = lambda r, k: (special.get(r) or rules_by_id[r])[k]  # noqa: E731
     out = pd.DataFrame({
         "site_id": gdf["site_id"].to_numpy()[rows["site"]],
+        "site_name": np.asarray(gdf["site_name"].astype(str) if "site_name" in gdf.columns else [""] * len(gdf),
+                                dtype=object)[rows["site"]],
         "zone_id": z["id"].astype(str).to_numpy()[rows["zone"]],
         "zone_name_zh": z["name_zh"].to_numpy()[rows["zone"]],
         "zone_name_en": z["name_en"].to_numpy()[rows["zone"]],
