@@ -19,7 +19,6 @@ Both accept every option of :func:`jixi_geo.check_sites`, the read options of
 
 from __future__ import annotations
 
-import functools
 import json
 import logging
 import sys
@@ -92,23 +91,28 @@ def _write_part(res: gpd.GeoDataFrame, path: Path) -> None:
     pq.write_table(table.cast(pa.schema(fields, metadata=table.schema.metadata)), path)
 
 
-def _whole_file_options(src: Path, read: ReadOptions) -> list[str]:
-    """The read options given that the streaming reader of ``src`` does not take (all of them if none streams it)."""
+def _why_read_whole(src: Path, read: ReadOptions) -> str | None:
+    """Why ``src`` is read whole rather than streamed (None: it is streamed)."""
     takes = STREAMED_OPTIONS.get(src.suffix.lower())
-    return [k for k in read.given() if takes is None or k not in takes]
+    if takes is None:
+        return "its format is not streamed"
+    other = [k for k in read.given() if k not in takes]
+    return f"the streaming reader does not take {', '.join(other)}" if other else None
 
 
 def _chunks(src: Path, *, chunksize: int, read: ReadOptions, whole=None) -> Iterator[gpd.GeoDataFrame]:
-    """The sites of ``src`` chunk by chunk: streamed (CSV, Parquet), or ``whole`` (read already) cut into chunks."""
+    """The sites of ``src`` chunk by chunk: streamed (CSV, Parquet), or ``whole`` (read already) cut into chunks.
+
+    The streaming readers check the options, the encoding, the header and the ids
+    when called, so a refused input raises here, before any output is written.
+    """
     from .sites import iter_sites_csv, iter_sites_parquet
 
-    if whole is None:
-        streamed = {k: v for k, v in read.kwargs().items() if k in STREAMED_OPTIONS[src.suffix.lower()]}
-        stream = iter_sites_csv if src.suffix.lower() in (".csv", ".tsv") else iter_sites_parquet
-        yield from stream(src, chunksize=chunksize, **streamed)
-        return
-    for start in range(0, len(whole), chunksize):
-        yield whole.iloc[start:start + chunksize]
+    if whole is not None:
+        return (whole.iloc[start:start + chunksize] for start in range(0, len(whole), chunksize))
+    streamed = {k: v for k, v in read.kwargs().items() if k in STREAMED_OPTIONS[src.suffix.lower()]}
+    stream = iter_sites_csv if src.suffix.lower() in (".csv", ".tsv") else iter_sites_parquet
+    return stream(src, chunksize=chunksize, **streamed)
 
 
 @with_read_options_doc
@@ -165,9 +169,10 @@ def check_file(src, out, *, chunksize: int = CHUNK_SITES, resume: bool = True, p
                        make_valid=make_valid, cad_layer=cad_layer, sheet=sheet, name_column=name_column)
     src = Path(src)
     whole = None
-    if _whole_file_options(src, read):
+    why = _why_read_whole(src, read)
+    if why is not None:
         # read whole (any format read_sites takes): missing or refused inputs raise before any output
-        log.info("%s is read whole: %s", src.name, ", ".join(_whole_file_options(src, read)))
+        log.info("%s is read whole: %s", src.name, why)
         whole = read_sites(src, **read.kwargs())
     else:
         src = _formats.identify(src).path  # missing or refused inputs: InputError before any output
@@ -176,7 +181,7 @@ def check_file(src, out, *, chunksize: int = CHUNK_SITES, resume: bool = True, p
     out = Path(out)
     check_kw = {"activity": activity, "zones": zones, "buffer_m": buffer_m, "tolerance_ha": tolerance_ha,
                 "search_m": search_m, "method": method}
-    chunks = functools.partial(_chunks, src, chunksize=chunksize, read=read, whole=whole)
+    chunks = _chunks(src, chunksize=chunksize, read=read, whole=whole)
     if out.suffix.lower() == ".gpkg":
         output_dir(out.parent)  # an unwritable place: OutputError before any work
         return _check_to_gpkg(out, chunks=chunks, progress=progress, check_kw=check_kw)
@@ -207,7 +212,7 @@ def check_file(src, out, *, chunksize: int = CHUNK_SITES, resume: bool = True, p
         from tqdm import tqdm
 
         bar = tqdm(unit=" sites", desc="checking", file=sys.stderr)
-    for i, chunk in enumerate(chunks()):
+    for i, chunk in enumerate(chunks):
         if i in done:
             if bar is not None:
                 bar.update(len(chunk))
@@ -237,7 +242,7 @@ def _check_to_gpkg(out: Path, *, chunks, progress, check_kw) -> Path:
 
         bar = tqdm(unit=" sites", desc="checking", file=sys.stderr)
     with atomic_path(out) as tmp:
-        for i, chunk in enumerate(chunks()):
+        for i, chunk in enumerate(chunks):
             res = plain_results(redline.check_sites(chunk, **check_kw))
             pyogrio.write_dataframe(res, tmp, layer="results", driver="GPKG", append=i > 0)
             if bar is not None:
