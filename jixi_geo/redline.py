@@ -28,7 +28,7 @@ import functools
 import logging
 import warnings
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Callable, Literal
+from typing import Any, Callable, Literal, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -335,6 +335,7 @@ def _activities(sites: gpd.GeoDataFrame, activity) -> tuple[np.ndarray, list[str
 
 
 def _level_tables(zones: gpd.GeoDataFrame):
+    """Each zone's control-level rank (``layers/rules/control_levels.csv``; lower is stricter)."""
     levels = R.control_levels().set_index("control_level")["rank"]
     return zones["control_level"].map(levels).to_numpy()
 
@@ -369,6 +370,7 @@ def _run(sites, *, read: ReadOptions, activity, zones, zones_layer, buffer_m, to
 
 
 def _site_measures(geoms: np.ndarray):
+    """Each site's dimension (0 point, 1 line, 2 polygon), ellipsoidal area (m², polygons) and length (m, lines)."""
     dims = shapely.get_dimensions(geoms)
     area = np.full(len(geoms), np.nan)
     length = np.full(len(geoms), np.nan)
@@ -781,7 +783,7 @@ def _zone_combinations(site: np.ndarray, zone: np.ndarray) -> tuple[np.ndarray, 
 
 
 def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> gpd.GeoDataFrame:
-    """Apply the rules to the kernel's pairs and build the result table.
+    """Apply the rules to the kernel's pairs and build the result table, in named steps.
 
     Text columns are categoricals built from integer codes: a million sites share a
     few dozen distinct verdicts, rules and zone names.
@@ -789,70 +791,163 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
     n = len(gdf)
     dims, site_area, site_len = _site_measures(geoms)
     hits = _hit_table(pairs, pz, acts, dims, tolerance_ha)
-    z = pz.zones
-    zname = z["name_zh"].astype(str).to_numpy(dtype=object)
-    zid = z["id"].astype(str).to_numpy(dtype=object)
-    names_lab, ids_lab = _Labels([""]), _Labels([""])
-    zcode_name = np.array([names_lab.code(v) for v in zname], dtype=np.int64)
-    zcode_id = np.array([ids_lab.code(v) for v in zid], dtype=np.int64)
+    zl = _zone_labels(pz.zones)
     level_lab = _Labels([""])
     rule_lab = _Labels([CLEAR_RULE["rule_id"], NEAR_RULE["rule_id"], OUTSIDE_RULE["rule_id"]])
+    vcode, lcode, rcode, deciding = _deciding_hits(hits, n, level_lab, rule_lab)
+    inside = deciding >= 0
+    zh_code, zi_code = _zone_columns(hits, n, zl)
+    nearest_zone, distance = _nearest_columns(pairs, deciding)
+    vcode, lcode, rcode = _verdict_codes(vcode, lcode, rcode, inside, nearest_zone, distance, pairs.in_jixi,
+                                         rule_lab, buffer_m=buffer_m)
+    overlap_ha, overlap_m, pct = _overlap_columns(geoms, pz, hits, dims, site_area, site_len, inside)
+    decider = np.where(inside, zl.name_code[np.maximum(deciding, 0)], 0)
+    nz_code = np.where(nearest_zone >= 0, zl.name_code[np.maximum(nearest_zone, 0)], 0)
+    nzi_code = np.where(nearest_zone >= 0, zl.id_code[np.maximum(nearest_zone, 0)], 0)
+    out_pct = _outside_share(geoms, dims, pairs.in_jixi, site_area, site_len)
+    rules_by_id = _rules_by_id()
+    reasons = _reason_column(gdf, vcode, lcode, level_lab.labels, zh_code, decider, zl.names.labels, acts, dims,
+                             overlap_ha, overlap_m, pct, nz_code, distance, rcode, rule_lab.labels, rules_by_id,
+                             buffer_m, out_pct)
+    rule_texts = {k: [rules_by_id[r][k] for r in rule_lab.labels] for k in ("rule_zh", "rule_en", "basis")}
+    added = {
+        "verdict": pd.Categorical.from_codes(vcode, categories=pd.Index(list(R.VERDICTS), dtype="str")),
+        "verdict_zh": pd.Categorical.from_codes(vcode, categories=pd.Index(
+            [R.VERDICT_NAMES[v][0] for v in R.VERDICTS], dtype="str")),
+        "control_level": level_lab.categorical(lcode),
+        "zones_hit": zl.names.categorical(zh_code), "zone_ids": zl.ids.categorical(zi_code),
+        "overlap_ha": np.round(overlap_ha, 6), "overlap_m": np.round(overlap_m, 3),
+        "overlap_pct": np.round(pct, 4), "outside_jixi_pct": np.round(out_pct, 4),
+        "nearest_zone": zl.names.categorical(nz_code), "nearest_zone_id": zl.ids.categorical(nzi_code),
+        "distance_m": np.round(distance, 3),
+        "activity": pd.Categorical.from_codes(acts[0], categories=pd.Index(acts[1], dtype="str")),
+        "rule_id": rule_lab.categorical(rcode),
+        "rule": _labels(rcode, rule_texts["rule_en"]), "rule_zh": _labels(rcode, rule_texts["rule_zh"]),
+        "basis": _labels(rcode, rule_texts["basis"]), "reasons": reasons,
+        **_stamp_columns(gdf, pz.sha256),
+    }
+    return _frame_join(gdf, added)
 
+
+class _ZoneLabels(NamedTuple):
+    """Label lists of zone names and ids, and each zone's code into them."""
+
+    names: _Labels  # "" then each zone's name_zh; combinations of names are added as found
+    ids: _Labels  # "" then each zone's id; likewise
+    name_code: np.ndarray  # per zone position: its code in ``names``
+    id_code: np.ndarray  # per zone position: its code in ``ids``
+    name_zh: np.ndarray  # per zone position: its name (object array)
+    zone_id: np.ndarray  # per zone position: its id as text (object array)
+
+
+def _zone_labels(zones: gpd.GeoDataFrame) -> _ZoneLabels:
+    """The label lists of the zones' names and ids, with the empty label first (code 0: no zone)."""
+    zname = zones["name_zh"].astype(str).to_numpy(dtype=object)
+    zid = zones["id"].astype(str).to_numpy(dtype=object)
+    names, ids = _Labels([""]), _Labels([""])
+    name_code = np.array([names.code(v) for v in zname], dtype=np.int64)
+    id_code = np.array([ids.code(v) for v in zid], dtype=np.int64)
+    return _ZoneLabels(names, ids, name_code, id_code, zname, zid)
+
+
+def _deciding_hits(hits: pd.DataFrame, n: int, level_lab: _Labels,
+                   rule_lab: _Labels) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each site's deciding hit: the most severe verdict, then the strictest level, then zone order.
+
+    Returns
+    -------
+    vcode, lcode, rcode : numpy.ndarray of int64
+        Per site: the verdict rank (``clear`` where no hit), the code of the control
+        level in ``level_lab`` (0: none) and of the rule in ``rule_lab`` (0: CLEAR).
+    deciding : numpy.ndarray of int64
+        Per site: the position of the deciding zone, -1 for sites in no zone.
+    """
     vcode = np.full(n, R.VERDICT_RANK["clear"], dtype=np.int64)
     lcode = np.zeros(n, dtype=np.int64)
     rcode = np.zeros(n, dtype=np.int64)
-    zh_code = np.zeros(n, dtype=np.int64)
-    zi_code = np.zeros(n, dtype=np.int64)
-    inside = np.zeros(n, dtype=bool)
-    nearest_zone = pairs.nearest_zone.copy()
-    distance = pairs.nearest_m.copy()
-    decider = np.zeros(n, dtype=np.int64)  # names_lab code of the deciding zone
+    deciding = np.full(n, -1, dtype=np.int64)
     if len(hits):
-        # the deciding hit: most severe verdict, then strictest level, then zone order
         best = hits.sort_values(["site", "rank", "level_rank", "zone"]).drop_duplicates("site")
         s = best["site"].to_numpy()
-        bz = best["zone"].to_numpy()
         vcode[s] = best["rank"].to_numpy()
         for col, lab, dest in (("control_level", level_lab, lcode), ("rule_id", rule_lab, rcode)):
             cat = best[col].array  # categorical: recode its categories into the label list
             dest[s] = np.array([lab.code(str(u)) for u in cat.categories], dtype=np.int64)[cat.codes]
-        decider[s] = zcode_name[bz]
-        # the zones hit, strictest level first: one label per distinct combination
+        deciding[s] = best["zone"].to_numpy()
+    return vcode, lcode, rcode, deciding
+
+
+def _zone_columns(hits: pd.DataFrame, n: int, zl: _ZoneLabels) -> tuple[np.ndarray, np.ndarray]:
+    """Per site, the codes of the zones hit (names and ids, strictest level first, ``"; "``-joined).
+
+    One label per distinct combination of zones, added to ``zl.names`` and ``zl.ids``;
+    code 0 (``""``) for sites in no zone.
+    """
+    zh_code = np.zeros(n, dtype=np.int64)
+    zi_code = np.zeros(n, dtype=np.int64)
+    if len(hits):
         ordered = hits.sort_values(["site", "level_rank", "zone"])
         combo_sites, combo, combos = _zone_combinations(ordered["site"].to_numpy(), ordered["zone"].to_numpy())
-        name_of = np.array([names_lab.code("; ".join(zname[list(c)])) for c in combos], dtype=np.int64)
-        id_of = np.array([ids_lab.code("; ".join(zid[list(c)])) for c in combos], dtype=np.int64)
+        name_of = np.array([zl.names.code("; ".join(zl.name_zh[list(c)])) for c in combos], dtype=np.int64)
+        id_of = np.array([zl.ids.code("; ".join(zl.zone_id[list(c)])) for c in combos], dtype=np.int64)
         zh_code[combo_sites] = name_of[combo]
         zi_code[combo_sites] = id_of[combo]
-        inside[s] = True
-        # inside: the nearest zone is the deciding one, at distance 0
-        nearest_zone[s] = bz
-        distance[s] = 0.0
+    return zh_code, zi_code
 
-    ov_m2, ov_len = _union_overlap(geoms, pz, hits, dims, site_area, site_len)
-    # a polygon touching zones only by slivers (below tolerance_ha) is in no zone but
-    # lies at distance 0 from the first of them
+
+def _nearest_columns(pairs: Pairs, deciding: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per site, the nearest zone's position (-1: none within ``search_m``) and its distance (m).
+
+    A site in a zone is at distance 0 from its deciding zone. A polygon touching
+    zones only by slivers (below ``tolerance_ha``, so in no zone) lies at distance 0
+    from the first zone it touches.
+    """
+    nearest_zone = pairs.nearest_zone.copy()
+    distance = pairs.nearest_m.copy()
+    inside = deciding >= 0
+    nearest_zone[inside] = deciding[inside]
+    distance[inside] = 0.0
     raw = pairs.hits
-    sliver_only = np.zeros(n, dtype=bool)
+    sliver_only = np.zeros(len(deciding), dtype=bool)
     sliver_only[raw["site"].to_numpy()] = True
     sliver_only &= ~inside
     if sliver_only.any():
         first = raw[sliver_only[raw["site"].to_numpy()]].sort_values(["site", "zone"]).drop_duplicates("site")
         nearest_zone[first["site"].to_numpy()] = first["zone"].to_numpy()
         distance[first["site"].to_numpy()] = 0.0
+    return nearest_zone, distance
+
+
+def _verdict_codes(vcode: np.ndarray, lcode: np.ndarray, rcode: np.ndarray, inside: np.ndarray,
+                   nearest_zone: np.ndarray, distance: np.ndarray, in_jixi: np.ndarray, rule_lab: _Labels, *,
+                   buffer_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The final verdict, level and rule codes: ``attention`` near a zone, ``outside_jixi`` outside the city.
+
+    A site in no zone but within ``buffer_m`` (metres) of one is ``attention`` (rule
+    NEAR); a site outside Jixi is ``outside_jixi`` (rule OUTSIDE, no level),
+    whatever else it is. Returns new arrays; the inputs are not changed.
+    """
+    vcode, lcode, rcode = vcode.copy(), lcode.copy(), rcode.copy()
     near = (~inside) & (distance <= buffer_m) & (nearest_zone >= 0)
     vcode[near] = R.VERDICT_RANK["attention"]
     rcode[near] = rule_lab.code(NEAR_RULE["rule_id"])
-    outside = ~pairs.in_jixi
+    outside = ~in_jixi
     vcode[outside] = R.VERDICT_RANK["outside_jixi"]
     rcode[outside] = rule_lab.code(OUTSIDE_RULE["rule_id"])
     lcode[outside] = 0
+    return vcode, lcode, rcode
 
-    rules_by_id = {r["rule_id"]: r for r in R.verdict_rules().to_dict("records")}
-    for special in (NEAR_RULE, CLEAR_RULE, OUTSIDE_RULE):
-        rules_by_id[special["rule_id"]] = special
-    rule_texts = {k: [rules_by_id[r][k] for r in rule_lab.labels] for k in ("rule_zh", "rule_en", "basis")}
 
+def _overlap_columns(geoms: np.ndarray, pz, hits: pd.DataFrame, dims: np.ndarray, site_area: np.ndarray,
+                     site_len: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per site, the overlap with the union of its zones: hectares (polygons), metres (lines), % of the site.
+
+    Points are 100 % inside a zone or 0 %; ``overlap_ha``/``overlap_m`` are NaN
+    where they do not apply (points; lines for ``overlap_ha``; polygons for
+    ``overlap_m``). Unrounded.
+    """
+    n = len(geoms)
+    ov_m2, ov_len = _union_overlap(geoms, pz, hits, dims, site_area, site_len)
     poly, line = np.flatnonzero(dims == 2), np.flatnonzero(dims == 1)
     overlap_ha = np.full(n, np.nan)
     overlap_ha[poly] = ov_m2[poly] / 1e4
@@ -864,39 +959,49 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
         pct[line] = ov_len[line] / site_len[line] * 100
     if len(poly) or len(line):
         pct = np.clip(np.nan_to_num(pct), 0, 100)
-    nz_code = np.where(nearest_zone >= 0, zcode_name[np.maximum(nearest_zone, 0)], 0)
-    nzi_code = np.where(nearest_zone >= 0, zcode_id[np.maximum(nearest_zone, 0)], 0)
+    return overlap_ha, overlap_m, pct
 
-    out_pct = _outside_share(geoms, dims, pairs.in_jixi, site_area, site_len)
-    reasons = _reasons(vcode, lcode, level_lab.labels, zh_code, decider, names_lab.labels, acts, dims, overlap_ha,
-                       overlap_m, pct, nz_code, distance, rcode, rule_lab.labels, rules_by_id, buffer_m,
-                       out_pct=out_pct)
+
+def _rules_by_id() -> dict[str, dict]:
+    """rule_id -> rule row of ``verdict_rules.csv``, plus the NEAR, CLEAR and OUTSIDE rules."""
+    rules_by_id = {r["rule_id"]: r for r in R.verdict_rules().to_dict("records")}
+    for special in (NEAR_RULE, CLEAR_RULE, OUTSIDE_RULE):
+        rules_by_id[special["rule_id"]] = special
+    return rules_by_id
+
+
+def _reason_column(gdf: gpd.GeoDataFrame, vcode, lcode, level_labels, zh_code, decider, name_labels, acts, dims,
+                   overlap_ha, overlap_m, pct, nz_code, distance, rcode, rule_labels, rules_by_id, buffer_m,
+                   out_pct) -> pd.Categorical:
+    """The bilingual ``reasons`` column: the sentence of :func:`_reasons`, then the CRS note
+    where the input CRS was inferred (:func:`_with_crs_notes`), with the location-precision
+    label in front where the sites have one (:func:`_label_location`)."""
+    reasons = _reasons(vcode, lcode, level_labels, zh_code, decider, name_labels, acts, dims, overlap_ha,
+                       overlap_m, pct, nz_code, distance, rcode, rule_labels, rules_by_id, buffer_m, out_pct=out_pct)
     reasons = _with_crs_notes(reasons, gdf)
     if "location_precision" in gdf.columns:
         reasons = _label_location(reasons, gdf["location_precision"])
-    verdict_cat = pd.Categorical.from_codes(vcode, categories=pd.Index(list(R.VERDICTS), dtype="str"))
-    added = {
-        "verdict": verdict_cat,
-        "verdict_zh": pd.Categorical.from_codes(vcode, categories=pd.Index(
-            [R.VERDICT_NAMES[v][0] for v in R.VERDICTS], dtype="str")),
-        "control_level": level_lab.categorical(lcode),
-        "zones_hit": names_lab.categorical(zh_code), "zone_ids": ids_lab.categorical(zi_code),
-        "overlap_ha": np.round(overlap_ha, 6), "overlap_m": np.round(overlap_m, 3),
-        "overlap_pct": np.round(pct, 4), "outside_jixi_pct": np.round(out_pct, 4), "nearest_zone": names_lab.categorical(nz_code),
-        "nearest_zone_id": ids_lab.categorical(nzi_code), "distance_m": np.round(distance, 3),
-        "activity": pd.Categorical.from_codes(acts[0], categories=pd.Index(acts[1], dtype="str")),
-        "rule_id": rule_lab.categorical(rcode),
-        "rule": _labels(rcode, rule_texts["rule_en"]), "rule_zh": _labels(rcode, rule_texts["rule_zh"]),
-        "basis": _labels(rcode, rule_texts["basis"]), "reasons": reasons,
-    }
-    stamp = {"jixi_geo_version": __version__, "zones_sha256": pz.sha256, "rules_version": R.rules_version(),
+    return reasons
+
+
+def _stamp_columns(gdf: gpd.GeoDataFrame, zones_sha256: str) -> dict[str, pd.Categorical]:
+    """The audit stamp: package version, zone checksum, rule-table version and time (UTC), one value
+    for every row (a one-category column, no per-row strings); empty CRS columns if the sites lack them."""
+    n = len(gdf)
+    stamp = {"jixi_geo_version": __version__, "zones_sha256": zones_sha256, "rules_version": R.rules_version(),
              "checked_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
     for k in ("input_crs", "crs_from", "converted_from"):
         if k not in gdf.columns:
             stamp[k] = ""
-    for k, v in stamp.items():  # one value for every row: a one-category column, no per-row strings
-        added[k] = _constant(v, n)
-    # the columns in their final order, put together once (no intermediate frames)
+    return {k: _constant(v, n) for k, v in stamp.items()}
+
+
+def _frame_join(gdf: gpd.GeoDataFrame, added: dict) -> gpd.GeoDataFrame:
+    """The sites' own columns and the ``added`` result columns in their final order, put together once
+    (no intermediate frames), with the sites' index and geometry, in EPSG:4490.
+
+    Order: ``site_id``, the input's other columns, then :data:`RESULT_COLUMNS`.
+    """
     geom = gdf.geometry.name
     front = [c for c in gdf.columns if c not in RESULT_COLUMNS and c != geom]
     cols = ["site_id"] + [c for c in front if c != "site_id"] + [c for c in RESULT_COLUMNS if c != "site_id"]
