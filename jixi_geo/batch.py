@@ -2,8 +2,9 @@
 
 - :func:`check_file` streams a large CSV or (Geo)Parquet file in chunks (Parquet
   batch by batch with pyarrow, never whole), reads any other format
-  :func:`jixi_geo.read_sites` accepts whole, checks each chunk with :func:`jixi_geo.check_sites` and writes each result chunk
-  as its own GeoParquet part file, atomically. An interrupted run keeps every
+  :func:`jixi_geo.read_sites` accepts whole (DXF and Excel included), checks each
+  chunk with :func:`jixi_geo.check_sites` and writes each result chunk as its own
+  GeoParquet part file, atomically. An interrupted run keeps every
   finished part; running it again with the same input and options resumes after
   the last finished part.
 - :func:`check_sites_dask` maps :func:`jixi_geo.check_sites` over the partitions of
@@ -23,7 +24,8 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Iterator, Literal
+from collections.abc import Iterator
+from typing import Literal
 
 import geopandas as gpd
 import pandas as pd

@@ -28,7 +28,8 @@ import functools
 import logging
 import warnings
 from dataclasses import asdict, dataclass, fields
-from typing import Any, Callable, Literal, NamedTuple
+from collections.abc import Callable
+from typing import Any, Literal, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -238,7 +239,8 @@ def validate_zones(zones, *, layer: str | None = None) -> gpd.GeoDataFrame:
             problems.append(f"{int(g.isna().sum() + g.is_empty.sum())} empty or missing geometries")
         poly = g.geom_type.isin(["Polygon", "MultiPolygon"])
         if (~poly & g.notna()).any():
-            problems.append(f"non-polygon geometries: {sorted(set(g.geom_type[~poly].dropna()))}; zones must be polygons")
+            kinds = sorted(set(g.geom_type[~poly].dropna()))
+            problems.append(f"non-polygon geometries: {kinds}; zones must be polygons")
         invalid = g.notna() & ~g.is_valid
         if invalid.any():
             reasons = shapely.is_valid_reason(g[invalid].values)[:SHOWN_INVALID_REASONS]
@@ -480,8 +482,9 @@ def _union_overlap(site_geoms, pz, hits: pd.DataFrame, dims, site_area=None,
     s_rel, t_idx = pz.tree.query(site_geoms[multi], predicate="intersects")
     s_idx = multi[s_rel]
     z_idx = pz.tile_zone[t_idx]
-    wanted = set(zip(hits["site"].to_numpy().tolist(), hits["zone"].to_numpy().tolist()))
-    keep = np.fromiter(((a, b) in wanted for a, b in zip(s_idx.tolist(), z_idx.tolist())), bool, len(s_idx))
+    wanted = set(zip(hits["site"].to_numpy().tolist(), hits["zone"].to_numpy().tolist(), strict=True))
+    keep = np.fromiter(((a, b) in wanted for a, b in zip(s_idx.tolist(), z_idx.tolist(), strict=True)),
+                       bool, len(s_idx))
     s_idx, t_idx = s_idx[keep], t_idx[keep]
     # polygons: the union of the site's pieces in each hit zone (areas are robust to
     # the float noise of separately computed pieces); lines: the line cut once by the
@@ -498,7 +501,8 @@ def _union_overlap(site_geoms, pz, hits: pd.DataFrame, dims, site_area=None,
     s_sorted, p_sorted = s_idx[order], parts[order]
     bounds = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1], True])
     sites_u = s_sorted[bounds[:-1]]
-    merged = np.array([shapely.union_all(p_sorted[a:b]) for a, b in zip(bounds[:-1], bounds[1:])], dtype=object)
+    merged = np.array([shapely.union_all(p_sorted[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
+                      dtype=object)
     d = dims[sites_u]
     if (d == 2).any():
         area[sites_u[d == 2]] = ellipsoidal_area(merged[d == 2])
@@ -547,7 +551,8 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
     codes = np.zeros(len(vcode), dtype=np.int64)
     codes[vcode == R.VERDICT_RANK["outside_jixi"]] = lab.code("场址不在鸡西市域内。/ The site is outside Jixi.")
     codes[vcode == R.VERDICT_RANK["clear"]] = lab.code(
-        f"不在任何管控区内，{buffer_m:,.0f} 米范围内也无管控区。/ In no control zone and none within {buffer_m:,.0f} m.")
+        f"不在任何管控区内，{buffer_m:,.0f} 米范围内也无管控区。/ In no control zone and none within "
+        f"{buffer_m:,.0f} m.")
     near = np.flatnonzero((vcode == R.VERDICT_RANK["attention"]) & (lcode == 0))
     if len(near):  # one sentence per (nearest zone, distance in whole metres)
         metres = np.round(dist[near]).astype(np.int64)
@@ -587,16 +592,16 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
         codes[pts] = text_code[kc]
     # lines and polygons: one head per distinct template key; each distinct amount is
     # formatted once, and each distinct (head, amount, share) sentence is built once
-    for dim, amount, fmt, parts in ((2, ov_ha, "{:,.2f}", ("，重叠 ", " 公顷，占场址 ", ", ", " ha, ", "% of the site")),
-                                    (1, ov_m, "{:,.0f}", ("，区内长度 ", " 米，占 ", ", ", " m inside, ",
-                                                          "% of its length"))):
+    templates = ((2, ov_ha, "{:,.2f}", ("，重叠 ", " 公顷，占场址 ", ", ", " ha, ", "% of the site")),
+                 (1, ov_m, "{:,.0f}", ("，区内长度 ", " 米，占 ", ", ", " m inside, ", "% of its length")))
+    for dim, amounts, fmt, parts in templates:
         idx = np.flatnonzero(in_zone & (dims == dim))
         if len(idx) == 0:
             continue
         hk = _row_codes([a[idx] for a in (lcode, zh_code, dec_code, act_codes, rcode)])
         _, hfirst = np.unique(hk, return_index=True)
         hd = [head(idx[f]) for f in hfirst]
-        amt_text, amt_code = _formatted(amount[idx], fmt)
+        amt_text, amt_code = _formatted(amounts[idx], fmt)
         pct_text, pct_code = _formatted(ov_pct[idx], "{:.1f}")
         kc = _row_codes([hk, amt_code, pct_code])
         _, first = np.unique(kc, return_index=True)
@@ -610,7 +615,8 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
         for i in np.flatnonzero((out_pct > 0) & (out_pct < 100)):
             what_zh, what_en = ("面积", "area") if dims[i] == 2 else ("长度", "length")
             shown = f"{out_pct[i]:.1f}" if out_pct[i] >= 0.05 else "<0.1"
-            codes[i] = lab.code(f"{lab.labels[codes[i]]} 场址{what_zh}的 {shown}% 在鸡西市域外，域外部分未按本工具规则检查。"
+            codes[i] = lab.code(f"{lab.labels[codes[i]]} 场址{what_zh}的 {shown}% 在鸡西市域外，"
+                                "域外部分未按本工具规则检查。"
                                 f"/ {shown}% of the site's {what_en} lies outside Jixi; that part is not checked by "
                                 "these rules.")
     return lab.categorical(codes)
@@ -759,7 +765,7 @@ def _row_codes(arrays: list[np.ndarray]) -> np.ndarray:
     radix = [int(a.max()) + 1 if len(a) else 1 for a in arrays]
     if float(np.prod(np.array(radix, dtype=float))) < 2.0 ** 62:  # mixed-radix number, no overflow
         key = np.zeros(len(arrays[0]), dtype=np.int64)
-        for a, r in zip(arrays, radix):
+        for a, r in zip(arrays, radix, strict=True):
             key = key * r + a
         return pd.factorize(key)[0]
     return pd.factorize(pd.MultiIndex.from_arrays(arrays))[0]
@@ -989,7 +995,7 @@ def _stamp_columns(gdf: gpd.GeoDataFrame, zones_sha256: str) -> dict[str, pd.Cat
     for every row (a one-category column, no per-row strings); empty CRS columns if the sites lack them."""
     n = len(gdf)
     stamp = {"jixi_geo_version": __version__, "zones_sha256": zones_sha256, "rules_version": R.rules_version(),
-             "checked_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+             "checked_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     for k in ("input_crs", "crs_from", "converted_from"):
         if k not in gdf.columns:
             stamp[k] = ""
