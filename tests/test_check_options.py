@@ -210,3 +210,17 @@ def test_a_dask_frame_gets_every_option_too(tmp_path):
     assert list(got["site_name"]) == ["x", "y", "z"]
     with pytest.raises(JixiGeoError, match="fast kernel only"):
         check_sites(ddf, method="reference")  # no longer dropped on the way to the partitions
+
+
+def test_cli_passes_every_read_option_to_check_file_too(tmp_path):
+    """``jixi-geo check … --out NAME.parquet`` (check_file) gets --name-column as the in-memory path does."""
+    from click.testing import CliRunner
+
+    from jixi_geo.cli import main
+
+    src = _sites_csv(tmp_path)
+    r = CliRunner().invoke(main, ["check", str(src), "--name-column", "alias", "--out", str(tmp_path / "c.parquet")])
+    assert r.exit_code in (0, 1), r.output
+    assert set(read_results(tmp_path / "c.parquet")["site_name"]) == {"north pit", "south pit", "quarry"}
+    r = CliRunner().invoke(main, ["check", str(src), "--sheet", "1", "--out", str(tmp_path / "d.gpkg")])
+    assert r.exit_code == 3 and "sheet" in r.output and not (tmp_path / "d.gpkg").exists()
