@@ -13,10 +13,11 @@ Nothing is approximated: a point is either proved by the grid or computed exactl
 
 Cells are classified coarse to fine (``LEVELS_M``); only mixed cells, and cells
 close to a zone, are split further, so preparation costs about a second for the
-bundled zones; it is cached per zone layer, in memory and on disk (:mod:`jixi_geo._cache`). With 250 m cells about 90% of points
-spread over the city's bounding box are answered by the grid. For a million
-points the gain is less in the geometry tests than in not building a million
-projected point geometries at all: the grid reads coordinate arrays.
+bundled zones; it is cached per zone layer, in memory and on disk
+(:mod:`jixi_geo._cache`). With 250 m cells about 90% of points spread over the
+city's bounding box are answered by the grid. For a million points the gain is
+less in the geometry tests than in not building a million projected point
+geometries at all: the grid reads coordinate arrays.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ REFINE_NEAR_M = 1500.0
 #: Coordinates closer than this (in cells) to a cell edge are left to the exact kernel.
 EDGE_EPS = 1e-6
 
-_CACHE: dict[tuple, "CellGrid"] = {}
+_CACHE: dict[tuple, CellGrid] = {}
 _LOCK = threading.Lock()
 
 

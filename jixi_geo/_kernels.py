@@ -208,9 +208,10 @@ def fast_parallel(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, 
     bounds = np.linspace(0, len(sites), workers + 1).astype(int)
     with ThreadPoolExecutor(workers) as ex:
         parts = list(ex.map(lambda ab: fast(sites[ab[0]:ab[1]], pz, jixi, buffer_m=buffer_m, search_m=search_m),
-                            zip(bounds[:-1], bounds[1:])))
+                            zip(bounds[:-1], bounds[1:], strict=True)))
 
-    return _concat(parts, [np.arange(a, b) for a, b in zip(bounds[:-1], bounds[1:])], len(sites))
+    return _concat(parts, [np.arange(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
+                   len(sites))
 
 
 def _concat(parts: list[Pairs], positions: list[np.ndarray], n: int) -> Pairs:
@@ -224,7 +225,7 @@ def _concat(parts: list[Pairs], positions: list[np.ndarray], n: int) -> Pairs:
     nearest_zone = np.full(n, -1)
     nearest_m = np.full(n, np.nan)
     in_jixi = np.zeros(n, dtype=bool)
-    for where, p in zip(positions, parts):
+    for where, p in zip(positions, parts, strict=True):
         nearest_zone[where] = p.nearest_zone
         nearest_m[where] = p.nearest_m
         in_jixi[where] = p.in_jixi

@@ -23,7 +23,7 @@ from .crs import ANALYSIS_CRS
 #: Tile size (metres) zones are cut into for the spatial index.
 TILE_M = 5_000.0
 
-_CACHE: dict[str, "PreparedZones"] = {}
+_CACHE: dict[str, PreparedZones] = {}
 _LOCK = threading.Lock()
 
 

@@ -2,13 +2,20 @@
 
 - :func:`check_file` streams a large CSV or (Geo)Parquet file in chunks (Parquet
   batch by batch with pyarrow, never whole), reads any other format
-  :func:`jixi_geo.read_sites` accepts whole, checks each chunk with :func:`jixi_geo.check_sites` and writes each result chunk
-  as its own GeoParquet part file, atomically. An interrupted run keeps every
+  :func:`jixi_geo.read_sites` accepts whole (DXF and Excel included), checks each
+  chunk with :func:`jixi_geo.check_sites` and writes each result chunk as its own
+  GeoParquet part file, atomically. An interrupted run keeps every
   finished part; running it again with the same input and options resumes after
   the last finished part.
 - :func:`check_sites_dask` maps :func:`jixi_geo.check_sites` over the partitions of
   a dask-geopandas GeoDataFrame, so a ``dask.distributed`` cluster runs the same
-  fast path on each partition, unchanged.
+  fast path on each partition, unchanged. Importing this module registers it with
+  :func:`jixi_geo.redline.register_partitioned`, so ``check_sites(dask_gdf)`` is
+  lazy too: the dispatch lives here, and :mod:`jixi_geo.redline` (which this
+  module imports) never imports this one.
+
+Both accept every option of :func:`jixi_geo.check_sites`, the read options of
+:class:`jixi_geo.redline.ReadOptions` included.
 """
 
 from __future__ import annotations
@@ -17,14 +24,18 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
+from typing import Literal
 
 import geopandas as gpd
 import pandas as pd
 
+from . import redline
 from ._io import atomic_path, file_sha256, output_dir, write_text_atomic
 from ._zones import zones_sha256
 from .errors import InputError
+from .redline import ReadOptions, register_partitioned, with_read_options_doc
+from .sites import read_sites
 
 __all__ = ["check_file", "check_sites_dask", "read_results", "plain_results"]
 
@@ -33,6 +44,16 @@ log = logging.getLogger(__name__)
 #: Default number of sites per chunk of :func:`check_file` (one GeoParquet part each):
 #: large enough for the vectorised kernels, small enough to bound the memory of one chunk.
 CHUNK_SITES = 200_000
+#: Formats streamed chunk by chunk; any other format read_sites accepts is read whole, then checked in chunks.
+STREAMED_SUFFIXES = (".csv", ".tsv", ".parquet", ".geoparquet")
+#: Read options each streaming reader takes (by suffix); given any other, the file is read whole by
+#: :func:`jixi_geo.read_sites`, which applies or refuses it exactly as :func:`jixi_geo.check_sites` does.
+STREAMED_OPTIONS = {
+    ".csv": ("coords", "crs", "id_column", "encoding", "make_valid"),
+    ".tsv": ("coords", "crs", "id_column", "encoding", "make_valid"),
+    ".parquet": ("coords", "crs", "id_column", "make_valid"),
+    ".geoparquet": ("coords", "crs", "id_column", "make_valid"),
+}
 
 
 def plain_results(res: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
@@ -47,10 +68,6 @@ def plain_results(res: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
             else:
                 out[c] = out[c].astype(str)
     return out
-
-
-#: Formats streamed chunk by chunk; any other format read_sites accepts is read whole, then checked in chunks.
-STREAMED_SUFFIXES = (".csv", ".tsv", ".parquet", ".geoparquet")
 
 
 def _write_part(res: gpd.GeoDataFrame, path: Path) -> None:
@@ -76,27 +93,39 @@ def _write_part(res: gpd.GeoDataFrame, path: Path) -> None:
     pq.write_table(table.cast(pa.schema(fields, metadata=table.schema.metadata)), path)
 
 
-def _chunks(src: Path, *, chunksize: int, read_kw: dict, layer=None) -> Iterator[gpd.GeoDataFrame]:
-    from .readers.geoparquet import parquet_meta as _parquet_meta
-    from .sites import iter_sites_csv, iter_sites_parquet, read_sites
-
-    suffix = src.suffix.lower()
-    if suffix in (".csv", ".tsv"):
-        yield from iter_sites_csv(src, chunksize=chunksize, **read_kw)
-    elif suffix in (".parquet", ".geoparquet"):
-        _parquet_meta(src, layer=layer, encoding=read_kw.get("encoding"))  # refuses layer=, encoding=
-        yield from iter_sites_parquet(src, chunksize=chunksize,
-                                      **{k: v for k, v in read_kw.items() if k != "encoding"})
-    else:
-        whole = read_sites(src, layer=layer, **read_kw)
-        for start in range(0, len(whole), chunksize):
-            yield whole.iloc[start:start + chunksize]
+def _why_read_whole(src: Path, read: ReadOptions) -> str | None:
+    """Why ``src`` is read whole rather than streamed (None: it is streamed)."""
+    takes = STREAMED_OPTIONS.get(src.suffix.lower())
+    if takes is None:
+        return "its format is not streamed"
+    other = [k for k in read.given() if k not in takes]
+    return f"the streaming reader does not take {', '.join(other)}" if other else None
 
 
+def _chunks(src: Path, *, chunksize: int, read: ReadOptions, whole=None) -> Iterator[gpd.GeoDataFrame]:
+    """The sites of ``src`` chunk by chunk: streamed (CSV, Parquet), or ``whole`` (read already) cut into chunks.
+
+    The streaming readers check the options, the encoding, the header and the ids
+    when called, so a refused input raises here, before any output is written.
+    """
+    from .sites import iter_sites_csv, iter_sites_parquet
+
+    if whole is not None:
+        return (whole.iloc[start:start + chunksize] for start in range(0, len(whole), chunksize))
+    streamed = {k: v for k, v in read.kwargs().items() if k in STREAMED_OPTIONS[src.suffix.lower()]}
+    stream = iter_sites_csv if src.suffix.lower() in (".csv", ".tsv") else iter_sites_parquet
+    return stream(src, chunksize=chunksize, **streamed)
+
+
+@with_read_options_doc
 def check_file(src, out, *, chunksize: int = CHUNK_SITES, resume: bool = True, progress: bool | None = None,
                activity: str | None = None, zones=None, buffer_m: float = 1000.0, tolerance_ha: float = 0.01,
-               search_m: float = 10_000.0, coords=None, crs=None, id_column: str | None = None,
-               encoding: str | None = None, make_valid: bool = False, layer: str | None = None) -> Path:
+               search_m: float = 10_000.0, zones_layer: str | None = None,
+               method: Literal["fast", "reference"] = "fast",
+               coords: Literal["wgs84", "cgcs2000", "gcj02", "bd09"] | None = None, crs=None,
+               id_column: str | None = None, layer: str | int | None = None, encoding: str | None = None,
+               make_valid: bool = False, cad_layer: str | None = None, sheet: str | int | None = None,
+               name_column: str | None = None) -> Path:
     """Check a large site file chunk by chunk into a folder of GeoParquet parts (or one GeoPackage).
 
     Parameters
@@ -104,8 +133,12 @@ def check_file(src, out, *, chunksize: int = CHUNK_SITES, resume: bool = True, p
     src : path
         A file of sites: CSV and (Geo)Parquet are streamed (never read whole:
         memory stays bounded by ``chunksize``); any other format
-        :func:`jixi_geo.read_sites` accepts (GeoPackage, Shapefile, GeoJSON …) is
-        read whole, then checked chunk by chunk.
+        :func:`jixi_geo.read_sites` accepts (GeoPackage, Shapefile, GeoJSON, DXF,
+        Excel …) is read whole before any output is written, then checked chunk by
+        chunk. A CSV or Parquet file is read whole too when a read option its
+        streaming reader does not take is given (:data:`STREAMED_OPTIONS`; e.g.
+        ``name_column``), so every option means what it means in
+        :func:`jixi_geo.check_sites`.
     out : path
         The output folder (e.g. ``results.parquet``); it receives ``part-00000.parquet``,
         ``part-00001.parquet`` … and ``_manifest.json``. Read it back with :func:`read_results`.
@@ -117,8 +150,9 @@ def check_file(src, out, *, chunksize: int = CHUNK_SITES, resume: bool = True, p
         Skip the parts a previous run with the same input and options finished.
     progress : bool, optional
         Show a progress bar (default: when standard error is a terminal).
-    activity, zones, buffer_m, tolerance_ha, search_m, coords, crs, id_column, encoding, make_valid, layer
+    activity, zones, buffer_m, tolerance_ha, search_m, zones_layer, method
         As in :func:`jixi_geo.check_sites`.
+    {read_options}
 
     Returns
     -------
@@ -127,27 +161,40 @@ def check_file(src, out, *, chunksize: int = CHUNK_SITES, resume: bool = True, p
     """
     from .readers import registry as _formats
     from ._args import amount
-    from .redline import check_sites, validate_zones
 
     buffer_m = amount(buffer_m, name="buffer_m")
     tolerance_ha = amount(tolerance_ha, name="tolerance_ha", unit="ha")
     search_m = amount(search_m, name="search_m")
-    src = _formats.identify(src).path  # missing or refused inputs: InputError before any output
+    if method not in ("fast", "reference"):
+        raise InputError(f"method {method!r} is not known; use 'fast' or 'reference'")
+    read = ReadOptions(coords=coords, crs=crs, id_column=id_column, layer=layer, encoding=encoding,
+                       make_valid=make_valid, cad_layer=cad_layer, sheet=sheet, name_column=name_column)
+    src = Path(src)
+    whole = None
+    why = _why_read_whole(src, read)
+    if why is not None:
+        # read whole (any format read_sites takes): missing or refused inputs raise before any output
+        log.info("%s is read whole: %s", src.name, why)
+        whole = read_sites(src, **read.kwargs())
+    else:
+        src = _formats.identify(src).path  # missing or refused inputs: InputError before any output
     if zones is not None and not isinstance(zones, gpd.GeoDataFrame):
-        zones = validate_zones(zones)
+        zones = redline.validate_zones(zones, layer=zones_layer)
     out = Path(out)
-    read_kw = {"coords": coords, "crs": crs, "id_column": id_column, "encoding": encoding, "make_valid": make_valid}
     check_kw = {"activity": activity, "zones": zones, "buffer_m": buffer_m, "tolerance_ha": tolerance_ha,
-                "search_m": search_m}
+                "search_m": search_m, "method": method}
+    chunks = _chunks(src, chunksize=chunksize, read=read, whole=whole)
     if out.suffix.lower() == ".gpkg":
         output_dir(out.parent)  # an unwritable place: OutputError before any work
-        return _check_to_gpkg(src, out, chunksize=chunksize, progress=progress, read_kw=read_kw, layer=layer,
-                              check_kw=check_kw)
+        return _check_to_gpkg(out, chunks=chunks, progress=progress, check_kw=check_kw)
     out = output_dir(out)
     zones_key = "bundled" if zones is None else zones_sha256(zones)
     options = {"chunksize": chunksize, "activity": activity, "zones": zones_key, "buffer_m": buffer_m,
                "tolerance_ha": tolerance_ha, "search_m": search_m, "coords": coords, "crs": str(crs),
                "id_column": id_column, "encoding": encoding, "make_valid": make_valid, "layer": layer}
+    # the options added later are recorded only when given, so the manifests of earlier runs still resume
+    options.update({k: v for k, v in {**read.given(), "method": method}.items()
+                    if k not in options and v != "fast"})
     ident = {"source": str(src.resolve()), "source_sha256": file_sha256(src), "options": options}
     mpath = out / "_manifest.json"
     done: list[int] = []
@@ -167,13 +214,12 @@ def check_file(src, out, *, chunksize: int = CHUNK_SITES, resume: bool = True, p
         from tqdm import tqdm
 
         bar = tqdm(unit=" sites", desc="checking", file=sys.stderr)
-    for i, chunk in enumerate(_chunks(src, chunksize=chunksize, read_kw=read_kw, layer=layer)):
+    for i, chunk in enumerate(chunks):
         if i in done:
             if bar is not None:
                 bar.update(len(chunk))
             continue
-        res = check_sites(chunk, activity=activity, zones=zones, buffer_m=buffer_m, tolerance_ha=tolerance_ha,
-                          search_m=search_m)
+        res = redline.check_sites(chunk, **check_kw)
         with atomic_path(out / f"part-{i:05d}.parquet") as tmp:
             _write_part(res, tmp)
         done.append(i)
@@ -187,11 +233,9 @@ def check_file(src, out, *, chunksize: int = CHUNK_SITES, resume: bool = True, p
     return out
 
 
-def _check_to_gpkg(src: Path, out: Path, *, chunksize, progress, read_kw, layer, check_kw) -> Path:
+def _check_to_gpkg(out: Path, *, chunks, progress, check_kw) -> Path:
     """check_file into one GeoPackage: chunks appended to a temporary file, moved into place at the end."""
     import pyogrio
-
-    from .redline import check_sites
 
     show = sys.stderr.isatty() if progress is None else progress
     bar = None
@@ -200,8 +244,8 @@ def _check_to_gpkg(src: Path, out: Path, *, chunksize, progress, read_kw, layer,
 
         bar = tqdm(unit=" sites", desc="checking", file=sys.stderr)
     with atomic_path(out) as tmp:
-        for i, chunk in enumerate(_chunks(src, chunksize=chunksize, read_kw=read_kw, layer=layer)):
-            res = plain_results(check_sites(chunk, **check_kw))
+        for i, chunk in enumerate(chunks):
+            res = plain_results(redline.check_sites(chunk, **check_kw))
             pyogrio.write_dataframe(res, tmp, layer="results", driver="GPKG", append=i > 0)
             if bar is not None:
                 bar.update(len(chunk))
@@ -266,14 +310,13 @@ def check_sites_dask(ddf, **kw):
     input's index (as :func:`jixi_geo.check_sites` does) and is a lazy
     dask-geopandas GeoDataFrame (call ``.compute()`` or write it with
     ``.to_parquet``). The sites need a unique ``site_id`` column (or ``id_column=``):
-    generated ids would repeat from one partition to the next.
+    generated ids would repeat from one partition to the next. ``kw`` are the
+    keywords of :func:`jixi_geo.check_sites`, read options included.
 
     To run on a cluster, create a ``dask.distributed.Client`` pointing at the
     scheduler first (``Client("tcp://scheduler:8786")``); every worker needs
     jixi_geo installed. Nothing else changes.
     """
-    from .redline import check_sites
-
     idc = kw.get("id_column") or "site_id"
     if idc not in ddf.columns:
         raise InputError(f"partitioned sites need a unique id column ({idc!r} not found): generated ids would "
@@ -284,7 +327,15 @@ def check_sites_dask(ddf, **kw):
     def run(part):
         if len(part) == 0:
             return meta.iloc[:0]
-        return plain_results(check_sites(part, **kw))
+        return plain_results(redline.check_sites(part, **kw))
 
-    meta = plain_results(check_sites(ddf.partitions[0].head(1), **kw)).iloc[:0]
+    meta = plain_results(redline.check_sites(ddf.partitions[0].head(1), **kw)).iloc[:0]
     return ddf.map_partitions(run, meta=meta)
+
+
+def _is_dask_frame(sites) -> bool:
+    """Whether ``sites`` is a dask-geopandas (lazy, partitioned) frame; imports nothing."""
+    return type(sites).__module__.startswith("dask_geopandas")
+
+
+register_partitioned(_is_dask_frame, check_sites_dask)

@@ -164,7 +164,8 @@ def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding
         from .batch import check_file, result_verdicts
 
         check_file(sites, out, activity=activity, zones=zones, buffer_m=buffer_m, coords=coords, crs=crs,
-                   id_column=id_column, encoding=encoding, make_valid=make_valid, layer=layer)
+                   id_column=id_column, encoding=encoding, make_valid=make_valid, layer=layer,
+                   cad_layer=cad_layer, sheet=sheet, name_column=name_column)
         verdicts = result_verdicts(out)
         counts, all_clear = verdicts.value_counts(), bool((verdicts == "clear").all())
         paths = {out.suffix.lower().lstrip("."): out}

@@ -6,6 +6,19 @@ up in the rule table (``layers/rules/verdict_rules.csv``) by the zone's control
 level and the site's activity; a site within ``buffer_m`` of a zone but in none is
 ``attention``; a site in none and near none is ``clear``; a site outside the city
 is ``outside_jixi``.
+
+:func:`check_sites` runs in named steps, as geopandas' ``sjoin`` does: read the
+sites (:func:`jixi_geo.read_sites`, options in :class:`ReadOptions`, shared by
+every check function), query the zones with a kernel (:mod:`jixi_geo._kernels`),
+then :func:`_assemble` the result: the deciding hit (:func:`_deciding_hits`), the
+zones hit (:func:`_zone_columns`), the nearest zone (:func:`_nearest_columns`),
+the final verdict (:func:`_verdict_codes`), the overlaps (:func:`_overlap_columns`),
+the reasons (:func:`_reason_column`), the audit stamp (:func:`_stamp_columns`),
+joined to the input's columns once (:func:`_frame_join`).
+
+Partitioned inputs (a dask-geopandas GeoDataFrame) are handed by
+:func:`check_sites` to the checker :mod:`jixi_geo.batch` registers with
+:func:`register_partitioned`; this module never imports :mod:`jixi_geo.batch`.
 """
 
 from __future__ import annotations
@@ -14,7 +27,9 @@ import datetime as _dt
 import functools
 import logging
 import warnings
-from typing import Literal
+from dataclasses import asdict, dataclass, fields
+from collections.abc import Callable
+from typing import Any, Literal, NamedTuple
 
 import geopandas as gpd
 import numpy as np
@@ -35,7 +50,8 @@ from ._args import amount
 from .readers.checks import constant as _constant
 from .readers.crs_checks import crs_note
 
-__all__ = ["check_sites", "check_sites_detail", "validate_zones", "ZONE_COLUMNS", "RESULT_COLUMNS"]
+__all__ = ["check_sites", "check_sites_detail", "validate_zones", "ReadOptions", "READ_OPTIONS_DOC",
+           "with_read_options_doc", "register_partitioned", "ZONE_COLUMNS", "RESULT_COLUMNS"]
 
 log = logging.getLogger(__name__)
 
@@ -45,6 +61,9 @@ SHOWN_DUPLICATE_IDS = 10
 SHOWN_INVALID_REASONS = 5
 #: A hit covering the site's area or length to this relative tolerance is the whole site.
 WHOLE_SITE_REL_TOL = 1e-6
+#: A share of a line or polygon outside Jixi below this (%) is float noise along the border: 0.
+OUTSIDE_NOISE_PCT = 1e-4
+
 
 def _in_sentence(en: str) -> str:
     """``"Nature reserve"`` -> ``"nature reserve"``: an English label placed inside a sentence."""
@@ -70,6 +89,94 @@ CLEAR_RULE = {"rule_id": "CLEAR", "rule_zh": "不在任何管控区内，缓冲�
               "rule_en": "In no control zone and none within the buffer.", "basis": ""}
 OUTSIDE_RULE = {"rule_id": "OUTSIDE", "rule_zh": "场址不在鸡西市域内，本工具的规则不适用。",
                 "rule_en": "The site is outside Jixi; this tool's rules do not apply.", "basis": ""}
+
+
+@dataclass(frozen=True)
+class ReadOptions:
+    """The options of :func:`jixi_geo.read_sites`, which every check function accepts and passes on.
+
+    :func:`check_sites`, :func:`check_sites_detail` and :func:`jixi_geo.check_file`
+    take each of these as a keyword (``tests/test_batch.py`` asserts that the
+    three signatures hold every keyword of :func:`jixi_geo.read_sites`); inside,
+    they travel together as one of these. The block :data:`READ_OPTIONS_DOC`
+    documents them once, in every check function's docstring.
+    """
+
+    coords: Literal["wgs84", "cgcs2000", "gcj02", "bd09"] | None = None
+    crs: Any = None
+    id_column: str | None = None
+    layer: str | int | None = None
+    encoding: str | None = None
+    make_valid: bool = False
+    cad_layer: str | None = None
+    sheet: str | int | None = None
+    name_column: str | None = None
+
+    def kwargs(self) -> dict[str, Any]:
+        """The options as keywords of :func:`jixi_geo.read_sites`."""
+        return asdict(self)
+
+    def given(self) -> dict[str, Any]:
+        """The options that differ from their defaults."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) != f.default}
+
+
+#: The numpydoc block of the read options, put into each check function's docstring
+#: where it says ``{read_options}`` (by :func:`with_read_options_doc`).
+READ_OPTIONS_DOC = """\
+coords : {"wgs84", "cgcs2000", "gcj02", "bd09"}, optional
+    Lon/lat copied from a Chinese web map (GCJ-02 for 高德/腾讯, BD-09 for 百度) is
+    converted to WGS84 first; the result records it in ``converted_from``.
+crs : optional
+    The CRS of a file that has none (e.g. a Shapefile without ``.prj``).
+id_column : str, optional
+    The column holding the site ids (default: ``site_id``/``id``/``编号`` if unique).
+layer : str or int, optional
+    Layer of a multi-layer file (GeoPackage, KML), or the Shapefile of a ``.zip``
+    holding several.
+encoding : str, optional
+    Text encoding of a CSV, WKT text or ``.dbf`` (e.g. ``"gbk"``).
+make_valid : bool
+    Repair invalid polygons instead of refusing them (the repair is noted).
+cad_layer, sheet, name_column : str, optional
+    DXF layers to read, the Excel sheet, the column of site names. Each of these
+    options (:class:`ReadOptions`) is passed to :func:`jixi_geo.read_sites`, which
+    documents it in full."""
+
+
+def with_read_options_doc(func):
+    """Put :data:`READ_OPTIONS_DOC` into ``func``'s docstring at ``{read_options}``, indented as that line."""
+    doc = func.__doc__ or ""
+    lines = doc.splitlines()
+    at = next(i for i, line in enumerate(lines) if line.strip() == "{read_options}")
+    indent = lines[at][: len(lines[at]) - len(lines[at].lstrip())]
+    lines[at:at + 1] = [(indent + t) if t else "" for t in READ_OPTIONS_DOC.splitlines()]
+    func.__doc__ = "\n".join(lines) + ("\n" if doc.endswith("\n") else "")
+    return func
+
+
+#: Checkers of partitioned inputs, tried in order by :func:`check_sites`: (accepts, check) pairs.
+_PARTITIONED: list[tuple[Callable[[Any], bool], Callable[..., Any]]] = []
+
+
+def register_partitioned(accepts: Callable[[Any], bool], check: Callable[..., Any]) -> None:
+    """Let :func:`check_sites` hand a partitioned input to ``check``.
+
+    :mod:`jixi_geo.batch` registers its dask-geopandas checker when it is
+    imported (``import jixi_geo`` imports it), so ``check_sites(dask_gdf)``
+    works while this module never imports :mod:`jixi_geo.batch`, which imports
+    this one: no import cycle.
+
+    Parameters
+    ----------
+    accepts : callable
+        ``accepts(sites) -> bool``: whether ``check`` takes these sites. It must
+        not import anything heavy (test the type's module name, for example).
+    check : callable
+        ``check(sites, **options)`` with every keyword of :func:`check_sites`.
+    """
+    if (accepts, check) not in _PARTITIONED:
+        _PARTITIONED.append((accepts, check))
 
 
 def validate_zones(zones, *, layer: str | None = None) -> gpd.GeoDataFrame:
@@ -133,7 +240,8 @@ def validate_zones(zones, *, layer: str | None = None) -> gpd.GeoDataFrame:
             problems.append(f"{int(g.isna().sum() + g.is_empty.sum())} empty or missing geometries")
         poly = g.geom_type.isin(["Polygon", "MultiPolygon"])
         if (~poly & g.notna()).any():
-            problems.append(f"non-polygon geometries: {sorted(set(g.geom_type[~poly].dropna()))}; zones must be polygons")
+            kinds = sorted(set(g.geom_type[~poly].dropna()))
+            problems.append(f"non-polygon geometries: {kinds}; zones must be polygons")
         invalid = g.notna() & ~g.is_valid
         if invalid.any():
             reasons = shapely.is_valid_reason(g[invalid].values)[:SHOWN_INVALID_REASONS]
@@ -200,18 +308,21 @@ def _apply_aliases(zones: gpd.GeoDataFrame) -> tuple[gpd.GeoDataFrame, dict[str,
     return zones, {str(k): v for k, v in renames.items()}
 
 
-def _prepare_sites(sites, *, coords, crs, id_column, make_valid, layer=None, encoding=None,
-                   **reader_options) -> gpd.GeoDataFrame:
+#: Read options that change what :func:`jixi_geo.read_sites` makes of a table it already read
+#: (``layer`` and ``encoding`` apply to files only; ``make_valid`` to invalid polygons, which a read table has none of).
+_REREAD_OPTIONS = ("coords", "crs", "id_column", "cad_layer", "sheet", "name_column")
+
+
+def _prepare_sites(sites, read: ReadOptions) -> gpd.GeoDataFrame:
+    """The sites as :func:`jixi_geo.read_sites` gives them; its own output is used as is."""
     from .sites import read_sites
 
     already = (isinstance(sites, gpd.GeoDataFrame) and "read_sites" in sites.attrs and sites.crs is not None
-               and STORAGE_CRS.equals(sites.crs) and coords is None and crs is None and id_column is None
-               and not any(v is not None for v in reader_options.values())
+               and STORAGE_CRS.equals(sites.crs) and all(getattr(read, k) is None for k in _REREAD_OPTIONS)
                and {"site_id", "input_crs", "converted_from"} <= set(sites.columns))
     if already:  # the output of read_sites: validated, ids set, conversions recorded
         return sites
-    return read_sites(sites, coords=coords, crs=crs, id_column=id_column, make_valid=make_valid, layer=layer,
-                      encoding=encoding, **reader_options)
+    return read_sites(sites, **read.kwargs())
 
 
 def _activities(sites: gpd.GeoDataFrame, activity) -> tuple[np.ndarray, list[str]]:
@@ -228,19 +339,19 @@ def _activities(sites: gpd.GeoDataFrame, activity) -> tuple[np.ndarray, list[str
 
 
 def _level_tables(zones: gpd.GeoDataFrame):
+    """Each zone's control-level rank (``layers/rules/control_levels.csv``; lower is stricter)."""
     levels = R.control_levels().set_index("control_level")["rank"]
     return zones["control_level"].map(levels).to_numpy()
 
 
-def _run(sites, *, activity, zones, buffer_m, tolerance_ha, search_m, coords, crs, id_column, make_valid,
-         method, layer=None, encoding=None, zones_layer=None, **reader_options):
+def _run(sites, *, read: ReadOptions, activity, zones, zones_layer, buffer_m, tolerance_ha, search_m, method):
+    """Read the sites and the zones, and run the kernel: (sites, their geometries, zones, pairs, activities)."""
     if method not in KERNELS:
         raise InputError(f"method {method!r} is not known; use one of {sorted(KERNELS)}")
     buffer_m = amount(buffer_m, name="buffer_m")
     tolerance_ha = amount(tolerance_ha, name="tolerance_ha", unit="ha")
     search_m = amount(search_m, name="search_m")
-    gdf = _prepare_sites(sites, coords=coords, crs=crs, id_column=id_column, make_valid=make_valid, layer=layer,
-                         encoding=encoding, **reader_options)
+    gdf = _prepare_sites(sites, read)
     zones = (load_layer("redline_zones") if zones is None
              else R.apply_zone_types(validate_zones(zones, layer=zones_layer)))
     ensure_crs(zones, name="zones")
@@ -263,6 +374,7 @@ def _run(sites, *, activity, zones, buffer_m, tolerance_ha, search_m, coords, cr
 
 
 def _site_measures(geoms: np.ndarray):
+    """Each site's dimension (0 point, 1 line, 2 polygon), ellipsoidal area (m², polygons) and length (m, lines)."""
     dims = shapely.get_dimensions(geoms)
     area = np.full(len(geoms), np.nan)
     length = np.full(len(geoms), np.nan)
@@ -280,7 +392,7 @@ def _outside_share(geoms: np.ndarray, dims: np.ndarray, in_jixi: np.ndarray, sit
 
     Points: 0 inside, 100 outside. Lines and polygons touching the city: 0 if
     covered by the boundary, else ``100 × (1 − inside / whole)`` on the CGCS2000
-    ellipsoid; shares below 1e-4 % (float noise along the border) count as 0.
+    ellipsoid; shares below :data:`OUTSIDE_NOISE_PCT` (float noise along the border) count as 0.
     ``geoms`` are in EPSG:4553 for lines and polygons.
     """
     pct = np.where(in_jixi, 0.0, 100.0)
@@ -301,7 +413,7 @@ def _outside_share(geoms: np.ndarray, dims: np.ndarray, in_jixi: np.ndarray, sit
         share_in[d == 2] = ellipsoidal_area(inner[d == 2]) / site_area[part[d == 2]]
         share_in[d == 1] = ellipsoidal_length(inner[d == 1]) / site_len[part[d == 1]]
     out = np.clip(100.0 * (1.0 - np.nan_to_num(share_in, nan=1.0)), 0.0, 100.0)
-    pct[part] = np.where(out < 1e-4, 0.0, out)
+    pct[part] = np.where(out < OUTSIDE_NOISE_PCT, 0.0, out)
     return pct
 
 
@@ -372,8 +484,9 @@ def _union_overlap(site_geoms, pz, hits: pd.DataFrame, dims, site_area=None,
     s_rel, t_idx = pz.tree.query(site_geoms[multi], predicate="intersects")
     s_idx = multi[s_rel]
     z_idx = pz.tile_zone[t_idx]
-    wanted = set(zip(hits["site"].to_numpy().tolist(), hits["zone"].to_numpy().tolist()))
-    keep = np.fromiter(((a, b) in wanted for a, b in zip(s_idx.tolist(), z_idx.tolist())), bool, len(s_idx))
+    wanted = set(zip(hits["site"].to_numpy().tolist(), hits["zone"].to_numpy().tolist(), strict=True))
+    keep = np.fromiter(((a, b) in wanted for a, b in zip(s_idx.tolist(), z_idx.tolist(), strict=True)),
+                       bool, len(s_idx))
     s_idx, t_idx = s_idx[keep], t_idx[keep]
     # polygons: the union of the site's pieces in each hit zone (areas are robust to
     # the float noise of separately computed pieces); lines: the line cut once by the
@@ -390,7 +503,8 @@ def _union_overlap(site_geoms, pz, hits: pd.DataFrame, dims, site_area=None,
     s_sorted, p_sorted = s_idx[order], parts[order]
     bounds = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1], True])
     sites_u = s_sorted[bounds[:-1]]
-    merged = np.array([shapely.union_all(p_sorted[a:b]) for a, b in zip(bounds[:-1], bounds[1:])], dtype=object)
+    merged = np.array([shapely.union_all(p_sorted[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
+                      dtype=object)
     d = dims[sites_u]
     if (d == 2).any():
         area[sites_u[d == 2]] = ellipsoidal_area(merged[d == 2])
@@ -439,7 +553,8 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
     codes = np.zeros(len(vcode), dtype=np.int64)
     codes[vcode == R.VERDICT_RANK["outside_jixi"]] = lab.code("场址不在鸡西市域内。/ The site is outside Jixi.")
     codes[vcode == R.VERDICT_RANK["clear"]] = lab.code(
-        f"不在任何管控区内，{buffer_m:,.0f} 米范围内也无管控区。/ In no control zone and none within {buffer_m:,.0f} m.")
+        f"不在任何管控区内，{buffer_m:,.0f} 米范围内也无管控区。/ In no control zone and none within "
+        f"{buffer_m:,.0f} m.")
     near = np.flatnonzero((vcode == R.VERDICT_RANK["attention"]) & (lcode == 0))
     if len(near):  # one sentence per (nearest zone, distance in whole metres)
         metres = np.round(dist[near]).astype(np.int64)
@@ -479,16 +594,16 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
         codes[pts] = text_code[kc]
     # lines and polygons: one head per distinct template key; each distinct amount is
     # formatted once, and each distinct (head, amount, share) sentence is built once
-    for dim, amount, fmt, parts in ((2, ov_ha, "{:,.2f}", ("，重叠 ", " 公顷，占场址 ", ", ", " ha, ", "% of the site")),
-                                    (1, ov_m, "{:,.0f}", ("，区内长度 ", " 米，占 ", ", ", " m inside, ",
-                                                          "% of its length"))):
+    templates = ((2, ov_ha, "{:,.2f}", ("，重叠 ", " 公顷，占场址 ", ", ", " ha, ", "% of the site")),
+                 (1, ov_m, "{:,.0f}", ("，区内长度 ", " 米，占 ", ", ", " m inside, ", "% of its length")))
+    for dim, amounts, fmt, parts in templates:
         idx = np.flatnonzero(in_zone & (dims == dim))
         if len(idx) == 0:
             continue
         hk = _row_codes([a[idx] for a in (lcode, zh_code, dec_code, act_codes, rcode)])
         _, hfirst = np.unique(hk, return_index=True)
         hd = [head(idx[f]) for f in hfirst]
-        amt_text, amt_code = _formatted(amount[idx], fmt)
+        amt_text, amt_code = _formatted(amounts[idx], fmt)
         pct_text, pct_code = _formatted(ov_pct[idx], "{:.1f}")
         kc = _row_codes([hk, amt_code, pct_code])
         _, first = np.unique(kc, return_index=True)
@@ -502,7 +617,8 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
         for i in np.flatnonzero((out_pct > 0) & (out_pct < 100)):
             what_zh, what_en = ("面积", "area") if dims[i] == 2 else ("长度", "length")
             shown = f"{out_pct[i]:.1f}" if out_pct[i] >= 0.05 else "<0.1"
-            codes[i] = lab.code(f"{lab.labels[codes[i]]} 场址{what_zh}的 {shown}% 在鸡西市域外，域外部分未按本工具规则检查。"
+            codes[i] = lab.code(f"{lab.labels[codes[i]]} 场址{what_zh}的 {shown}% 在鸡西市域外，"
+                                "域外部分未按本工具规则检查。"
                                 f"/ {shown}% of the site's {what_en} lies outside Jixi; that part is not checked by "
                                 "these rules.")
     return lab.categorical(codes)
@@ -558,13 +674,14 @@ def _labels(codes: np.ndarray, labels: list) -> pd.Categorical:
     return pd.Categorical.from_codes(lab_codes[codes], categories=pd.Index(list(lab_uniq), dtype="str"))
 
 
+@with_read_options_doc
 def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame | None = None,
                 buffer_m: float = 1000.0, tolerance_ha: float = 0.01, search_m: float = 10_000.0,
+                zones_layer: str | None = None, method: Literal["fast", "reference"] = "fast",
                 coords: Literal["wgs84", "cgcs2000", "gcj02", "bd09"] | None = None, crs=None,
-                id_column: str | None = None, make_valid: bool = False, layer: str | None = None,
-                encoding: str | None = None, zones_layer: str | None = None,
-                method: Literal["fast", "reference"] = "fast", cad_layer: str | None = None,
-                sheet: str | int | None = None, name_column: str | None = None) -> gpd.GeoDataFrame:
+                id_column: str | None = None, layer: str | int | None = None, encoding: str | None = None,
+                make_valid: bool = False, cad_layer: str | None = None, sheet: str | int | None = None,
+                name_column: str | None = None) -> gpd.GeoDataFrame:
     """Check project sites against the red-line zones and say what the rules allow.
 
     Parameters
@@ -591,26 +708,13 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
     search_m : float
         The nearest zone is reported up to this distance (metres); beyond, ``distance_m`` is NaN
         (finite, ≥ 0).
-    coords : {"wgs84", "cgcs2000", "gcj02", "bd09"}, optional
-        Lon/lat copied from a Chinese web map (GCJ-02 for 高德/腾讯, BD-09 for 百度) is
-        converted to WGS84 first; the result records it in ``converted_from``.
-    crs : optional
-        The CRS of a file that has none (e.g. a Shapefile without ``.prj``).
-    id_column : str, optional
-        The column holding the site ids (default: ``site_id``/``id``/``编号`` if unique).
-    make_valid : bool
-        Repair invalid polygons instead of refusing them (the repair is noted).
-    layer, encoding : str, optional
-        Layer of a multi-layer file; text encoding of a CSV or ``.dbf`` (e.g. ``"gbk"``).
     zones_layer : str, optional
         The layer of a multi-layer zones file (required if ``zones`` is a path to a
         file with several layers).
     method : {"fast", "reference"}
         The geometry kernel: ``fast`` (tiled STRtree, the default) or ``reference``
         (plain geopandas ``sjoin``/``sjoin_nearest``); both give the same results.
-    cad_layer, sheet, name_column : str, optional
-        DXF layers to read, the Excel sheet, the column of site names: as for
-        :func:`jixi_geo.read_sites`.
+    {read_options}
 
     Returns
     -------
@@ -643,17 +747,14 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
     >>> list(r["verdict"])
     ['prohibited', 'clear']
     """
-    if type(sites).__module__.startswith("dask_geopandas"):
-        from .batch import check_sites_dask
-
-        return check_sites_dask(sites, activity=activity, zones=zones, buffer_m=buffer_m,
-                                tolerance_ha=tolerance_ha, search_m=search_m, coords=coords, crs=crs,
-                                id_column=id_column, make_valid=make_valid)
-    gdf, geoms, pz, pairs, acts = _run(sites, activity=activity, zones=zones, buffer_m=buffer_m,
-                                       tolerance_ha=tolerance_ha, search_m=search_m, coords=coords, crs=crs,
-                                       id_column=id_column, make_valid=make_valid, method=method, layer=layer,
-                                       encoding=encoding, zones_layer=zones_layer, cad_layer=cad_layer,
-                                       sheet=sheet, name_column=name_column)
+    options = {"activity": activity, "zones": zones, "buffer_m": buffer_m, "tolerance_ha": tolerance_ha,
+               "search_m": search_m, "zones_layer": zones_layer, "method": method}
+    read = ReadOptions(coords=coords, crs=crs, id_column=id_column, layer=layer, encoding=encoding,
+                       make_valid=make_valid, cad_layer=cad_layer, sheet=sheet, name_column=name_column)
+    for accepts, check in _PARTITIONED:
+        if accepts(sites):
+            return check(sites, **options, **read.kwargs())
+    gdf, geoms, pz, pairs, acts = _run(sites, read=read, **options)
     result = _assemble(gdf, geoms, pz, pairs, acts, buffer_m=buffer_m, tolerance_ha=tolerance_ha)
     if isinstance(sites, pd.DataFrame):
         # keep the input's index, as geopandas' sjoin keeps the left index, so results join back by index
@@ -666,7 +767,7 @@ def _row_codes(arrays: list[np.ndarray]) -> np.ndarray:
     radix = [int(a.max()) + 1 if len(a) else 1 for a in arrays]
     if float(np.prod(np.array(radix, dtype=float))) < 2.0 ** 62:  # mixed-radix number, no overflow
         key = np.zeros(len(arrays[0]), dtype=np.int64)
-        for a, r in zip(arrays, radix):
+        for a, r in zip(arrays, radix, strict=True):
             key = key * r + a
         return pd.factorize(key)[0]
     return pd.factorize(pd.MultiIndex.from_arrays(arrays))[0]
@@ -690,7 +791,7 @@ def _zone_combinations(site: np.ndarray, zone: np.ndarray) -> tuple[np.ndarray, 
 
 
 def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> gpd.GeoDataFrame:
-    """Apply the rules to the kernel's pairs and build the result table.
+    """Apply the rules to the kernel's pairs and build the result table, in named steps.
 
     Text columns are categoricals built from integer codes: a million sites share a
     few dozen distinct verdicts, rules and zone names.
@@ -698,70 +799,163 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
     n = len(gdf)
     dims, site_area, site_len = _site_measures(geoms)
     hits = _hit_table(pairs, pz, acts, dims, tolerance_ha)
-    z = pz.zones
-    zname = z["name_zh"].astype(str).to_numpy(dtype=object)
-    zid = z["id"].astype(str).to_numpy(dtype=object)
-    names_lab, ids_lab = _Labels([""]), _Labels([""])
-    zcode_name = np.array([names_lab.code(v) for v in zname], dtype=np.int64)
-    zcode_id = np.array([ids_lab.code(v) for v in zid], dtype=np.int64)
+    zl = _zone_labels(pz.zones)
     level_lab = _Labels([""])
     rule_lab = _Labels([CLEAR_RULE["rule_id"], NEAR_RULE["rule_id"], OUTSIDE_RULE["rule_id"]])
+    vcode, lcode, rcode, deciding = _deciding_hits(hits, n, level_lab, rule_lab)
+    inside = deciding >= 0
+    zh_code, zi_code = _zone_columns(hits, n, zl)
+    nearest_zone, distance = _nearest_columns(pairs, deciding)
+    vcode, lcode, rcode = _verdict_codes(vcode, lcode, rcode, inside, nearest_zone, distance, pairs.in_jixi,
+                                         rule_lab, buffer_m=buffer_m)
+    overlap_ha, overlap_m, pct = _overlap_columns(geoms, pz, hits, dims, site_area, site_len, inside)
+    decider = np.where(inside, zl.name_code[np.maximum(deciding, 0)], 0)
+    nz_code = np.where(nearest_zone >= 0, zl.name_code[np.maximum(nearest_zone, 0)], 0)
+    nzi_code = np.where(nearest_zone >= 0, zl.id_code[np.maximum(nearest_zone, 0)], 0)
+    out_pct = _outside_share(geoms, dims, pairs.in_jixi, site_area, site_len)
+    rules_by_id = _rules_by_id()
+    reasons = _reason_column(gdf, vcode, lcode, level_lab.labels, zh_code, decider, zl.names.labels, acts, dims,
+                             overlap_ha, overlap_m, pct, nz_code, distance, rcode, rule_lab.labels, rules_by_id,
+                             buffer_m, out_pct)
+    rule_texts = {k: [rules_by_id[r][k] for r in rule_lab.labels] for k in ("rule_zh", "rule_en", "basis")}
+    added = {
+        "verdict": pd.Categorical.from_codes(vcode, categories=pd.Index(list(R.VERDICTS), dtype="str")),
+        "verdict_zh": pd.Categorical.from_codes(vcode, categories=pd.Index(
+            [R.VERDICT_NAMES[v][0] for v in R.VERDICTS], dtype="str")),
+        "control_level": level_lab.categorical(lcode),
+        "zones_hit": zl.names.categorical(zh_code), "zone_ids": zl.ids.categorical(zi_code),
+        "overlap_ha": np.round(overlap_ha, 6), "overlap_m": np.round(overlap_m, 3),
+        "overlap_pct": np.round(pct, 4), "outside_jixi_pct": np.round(out_pct, 4),
+        "nearest_zone": zl.names.categorical(nz_code), "nearest_zone_id": zl.ids.categorical(nzi_code),
+        "distance_m": np.round(distance, 3),
+        "activity": pd.Categorical.from_codes(acts[0], categories=pd.Index(acts[1], dtype="str")),
+        "rule_id": rule_lab.categorical(rcode),
+        "rule": _labels(rcode, rule_texts["rule_en"]), "rule_zh": _labels(rcode, rule_texts["rule_zh"]),
+        "basis": _labels(rcode, rule_texts["basis"]), "reasons": reasons,
+        **_stamp_columns(gdf, pz.sha256),
+    }
+    return _frame_join(gdf, added)
 
+
+class _ZoneLabels(NamedTuple):
+    """Label lists of zone names and ids, and each zone's code into them."""
+
+    names: _Labels  # "" then each zone's name_zh; combinations of names are added as found
+    ids: _Labels  # "" then each zone's id; likewise
+    name_code: np.ndarray  # per zone position: its code in ``names``
+    id_code: np.ndarray  # per zone position: its code in ``ids``
+    name_zh: np.ndarray  # per zone position: its name (object array)
+    zone_id: np.ndarray  # per zone position: its id as text (object array)
+
+
+def _zone_labels(zones: gpd.GeoDataFrame) -> _ZoneLabels:
+    """The label lists of the zones' names and ids, with the empty label first (code 0: no zone)."""
+    zname = zones["name_zh"].astype(str).to_numpy(dtype=object)
+    zid = zones["id"].astype(str).to_numpy(dtype=object)
+    names, ids = _Labels([""]), _Labels([""])
+    name_code = np.array([names.code(v) for v in zname], dtype=np.int64)
+    id_code = np.array([ids.code(v) for v in zid], dtype=np.int64)
+    return _ZoneLabels(names, ids, name_code, id_code, zname, zid)
+
+
+def _deciding_hits(hits: pd.DataFrame, n: int, level_lab: _Labels,
+                   rule_lab: _Labels) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Each site's deciding hit: the most severe verdict, then the strictest level, then zone order.
+
+    Returns
+    -------
+    vcode, lcode, rcode : numpy.ndarray of int64
+        Per site: the verdict rank (``clear`` where no hit), the code of the control
+        level in ``level_lab`` (0: none) and of the rule in ``rule_lab`` (0: CLEAR).
+    deciding : numpy.ndarray of int64
+        Per site: the position of the deciding zone, -1 for sites in no zone.
+    """
     vcode = np.full(n, R.VERDICT_RANK["clear"], dtype=np.int64)
     lcode = np.zeros(n, dtype=np.int64)
     rcode = np.zeros(n, dtype=np.int64)
-    zh_code = np.zeros(n, dtype=np.int64)
-    zi_code = np.zeros(n, dtype=np.int64)
-    inside = np.zeros(n, dtype=bool)
-    nearest_zone = pairs.nearest_zone.copy()
-    distance = pairs.nearest_m.copy()
-    decider = np.zeros(n, dtype=np.int64)  # names_lab code of the deciding zone
+    deciding = np.full(n, -1, dtype=np.int64)
     if len(hits):
-        # the deciding hit: most severe verdict, then strictest level, then zone order
         best = hits.sort_values(["site", "rank", "level_rank", "zone"]).drop_duplicates("site")
         s = best["site"].to_numpy()
-        bz = best["zone"].to_numpy()
         vcode[s] = best["rank"].to_numpy()
         for col, lab, dest in (("control_level", level_lab, lcode), ("rule_id", rule_lab, rcode)):
             cat = best[col].array  # categorical: recode its categories into the label list
             dest[s] = np.array([lab.code(str(u)) for u in cat.categories], dtype=np.int64)[cat.codes]
-        decider[s] = zcode_name[bz]
-        # the zones hit, strictest level first: one label per distinct combination
+        deciding[s] = best["zone"].to_numpy()
+    return vcode, lcode, rcode, deciding
+
+
+def _zone_columns(hits: pd.DataFrame, n: int, zl: _ZoneLabels) -> tuple[np.ndarray, np.ndarray]:
+    """Per site, the codes of the zones hit (names and ids, strictest level first, ``"; "``-joined).
+
+    One label per distinct combination of zones, added to ``zl.names`` and ``zl.ids``;
+    code 0 (``""``) for sites in no zone.
+    """
+    zh_code = np.zeros(n, dtype=np.int64)
+    zi_code = np.zeros(n, dtype=np.int64)
+    if len(hits):
         ordered = hits.sort_values(["site", "level_rank", "zone"])
         combo_sites, combo, combos = _zone_combinations(ordered["site"].to_numpy(), ordered["zone"].to_numpy())
-        name_of = np.array([names_lab.code("; ".join(zname[list(c)])) for c in combos], dtype=np.int64)
-        id_of = np.array([ids_lab.code("; ".join(zid[list(c)])) for c in combos], dtype=np.int64)
+        name_of = np.array([zl.names.code("; ".join(zl.name_zh[list(c)])) for c in combos], dtype=np.int64)
+        id_of = np.array([zl.ids.code("; ".join(zl.zone_id[list(c)])) for c in combos], dtype=np.int64)
         zh_code[combo_sites] = name_of[combo]
         zi_code[combo_sites] = id_of[combo]
-        inside[s] = True
-        # inside: the nearest zone is the deciding one, at distance 0
-        nearest_zone[s] = bz
-        distance[s] = 0.0
+    return zh_code, zi_code
 
-    ov_m2, ov_len = _union_overlap(geoms, pz, hits, dims, site_area, site_len)
-    # a polygon touching zones only by slivers (below tolerance_ha) is in no zone but
-    # lies at distance 0 from the first of them
+
+def _nearest_columns(pairs: Pairs, deciding: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per site, the nearest zone's position (-1: none within ``search_m``) and its distance (m).
+
+    A site in a zone is at distance 0 from its deciding zone. A polygon touching
+    zones only by slivers (below ``tolerance_ha``, so in no zone) lies at distance 0
+    from the first zone it touches.
+    """
+    nearest_zone = pairs.nearest_zone.copy()
+    distance = pairs.nearest_m.copy()
+    inside = deciding >= 0
+    nearest_zone[inside] = deciding[inside]
+    distance[inside] = 0.0
     raw = pairs.hits
-    sliver_only = np.zeros(n, dtype=bool)
+    sliver_only = np.zeros(len(deciding), dtype=bool)
     sliver_only[raw["site"].to_numpy()] = True
     sliver_only &= ~inside
     if sliver_only.any():
         first = raw[sliver_only[raw["site"].to_numpy()]].sort_values(["site", "zone"]).drop_duplicates("site")
         nearest_zone[first["site"].to_numpy()] = first["zone"].to_numpy()
         distance[first["site"].to_numpy()] = 0.0
+    return nearest_zone, distance
+
+
+def _verdict_codes(vcode: np.ndarray, lcode: np.ndarray, rcode: np.ndarray, inside: np.ndarray,
+                   nearest_zone: np.ndarray, distance: np.ndarray, in_jixi: np.ndarray, rule_lab: _Labels, *,
+                   buffer_m: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The final verdict, level and rule codes: ``attention`` near a zone, ``outside_jixi`` outside the city.
+
+    A site in no zone but within ``buffer_m`` (metres) of one is ``attention`` (rule
+    NEAR); a site outside Jixi is ``outside_jixi`` (rule OUTSIDE, no level),
+    whatever else it is. Returns new arrays; the inputs are not changed.
+    """
+    vcode, lcode, rcode = vcode.copy(), lcode.copy(), rcode.copy()
     near = (~inside) & (distance <= buffer_m) & (nearest_zone >= 0)
     vcode[near] = R.VERDICT_RANK["attention"]
     rcode[near] = rule_lab.code(NEAR_RULE["rule_id"])
-    outside = ~pairs.in_jixi
+    outside = ~in_jixi
     vcode[outside] = R.VERDICT_RANK["outside_jixi"]
     rcode[outside] = rule_lab.code(OUTSIDE_RULE["rule_id"])
     lcode[outside] = 0
+    return vcode, lcode, rcode
 
-    rules_by_id = {r["rule_id"]: r for r in R.verdict_rules().to_dict("records")}
-    for special in (NEAR_RULE, CLEAR_RULE, OUTSIDE_RULE):
-        rules_by_id[special["rule_id"]] = special
-    rule_texts = {k: [rules_by_id[r][k] for r in rule_lab.labels] for k in ("rule_zh", "rule_en", "basis")}
 
+def _overlap_columns(geoms: np.ndarray, pz, hits: pd.DataFrame, dims: np.ndarray, site_area: np.ndarray,
+                     site_len: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per site, the overlap with the union of its zones: hectares (polygons), metres (lines), % of the site.
+
+    Points are 100 % inside a zone or 0 %; ``overlap_ha``/``overlap_m`` are NaN
+    where they do not apply (points; lines for ``overlap_ha``; polygons for
+    ``overlap_m``). Unrounded.
+    """
+    n = len(geoms)
+    ov_m2, ov_len = _union_overlap(geoms, pz, hits, dims, site_area, site_len)
     poly, line = np.flatnonzero(dims == 2), np.flatnonzero(dims == 1)
     overlap_ha = np.full(n, np.nan)
     overlap_ha[poly] = ov_m2[poly] / 1e4
@@ -773,39 +967,49 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
         pct[line] = ov_len[line] / site_len[line] * 100
     if len(poly) or len(line):
         pct = np.clip(np.nan_to_num(pct), 0, 100)
-    nz_code = np.where(nearest_zone >= 0, zcode_name[np.maximum(nearest_zone, 0)], 0)
-    nzi_code = np.where(nearest_zone >= 0, zcode_id[np.maximum(nearest_zone, 0)], 0)
+    return overlap_ha, overlap_m, pct
 
-    out_pct = _outside_share(geoms, dims, pairs.in_jixi, site_area, site_len)
-    reasons = _reasons(vcode, lcode, level_lab.labels, zh_code, decider, names_lab.labels, acts, dims, overlap_ha,
-                       overlap_m, pct, nz_code, distance, rcode, rule_lab.labels, rules_by_id, buffer_m,
-                       out_pct=out_pct)
+
+def _rules_by_id() -> dict[str, dict]:
+    """rule_id -> rule row of ``verdict_rules.csv``, plus the NEAR, CLEAR and OUTSIDE rules."""
+    rules_by_id = {r["rule_id"]: r for r in R.verdict_rules().to_dict("records")}
+    for special in (NEAR_RULE, CLEAR_RULE, OUTSIDE_RULE):
+        rules_by_id[special["rule_id"]] = special
+    return rules_by_id
+
+
+def _reason_column(gdf: gpd.GeoDataFrame, vcode, lcode, level_labels, zh_code, decider, name_labels, acts, dims,
+                   overlap_ha, overlap_m, pct, nz_code, distance, rcode, rule_labels, rules_by_id, buffer_m,
+                   out_pct) -> pd.Categorical:
+    """The bilingual ``reasons`` column: the sentence of :func:`_reasons`, then the CRS note
+    where the input CRS was inferred (:func:`_with_crs_notes`), with the location-precision
+    label in front where the sites have one (:func:`_label_location`)."""
+    reasons = _reasons(vcode, lcode, level_labels, zh_code, decider, name_labels, acts, dims, overlap_ha,
+                       overlap_m, pct, nz_code, distance, rcode, rule_labels, rules_by_id, buffer_m, out_pct=out_pct)
     reasons = _with_crs_notes(reasons, gdf)
     if "location_precision" in gdf.columns:
         reasons = _label_location(reasons, gdf["location_precision"])
-    verdict_cat = pd.Categorical.from_codes(vcode, categories=pd.Index(list(R.VERDICTS), dtype="str"))
-    added = {
-        "verdict": verdict_cat,
-        "verdict_zh": pd.Categorical.from_codes(vcode, categories=pd.Index(
-            [R.VERDICT_NAMES[v][0] for v in R.VERDICTS], dtype="str")),
-        "control_level": level_lab.categorical(lcode),
-        "zones_hit": names_lab.categorical(zh_code), "zone_ids": ids_lab.categorical(zi_code),
-        "overlap_ha": np.round(overlap_ha, 6), "overlap_m": np.round(overlap_m, 3),
-        "overlap_pct": np.round(pct, 4), "outside_jixi_pct": np.round(out_pct, 4), "nearest_zone": names_lab.categorical(nz_code),
-        "nearest_zone_id": ids_lab.categorical(nzi_code), "distance_m": np.round(distance, 3),
-        "activity": pd.Categorical.from_codes(acts[0], categories=pd.Index(acts[1], dtype="str")),
-        "rule_id": rule_lab.categorical(rcode),
-        "rule": _labels(rcode, rule_texts["rule_en"]), "rule_zh": _labels(rcode, rule_texts["rule_zh"]),
-        "basis": _labels(rcode, rule_texts["basis"]), "reasons": reasons,
-    }
-    stamp = {"jixi_geo_version": __version__, "zones_sha256": pz.sha256, "rules_version": R.rules_version(),
-             "checked_at": _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")}
+    return reasons
+
+
+def _stamp_columns(gdf: gpd.GeoDataFrame, zones_sha256: str) -> dict[str, pd.Categorical]:
+    """The audit stamp: package version, zone checksum, rule-table version and time (UTC), one value
+    for every row (a one-category column, no per-row strings); empty CRS columns if the sites lack them."""
+    n = len(gdf)
+    stamp = {"jixi_geo_version": __version__, "zones_sha256": zones_sha256, "rules_version": R.rules_version(),
+             "checked_at": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")}
     for k in ("input_crs", "crs_from", "converted_from"):
         if k not in gdf.columns:
             stamp[k] = ""
-    for k, v in stamp.items():  # one value for every row: a one-category column, no per-row strings
-        added[k] = _constant(v, n)
-    # the columns in their final order, put together once (no intermediate frames)
+    return {k: _constant(v, n) for k, v in stamp.items()}
+
+
+def _frame_join(gdf: gpd.GeoDataFrame, added: dict) -> gpd.GeoDataFrame:
+    """The sites' own columns and the ``added`` result columns in their final order, put together once
+    (no intermediate frames), with the sites' index and geometry, in EPSG:4490.
+
+    Order: ``site_id``, the input's other columns, then :data:`RESULT_COLUMNS`.
+    """
     geom = gdf.geometry.name
     front = [c for c in gdf.columns if c not in RESULT_COLUMNS and c != geom]
     cols = ["site_id"] + [c for c in front if c != "site_id"] + [c for c in RESULT_COLUMNS if c != "site_id"]
@@ -818,19 +1022,41 @@ def _assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> 
     return result if STORAGE_CRS.equals(result.crs) else result.to_crs(STORAGE_CRS)
 
 
+@with_read_options_doc
 def check_sites_detail(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame | None = None,
-                       buffer_m: float = 1000.0, tolerance_ha: float = 0.01, coords=None, crs=None,
-                       id_column: str | None = None, make_valid: bool = False,
-                       method: Literal["fast", "reference"] = "fast") -> pd.DataFrame:
+                       buffer_m: float = 1000.0, tolerance_ha: float = 0.01, search_m: float | None = None,
+                       zones_layer: str | None = None, method: Literal["fast", "reference"] = "fast",
+                       coords: Literal["wgs84", "cgcs2000", "gcj02", "bd09"] | None = None, crs=None,
+                       id_column: str | None = None, layer: str | int | None = None, encoding: str | None = None,
+                       make_valid: bool = False, cad_layer: str | None = None, sheet: str | int | None = None,
+                       name_column: str | None = None) -> pd.DataFrame:
     """One row per (site, zone) pair: every zone a site falls in or lies within ``buffer_m`` of.
 
-    Columns: ``site_id, zone_id, zone_name_zh, zone_name_en, control_level, relation``
-    (``inside``/``near``), ``overlap_ha, overlap_m, overlap_pct, distance_m, activity,
-    verdict, rule_id, rule_zh, rule_en, basis``. Parameters as in :func:`check_sites`.
+    Parameters
+    ----------
+    sites, activity, zones, buffer_m, tolerance_ha, zones_layer, method
+        As in :func:`check_sites`.
+    search_m : float, optional
+        Accepted so that one set of options serves :func:`check_sites` and this
+        function alike; the rows list zones within ``buffer_m`` only, so the
+        search for the nearest zone stops there (default and any smaller value:
+        ``buffer_m``) and a larger value changes no row. Finite, ≥ 0.
+    {read_options}
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``site_id, site_name, zone_id, zone_name_zh, zone_name_en, control_level, relation``
+        (``inside``/``near``), ``overlap_ha, overlap_m, overlap_pct, distance_m, activity,
+        verdict, rule_id, rule_zh, rule_en, basis``.
     """
-    gdf, geoms, pz, pairs, acts = _run(sites, activity=activity, zones=zones, buffer_m=buffer_m,
-                                       tolerance_ha=tolerance_ha, search_m=buffer_m, coords=coords, crs=crs,
-                                       id_column=id_column, make_valid=make_valid, method=method)
+    if search_m is not None:
+        amount(search_m, name="search_m")  # checked as check_sites checks it; no row depends on it
+    read = ReadOptions(coords=coords, crs=crs, id_column=id_column, layer=layer, encoding=encoding,
+                       make_valid=make_valid, cad_layer=cad_layer, sheet=sheet, name_column=name_column)
+    gdf, geoms, pz, pairs, acts = _run(sites, read=read, activity=activity, zones=zones, zones_layer=zones_layer,
+                                       buffer_m=buffer_m, tolerance_ha=tolerance_ha, search_m=buffer_m,
+                                       method=method)
     dims, site_area, site_len = _site_measures(geoms)
     hits = _hit_table(pairs, pz, acts, dims, tolerance_ha)
     z = pz.zones
@@ -858,6 +1084,8 @@ def check_sites_detail(sites, *, activity: str | None = None, zones: gpd.GeoData
     get = lambda r, k: (special.get(r) or rules_by_id[r])[k]  # noqa: E731
     out = pd.DataFrame({
         "site_id": gdf["site_id"].to_numpy()[rows["site"]],
+        "site_name": np.asarray(gdf["site_name"].astype(str) if "site_name" in gdf.columns else [""] * len(gdf),
+                                dtype=object)[rows["site"]],
         "zone_id": z["id"].astype(str).to_numpy()[rows["zone"]],
         "zone_name_zh": z["name_zh"].to_numpy()[rows["zone"]],
         "zone_name_en": z["name_en"].to_numpy()[rows["zone"]],

@@ -316,6 +316,8 @@ def test_reasons_of_polygons_and_lines_carry_their_own_amounts():
         first_zone = str(row["zones_hit"]).split("; ")[0]
         assert str(row["rule_zh"]) in row["reasons"] and str(row["rule"]) in row["reasons"]
         assert first_zone in row["reasons"] or any(z in row["reasons"] for z in str(row["zones_hit"]).split("; "))
+
+
 def test_general_ecological_space_verdicts_the_readme_describes(zones):
     """README 'Verdicts': chemical industry is prohibited even in general ecological space
     (GES-18); a benign activity inside it is `attention`, told apart from a near-zone
