@@ -50,6 +50,9 @@ STORAGE_CRS = pyproj.CRS.from_epsg(4490)
 ANALYSIS_CRS = pyproj.CRS.from_epsg(4553)
 WEB_CRS = pyproj.CRS.from_epsg(4326)
 
+#: Coordinate arrays at least this long are transformed in one thread per core.
+PARALLEL_TRANSFORM_MIN = 200_000
+
 #: Extent of Jixi (lon/lat, degrees) as the ecological plan states it:
 #: 130°24′24″–133°56′30″E, 44°51′12″–46°36′55″N.
 JIXI_BOUNDS = (130 + 24 / 60 + 24 / 3600, 44 + 51 / 60 + 12 / 3600,
@@ -145,10 +148,6 @@ def point_xy(geoms: np.ndarray, src, dst) -> np.ndarray | None:
     if src.equals(dst):
         return xy
     return _transform_xy(xy, src, dst)
-
-
-#: Coordinate arrays at least this long are transformed in one thread per core.
-PARALLEL_TRANSFORM_MIN = 200_000
 
 
 def _transform_xy(xy: np.ndarray, src: pyproj.CRS, dst: pyproj.CRS) -> np.ndarray:

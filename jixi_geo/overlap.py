@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 UNCLASSIFIED = "unclassified"
 #: :func:`share_split` warns when land-use classes overlap each other by more than this (m²).
 CLASS_OVERLAP_WARN_M2 = 1.0
+#: How many dissolved layers are kept for the session (the least recently used goes first).
+_DISSOLVED_MAX = 8
 
 _NAME_COL = "name_zh"
 _FORMS = ("long", "wide")
@@ -204,7 +206,6 @@ def _prepare(layer, *, key: str, arg: str, make_valid: bool, gdf_label=None, cac
 
 #: Layers dissolved per key, kept for the session (least recently used dropped beyond _DISSOLVED_MAX).
 _DISSOLVED: OrderedDict[tuple, _Dissolved] = OrderedDict()
-_DISSOLVED_MAX = 8
 _TILES: dict[tuple, tuple] = {}
 
 
