@@ -145,7 +145,7 @@ def _measure(geoms) -> np.ndarray:
 
 
 def dissolve_by_key(gdf: gpd.GeoDataFrame, key: str):
-    """Union the geometries of rows sharing a key value (private helper).
+    """Union the geometries of rows sharing a key value (shared with :mod:`jixi_geo.raster`).
 
     Returns
     -------
