@@ -53,7 +53,8 @@ def amount(value, *, name: str, unit: str = "m", positive: bool = False) -> floa
     >>> amount(float("nan"), name="buffer_m")
     Traceback (most recent call last):
     ...
-    jixi_geo.errors.InputError: buffer_m 必须是有限的非负数（米）；收到 nan（不是有限数）。/ buffer_m must be a number ≥ 0 of metres, finite; got nan (not a finite number). Example: buffer_m=1000
+    jixi_geo.errors.InputError: buffer_m 必须是有限的非负数（米）；收到 nan（不是有限数）。/
+    buffer_m must be a number ≥ 0 of metres, finite; got nan (not a finite number). Example: buffer_m=1000
     """
     zh_unit, en_unit = _UNITS.get(unit, (unit, unit))
     bound_zh = "正数" if positive else "非负数"
@@ -71,7 +72,7 @@ def amount(value, *, name: str, unit: str = "m", positive: bool = False) -> floa
             why_zh, why_en = ("是负数" if number < 0 else "是零"), ("negative" if number < 0 else "zero")
     else:
         why_zh, why_en = f"类型为 {type(value).__name__}", f"of type {type(value).__name__}, not a number"
-    if why_en:
+    if why_en or number is None:  # number is None only where why_en says why
         raise InputError(
             f"{name} 必须是有限的{bound_zh}（{zh_unit}）；收到 {value!r}（{why_zh}）。/ {name} must be a "
             f"{'positive number' if positive else 'number ≥ 0'} of {en_unit}, finite; got {value!r} ({why_en}). "

@@ -27,12 +27,13 @@ import logging
 import os
 import tempfile
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
+from typing import Any
 
 import numpy as np
 import shapely
 
-__all__ = ["cache_dir", "enabled", "clear", "load", "store", "key", "pack_geoms", "unpack_geoms"]
+__all__ = ["cache_dir", "enabled", "clear", "load", "store", "key", "pack_geoms", "unpack_geoms", "FORMAT"]
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +100,8 @@ def store(kind: str, k: str, arrays: dict[str, np.ndarray]) -> Path | None:
     try:
         p.parent.mkdir(parents=True, exist_ok=True)
         buf = io.BytesIO()
-        np.savez(buf, _key=np.array(k), **arrays)
+        payload: dict[str, Any] = {"_key": np.array(k), **arrays}  # Any: no key is taken for savez's flags
+        np.savez(buf, **payload)
         fd, tmp = tempfile.mkstemp(prefix=f".{p.name}.", suffix=".tmp", dir=p.parent)
         try:
             with os.fdopen(fd, "wb") as f:
@@ -135,5 +137,5 @@ def pack_geoms(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def unpack_geoms(blob: np.ndarray, offsets: np.ndarray) -> np.ndarray:
     raw = blob.tobytes()
-    wkb = np.array([raw[a:b] for a, b in zip(offsets[:-1], offsets[1:])], dtype=object)
+    wkb = np.array([raw[a:b] for a, b in zip(offsets[:-1], offsets[1:], strict=True)], dtype=object)
     return shapely.from_wkb(wkb)

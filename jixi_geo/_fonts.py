@@ -22,7 +22,7 @@ from pathlib import Path
 from .errors import JixiGeoError
 
 __all__ = ["CJKFont", "cjk_font", "cjk_rc", "has_glyphs", "missing_glyphs", "package_font_files",
-           "PREFERRED_FAMILIES", "FONT_PACKAGES"]
+           "PREFERRED_FAMILIES", "FONT_PACKAGES", "FONT_GLOBS", "FONT_DIRS", "PROBE"]
 
 #: Family names tried in order (Simplified Chinese first).
 PREFERRED_FAMILIES = (

@@ -28,13 +28,17 @@ import shutil
 import socket
 import time
 from pathlib import Path
-from typing import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 
 import numpy as np
 import pandas as pd
 import shapely
 
 from .errors import JixiGeoError, OutputError
+
+__all__ = ["STALE_AFTER_S", "LEGACY_STALE_AFTER_S", "output_error", "output_dir", "clean_stale",
+           "atomic_path", "write_text_atomic", "manifest_path", "write_set", "verify_set", "file_sha256",
+           "content_sha256"]
 
 log = logging.getLogger(__name__)
 
@@ -462,7 +466,7 @@ def content_sha256(gdf) -> str:
     h.update(json.dumps(cols, ensure_ascii=False).encode())
     geoms = shapely.set_precision(np.asarray(gdf.geometry.values, dtype=object), 1e-9)
     wkb = shapely.to_wkb(shapely.normalize(geoms), hex=True)
-    for rec, g in zip(gdf[cols].itertuples(index=False, name=None), wkb):
+    for rec, g in zip(gdf[cols].itertuples(index=False, name=None), wkb, strict=True):
         h.update(json.dumps([_canon(v) for v in rec], ensure_ascii=False).encode())
         h.update((g or "").encode())
     return h.hexdigest()

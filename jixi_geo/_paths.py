@@ -5,6 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from pathlib import Path
 
+__all__ = ["layers_dir", "rules_dir", "tables_dir", "params_dir", "sources_dir", "assets_dir"]
+
 _PKG = Path(__file__).resolve().parent
 
 

@@ -8,7 +8,11 @@ collector raises one error whose class is that of the problems, or the given
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
+
+from .errors import JixiGeoError
+
+__all__ = ["fmt_list", "Problems", "check_encoding_name", "nul_diagnosis"]
 
 
 def fmt_list(items: Iterable, limit: int = 10) -> str:
@@ -22,13 +26,13 @@ def fmt_list(items: Iterable, limit: int = 10) -> str:
 class Problems:
     """Collects (error class, text) pairs and raises them as one error."""
 
-    def __init__(self, name: str, *, mixed: type[Exception], head: str = "found:"):
+    def __init__(self, name: str, *, mixed: type[JixiGeoError], head: str = "found:"):
         self.name = name
         self.mixed = mixed
         self.head = head
-        self.items: list[tuple[type[Exception], str]] = []
+        self.items: list[tuple[type[JixiGeoError], str]] = []
 
-    def add(self, cls: type[Exception], text: str) -> None:
+    def add(self, cls: type[JixiGeoError], text: str) -> None:
         self.items.append((cls, text))
 
     def __bool__(self) -> bool:

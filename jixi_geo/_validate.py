@@ -295,7 +295,7 @@ def validate_layer(
             if geom_type == "polygon":
                 fixed = polygonal_part(fixed)
             collapsed = []
-            for i, g, r in zip(bad, fixed, reasons):
+            for i, g, r in zip(bad, fixed, reasons, strict=True):
                 if g is None or g.is_empty:
                     collapsed.append(f"{labels[i]}: {r}")
                 else:
@@ -308,7 +308,7 @@ def validate_layer(
                              f"{fmt_list(collapsed)}. Redraw or drop them")
             gdf[gdf.geometry.name] = gpd.GeoSeries(geoms, index=gdf.index, crs=gdf.crs)
         else:
-            listed = [f"{labels[i]}: {r}" for i, r in zip(bad, reasons)]
+            listed = [f"{labels[i]}: {r}" for i, r in zip(bad, reasons, strict=True)]
             problems.add(InvalidGeometryError,
                          f"{len(bad)} invalid geometr{'y' if len(bad) == 1 else 'ies'}: "
                          f"{fmt_list(listed)}. Redraw them, or pass make_valid=True to repair them "

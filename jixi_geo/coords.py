@@ -43,7 +43,7 @@ __all__ = [
     "bd09_to_gcj02",
     "wgs84_to_bd09",
     "bd09_to_wgs84",
-    "to_wgs84",
+    "to_wgs84", "CoordSystem", "CHINA_BBOX", "TOLERANCE_DEG",
 ]
 
 CoordSystem = Literal["wgs84", "cgcs2000", "gcj02", "bd09"]

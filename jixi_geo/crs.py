@@ -32,6 +32,7 @@ __all__ = [
     "ANALYSIS_CRS",
     "WEB_CRS",
     "JIXI_BOUNDS",
+    "STORAGE_GEOD",
     "ensure_crs",
     "require_projected",
     "to_storage",
@@ -40,7 +41,7 @@ __all__ = [
     "geodesic_length",
     "planar_area",
     "gauss_kruger_crs",
-    "gk_crs_from_prefixed_easting",
+    "gk_crs_from_prefixed_easting", "PARALLEL_TRANSFORM_MIN", "point_xy", "project",
 ]
 
 log = logging.getLogger(__name__)
@@ -49,15 +50,28 @@ STORAGE_CRS = pyproj.CRS.from_epsg(4490)
 ANALYSIS_CRS = pyproj.CRS.from_epsg(4553)
 WEB_CRS = pyproj.CRS.from_epsg(4326)
 
+#: Coordinate arrays at least this long are transformed in one thread per core.
+PARALLEL_TRANSFORM_MIN = 200_000
+
 #: Extent of Jixi (lon/lat, degrees) as the ecological plan states it:
 #: 130°24′24″–133°56′30″E, 44°51′12″–46°36′55″N.
 JIXI_BOUNDS = (130 + 24 / 60 + 24 / 3600, 44 + 51 / 60 + 12 / 3600,
                133 + 56 / 60 + 30 / 3600, 46 + 36 / 60 + 55 / 3600)
 
-_GEOD = STORAGE_CRS.get_geod()  # the CGCS2000 ellipsoid
 
 
-def ensure_crs(gdf: "gpd.GeoDataFrame | gpd.GeoSeries", *, name: str = "input") -> pyproj.CRS:
+def _ellipsoid_of(crs: pyproj.CRS) -> pyproj.Geod:
+    geod = crs.get_geod()
+    if geod is None:  # pragma: no cover - EPSG:4490 always has an ellipsoid
+        raise RuntimeError(f"{crs.name} has no ellipsoid")
+    return geod
+
+
+#: The CGCS2000 ellipsoid (GRS 80 axes): every geodesic area and length is measured on it.
+STORAGE_GEOD = _ellipsoid_of(STORAGE_CRS)
+
+
+def ensure_crs(gdf: gpd.GeoDataFrame | gpd.GeoSeries, *, name: str = "input") -> pyproj.CRS:
     """Return the CRS of ``gdf`` or raise if it has none.
 
     Parameters
@@ -136,10 +150,6 @@ def point_xy(geoms: np.ndarray, src, dst) -> np.ndarray | None:
     return _transform_xy(xy, src, dst)
 
 
-#: Coordinate arrays at least this long are transformed in one thread per core.
-PARALLEL_TRANSFORM_MIN = 200_000
-
-
 def _transform_xy(xy: np.ndarray, src: pyproj.CRS, dst: pyproj.CRS) -> np.ndarray:
     """Transform an (n, 2) array; long arrays in chunks on threads (pyproj releases the
     GIL; a Transformer must not be shared between threads, so each chunk gets its own)."""
@@ -159,7 +169,7 @@ def _transform_xy(xy: np.ndarray, src: pyproj.CRS, dst: pyproj.CRS) -> np.ndarra
         return out
     bounds = np.linspace(0, len(xy), workers + 1).astype(int)
     with ThreadPoolExecutor(workers) as ex:
-        list(ex.map(run, zip(bounds[:-1], bounds[1:])))
+        list(ex.map(run, zip(bounds[:-1], bounds[1:], strict=True)))
     return out
 
 
@@ -243,7 +253,7 @@ def geodesic_area(data, *, crs=None, unit: AreaUnit = "m2") -> np.ndarray:
     for i, g in enumerate(geoms):
         if g is None or g.is_empty or shapely.get_dimensions(g) < 2:
             continue
-        out[i] = abs(_GEOD.geometry_area_perimeter(g)[0])
+        out[i] = abs(STORAGE_GEOD.geometry_area_perimeter(g)[0])
     return convert_area(out, "m2", unit)
 
 
@@ -254,7 +264,7 @@ def geodesic_length(data, *, crs=None) -> np.ndarray:
     for i, g in enumerate(geoms):
         if g is None or g.is_empty:
             continue
-        out[i] = _GEOD.geometry_length(g)
+        out[i] = STORAGE_GEOD.geometry_length(g)
     return out
 
 

@@ -24,7 +24,13 @@ __all__ = [
 
 
 class JixiGeoError(Exception):
-    """Root of every error jixi_geo raises on purpose."""
+    """Root of every error jixi_geo raises on purpose.
+
+    An error that gathers several problems of one input (a layer, a sites file) also
+    carries them one by one as ``problems``, a list of texts.
+    """
+
+    problems: list[str]
 
 
 class CRSError(JixiGeoError, ValueError):
@@ -91,7 +97,7 @@ class OutputError(JixiGeoError, OSError):
     def __str__(self) -> str:
         return str(self.args[0]) if self.args else ""
 
-    def relabel(self, label: str) -> "OutputError":
+    def relabel(self, label: str) -> OutputError:
         """The same error, naming the option ``label`` (e.g. ``"OUT"``) instead of the path."""
         return OutputError(self.path, self.detail_zh, self.detail_en, label=label)
 

@@ -40,12 +40,12 @@ import pandas as pd
 import shapely
 
 from ._validate import polygonal_part, resolve_layer, validate_layer
-from .crs import ANALYSIS_CRS, geodesic_area
+from .crs import ANALYSIS_CRS
 from ._args import amount
 from .errors import InputError, JixiGeoWarning, UnknownCodeError
-from .units import AREA_UNITS, AreaUnit, convert_area
+from .units import AreaUnit, check_area_unit, convert_area
 
-__all__ = ["overlap", "overlap_matrix", "share_split", "UNCLASSIFIED", "CLASS_OVERLAP_WARN_M2"]
+__all__ = ["overlap", "overlap_matrix", "share_split", "UNCLASSIFIED", "CLASS_OVERLAP_WARN_M2", "dissolve_by_key"]
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +53,8 @@ log = logging.getLogger(__name__)
 UNCLASSIFIED = "unclassified"
 #: :func:`share_split` warns when land-use classes overlap each other by more than this (m²).
 CLASS_OVERLAP_WARN_M2 = 1.0
+#: How many dissolved layers are kept for the session (the least recently used goes first).
+_DISSOLVED_MAX = 8
 
 _NAME_COL = "name_zh"
 _FORMS = ("long", "wide")
@@ -61,15 +63,6 @@ _GB50137_CODE = re.compile(r"^[A-Z][0-9]*$")
 
 
 # --------------------------------------------------------------------------- helpers
-
-
-def _check_units(units) -> str:
-    if units not in AREA_UNITS:
-        raise InputError(
-            f"units must be one of {sorted(AREA_UNITS)} (m2 = square metres, ha = hectares, "
-            f"km2, mu = 亩); got {units!r}"
-        )
-    return units
 
 
 def _check_tolerance(tolerance_ha) -> float:
@@ -114,7 +107,7 @@ def _measure(geoms) -> np.ndarray:
     """
     if len(geoms) == 0:
         return np.zeros(0)
-    from .crs import _GEOD, STORAGE_CRS
+    from .crs import STORAGE_CRS, STORAGE_GEOD
 
     g = gpd.GeoSeries(list(geoms), crs=ANALYSIS_CRS).to_crs(STORAGE_CRS).values
     g = np.asarray(g, dtype=object)
@@ -132,27 +125,27 @@ def _measure(geoms) -> np.ndarray:
     # pyproj's public polygon_area_perimeter copies each input to a buffer first; the
     # coordinates here are already contiguous float64 buffers, so its inner routine is
     # called directly where pyproj has it (the same computation, the same numbers)
-    inner = getattr(_GEOD, "_polygon_area_perimeter", None)
+    inner = getattr(STORAGE_GEOD, "_polygon_area_perimeter", None)
     x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
     if inner is not None:
         ring_area = np.array([inner(x[a:b].copy(), y[a:b].copy(), radians=False)[0]
-                              for a, b in zip(bounds[:-1], bounds[1:])])
+                              for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
     else:  # pragma: no cover - other pyproj versions
-        ring_area = np.array([_GEOD.polygon_area_perimeter(x[a:b], y[a:b])[0]
-                              for a, b in zip(bounds[:-1], bounds[1:])])
+        ring_area = np.array([STORAGE_GEOD.polygon_area_perimeter(x[a:b], y[a:b])[0]
+                              for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
     # the polygon's exterior plus its holes, in ring order, as pyproj adds them
     poly_area = np.zeros(len(parts))
-    for r, p in zip(ring_area, ring_of):
+    for r, p in zip(ring_area, ring_of, strict=True):
         poly_area[p] += r
     total = np.zeros(len(ok))
-    for a, i in zip(poly_area, part_of):
+    for a, i in zip(poly_area, part_of, strict=True):
         total[i] += a
     out[ok] = np.abs(total)
     return out
 
 
 def dissolve_by_key(gdf: gpd.GeoDataFrame, key: str):
-    """Union the geometries of rows sharing a key value (private helper).
+    """Union the geometries of rows sharing a key value (shared with :mod:`jixi_geo.raster`).
 
     Returns
     -------
@@ -212,8 +205,7 @@ def _prepare(layer, *, key: str, arg: str, make_valid: bool, gdf_label=None, cac
 
 
 #: Layers dissolved per key, kept for the session (least recently used dropped beyond _DISSOLVED_MAX).
-_DISSOLVED: "OrderedDict[tuple, _Dissolved]" = OrderedDict()
-_DISSOLVED_MAX = 8
+_DISSOLVED: OrderedDict[tuple, _Dissolved] = OrderedDict()
 _TILES: dict[tuple, tuple] = {}
 
 
@@ -279,7 +271,7 @@ def _pairs_tiled(a: _Dissolved, b: _Dissolved):
         bx = shapely.bounds(small.geoms[s_idx])
         pad = 1.0 + 1e-6 * np.abs(bx).max(axis=1)
         near = np.array([shapely.clip_by_rect(big.geoms[g], x0 - p, y0 - p, x1 + p, y1 + p)
-                         for g, (x0, y0, x1, y1), p in zip(g_idx, bx, pad)], dtype=object)
+                         for g, (x0, y0, x1, y1), p in zip(g_idx, bx, pad, strict=True)], dtype=object)
         pieces = polygonal_part(shapely.intersection(small.geoms[s_idx], near))
         m2 = pairs["m2"].to_numpy().copy()
         m2[cut] = _measure(pieces)
@@ -414,10 +406,11 @@ def overlap(
     >>> b = gpd.GeoDataFrame({"id": [7]}, geometry=[box(500_500, 5_000_500, 501_500, 5_001_500)],
     ...                      crs="EPSG:4553")
     >>> t = overlap(a, b)
-    >>> t[["a_id", "b_id"]].values.tolist(), round(float(t.loc[0, "overlap_ha"]), 2), round(float(t.loc[0, "share_of_a_pct"]), 2)
+    >>> (t[["a_id", "b_id"]].values.tolist(), round(float(t.loc[0, "overlap_ha"]), 2),
+    ...  round(float(t.loc[0, "share_of_a_pct"]), 2))
     ([['A', 7]], 25.0, 25.0)
     """
-    units = _check_units(units)
+    units = check_area_unit(units)
     tol = _check_tolerance(tolerance_ha)
     A = _prepare(a, key=a_key, arg="a", make_valid=make_valid, cache=True)
     B = _prepare(b, key=b_key, arg="b", make_valid=make_valid, cache=True)
@@ -492,7 +485,7 @@ def overlap_matrix(
     >>> list(m.columns[:4])
     ['a_layer', 'a_key', 'b_layer', 'b_key']
     """
-    units = _check_units(units)
+    units = check_area_unit(units)
     tol = _check_tolerance(tolerance_ha)
     if form not in _FORMS:
         raise InputError(f"form must be one of {_FORMS} (long: one row per overlapping pair; "
@@ -516,9 +509,9 @@ def overlap_matrix(
                          "in a dict")
     keys = {n: (key.get(n, "id") if isinstance(key, Mapping) else key) for n in names}
     prepared = {n: _prepare(v, key=keys[n], arg=f"layers[{n!r}]", make_valid=make_valid)
-                for n, v in zip(names, [v for _, v in items])}
+                for n, v in zip(names, [v for _, v in items], strict=True)}
 
-    offset = dict(zip(names, np.cumsum([0] + [len(prepared[n].keys) for n in names])[:-1]))
+    offset = dict(zip(names, np.cumsum([0] + [len(prepared[n].keys) for n in names])[:-1], strict=True))
     tables, cells = [], []
     for i, na in enumerate(names):
         for nb in names[i + 1:]:
@@ -566,7 +559,7 @@ def _gb50137_majors() -> set[str]:
     return set(reg.loc[reg["level"] == "major", "code"])
 
 
-def major_code(codes) -> list[str]:
+def _major_code(codes) -> list[str]:
     """Map GB 50137-2011 codes to their major class letter (``"R21"`` → ``"R"``).
 
     Raises
@@ -577,16 +570,16 @@ def major_code(codes) -> list[str]:
 
     Examples
     --------
-    >>> major_code(["R21", "m1", "G", " E13 "])
+    >>> _major_code(["R21", "m1", "G", " E13 "])
     ['R', 'M', 'G', 'E']
     """
     majors = _gb50137_majors()
-    out, bad = [], []
+    out: list[str] = []
+    bad = []
     for c in codes:
         s = c.strip().upper() if isinstance(c, str) else None
         if s is None or not _GB50137_CODE.match(s) or s[0] not in majors:
             bad.append(c)
-            out.append(None)
         else:
             out.append(s[0])
     if bad:
@@ -675,7 +668,7 @@ def share_split(
     >>> [(r["class"], round(r.share_pct)) for _, r in s.iterrows()]
     [('G', 25), ('R', 50), ('unclassified', 25)]
     """
-    units = _check_units(units)
+    units = check_area_unit(units)
     if level not in _LEVELS:
         raise InputError(f"level must be None or 'major' (GB 50137 major class letters); got {level!r}")
     Z = _prepare(zones, key=zone_key, arg="zones", make_valid=make_valid)
@@ -683,7 +676,7 @@ def share_split(
     lu, label = resolve_layer(landuse, arg="landuse")
     lu = validate_layer(lu, name=label, geom_type="polygon", key=class_key, make_valid=make_valid)
     if level == "major":
-        lu[class_key] = major_code(lu[class_key].tolist())
+        lu[class_key] = _major_code(lu[class_key].tolist())
     L = _prepare(None, key=class_key, arg="landuse", make_valid=make_valid, gdf_label=(lu, label))
 
     # make the classes disjoint: the first class in sorted order keeps shared area
@@ -699,7 +692,7 @@ def share_split(
         taken = g if taken is None else shapely.union(taken, g)
     if (lost > CLASS_OVERLAP_WARN_M2).any():
         which = ", ".join(f"{k!r} loses {convert_area(v, 'm2', units):.4g} {units}"
-                          for k, v in zip(keys, lost) if v > CLASS_OVERLAP_WARN_M2)
+                          for k, v in zip(keys, lost, strict=True) if v > CLASS_OVERLAP_WARN_M2)
         warnings.warn(
             f"{label}: land-use classes overlap each other; each overlap is counted once, for "
             f"the class first in sorted order ({which}). Clean the land-use layer if the classes "
@@ -711,7 +704,7 @@ def share_split(
     for z in range(len(Z.keys)):
         sel = (ia == z) & (ov > 0)
         zone_area = Z.area_m2[z]
-        for c, area in zip(ic[sel], ov[sel]):
+        for c, area in zip(ic[sel], ov[sel], strict=True):
             rows.append((z, keys[c], area))
         rows.append((z, UNCLASSIFIED, max(zone_area - ov[sel].sum(), 0.0)))
     zi = np.array([r[0] for r in rows], dtype=int)

@@ -36,8 +36,8 @@ from ._io import atomic_path
 from ._validate import resolve_layer, validate_layer
 from .crs import ANALYSIS_CRS
 from .errors import CRSError, InputError, JixiGeoWarning
-from .overlap import UNCLASSIFIED, _check_units, dissolve_by_key
-from .units import AreaUnit, convert_area
+from .overlap import UNCLASSIFIED, dissolve_by_key
+from .units import AreaUnit, check_area_unit, convert_area
 
 __all__ = ["rasterize", "zonal_composition", "read_class_lookup", "BLOCK_SIZE",
            "DEFAULT_WINDOW_SIZE", "TAG_KIND", "TAG_CLASSES", "TAG_VALUE_COL"]
@@ -205,7 +205,7 @@ def rasterize(
                     if len(hit) == 0:
                         continue  # tiles never written read back as nodata (0)
                     arr = rasterio.features.rasterize(
-                        zip(geoms[hit], codes[hit].tolist()), out_shape=(win.height, win.width),
+                        zip(geoms[hit], codes[hit].tolist(), strict=True), out_shape=(win.height, win.width),
                         transform=wt, fill=0, all_touched=all_touched, dtype=dtype)
                     dst.write(arr, 1, window=win)
     log.info("wrote %s (%d × %d cells at %s m, %s)", path, width, height, res, tags[TAG_KIND])
@@ -331,7 +331,7 @@ def zonal_composition(
     0             R   2500     25.0       50.0
     1  unclassified   2500     25.0       50.0
     """
-    units = _check_units(units)
+    units = check_area_unit(units)
     if isinstance(window_size, bool) or not isinstance(window_size, (int, np.integer)) or window_size < 1:
         raise InputError(f"window_size must be a positive whole number of pixels; got {window_size!r}")
     if classes is not None and not isinstance(classes, Mapping):
@@ -359,7 +359,7 @@ def zonal_composition(
         gdf = gdf.to_crs(ds.crs.to_wkt())
         keys, geoms, names = dissolve_by_key(gdf, zone_key)
         raster_box = shapely.box(*ds.bounds)
-        outside = [k for k, g in zip(keys, geoms)
+        outside = [k for k, g in zip(keys, geoms, strict=True)
                    if shapely.difference(g, raster_box).area > 1e-9 * max(g.area, 1.0)]
 
         counts: list[dict] = [{} for _ in keys]
@@ -389,7 +389,7 @@ def zonal_composition(
                         continue
                     vals, n = np.unique(data[inside], return_counts=True)
                     acc = counts[z]
-                    for v, c in zip(vals.tolist(), n.tolist()):
+                    for v, c in zip(vals.tolist(), n.tolist(), strict=True):
                         acc[v] = acc.get(v, 0) + c
 
     def is_nd(v) -> bool:
@@ -402,7 +402,7 @@ def zonal_composition(
         total = sum(acc.values())
         if total == 0:
             empty.append(keys[z])
-        for v in sorted((v for v in acc if not is_nd(v))):
+        for v in sorted(v for v in acc if not is_nd(v)):
             rows.append((z, lookup.get(v, v), v, acc[v], total))
         if nd is not None:
             rows.append((z, UNCLASSIFIED, nd, sum(c for v, c in acc.items() if is_nd(v)), total))

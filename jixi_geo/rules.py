@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import math
-from functools import lru_cache
+from functools import lru_cache, cache
 
 import pandas as pd
 
@@ -18,7 +18,8 @@ from ._paths import rules_dir
 from .errors import UnknownCodeError
 
 __all__ = ["VERDICTS", "VERDICT_RANK", "rules_version", "rules_sha256", "verdict_rules", "activities",
-           "control_levels", "resolve_activity", "rule_for", "apply_zone_types"]
+           "control_levels", "resolve_activity", "rule_for", "apply_zone_types",
+           "VERDICT_NAMES", "LOCATION_LABELS", "location_label", "read_rule_file"]
 
 #: Verdicts from most to least severe (order and labels from ``layers/rules/verdicts.csv``).
 VERDICTS = _vocab.keys("verdict")
@@ -39,7 +40,7 @@ def location_label(value) -> str:
     return LOCATION_LABELS.get(str(value), str(value))
 
 
-@lru_cache(maxsize=None)
+@cache
 def _read_cached(name: str) -> pd.DataFrame:
     return pd.read_csv(rules_dir() / name, dtype=str, keep_default_na=False, encoding="utf-8")
 
@@ -192,7 +193,7 @@ def apply_zone_types(zones):
     levels = zones["control_level"].astype(str).to_numpy()
     words = zones["zone_type"].astype(object).where(zones["zone_type"].notna(), "").astype(str).str.strip()
     out, bad = [], set()
-    for lvl, word in zip(levels, words):
+    for lvl, word in zip(levels, words, strict=True):
         if not word:
             out.append(lvl)
         elif lvl in refinable and (lvl, word.lower()) in m:

@@ -5,13 +5,14 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Literal, SupportsFloat, cast
 
 import numpy as np
 
 from .errors import InputError
 
-__all__ = ["AREA_UNITS", "M2_PER_HA", "M2_PER_MU", "convert_area", "area_column"]
+__all__ = ["AREA_UNITS", "AreaUnit", "M2_PER_HA", "M2_PER_KM2", "M2_PER_MU", "convert_area", "area_column",
+           "check_area_unit"]
 
 M2_PER_HA = 10_000.0
 M2_PER_KM2 = 1_000_000.0
@@ -29,6 +30,41 @@ def _factor(unit: str) -> float:
             f"area unit {unit!r} is not known; use one of {sorted(AREA_UNITS)} "
             "(m2 = square metres, ha = hectares, km2, mu = 亩)"
         ) from None
+
+
+def check_area_unit(units) -> AreaUnit:
+    """Return ``units`` if it names an area unit, else raise.
+
+    Parameters
+    ----------
+    units : str
+        One of ``"m2"`` (square metres), ``"ha"`` (hectares), ``"km2"``, ``"mu"`` (亩).
+
+    Returns
+    -------
+    str
+        ``units``, unchanged.
+
+    Raises
+    ------
+    InputError
+        For any other value, naming the accepted units.
+
+    Examples
+    --------
+    >>> check_area_unit("ha")
+    'ha'
+    >>> check_area_unit("acre")
+    Traceback (most recent call last):
+    ...
+    jixi_geo.errors.InputError: units must be one of ['ha', 'km2', 'm2', 'mu'] ...
+    """
+    if units not in AREA_UNITS:
+        raise InputError(
+            f"units must be one of {sorted(AREA_UNITS)} (m2 = square metres, ha = hectares, "
+            f"km2, mu = 亩); got {units!r}"
+        )
+    return cast(AreaUnit, units)
 
 
 def convert_area(value, from_unit: AreaUnit = "m2", to_unit: AreaUnit = "ha"):
@@ -54,8 +90,8 @@ def convert_area(value, from_unit: AreaUnit = "m2", to_unit: AreaUnit = "ha"):
     666.67
     """
     f = _factor(from_unit) / _factor(to_unit)
-    if np.isscalar(value):
-        return float(value) * f
+    if np.isscalar(value):  # a Python or NumPy scalar (a 0-d array stays an array)
+        return float(cast(SupportsFloat, value)) * f
     return np.asarray(value, dtype=float) * f
 
 

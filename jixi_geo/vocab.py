@@ -18,7 +18,7 @@ Examples
 
 from __future__ import annotations
 
-from functools import lru_cache
+from functools import cache
 from typing import Literal
 
 import pandas as pd
@@ -27,7 +27,7 @@ from ._paths import rules_dir
 from .errors import UnknownCodeError
 
 __all__ = ["KINDS", "GREY", "keys", "label", "labels", "display", "colour", "text_colour", "fill_opacity",
-           "meaning", "stamp", "table"]
+           "meaning", "stamp", "table", "Kind"]
 
 #: Vocabulary kinds -> (file in ``layers/rules/``, key column, order column, zh column, en column).
 _FILES = {
@@ -44,7 +44,7 @@ GREY = "#9e9e9e"
 Kind = Literal["verdict", "control_level", "location_precision", "precision", "activity"]
 
 
-@lru_cache(maxsize=None)
+@cache
 def _table(kind: str) -> pd.DataFrame:
     if kind not in _FILES:
         raise UnknownCodeError(f"vocabulary kind {kind!r} is not known; use one of {', '.join(KINDS)}")
@@ -60,7 +60,7 @@ def table(kind: Kind) -> pd.DataFrame:
     return _table(kind).copy()
 
 
-@lru_cache(maxsize=None)
+@cache
 def keys(kind: Kind) -> tuple[str, ...]:
     """The keys of ``kind`` in display order (verdicts most severe first, levels strictest first)."""
     return tuple(_table(kind).index)

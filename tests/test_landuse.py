@@ -14,6 +14,7 @@ import pytest
 from shapely import box
 
 from jixi_geo import landuse as lu
+from jixi_geo.landuse.load import _bundled
 from jixi_geo.errors import EncodingError, InputError, JixiGeoError, SchemaError
 
 PUBLISHED = [
@@ -155,7 +156,7 @@ def test_user_csv_explicit_encoding(tmp_path):
 
 
 def test_user_csv_in_the_published_layout(tmp_path):
-    src = lu._bundled("jidong_landuse.csv")
+    src = _bundled("jidong_landuse.csv")
     p = tmp_path / "copy.csv"
     src.to_csv(p, index=False, encoding="gbk")
     t = lu.load_table("chemical", "current", path=p)

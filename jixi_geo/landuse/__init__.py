@@ -54,8 +54,8 @@ from __future__ import annotations
 
 from .findings import FINDING_COLUMNS, RULES as _RULES
 from .codes import LEVELS
-from .load import (PARK_NAMES, PARKS, STAGES, TABLE_COLUMNS, _bundled, load_function_zones, load_parks,  # noqa: F401
-                   load_table, published_tables)
+from .load import (PARK_NAMES, PARKS, STAGES, TABLE_COLUMNS, load_function_zones, load_parks, load_table,
+                   published_tables)
 from .standards import check_structure, crosswalk
 from .summary import compare, shares
 from .validation import validate

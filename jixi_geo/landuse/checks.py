@@ -10,11 +10,18 @@ maps each rule id of :data:`.findings.RULES` to its function.
 from __future__ import annotations
 
 import math
-from typing import Iterable
+from collections.abc import Iterable
+from itertools import pairwise
 
 from .codes import CITY_LETTERS, MISQUOTES, depth, fmt, gb_codes, norm_name, norm_total_name, parent_code
 from .findings import RULES, finding
 from .table import Row
+
+__all__ = ["check_area_invalid", "check_area_negative", "check_share_invalid", "check_code_missing",
+           "check_code_unknown", "check_code_combined", "check_code_duplicate", "check_name_mismatch",
+           "check_category_misfiled", "check_children_sum", "check_total_sum", "check_total_missing",
+           "check_total_multiple", "share_basis_row", "check_share_basis", "check_share_mismatch",
+           "check_shares_sum", "check_zones_sum", "check_park_area", "CHECKS", "run_checks"]
 
 
 def _closes(stated: float, parts: list[float], decimals: Iterable[int | None]) -> tuple[str, int, float]:
@@ -155,7 +162,7 @@ def check_code_combined(rows: list[Row], ctx: dict) -> list[dict]:
     for r in rows:
         if r.is_sum or not r.code or len(r.tokens) < 2:
             continue
-        chain_ok = all(parent_code(b) == a for a, b in zip(r.tokens, r.tokens[1:]))
+        chain_ok = all(parent_code(b) == a for a, b in pairwise(r.tokens))
         if not chain_ok:
             cell = " ".join(r.tokens)
             out.append(finding(
@@ -383,7 +390,7 @@ def _share_basis(rows: list[Row], ctx: dict) -> tuple[Row | None, list[dict]]:
         named = [r for r in rows if r.is_sum and share_basis
                  and norm_total_name(r.name) == norm_total_name(share_basis)]
         totals = [r for r in rows if r.kind == "total"]
-        basis = (named or totals or [None])[0]
+        basis = named[0] if named else totals[0] if totals else None
         out.append(finding(
             "share_basis", "warning", ctx, basis, "",
             "没有合计行标为 100%，无法确定比例的基数"

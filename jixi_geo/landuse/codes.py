@@ -15,6 +15,11 @@ from typing import Any
 
 import pandas as pd
 
+__all__ = ["gb_codes", "gb_order", "crosswalk_2023", "codes_2023", "structure_ranges", "LEVELS",
+           "CITY_LETTERS", "MISQUOTES", "LEVEL_NAMES", "LEVEL_DEPTH", "TOTAL_NAMES_EN", "nfkc",
+           "float_decimals", "parse_number", "fmt", "code_tokens", "depth", "parent_code", "level_of",
+           "ancestors", "norm_name", "norm_total_name", "looks_like_sum"]
+
 # --------------------------------------------------------------------------- registries
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from .table import Row
 
+__all__ = ["FINDING_COLUMNS", "SEVERITIES", "RULES", "finding"]
+
 #: Columns of the findings returned by :func:`jixi_geo.landuse.validate`, in order.
 FINDING_COLUMNS = ("severity", "rule", "park", "stage", "code", "message", "expected", "actual", "row")
 

@@ -11,6 +11,8 @@ import pandas as pd
 from .._text import read_text
 from ..errors import InputError
 
+__all__ = ["decode_file", "read_user_csv"]
+
 
 def decode_file(p: Path, encoding: str | None) -> tuple[str, str]:
     """The text of ``p`` and its encoding, decided as for site files; InputError for a missing file."""

@@ -16,6 +16,8 @@ import pandas as pd
 from ..errors import SchemaError
 from .codes import code_tokens, float_decimals, fmt, nfkc, parse_number
 
+__all__ = ["cell_text", "resolve_layout"]
+
 _ALIASES = {
     "code_published": ("code_published", "code", "landuse_code", "代码", "用地代码", "类别代码",
                        "用地类别代码", "用地分类代码", "分类代码"),
@@ -96,7 +98,7 @@ def resolve_layout(df: pd.DataFrame, *, where: str) -> pd.DataFrame:
             # the parsed value wins where they disagree, written to the published decimals
             parsed = text(cols[parsed_col], figure)
             primary = [p if _agrees(field, p, v) else _redecimal(v, p) if figure else v
-                       for p, v in zip(primary, parsed)]
+                       for p, v in zip(primary, parsed, strict=True)]
         out[field] = primary
     missing = [f for f in ("code_published", "area_ha_published") if f not in out]
     if missing:

@@ -17,6 +17,9 @@ from .io import read_user_csv
 from .layout import resolve_layout
 from .table import rows_from_raw
 
+__all__ = ["PARKS", "PARK_NAMES", "STAGES", "TABLE_COLUMNS", "ATTRS_KEY", "published_tables", "load_table",
+           "load_function_zones", "load_parks"]
+
 #: Park keys: 宝泉工业园, 工业产业园, 化工产业园.
 PARKS = ("baoquan", "industrial", "chemical")
 #: Bilingual park names.
@@ -46,7 +49,7 @@ def _bundled(name: str) -> pd.DataFrame:
 
 def _valid_combinations() -> list[tuple[str, str]]:
     raw = _bundled(_LANDUSE_CSV)
-    return list(dict.fromkeys(zip(raw["park"], raw["stage"])))
+    return list(dict.fromkeys(zip(raw["park"], raw["stage"], strict=True)))
 
 
 def published_tables() -> list[tuple[str, str]]:
@@ -55,7 +58,8 @@ def published_tables() -> list[tuple[str, str]]:
     Examples
     --------
     >>> published_tables()
-    [('baoquan', 'current'), ('industrial', 'current'), ('chemical', 'current'), ('industrial', 'planned'), ('chemical', 'planned')]
+    [('baoquan', 'current'), ('industrial', 'current'), ('chemical', 'current'),
+     ('industrial', 'planned'), ('chemical', 'planned')]
     """
     return _valid_combinations()
 
@@ -169,7 +173,7 @@ def _published_meta() -> dict[str, Any]:
     zones = _bundled("jidong_function_zones.csv")
     return {
         "source": f"layers/tables/{_LANDUSE_CSV}",
-        "park_area_km2_published": {p: a for p, a in zip(parks["park"], parks["area_km2_published"])},
+        "park_area_km2_published": {p: a for p, a in zip(parks["park"], parks["area_km2_published"], strict=True)},
         "function_zones": {
             park: tuple((z["zone_no"], z["name_published"], z["area_ha"], z["area_published"],
                          z["unit_published"]) for z in part.to_dict("records"))
@@ -218,7 +222,7 @@ def load_function_zones(park: str) -> pd.DataFrame:
     numbers = set(z["zone_no"])
     z["counted"] = [
         not math.isnan(a) and not any(n.startswith(f"{no}.") for n in numbers)
-        for no, a in zip(z["zone_no"], z["area_ha"])
+        for no, a in zip(z["zone_no"], z["area_ha"], strict=True)
     ]
     return z.reset_index(drop=True)
 
@@ -255,7 +259,7 @@ def _tidy(raw: pd.DataFrame, *, park: str, stage: str, where: str = "table") -> 
     reg = gb_codes()
     col = lambda name, default="": (list(raw[name]) if name in raw.columns else [default] * len(raw))  # noqa: E731
     recs = []
-    for r, basis, section, note in zip(rows, col("share_basis"), col("section"), col("note")):
+    for r, basis, section, note in zip(rows, col("share_basis"), col("section"), col("note"), strict=True):
         known = reg.get(r.code)
         if r.is_sum:
             level, parent = r.kind, ""

@@ -13,6 +13,8 @@ from .codes import CITY_LETTERS, codes_2023, crosswalk_2023, gb_codes, level_of,
 from .load import load_table  # noqa: F401  (the doctests)
 from .table import class_areas, one_table, require_areas, tables_in
 
+__all__ = ["check_structure", "crosswalk"]
+
 # =========================================================================== structure
 
 
@@ -54,8 +56,13 @@ def check_structure(planned: pd.DataFrame, *, basis: Literal["classes", "table"]
     Examples
     --------
     >>> s = check_structure(load_table("chemical", "planned"))
-    >>> s[["code", "share_pct", "status"]].round(2).to_string(index=False)
-    'code  share_pct status\\n   R       0.00  below\\n   A       0.00  below\\n   M      77.49  above\\n   S      13.75 within\\n   G       2.87  below'
+    >>> print(s[["code", "share_pct", "status"]].round(2).to_string(index=False))
+    code  share_pct status
+       R       0.00  below
+       A       0.00  below
+       M      77.49  above
+       S      13.75 within
+       G       2.87  below
     """
     if basis not in ("classes", "table"):
         raise InputError(f"basis={basis!r}: use 'classes' (sum of R…G) or 'table' (the table's 城市建设用地 row)")

@@ -13,6 +13,8 @@ from .codes import (CITY_LETTERS, LEVEL_DEPTH, LEVELS, TOTAL_NAMES_EN, depth, gb
 from .load import load_table  # noqa: F401  (the doctests)
 from .table import class_areas, one_table, require_areas
 
+__all__ = ["shares", "compare"]
+
 def _level_depth(level: str) -> int:
     if level not in LEVEL_DEPTH:
         raise InputError(
@@ -57,7 +59,7 @@ def _feature_areas(gdf: pd.DataFrame, d: int, *, area_col: str | None, code_col:
             f"{list(gdf.columns)}. Pass code_col= to name another column."
         )
     codes = [nfkc(c).upper() for c in gdf[code_col]]
-    empty = [str(ix) for ix, c in zip(gdf.index, codes) if not c]
+    empty = [str(ix) for ix, c in zip(gdf.index, codes, strict=True) if not c]
     if empty:
         raise InputError(
             f"shares(): {len(empty)} feature(s) have no {code_col!r}: index {', '.join(empty[:8])}; "
@@ -67,7 +69,7 @@ def _feature_areas(gdf: pd.DataFrame, d: int, *, area_col: str | None, code_col:
         if area_col not in gdf.columns:
             raise SchemaError(f"area_col={area_col!r} is not a column; the columns are {list(gdf.columns)}")
         parsed = [parse_number(v) for v in gdf[area_col]]
-        bad = [f"{ix}: {v!r}" for ix, v, p in zip(gdf.index, gdf[area_col], parsed) if p[2] or p[0] < 0]
+        bad = [f"{ix}: {v!r}" for ix, v, p in zip(gdf.index, gdf[area_col], parsed, strict=True) if p[2] or p[0] < 0]
         if bad:
             raise InputError(
                 f"shares(): {area_col!r} must hold non-negative areas in hectares; bad values at "
@@ -86,7 +88,7 @@ def _feature_areas(gdf: pd.DataFrame, d: int, *, area_col: str | None, code_col:
             )
         areas = list(geodesic_area(gdf, unit="ha"))
     out: dict[str, float] = {}
-    for c, a in zip(codes, areas):
+    for c, a in zip(codes, areas, strict=True):
         dd = depth(c)
         key = c[:d] if dd is not None and dd >= d else c
         out[key] = out.get(key, 0.0) + float(a)
@@ -116,8 +118,9 @@ def shares(table_or_gdf: pd.DataFrame, *, level: Literal["major", "medium", "min
     -------
     pandas.DataFrame
         ``code, level, name_zh, name_en, area_ha, share_pct``: the 城市建设用地
-        classes R … G first, then H and E, each in the standard's order. ``share_pct`` is recomputed: area / sum of the rows × 100, so it
-        adds up to 100 (compare with the published shares through :func:`validate`).
+        classes R … G first, then H and E, each in the standard's order. ``share_pct`` is
+        recomputed: area / sum of the rows × 100, so it adds up to 100 (compare with the
+        published shares through :func:`validate`).
         A table row without a code (预留发展用地) is kept with an empty ``code``.
         In a table, each hectare is counted once: a class is taken from its own row
         where one is printed, else from its subclasses, and rows in every block
@@ -132,8 +135,9 @@ def shares(table_or_gdf: pd.DataFrame, *, level: Literal["major", "medium", "min
     Examples
     --------
     >>> s = shares(load_table("chemical", "planned"))
-    >>> s[["code", "area_ha"]].to_string(index=False)
-    'code  area_ha\\n   B     7.94\\n   M   542.11\\n   W     8.01\\n   S    96.21\\n   U    25.24\\n   G    20.07\\n   E     2.96\\n          10.10'
+    >>> s[["code", "area_ha"]].to_string(index=False).splitlines()
+    ['code  area_ha', '   B     7.94', '   M   542.11', '   W     8.01', '   S    96.21', '   U    25.24',
+     '   G    20.07', '   E     2.96', '          10.10']
     """
     d = _level_depth(level)
     if isinstance(table_or_gdf, pd.DataFrame):
@@ -186,7 +190,7 @@ def compare(current: pd.DataFrame, planned: pd.DataFrame, *,
     """
     a = shares(current, level=level)
     b = shares(planned, level=level)
-    key = lambda df: [c if c else f"name:{n}" for c, n in zip(df["code"], df["name_zh"])]  # noqa: E731
+    key = lambda df: [c if c else f"name:{n}" for c, n in zip(df["code"], df["name_zh"], strict=True)]  # noqa: E731
     a.index, b.index = key(a), key(b)
     keys = sorted(set(a.index) | set(b.index), key=_sort_key)
     recs = []

@@ -16,6 +16,9 @@ from ..errors import InputError, SchemaError
 from .codes import ancestors, code_tokens, depth, looks_like_sum, nfkc, parse_number
 from .layout import resolve_layout
 
+__all__ = ["SUM_KINDS", "ROW_KINDS", "Row", "assign_structure", "rows_from_raw", "class_areas", "tables_in",
+           "one_table", "require_areas"]
+
 # --------------------------------------------------------------------------- table structure
 
 SUM_KINDS = ("subtotal", "total")
@@ -107,7 +110,7 @@ def _infer_kinds(raw: pd.DataFrame) -> list[str]:
              (raw["row_kind"] if "row_kind" in raw.columns else [""] * len(raw))]
     kinds = []
     sums = []
-    for i, (code, name, kind) in enumerate(zip(raw["code_published"], raw["name_published"], given)):
+    for i, (code, name, kind) in enumerate(zip(raw["code_published"], raw["name_published"], given, strict=True)):
         if kind:
             kinds.append(kind)
             continue
@@ -147,9 +150,9 @@ def rows_from_raw(raw: pd.DataFrame, *, where: str) -> list[Row]:
         numbers = list(range(1, len(raw) + 1))
     lines = raw["source_line"].tolist() if "source_line" in raw.columns else [None] * len(raw)
     fields = ("code_published", "name_published", "area_ha_published", "share_published")
-    recs = (dict(zip(fields, vals)) for vals in zip(*(raw[f].tolist() for f in fields)))
+    recs = (dict(zip(fields, vals, strict=True)) for vals in zip(*(raw[f].tolist() for f in fields), strict=True))
     rows = []
-    for i, (rec, kind, no, line) in enumerate(zip(recs, kinds, numbers, lines)):
+    for i, (rec, kind, no, line) in enumerate(zip(recs, kinds, numbers, lines, strict=True)):
         toks = code_tokens(rec["code_published"])
         area, adec, aprob = parse_number(rec["area_ha_published"])
         share, sdec, sprob = parse_number(rec["share_published"], percent=True)

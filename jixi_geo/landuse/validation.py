@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 import pandas as pd
 
@@ -13,6 +14,8 @@ from .codes import fmt, nfkc, parse_number
 from .layout import cell_text
 from .load import ATTRS_KEY, load_table  # noqa: F401  (load_table: the doctests)
 from .table import tables_in
+
+__all__ = ["validate"]
 
 def _zones_arg(zones: Any) -> list[tuple[str, str, float, int | None, str]]:
     if zones is None:
@@ -30,7 +33,7 @@ def _zones_arg(zones: Any) -> list[tuple[str, str, float, int | None, str]]:
         pubs = (list(zones["area_published"]) if "area_published" in zones.columns else [None] * n)
         units = (list(zones["unit_published"]) if "unit_published" in zones.columns else [""] * n)
         out = []
-        for no, name, a, pub, unit in zip(nos, names, zones["area_ha"], pubs, units):
+        for no, name, a, pub, unit in zip(nos, names, zones["area_ha"], pubs, units, strict=True):
             v, dec, prob = parse_number(a)
             if prob == "not a number":
                 raise InputError(f"function_zones: zone {no or name!r} has area_ha {a!r}, not a number")

@@ -23,7 +23,7 @@ from .._paths import layers_dir
 from ..crs import STORAGE_CRS, geodesic_area
 from ..errors import BuildError
 
-__all__ = ["LayerSpec", "BuildContext", "build_layers", "STANDARD_COLUMNS"]
+__all__ = ["LayerSpec", "BuildContext", "build_layers", "STANDARD_COLUMNS", "STORAGE_GRID_DEG", "PRECISIONS"]
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def _finish(spec: LayerSpec) -> gpd.GeoDataFrame:
     if bad.any():
         import shapely
 
-        why = dict(zip(gdf["id"][bad], shapely.is_valid_reason(gdf.geometry[bad].values)))
+        why = dict(zip(gdf["id"][bad], shapely.is_valid_reason(gdf.geometry[bad].values), strict=True))
         raise BuildError(f"layer {spec.name!r} has empty or invalid geometries: {why}")
     if gdf.geom_type.isin(["Polygon", "MultiPolygon"]).all():
         gdf["area_ha"] = geodesic_area(gdf, unit="ha").round(4)

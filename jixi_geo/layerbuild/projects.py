@@ -19,6 +19,8 @@ from ..crs import ANALYSIS_CRS
 from . import BuildContext, LayerSpec
 from .geom import TO_PRJ
 
+__all__ = ["PLAN", "build"]
+
 PLAN = "鸡西市生态文明建设示范区规划（2024—2030年）附件 工程内容与投资估算"
 
 
