@@ -69,6 +69,10 @@ __all__ = [
     "CONTROL_LEVELS",
     "PARKS",
     "GREY",
+    "LABEL_MIN_ZOOM",
+    "MAX_BUFFERS",
+    "MAX_SITE_LABELS",
+    "NAME_COLUMNS",
 ]
 
 log = logging.getLogger(__name__)

@@ -42,8 +42,6 @@ MAX_LINES = 600
 
 #: Modules allowed over MAX_LINES, each with the reason.
 LONG_MODULES = {
-    "jixi_geo.sites": "readers, decoding and site checks in one file; being split into a readers/ package "
-                      "(issue 14 item 4, branch r2)",
     "jixi_geo.redline": "the options contract and the _assemble split are under way (issue 14 item 6, branch r6)",
     "jixi_geo.maps": "being reworked for navigable maps (issue 15 section 3, branch r15m)",
     "jixi_geo.overlap": "three public measures (overlap, overlap_matrix, share_split) on one dissolve-and-measure "
@@ -55,12 +53,6 @@ LONG_MODULES = {
 #: changing now. Do not add entries: move the helper one floor down into a module both can
 #: import, or make it public in the providing module's ``__all__``.
 PRIVATE_IMPORTS_ALLOWED: set[tuple[str, str, str]] = {
-    # sites.py is being split into readers/ (r2): its shared helpers become public there
-    ("jixi_geo._read_planner", "jixi_geo.sites", "_csv_sep"),
-    ("jixi_geo.batch", "jixi_geo.sites", "_parquet_meta"),
-    ("jixi_geo.redline", "jixi_geo.sites", "_constant"),
-    ("jixi_geo.redline", "jixi_geo.sites", "_read_parquet"),
-    ("jixi_geo.redline", "jixi_geo.sites", "_read_vector"),
     # _zones belongs to r6: `_tile` should become a public `tile` in _zones.__all__, then overlap
     # imports that
     ("jixi_geo.overlap", "jixi_geo._zones", "_tile"),
@@ -68,20 +60,14 @@ PRIVATE_IMPORTS_ALLOWED: set[tuple[str, str, str]] = {
 
 #: Cycles that exist only through a function-level import, as sorted tuples of the modules in the
 #: cycle. Do not add entries.
-DEFERRED_CYCLES_ALLOWED: set[tuple[str, ...]] = {
-    # the dask dispatch: redline.check_sites calls batch, batch calls redline (r6 moves it out)
-    ("jixi_geo.batch", "jixi_geo.redline"),
-    # sites dispatches to the planner readers, which call back into sites' helpers (r2's readers/)
-    ("jixi_geo._planner", "jixi_geo._read_bubiao", "jixi_geo._read_dxf", "jixi_geo._read_excel",
-     "jixi_geo._read_planner", "jixi_geo.sites"),
-}
+DEFERRED_CYCLES_ALLOWED: set[tuple[str, ...]] = set()
 
 #: Modules whose ``__all__`` does not yet list every public name (or which have none). All are
 #: being changed on other branches; the names to declare or underscore are in the test's message.
 ALL_NOT_YET_HONEST = {
     "jixi_geo._formats", "jixi_geo._grid", "jixi_geo._kernels", "jixi_geo._offline", "jixi_geo._planner",
     "jixi_geo._zones", "jixi_geo.batch", "jixi_geo.cli", "jixi_geo.redline", "jixi_geo.report",
-    "jixi_geo.run", "jixi_geo.sites",
+    "jixi_geo.run",
 }
 
 #: Top-level names that are not API even without an underscore (the module's logger).
