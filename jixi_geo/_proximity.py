@@ -35,6 +35,13 @@ def compass(bearing) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(COMPASS_ZH, dtype=object)[k], np.asarray(COMPASS_EN, dtype=object)[k]
 
 
+def _column(zones: pd.DataFrame, name: str) -> np.ndarray:
+    """A column as text; the row labels when ``id`` is missing, '' for another missing column."""
+    if name in zones.columns:
+        return zones[name].astype(str).to_numpy()
+    return zones.index.astype(str).to_numpy() if name == "id" else np.full(len(zones), "", dtype=object)
+
+
 def proximity(sites: gpd.GeoSeries, zones: gpd.GeoDataFrame, *, radii_m=RADII_M) -> pd.DataFrame:
     """Every zone within the largest of ``radii_m`` of each site, nearest first.
 
@@ -79,9 +86,9 @@ def proximity(sites: gpd.GeoSeries, zones: gpd.GeoDataFrame, *, radii_m=RADII_M)
     zh, en = np.where(inside, "", zh), np.where(inside, "", en)
     band = radii[np.minimum(np.searchsorted(radii, dist - 1e-9), len(radii) - 1)]
     out = pd.DataFrame({
-        "site": s_pos, "zone_id": zones["id"].astype(str).to_numpy()[z_pos],
-        "zone_name_zh": zones["name_zh"].astype(str).to_numpy()[z_pos],
-        "control_level": zones["control_level"].astype(str).to_numpy()[z_pos],
+        "site": s_pos, "zone_id": _column(zones, "id")[z_pos],
+        "zone_name_zh": _column(zones, "name_zh")[z_pos],
+        "control_level": _column(zones, "control_level")[z_pos],
         "distance_m": dist, "band_m": band, "bearing_deg": np.where(inside, np.nan, b),
         "direction_zh": zh, "direction_en": en,
     })

@@ -158,16 +158,22 @@ def _result_badge(verdict, level) -> str:
 
 def _overlaps(results: gpd.GeoDataFrame, zones: gpd.GeoDataFrame | None) -> pd.DataFrame:
     """Per (site, zone) overlaps of the sites that hit a zone, from :func:`jixi_geo.check_sites_detail`."""
+    from .errors import SchemaError
     from .redline import check_sites_detail
 
     hit = results[results["zones_hit"].astype(str) != ""]
     cols = ["site_id", "zone_id", "zone_name_zh", "control_level", "overlap_ha", "overlap_m", "overlap_pct"]
-    if hit.empty:
+    if hit.empty or (zones is not None and zones.empty):
         return pd.DataFrame(columns=cols)
     sites = gpd.GeoDataFrame({"site_id": hit["site_id"].astype(str).to_numpy(),
                               "activity": hit["activity"].astype(str).to_numpy()},
                              geometry=hit.geometry.to_numpy(), crs=hit.crs)
-    d = check_sites_detail(sites, zones=zones)
+    try:
+        d = check_sites_detail(sites, zones=zones)
+    except SchemaError as exc:  # zones given to the report only, not of the redline_zones schema
+        out = pd.DataFrame(columns=cols)
+        out.attrs["unavailable"] = str(exc).splitlines()[0]
+        return out
     return d[d["relation"] == "inside"][cols].reset_index(drop=True)
 
 
@@ -335,7 +341,9 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
                  f"<tr><th>说明 Reasons</th><td>{_E(str(rec['reasons']))}</td></tr>"
                  + (f"<tr><th>备注 Notes</th><td>{_E(str(rec['note']))}</td></tr>" if str(rec.get("note", "")) else "")
                  + "</table></div></div>"
-                 + "<h4>压占分析 Overlap analysis</h4>" + P.overlap_table_html(ov_by_site.get(sid, overlaps.iloc[:0]))
+                 + "<h4>压占分析 Overlap analysis</h4>"
+                 + (P.overlap_table_html(ov_by_site.get(sid, overlaps.iloc[:0])) if "unavailable" not in overlaps.attrs
+                    else f'<p class="note">压占表无法计算 / No overlap table: {_E(overlaps.attrs["unavailable"])}</p>')
                  + "<h4>周边管控区 Zones within 1 / 5 / 10 km</h4>"
                  + P.proximity_table_html(prox_by.get(k, prox.iloc[:0]))
                  + P.points_table_html(g, rec.geometry)

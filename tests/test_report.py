@@ -102,11 +102,12 @@ def test_numbers_are_shown_and_missing_ones_are_a_dash(results):
     assert f"<td>{w1['overlap_ha']:,.2f} ha ({w1['overlap_pct']:.1f}%)</td>" in page
     assert f"<td>{w1['overlap_ha']:,.2f} ha / — ({w1['overlap_pct']:.1f}%)</td>" in page  # its own section
     row = re.search(r"<tr><td>w1</td>.*?</tr>", page).group(0)  # its row in the table of all sites
-    assert "禁止 / prohibited" in row and w1["verdict"] == "prohibited"
+    names = {r["verdict"]: f'{r["zh"]} {r["en"]}' for r in _verdict_rows()}  # from the data file
+    assert names["prohibited"] in row and w1["verdict"] == "prohibited"
     assert "<td>— (0.0%)</td>" in page  # a point outside every zone: no overlap area or length
     assert "<td>— / — (0.0%)</td>" in page  # the same in its own section (area / length)
     assert not re.search(r"\bnan\b", page, re.I)
-    assert "<td>自然保护区 nature reserve</td>" in page and "<td>nature_reserve</td>" not in page
+    assert "<td>自然保护区 Nature reserve</td>" in page and "<td>nature_reserve</td>" not in page
     assert "<td>None</td>" not in page  # a site in no zone has an empty level cell
 
 
@@ -140,11 +141,12 @@ def test_site_snippet_is_drawn_to_scale_north_up():
     assert path and path.group(2) == LEVEL_COLOURS["nature_reserve"]
     corners = {tuple(map(float, p.split(","))) for p in re.findall(r"-?[\d.]+,-?[\d.]+", path.group(1))}
     assert corners == {(162.5, 97.5), (227.5, 97.5), (227.5, 32.5), (162.5, 32.5)}  # north-east of the site
-    assert re.search(r'<line x1="10" y1="248" x2="75\.0" y2="248"', svg) and ">1 km</text>" in svg
+    assert re.search(r'<line x1="10" y1="240" x2="75\.0" y2="240"', svg) and ">1 km</text>" in svg
+    assert '<g class="north"' in svg and "坐标系 EPSG:4553" in svg  # north arrow, 坐标系
     line = _svg_snippet(shapely.LineString([(x - 1000, y), (x + 1000, y)]), zone.iloc[:0])
     # a 2 km line: a 6 km frame (the line plus a 2 km margin each side), 260/6000 px per metre
     assert re.search(r'<path d="M86\.7,130\.0 173\.3,130\.0" fill="none"', line)
-    assert re.search(r'x2="53\.3" y2="248"', line)
+    assert re.search(r'x2="53\.3" y2="240"', line)
 
 
 def test_report_figures_match_the_results_row_by_row():
@@ -160,19 +162,22 @@ def test_report_figures_match_the_results_row_by_row():
     page = report_html(res)
     r = res.set_index("site_id")
     stamp = res.iloc[0]
-    assert (f"jixi_geo {stamp['jixi_geo_version']} · 管控区数据校验和 zones sha256 {stamp['zones_sha256'][:16]}… · "
-            f"规则版本 rules {stamp['rules_version']} · 检查时间 checked {stamp['checked_at']}") in page
+    assert f"<tr><th>规则版本 Rules</th><td>{stamp['rules_version']}</td></tr>" in page
+    assert f"<tr><th>检查日期 Date</th><td>{stamp['checked_at'][:10]}</td></tr>" in page
+    assert f"<tr><th>软件 Software</th><td>jixi_geo {stamp['jixi_geo_version']}</td></tr>" in page
+    assert (f"管控区数据校验和 zones sha256 {stamp['zones_sha256'][:16]}… · 检查时间 checked {stamp['checked_at']}"
+            in page)
     counts = res["verdict"].astype(str).value_counts()
     for v in VERDICTS:
         zh, en = VERDICT_NAMES[v]
-        assert f"{zh} / {en}</span></td><td>{int(counts.get(v, 0))}</td>" in page, v
+        assert f"{zh} {en}</span></td><td>{int(counts.get(v, 0))}</td>" in page, v
     road = r.loc["road"]
     assert road["overlap_m"] > 100 and not pd.isna(road["distance_m"])
     assert f"<td>{road['overlap_m']:,.0f} m ({road['overlap_pct']:.1f}%)</td><td>0</td>" in page
     assert f"<td>— / {road['overlap_m']:,.0f} m ({road['overlap_pct']:.1f}%)</td>" in page
     far = r.loc["far"]
     assert pd.isna(far["distance_m"]) and "<td> (—)</td>" in page  # nothing within search_m: a dash
-    assert "<h3>road 穿越公路</h3>" in page and "<h3>wind 湖区风电</h3>" in page
+    assert "<h3>场址 Site road 穿越公路</h3>" in page and "<h3>场址 Site wind 湖区风电</h3>" in page
     order = [m for m in re.findall(r'id="site-(\w+)"', page)]
     rank = {v: i for i, v in enumerate(VERDICTS)}
     assert [rank[r.loc[m, "verdict"]] for m in order] == sorted(rank[r.loc[m, "verdict"]] for m in order)
