@@ -141,3 +141,96 @@ def test_near_a_zone_keeps_the_near_label(tmp_path):
     assert "邻近管控区" in n1 and "一般生态空间内·活动允许" not in n1
     # the zone begins 400 m east of the site's east edge; its nearest point lies due east of the centroid
     assert "<td>1 km</td><td>用户红线区</td><td>生态保护红线</td><td>东 0.4 km (E)</td>" in n1
+
+
+# ------------------------------------------------------------------ proximity (report-side)
+
+def test_proximity_distances_bands_and_directions_of_a_constructed_case():
+    from jixi_geo._proximity import compass, proximity
+
+    site = box(X - 100, Y - 100, X + 100, Y + 100)  # centroid (X, Y)
+    zones = gpd.GeoDataFrame({
+        "id": ["NE", "W", "S", "FAR", "IN"], "name_zh": ["东北区", "西区", "南区", "远区", "包含区"],
+        "control_level": ["nature_reserve", "ecological_redline", "general_ecological_space",
+                          "nature_reserve", "ecological_redline"]},
+        geometry=[box(X + 3000, Y + 4000, X + 5000, Y + 6000),   # nearest corner (3 000, 4 000) from the centroid
+                  box(X - 800, Y - 200, X - 600, Y + 200),      # 500 m west of the site's west edge
+                  box(X - 100, Y - 9500, X + 100, Y - 9000),    # 8 900 m south of its south edge
+                  box(X + 12_000, Y, X + 13_000, Y + 1000),     # beyond 10 km
+                  box(X - 50, Y - 50, X + 50, Y + 50)],         # holds the centroid
+        crs="EPSG:4553")
+    p = proximity(gpd.GeoSeries([site], crs="EPSG:4553"), zones).set_index("zone_id")
+    assert set(p.index) == {"NE", "W", "S", "IN"}
+    # NE: from the site's corner (X+100, Y+100) to (X+3000, Y+4000): hypot(2900, 3900)
+    assert p.loc["NE", "distance_m"] == pytest.approx(np.hypot(2900, 3900))
+    assert p.loc["NE", "bearing_deg"] == pytest.approx(np.degrees(np.arctan2(3000, 4000)))  # 36.87°
+    assert (p.loc["NE", "direction_zh"], p.loc["NE", "band_m"]) == ("东北", 5000)
+    assert (p.loc["W", "distance_m"], p.loc["W", "direction_zh"], p.loc["W", "band_m"]) == (500, "西", 1000)
+    assert (p.loc["S", "distance_m"], p.loc["S", "direction_zh"], p.loc["S", "band_m"]) == (8900, "南", 10000)
+    assert (p.loc["IN", "distance_m"], p.loc["IN", "direction_zh"]) == (0, "")
+    assert list(p["distance_m"]) == sorted(p["distance_m"])  # nearest first
+    zh, en = compass([0, 22.4, 22.6, 90, 180, 247.4, 337.6, 359.9])
+    assert list(zh) == ["北", "北", "东北", "东", "南", "西南", "北", "北"]
+    assert list(en)[3] == "E"
+
+
+# ------------------------------------------------------------------ Excel workbook
+
+def test_xlsx_holds_results_and_overlaps_with_formulas_neutralised(tmp_path):
+    from openpyxl import load_workbook
+
+    zones = _zones(tmp_path, [("RL-1", "用户红线区", "ecological_redline", box(X - 1000, Y - 1000, X, Y + 1000))])
+    evil = '=HYPERLINK("http://e","x")'
+    sites = _sites(tmp_path, [("S1", evil, "wind_farm", box(X - 500, Y - 500, X + 500, Y + 500))])
+    r = _check([sites, "--zones", zones, "--xlsx", "--out", tmp_path / "out"])
+    assert r.exit_code == 1, r.output
+    wb = load_workbook(tmp_path / "out" / "results.xlsx")
+    assert wb.sheetnames == ["检查结果 results", "压占分析 overlaps"]
+    res = [[c.value for c in row] for row in wb["检查结果 results"].iter_rows()]
+    head = res[0]
+    assert res[1][head.index("site_id")] == "S1"
+    names = [v for v in res[1] if isinstance(v, str) and "HYPERLINK" in v]
+    assert names and set(names) == {"'" + evil}  # as in the CSV: a leading apostrophe, never a formula
+    assert all(c.data_type != "f" for row in wb["检查结果 results"].iter_rows() for c in row)
+    ov = [[c.value for c in row] for row in wb["压占分析 overlaps"].iter_rows()]
+    h = ov[0]
+    assert len(ov) == 2 and ov[1][h.index("zone_id")] == "RL-1"
+    assert ov[1][h.index("overlap_ha")] == pytest.approx(50.0, rel=1e-4)
+    assert ov[1][h.index("overlap_mu")] == pytest.approx(ov[1][h.index("overlap_ha")] * 15)
+    manifest = (tmp_path / "out" / "results.manifest.json").read_text(encoding="utf-8")
+    assert "results.xlsx" in manifest  # written with the set
+
+
+# ------------------------------------------------------------------ PDF through Chromium
+
+def test_pdf_without_a_browser_is_refused_before_any_work(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    sites = _sites(tmp_path, [("A", "甲", "housing", box(X - 50, Y - 50, X + 50, Y + 50))])
+    r = _check([sites, "--pdf", "--out", tmp_path / "out"])
+    assert r.exit_code == 3
+    assert r.output.index("未找到") < r.output.index("none was found")  # Chinese first
+    assert "--pdf" in r.output and "apt install chromium" in r.output
+    assert not (tmp_path / "out").exists() or not any((tmp_path / "out").iterdir())
+
+
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="needs Debian chromium")
+def test_pdf_prints_one_site_per_page_and_no_card_splits(tmp_path):
+    pypdf = pytest.importorskip("pypdf")
+    n = 5
+    zones = _zones(tmp_path, [("RL-1", "用户红线区", "ecological_redline", box(X - 1000, Y - 1000, X, Y + 1000))])
+    rows = [(f"P{i}", f"地块{i}", "wind_farm", box(X - 500 + i * 3000, Y - 500, X + 500 + i * 3000, Y + 500))
+            for i in range(n)]
+    sites = _sites(tmp_path, rows)
+    r = _check([sites, "--zones", zones, "--pdf", "--project", "打印测试", "--out", tmp_path / "out"])
+    assert r.exit_code == 1, r.output
+    reader = pypdf.PdfReader(tmp_path / "out" / "report.pdf")
+    texts = [p.extract_text() for p in reader.pages]
+    # cover (header, summary, provenance), the table of all sites, one page per site, the sources
+    assert len(texts) == n + 3, [t[:60] for t in texts]
+    for sid, *_ in rows:
+        starts = [i for i, t in enumerate(texts) if f"Site {sid} " in t]
+        ends = [i for i, t in enumerate(texts) if f"end of site {sid}" in t]
+        assert len(starts) == 1 and starts == ends, (sid, starts, ends)  # the card is on one page
+    assert len({i for sid, *_ in rows for i, t in enumerate(texts) if f"Site {sid} " in t}) == n
+    box_ = reader.pages[0].mediabox
+    assert (round(float(box_.width) * 25.4 / 72), round(float(box_.height) * 25.4 / 72)) == (210, 297)  # A4
