@@ -234,3 +234,19 @@ def test_pdf_prints_one_site_per_page_and_no_card_splits(tmp_path):
     assert len({i for sid, *_ in rows for i, t in enumerate(texts) if f"Site {sid} " in t}) == n
     box_ = reader.pages[0].mediabox
     assert (round(float(box_.width) * 25.4 / 72), round(float(box_.height) * 25.4 / 72)) == (210, 297)  # A4
+
+
+def test_label_files_refer_to_known_verdicts_and_levels():
+    """result_labels.csv names real verdicts and control levels; the unchecked control lines are
+    none of the levels the bundled zones hold (else the report would call them unchecked wrongly)."""
+    from jixi_geo import vocab
+    from jixi_geo.layers import load_layer
+
+    t = vocab._result_labels()
+    assert t and all(v in vocab.keys("verdict") and lv in vocab.keys("control_level") for v, lv in t)
+    assert vocab.result_label("attention", "general_ecological_space") != vocab.result_label("attention", "near")
+    assert vocab.result_label("prohibited", "nature_reserve") == vocab.label("verdict", "prohibited")
+    bundled = set(load_layer("redline_zones")["control_level"].astype(str))
+    u = vocab.unchecked_controls(bundled)
+    assert list(u["name_zh"]) == ["永久基本农田", "城镇开发边界", "饮用水水源保护区"]
+    assert vocab.unchecked_controls(["permanent_farmland"])["name_zh"].tolist() == ["城镇开发边界", "饮用水水源保护区"]
