@@ -83,7 +83,14 @@ def _svg_snippet(site, zones_prj: gpd.GeoDataFrame, *, size=260, margin_m=2000.0
         col = LEVEL_COLOURS.get(rec.control_level, vocab.GREY)
         out.append(f'<path d="{path(g)}" fill="{col}" fill-opacity="0.35" stroke="{col}" stroke-width="0.8" '
                    f'fill-rule="evenodd"><title>{_E(str(rec.name_zh))}</title></path>')
-    if site.geom_type in ("Point", "MultiPoint"):
+    if site.geom_type == "GeometryCollection":  # the cover's overview: every site, points as dots
+        for part in shapely.get_parts(site):
+            if part.geom_type == "Point":
+                out.append(f'<circle cx="{(part.x - x0) * k:.1f}" cy="{(y1 - part.y) * k:.1f}" r="3" fill="#000"/>')
+            else:
+                fill = "none" if part.geom_type == "LineString" else "#000"
+                out.append(f'<path d="{path(part)}" fill="{fill}" fill-opacity="0.4" stroke="#000" stroke-width="1.5"/>')
+    elif site.geom_type in ("Point", "MultiPoint"):
         for p in shapely.get_parts(site):
             out.append(f'<circle cx="{(p.x - x0) * k:.1f}" cy="{(y1 - p.y) * k:.1f}" r="5" fill="#000" '
                        'stroke="#fff" stroke-width="1.5"/>')
@@ -116,12 +123,13 @@ padding:4px 6px;text-align:left;vertical-align:top}th{background:#f4f4f0}.header
 .note{background:#fff8e1;border-left:4px solid #f1c40f;padding:.6em 1em}.prov{border-left:4px solid #888;
 padding:.4em 1em;background:#f7f7f7}.unchecked{border-left:4px solid #56b4e9;padding:.4em 1em;background:#eef7fc}
 .stamp,.end,.count{color:#666;font-size:.85em}.mono,code{font-family:monospace;word-break:break-all}
-.legend span{margin-right:1em}caption{text-align:left;font-size:.85em;color:#444}
+.legend span{margin-right:1em}.cover-row{display:flex;gap:1.5em;flex-wrap:wrap;align-items:flex-start}
+.summary{flex:1;min-width:18em}.overview h2{margin-top:2em}caption{text-align:left;font-size:.85em;color:#444}
 table{overflow-wrap:anywhere}
 @media (max-width:600px){body{margin:.5em;padding:0 .4em}table{font-size:.8em}th,td{padding:2px 3px}}
 @page{size:A4;margin:12mm}
 @media print{body{max-width:none;margin:0;padding:0;font-size:8.5pt;line-height:1.3}
-h2{margin-top:.6em}.cover,.table-page{break-after:page}.site{break-before:page;break-inside:avoid;
+h2{margin-top:.6em}.cover-row{flex-wrap:nowrap}.overview .snip{width:230px;height:230px}.cover,.table-page{break-after:page}.site{break-before:page;break-inside:avoid;
 border:none;padding:0;margin:0}.sites-title,.legend{display:none}table,tr,.snip{break-inside:avoid}
 .badge,th,.note,.prov,.unchecked{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 .closing{break-before:page}}
@@ -268,11 +276,19 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
     h.append(P.header_html(rows))
     h.append(P.provenance_html(info))
     h.extend(f'<p class="note crs">{_E(t)}</p>' for t in crs_notes(res))
-    h.append("<h2>汇总 / Summary</h2><table><tr><th>结论 Verdict</th><th>场址数 Sites</th></tr>")
+    h.append('<div class="cover-row"><div class="summary"><h2>汇总 / Summary</h2><table><tr><th>结论 Verdict</th>'
+             "<th>场址数 Sites</th></tr>")
     for v in VERDICTS:
         h.append(f"<tr><td>{_badge(v)}</td><td>{int(counts.get(v, 0))}</td></tr>")
     h.append(f"<tr><th>合计 Total</th><th>{len(res)}</th></tr></table>")
-    h.append(P.unchecked_html(info.levels))
+    h.append(P.unchecked_html(info.levels) + "</div>")
+    inside = [g for g, v in zip(geoms_all, res["verdict"].astype(str)) if v != "outside_jixi" and g is not None]
+    if inside:
+        overview = shapely.GeometryCollection([p for g in inside for p in shapely.get_parts(g)])
+        h.append('<div class="overview"><h2>位置总图 / Overview map</h2>'
+                 + _svg_snippet(overview, zp, size=300, crs_label="CGCS2000 3°GK CM132°E (EPSG:4553)",
+                                date=checked_at[:10]) + "</div>")
+    h.append("</div>")
     if stamp is not None:
         h.append(f'<p class="stamp">管控区数据校验和 zones sha256 {_E(str(stamp["zones_sha256"])[:16])}… · '
                  f'检查时间 checked {_E(checked_at)}</p>')

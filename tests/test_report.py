@@ -48,7 +48,9 @@ def test_html_escapes_input_text_and_lists_every_site(results):
 def test_html_is_self_contained(results):
     page = report_html(results)
     assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", page)
-    assert page.count("<svg") == len(results) - (results["verdict"] == "outside_jixi").sum()
+    n_sections = len(results) - (results["verdict"] == "outside_jixi").sum()
+    assert page.count("<svg") == n_sections + 1  # one snippet per site section, and the cover's overview map
+    assert page.count('<div class="overview"><h2>位置总图 / Overview map</h2><svg') == 1
 
 
 def test_files_are_readable_in_excel_and_gis(results, tmp_path):
