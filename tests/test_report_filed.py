@@ -38,7 +38,7 @@ def _sites(tmp_path, rows, name="sites.gpkg"):
     s = gpd.GeoDataFrame({"site_id": [r[0] for r in rows], "项目名称": [r[1] for r in rows],
                           "activity": [r[2] for r in rows]}, geometry=[r[3] for r in rows], crs="EPSG:4553")
     path = tmp_path / name
-    s.to_file(path, driver="GPKG")
+    s.to_file(path, driver="GPKG", layer="sites")
     return path
 
 
@@ -74,11 +74,12 @@ def test_user_zones_are_named_with_their_file_hash_count_and_crs(user_run):
 
 
 def test_bundled_zones_carry_the_schematic_warning(tmp_path):
-    sites = _sites(tmp_path, [("A", "甲", "housing", box(X - 50, Y - 50, X + 50, Y + 50))])
+    sites = _sites(tmp_path, [("A", "甲", "housing", box(X - 50, Y - 50, X + 50, Y + 50))], name="<b onmouseover=x>地块.gpkg")
     r = _check([sites, "--out", tmp_path / "out"])
     assert r.exit_code in (0, 1), r.output
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert "示意性模型" in page and "Natural Earth" in page and "official_zones" not in page
+    assert "<b onmouseover" not in page and "&lt;b onmouseover=x&gt;地块.gpkg" in page  # hostile file name, escaped
 
 
 def test_header_identifies_the_project(user_run):
