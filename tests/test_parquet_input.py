@@ -95,7 +95,7 @@ def test_geoparquet_crs_rules(tmp_path, no_gdal):
     with pytest.raises(jg.errors.CRSError):
         read_sites(p)
     s = read_sites(p, crs="EPSG:4490")
-    assert s.attrs["read_sites"]["crs_from"] == "argument"
+    assert s.attrs["read_sites"]["crs_from"] == "given"
     import json
 
     t = pq.read_table(tmp_path / "nocrs.parquet")
