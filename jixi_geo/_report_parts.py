@@ -61,10 +61,11 @@ def _crs_names() -> dict[int, tuple[str, str]]:
     gk = pd.read_csv(rules_dir() / "gk_zone_crs.csv", dtype=str, keep_default_na=False, encoding="utf-8")
     for r in gk.to_dict("records"):
         first, last, e0 = int(r["first_zone"]), int(r["last_zone"]), int(r["first_epsg"])
-        prefix = "，带号加前缀" if r["zone_prefix"] == "yes" else ""
+        prefix = f"，Y 值前缀 {{z}}" if r["zone_prefix"] == "yes" else ""
         for z in range(first, last + 1):
             cm = z * 3 if r["zone_width"] == "3" else z * 6 - 3
-            out[e0 + z - first] = (f"{r['datum_zh']} {r['zone_width']}度带 第{z}带（中央经线 {cm}°E{prefix}）",
+            out[e0 + z - first] = (f"{r['datum_zh']} {r['zone_width']}度带 第{z}带（中央经线 {cm}°E"
+                                   f"{prefix.format(z=z)}）",
                                    f"{r['datum']} {r['zone_width']}° Gauss-Kruger zone {z} (CM {cm}°E)")
     return out
 

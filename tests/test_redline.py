@@ -316,30 +316,6 @@ def test_reasons_of_polygons_and_lines_carry_their_own_amounts():
         first_zone = str(row["zones_hit"]).split("; ")[0]
         assert str(row["rule_zh"]) in row["reasons"] and str(row["rule"]) in row["reasons"]
         assert first_zone in row["reasons"] or any(z in row["reasons"] for z in str(row["zones_hit"]).split("; "))
-def test_checks_run_safely_from_several_threads(monkeypatch):
-    """Prepared tiles are per thread: concurrent checks (each splitting over cores)
-    neither crash GEOS nor change answers."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from jixi_geo import _kernels as K
-
-    monkeypatch.setattr(K, "PARALLEL_MIN_SITES", 200)
-    rng = np.random.default_rng(9)
-    b = jg.load_layer("boundary", crs="EPSG:4553").total_bounds
-    frames = []
-    for k in range(4):
-        xs, ys = rng.uniform(b[0], b[2], 1500), rng.uniform(b[1], b[3], 1500)
-        sq = rng.uniform(50, 3000, 1500)
-        frames.append(gpd.GeoDataFrame({"site_id": [f"t{k}-{i}" for i in range(1500)]},
-                                       geometry=shapely.box(xs, ys, xs + sq, ys + sq), crs="EPSG:4553"))
-    one = [check_sites(f, activity="road").drop(columns=["checked_at"]) for f in frames]
-    with ThreadPoolExecutor(4) as ex:
-        many = list(ex.map(lambda f: check_sites(f, activity="road").drop(columns=["checked_at"]), frames))
-    for a, r in zip(many, one):
-        _compare_results(a, r)
-    assert sum((r["overlap_pct"] == 100).sum() for r in one) > 100  # wholly-inside sites occur
-
-
 def test_general_ecological_space_verdicts_the_readme_describes(zones):
     """README 'Verdicts': chemical industry is prohibited even in general ecological space
     (GES-18); a benign activity inside it is `attention`, told apart from a near-zone

@@ -9,6 +9,7 @@ import pytest
 import shapely
 from shapely import Point, box
 
+from jixi_geo import vocab
 from jixi_geo.redline import check_sites
 from jixi_geo.report import report_html, write_report
 
@@ -104,12 +105,11 @@ def test_numbers_are_shown_and_missing_ones_are_a_dash(results):
     assert f"<td>{w1['overlap_ha']:,.2f} ha ({w1['overlap_pct']:.1f}%)</td>" in page
     assert f"<td>{w1['overlap_ha']:,.2f} ha / — ({w1['overlap_pct']:.1f}%)</td>" in page  # its own section
     row = re.search(r"<tr><td>w1</td>.*?</tr>", page).group(0)  # its row in the table of all sites
-    names = {r["verdict"]: f'{r["zh"]} {r["en"]}' for r in _verdict_rows()}  # from the data file
-    assert names["prohibited"] in row and w1["verdict"] == "prohibited"
+    assert vocab.display("verdict", "prohibited") in row and w1["verdict"] == "prohibited"
     assert "<td>— (0.0%)</td>" in page  # a point outside every zone: no overlap area or length
     assert "<td>— / — (0.0%)</td>" in page  # the same in its own section (area / length)
     assert not re.search(r"\bnan\b", page, re.I)
-    assert "<td>自然保护区 Nature reserve</td>" in page and "<td>nature_reserve</td>" not in page
+    assert f"<td>{vocab.display('control_level', 'nature_reserve')}</td>" in page and "<td>nature_reserve</td>" not in page
     assert "<td>None</td>" not in page  # a site in no zone has an empty level cell
 
 
@@ -171,8 +171,7 @@ def test_report_figures_match_the_results_row_by_row():
             in page)
     counts = res["verdict"].astype(str).value_counts()
     for v in VERDICTS:
-        zh, en = VERDICT_NAMES[v]
-        assert f"{zh} {en}</span></td><td>{int(counts.get(v, 0))}</td>" in page, v
+        assert f"{vocab.display('verdict', v)}</span></td><td>{int(counts.get(v, 0))}</td>" in page, v
     road = r.loc["road"]
     assert road["overlap_m"] > 100 and not pd.isna(road["distance_m"])
     assert f"<td>{road['overlap_m']:,.0f} m ({road['overlap_pct']:.1f}%)</td><td>0</td>" in page
