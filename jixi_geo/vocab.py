@@ -27,7 +27,7 @@ from ._paths import rules_dir
 from .errors import UnknownCodeError
 
 __all__ = ["KINDS", "GREY", "keys", "label", "labels", "display", "colour", "text_colour", "fill_opacity",
-           "meaning", "stamp", "table", "Kind"]
+           "meaning", "stamp", "table", "Kind", "result_label", "result_display", "unchecked_controls"]
 
 #: Vocabulary kinds -> (file in ``layers/rules/``, key column, order column, zh column, en column).
 _FILES = {
@@ -144,3 +144,46 @@ def stamp(precision) -> tuple[str, str] | None:
         if zh:
             return zh, _field("precision", token.strip(), "stamp_en", "")
     return None
+
+
+@cache
+def _result_labels() -> dict[tuple[str, str], dict]:
+    df = pd.read_csv(rules_dir() / "result_labels.csv", dtype=str, keep_default_na=False, encoding="utf-8")
+    return {(r["verdict"], r["control_level"]): r for r in df.to_dict("records")}
+
+
+def result_label(verdict, control_level, lang: Literal["zh", "en"] = "zh") -> str:
+    """The display label of a result: the verdict label, refined by the control level where
+    ``layers/rules/result_labels.csv`` gives one (``attention`` in general ecological space with the
+    activity allowed is not "near a zone"). The verdict value itself is unchanged.
+
+    >>> result_label("attention", "general_ecological_space"), result_label("attention", "near")
+    ('一般生态空间内·活动允许', '邻近管控区')
+    >>> result_label("prohibited", "nature_reserve")
+    '禁止'
+    """
+    row = _result_labels().get((str(verdict), str(control_level)))
+    if row is None:
+        return label("verdict", verdict, lang)
+    return str(row["zh" if lang == "zh" else "en"])
+
+
+def result_display(verdict, control_level, *, sep: str = " ") -> str:
+    """``"中文 English"`` of :func:`result_label`."""
+    zh, en = result_label(verdict, control_level, "zh"), result_label(verdict, control_level, "en")
+    return zh if zh == en else f"{zh}{sep}{en}"
+
+
+@cache
+def _unchecked() -> pd.DataFrame:
+    return pd.read_csv(rules_dir() / "unchecked_controls.csv", dtype=str, keep_default_na=False, encoding="utf-8")
+
+
+def unchecked_controls(levels=()) -> pd.DataFrame:
+    """The control lines a check with zones of ``levels`` (control-level keys) did not cover.
+
+    From ``layers/rules/unchecked_controls.csv`` (永久基本农田, 城镇开发边界, 饮用水水源保护区 …):
+    a line is checked only when the zones used hold its ``control_level``.
+    """
+    t = _unchecked()
+    return t[~t["control_level"].isin({str(v) for v in levels})].reset_index(drop=True)

@@ -49,7 +49,9 @@ def test_html_escapes_input_text_and_lists_every_site(results):
 def test_html_is_self_contained(results):
     page = report_html(results)
     assert not re.search(r"""(src|href)\s*=\s*["']?https?:""", page)
-    assert page.count("<svg") == len(results) - (results["verdict"] == "outside_jixi").sum()
+    n_sections = len(results) - (results["verdict"] == "outside_jixi").sum()
+    assert page.count("<svg") == n_sections + 1  # one snippet per site section, and the cover's overview map
+    assert page.count('<div class="overview"><h2>位置总图 / Overview map</h2><svg') == 1
 
 
 def test_files_are_readable_in_excel_and_gis(results, tmp_path):
@@ -142,11 +144,12 @@ def test_site_snippet_is_drawn_to_scale_north_up():
     assert path and path.group(2) == LEVEL_COLOURS["nature_reserve"]
     corners = {tuple(map(float, p.split(","))) for p in re.findall(r"-?[\d.]+,-?[\d.]+", path.group(1))}
     assert corners == {(162.5, 97.5), (227.5, 97.5), (227.5, 32.5), (162.5, 32.5)}  # north-east of the site
-    assert re.search(r'<line x1="10" y1="248" x2="75\.0" y2="248"', svg) and ">1 km</text>" in svg
+    assert re.search(r'<line x1="10" y1="240" x2="75\.0" y2="240"', svg) and ">1 km</text>" in svg
+    assert '<g class="north"' in svg and "坐标系 EPSG:4553" in svg  # north arrow, 坐标系
     line = _svg_snippet(shapely.LineString([(x - 1000, y), (x + 1000, y)]), zone.iloc[:0])
     # a 2 km line: a 6 km frame (the line plus a 2 km margin each side), 260/6000 px per metre
     assert re.search(r'<path d="M86\.7,130\.0 173\.3,130\.0" fill="none"', line)
-    assert re.search(r'x2="53\.3" y2="248"', line)
+    assert re.search(r'x2="53\.3" y2="240"', line)
 
 
 def test_report_figures_match_the_results_row_by_row():
@@ -162,8 +165,11 @@ def test_report_figures_match_the_results_row_by_row():
     page = report_html(res)
     r = res.set_index("site_id")
     stamp = res.iloc[0]
-    assert (f"jixi_geo {stamp['jixi_geo_version']} · 管控区数据校验和 zones sha256 {stamp['zones_sha256'][:16]}… · "
-            f"规则版本 rules {stamp['rules_version']} · 检查时间 checked {stamp['checked_at']}") in page
+    assert f"<tr><th>规则版本 Rules</th><td>{stamp['rules_version']}</td></tr>" in page
+    assert f"<tr><th>检查日期 Date</th><td>{stamp['checked_at'][:10]}</td></tr>" in page
+    assert f"<tr><th>软件 Software</th><td>jixi_geo {stamp['jixi_geo_version']}</td></tr>" in page
+    assert (f"管控区数据校验和 zones sha256 {stamp['zones_sha256'][:16]}… · 检查时间 checked {stamp['checked_at']}"
+            in page)
     counts = res["verdict"].astype(str).value_counts()
     for v in VERDICTS:
         assert f"{vocab.display('verdict', v)}</span></td><td>{int(counts.get(v, 0))}</td>" in page, v
@@ -173,7 +179,7 @@ def test_report_figures_match_the_results_row_by_row():
     assert f"<td>— / {road['overlap_m']:,.0f} m ({road['overlap_pct']:.1f}%)</td>" in page
     far = r.loc["far"]
     assert pd.isna(far["distance_m"]) and "<td> (—)</td>" in page  # nothing within search_m: a dash
-    assert "<h3>road 穿越公路</h3>" in page and "<h3>wind 湖区风电</h3>" in page
+    assert "<h3>场址 Site road 穿越公路</h3>" in page and "<h3>场址 Site wind 湖区风电</h3>" in page
     order = [m for m in re.findall(r'id="site-(\w+)"', page)]
     rank = {v: i for i, v in enumerate(VERDICTS)}
     assert [rank[r.loc[m, "verdict"]] for m in order] == sorted(rank[r.loc[m, "verdict"]] for m in order)
