@@ -23,6 +23,10 @@ from ._paths import rules_dir
 from .crs import ANALYSIS_CRS
 from .units import M2_PER_HA, M2_PER_MU
 
+__all__ = ["MU_PER_HA", "ZonesInfo", "zones_info", "crs_name_zh", "crs_text", "site_areas_m2", "fmt_area",
+           "fmt_site_area", "header_html", "provenance_html", "sources_html", "unchecked_html",
+           "overlap_table_html", "proximity_table_html", "points_table_html", "project"]
+
 _E = html.escape
 #: 界址点 rows shown at the start and at the end of a site's point table.
 POINT_ROWS_HEAD, POINT_ROWS_TAIL = 3, 2

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from .errors import InputError, OutputError
 
-__all__ = ["BROWSERS", "find_chromium", "require_chromium", "html_to_pdf"]
+__all__ = ["BROWSERS", "find_chromium", "require_chromium", "html_to_pdf", "TIMEOUT_S"]
 
 #: Program names tried, in order, on PATH.
 BROWSERS = ("chromium", "chromium-browser", "google-chrome", "google-chrome-stable")
