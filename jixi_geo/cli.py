@@ -9,6 +9,8 @@ as ``--buffer nan``, an ``--out`` that cannot be written (checked before any wor
 
 from __future__ import annotations
 
+import re
+
 import logging
 import sys
 import time
@@ -35,8 +37,31 @@ class _Group(click.Group):
             out = ctx.meta.get(_OUT_KEY)
             if isinstance(exc, OutputError) and out is not None and _below(exc.path, out):
                 exc = exc.relabel("OUT")
-            click.echo(f"error: {exc}", err=True)
+            click.echo(f"error: {as_cli_flags(str(exc))}", err=True)
             ctx.exit(EXIT_BAD_INPUT)
+
+
+#: Library keywords named in error messages, and the command-line flag that sets each.
+CLI_FLAGS = {"crs": "--crs", "coords": "--coords", "id_column": "--id-column", "encoding": "--encoding",
+             "layer": "--layer", "zones_layer": "--zones-layer", "cad_layer": "--cad-layer", "sheet": "--sheet",
+             "name_column": "--name-column", "buffer_m": "--buffer", "make_valid": "--make-valid",
+             "activity": "--activity"}
+_KEYWORD = re.compile(r"(?<![\w.-])(" + "|".join(CLI_FLAGS) + r")=(?:'([^']*)'|\"([^\"]*)\"|(?=[\s,;.)]|$))")
+
+
+def as_cli_flags(message: str) -> str:
+    """A library message as the command line says it: ``crs='EPSG:4553'`` becomes ``--crs EPSG:4553``.
+
+    >>> as_cli_flags("pass crs='EPSG:4553' or coords='gcj02'; drop layer=")
+    'pass --crs EPSG:4553 or --coords gcj02; drop --layer'
+    >>> as_cli_flags("gdf.set_crs(..., allow_override=True)")
+    'gdf.set_crs(..., allow_override=True)'
+    """
+    def flag(m: re.Match) -> str:
+        value = m.group(2) if m.group(2) is not None else m.group(3)
+        return CLI_FLAGS[m.group(1)] + (f" {value}" if value else "")
+
+    return _KEYWORD.sub(flag, message)
 
 
 _OUT_KEY = "jixi_geo.out"

@@ -97,3 +97,17 @@ def test_an_assumed_crs_is_said_on_the_console(mixed_sites, tmp_path):
     assert given.exit_code == EXIT_NOT_CLEAR and "坐标系" not in given.stderr
     res = pd.read_csv(tmp_path / "g" / "results.csv", encoding="utf-8-sig", dtype=str)
     assert list(res["crs_from"]) == ["given", "given"]
+
+
+def test_cli_messages_name_flags_not_python_keywords(tmp_path):
+    """A CSV of Gauss-Kruger metres without a CRS: the CLI tells the user which flag to add
+    (--crs EPSG:4553), not the library keyword (crs='EPSG:4553')."""
+    from click.testing import CliRunner
+
+    from jixi_geo.cli import main
+
+    src = tmp_path / "metres.csv"
+    src.write_text("site_id,x,y\na,500000,5010000\n", encoding="utf-8")
+    r = CliRunner().invoke(main, ["check", str(src), "--out", str(tmp_path / "out")])
+    assert r.exit_code == 3, r.output
+    assert "--crs EPSG:4553" in r.output and "crs='" not in r.output and "crs=" not in r.output
