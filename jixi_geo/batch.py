@@ -10,12 +10,12 @@
 - :func:`check_sites_dask` maps :func:`jixi_geo.check_sites` over the partitions of
   a dask-geopandas GeoDataFrame, so a ``dask.distributed`` cluster runs the same
   fast path on each partition, unchanged. Importing this module registers it with
-  :func:`jixi_geo.redline.register_partitioned`, so ``check_sites(dask_gdf)`` is
+  :func:`jixi_geo.options.register_partitioned`, so ``check_sites(dask_gdf)`` is
   lazy too: the dispatch lives here, and :mod:`jixi_geo.redline` (which this
   module imports) never imports this one.
 
 Both accept every option of :func:`jixi_geo.check_sites`, the read options of
-:class:`jixi_geo.redline.ReadOptions` included.
+:class:`jixi_geo.options.ReadOptions` included.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from . import redline
 from ._io import atomic_path, file_sha256, output_dir, write_text_atomic
 from ._zones import zones_sha256
 from .errors import InputError
-from .redline import ReadOptions, register_partitioned, with_read_options_doc
+from .options import ReadOptions, register_partitioned, with_read_options_doc
 from .sites import read_sites
 
 __all__ = ["check_file", "check_sites_dask", "read_results", "plain_results"]

@@ -340,13 +340,13 @@ def test_general_ecological_space_verdicts_the_readme_describes(zones):
 def test_crs_notes_follow_each_sites_own_crs():
     """Sites read from different sources (e.g. two read_sites outputs put together) each get
     the note of their own CRS decision, and only those whose CRS was inferred."""
-    from jixi_geo.redline import _with_crs_notes
+    from jixi_geo.assembly import with_crs_notes
     from jixi_geo.sites import crs_note
 
     reasons = pd.Categorical(["A", "B", "A", "A"])
     frame = pd.DataFrame({"crs_from": ["zone prefix", "zone prefix", "file", "assumed lon/lat"],
                           "input_crs": ["EPSG:4532", "EPSG:4532", "EPSG:4490", "EPSG:4490"]})
-    got = list(_with_crs_notes(reasons, frame))
+    got = list(with_crs_notes(reasons, frame))
     zone, lonlat = crs_note("zone prefix", "EPSG:4532"), crs_note("assumed lon/lat", "EPSG:4490")
     assert zone and lonlat and zone != lonlat
     assert got == [f"A {zone}", f"B {zone}", "A", f"A {lonlat}"]
@@ -355,10 +355,10 @@ def test_crs_notes_follow_each_sites_own_crs():
 def test_row_codes_never_merge_distinct_rows():
     """The (site, zone, …) grouping key: equal rows get equal codes, distinct rows never share
     one, however large the values (no float keys, no int64 wrap-around)."""
-    from jixi_geo.redline import _row_codes
+    from jixi_geo.assembly import row_codes
 
-    assert list(_row_codes([np.array([1, 2, 1]), np.array([3, 3, 3])])) == [0, 1, 0]
+    assert list(row_codes([np.array([1, 2, 1]), np.array([3, 3, 3])])) == [0, 1, 0]
     # keys near 2**59: a float64 key would merge the first two rows
-    assert list(_row_codes([np.array([2**19, 2**19, 0]), np.array([0, 1, 2**40])])) == [0, 1, 2]
+    assert list(row_codes([np.array([2**19, 2**19, 0]), np.array([0, 1, 2**40])])) == [0, 1, 2]
     # a radix product beyond 2**64: a mixed-radix int64 key would wrap (2**32, 5) onto (0, 5)
-    assert list(_row_codes([np.array([0, 2**32, 7]), np.array([5, 5, 2**32 - 1])])) == [0, 1, 2]
+    assert list(row_codes([np.array([0, 2**32, 7]), np.array([5, 5, 2**32 - 1])])) == [0, 1, 2]

@@ -1,0 +1,133 @@
+"""Geometric measures of the sites for the result: their size, the share outside Jixi, the overlap with their zones.
+
+Areas and lengths are on the CGCS2000 ellipsoid (:func:`jixi_geo._kernels.ellipsoidal_area`);
+used by :mod:`jixi_geo.assembly` and :func:`jixi_geo.redline.check_sites_detail`.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import shapely
+
+from ._kernels import ellipsoidal_area, ellipsoidal_length
+from ._zones import prepare
+from .layers import load_layer
+
+__all__ = ["site_measures", "outside_share", "union_overlap", "WHOLE_SITE_REL_TOL", "OUTSIDE_NOISE_PCT"]
+
+#: A hit covering the site's area or length to this relative tolerance is the whole site.
+WHOLE_SITE_REL_TOL = 1e-6
+#: A share of a line or polygon outside Jixi below this (%) is float noise along the border: 0.
+OUTSIDE_NOISE_PCT = 1e-4
+
+
+def site_measures(geoms: np.ndarray):
+    """Each site's dimension (0 point, 1 line, 2 polygon), ellipsoidal area (m², polygons) and length (m, lines)."""
+    dims = shapely.get_dimensions(geoms)
+    area = np.full(len(geoms), np.nan)
+    length = np.full(len(geoms), np.nan)
+    poly, line = dims == 2, dims == 1
+    if poly.any():
+        area[poly] = ellipsoidal_area(geoms[poly])
+    if line.any():
+        length[line] = ellipsoidal_length(geoms[line])
+    return dims, area, length
+
+
+def outside_share(geoms: np.ndarray, dims: np.ndarray, in_jixi: np.ndarray, site_area: np.ndarray,
+                   site_len: np.ndarray) -> np.ndarray:
+    """Share (%) of each site's area (polygons) or length (lines) outside the Jixi boundary.
+
+    Points: 0 inside, 100 outside. Lines and polygons touching the city: 0 if
+    covered by the boundary, else ``100 × (1 − inside / whole)`` on the CGCS2000
+    ellipsoid; shares below :data:`OUTSIDE_NOISE_PCT` (float noise along the border) count as 0.
+    ``geoms`` are in EPSG:4553 for lines and polygons.
+    """
+    pct = np.where(in_jixi, 0.0, 100.0)
+    cand = np.flatnonzero(in_jixi & (dims > 0))
+    if len(cand) == 0:
+        return pct
+    jixi = prepare(load_layer("boundary"))
+    city = shapely.union_all(jixi.geoms) if len(jixi.geoms) > 1 else jixi.geoms[0]
+    city = shapely.from_wkb(shapely.to_wkb(city))  # a private copy to prepare
+    shapely.prepare(city)
+    part = cand[~shapely.covered_by(geoms[cand], city)]
+    if len(part) == 0:
+        return pct
+    inner = shapely.intersection(geoms[part], city)
+    d = dims[part]
+    share_in = np.ones(len(part))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        share_in[d == 2] = ellipsoidal_area(inner[d == 2]) / site_area[part[d == 2]]
+        share_in[d == 1] = ellipsoidal_length(inner[d == 1]) / site_len[part[d == 1]]
+    out = np.clip(100.0 * (1.0 - np.nan_to_num(share_in, nan=1.0)), 0.0, 100.0)
+    pct[part] = np.where(out < OUTSIDE_NOISE_PCT, 0.0, out)
+    return pct
+
+
+def union_overlap(site_geoms, pz, hits: pd.DataFrame, dims, site_area=None,
+                   site_len=None) -> tuple[np.ndarray, np.ndarray]:
+    """Per site, area (m²) and length (m) inside the union of the zones it hits.
+
+    Zones of one level may overlap each other; summing per-zone overlaps would count
+    that part twice, so for sites hitting several zones the pieces of the site in
+    each hit zone's tiles are unioned first (small geometries: cheap). A site lying
+    wholly inside one of its zones (that zone's overlap equals the site's own area
+    or length, given as ``site_area``/``site_len``, to 1e-6) needs no union: the
+    union is the site.
+    """
+    n = len(site_geoms)
+    area = np.zeros(n)
+    length = np.zeros(n)
+    if hits.empty or not (dims > 0).any():  # points have neither
+        return area, length
+    counts = hits.groupby("site").size()
+    single = counts.index[counts == 1].to_numpy()
+    one = hits[hits["site"].isin(single)]
+    area[one["site"].to_numpy()] = one["overlap_m2"].to_numpy()
+    length[one["site"].to_numpy()] = one["overlap_len_m"].to_numpy()
+    multi = counts.index[counts > 1].to_numpy()
+    multi = multi[dims[multi] > 0]
+    if len(multi) and site_area is not None and site_len is not None:
+        top = hits[hits["site"].isin(multi)].groupby("site")[["overlap_m2", "overlap_len_m"]].max()
+        top = top.reindex(multi)
+        d = dims[multi]
+        whole_a = (d == 2) & (top["overlap_m2"].to_numpy() >= site_area[multi] * (1 - WHOLE_SITE_REL_TOL))
+        whole_l = (d == 1) & (top["overlap_len_m"].to_numpy() >= site_len[multi] * (1 - WHOLE_SITE_REL_TOL))
+        area[multi[whole_a]] = site_area[multi[whole_a]]
+        length[multi[whole_l]] = site_len[multi[whole_l]]
+        multi = multi[~(whole_a | whole_l)]
+    if len(multi) == 0:
+        return area, length
+    s_rel, t_idx = pz.tree.query(site_geoms[multi], predicate="intersects")
+    s_idx = multi[s_rel]
+    z_idx = pz.tile_zone[t_idx]
+    wanted = set(zip(hits["site"].to_numpy().tolist(), hits["zone"].to_numpy().tolist(), strict=True))
+    keep = np.fromiter(((a, b) in wanted for a, b in zip(s_idx.tolist(), z_idx.tolist(), strict=True)),
+                       bool, len(s_idx))
+    s_idx, t_idx = s_idx[keep], t_idx[keep]
+    # polygons: the union of the site's pieces in each hit zone (areas are robust to
+    # the float noise of separately computed pieces); lines: the line cut once by the
+    # union of the hit zones' tiles clipped to its box (a union of separately cut
+    # collinear pieces would count their overlaps twice)
+    line = dims[s_idx] == 1
+    parts = np.empty(len(s_idx), dtype=object)
+    parts[~line] = shapely.intersection(site_geoms[s_idx[~line]], pz.tiles[t_idx[~line]])
+    if line.any():
+        b = shapely.bounds(site_geoms[s_idx[line]])
+        frame = shapely.box(b[:, 0] - 1, b[:, 1] - 1, b[:, 2] + 1, b[:, 3] + 1)
+        parts[line] = shapely.intersection(pz.tiles[t_idx[line]], frame)
+    order = np.argsort(s_idx, kind="stable")
+    s_sorted, p_sorted = s_idx[order], parts[order]
+    bounds = np.flatnonzero(np.r_[True, s_sorted[1:] != s_sorted[:-1], True])
+    sites_u = s_sorted[bounds[:-1]]
+    merged = np.array([shapely.union_all(p_sorted[a:b]) for a, b in zip(bounds[:-1], bounds[1:], strict=True)],
+                      dtype=object)
+    d = dims[sites_u]
+    if (d == 2).any():
+        area[sites_u[d == 2]] = ellipsoidal_area(merged[d == 2])
+    if (d == 1).any():
+        inside = shapely.intersection(site_geoms[sites_u[d == 1]], merged[d == 1])
+        length[sites_u[d == 1]] = ellipsoidal_length(inside)
+    return area, length
