@@ -239,8 +239,8 @@ def with_crs_notes(reasons: pd.Categorical, gdf: gpd.GeoDataFrame) -> pd.Categor
     _, pair = np.unique(pair, return_inverse=True)  # pair codes in the order of ``notes``
     combo = row_codes([reasons.codes.astype(np.int64), pair])
     _, first = np.unique(combo, return_index=True)
-    cats = np.asarray(reasons.categories, dtype=object)
-    texts = [f"{cats[reasons.codes[f]]} {notes[pair[f]]}".strip() for f in first]
+    cat_texts = np.asarray(reasons.categories, dtype=object)
+    texts = [f"{cat_texts[reasons.codes[f]]} {notes[pair[f]]}".strip() for f in first]
     _, combo = np.unique(combo, return_inverse=True)
     return _labels(combo, texts)
 
