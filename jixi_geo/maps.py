@@ -324,7 +324,7 @@ def _add_group(m: folium.Map, key: str, name: str, gdf: gpd.GeoDataFrame | None,
         return None
     features = []
     cols = [c for c in gdf.columns if c != gdf.geometry.name]
-    for geom, row in zip(gdf.geometry.values, gdf[cols].to_dict("records")):
+    for geom, row in zip(gdf.geometry.values, gdf[cols].to_dict("records"), strict=True):
         if geom is None or geom.is_empty:
             continue
         features.append({"type": "Feature", "geometry": shapely.geometry.mapping(geom),
@@ -984,7 +984,8 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
                                 fill_opacity=0.55, weight=4 if dim == 1 else 1.5, cls=f"jx-g-verdict-{verdict}")
             name = _site_name(row)
             head = row["site_id"] if _is_missing(name) else name
-            badge = (f'<span class="jx-verdict" style="background:{colour};color:{vocab.text_colour("verdict", verdict)}">'
+            badge = (f'<span class="jx-verdict" style="background:{colour};'
+                     f'color:{vocab.text_colour("verdict", verdict)}">'
                      f'{html.escape(f"{zh} {en}")}</span>')
             level = _col(row, "control_level")
             level_txt = _esc(level) if _is_missing(level) else html.escape(vocab.display("control_level", level))

@@ -143,8 +143,8 @@ def parse_wkt(values, labels) -> tuple[np.ndarray, set[int], dict[int, str]]:
     geoms = np.empty(len(values), dtype=object)
     srids: set[int] = set()
     bad: dict[int, str] = {}
-    texts = []
-    for i, v in enumerate(values):
+    texts: list[str | None] = []
+    for v in values:
         if v is None or (isinstance(v, float) and np.isnan(v)):
             texts.append(None)
             continue
@@ -155,7 +155,7 @@ def parse_wkt(values, labels) -> tuple[np.ndarray, set[int], dict[int, str]]:
             s = s[m.end():]
         texts.append(s or None)
     parsed = shapely.from_wkt(np.array(texts, dtype=object), on_invalid="ignore")
-    for i, (t, g) in enumerate(zip(texts, parsed)):
+    for i, (t, g) in enumerate(zip(texts, parsed, strict=True)):
         if t is not None and g is None:
             bad[i] = f"{labels[i]}: could not parse the WKT {t[:40]!r}{'…' if len(t) > 40 else ''}"
         geoms[i] = g

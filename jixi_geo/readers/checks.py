@@ -150,7 +150,7 @@ def check_valid(geoms: np.ndarray, ok: np.ndarray, valid: np.ndarray, ids, *, ma
     if make_valid:
         fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
         geoms[invalid] = fixed
-        for i, r in zip(np.flatnonzero(invalid), reasons):
+        for i, r in zip(np.flatnonzero(invalid), reasons, strict=True):
             notes.setdefault(i, []).append(f"geometry repaired with make_valid ({r})")
         still = np.flatnonzero(invalid)[shapely.is_empty(fixed)]
         if len(still):
@@ -159,7 +159,7 @@ def check_valid(geoms: np.ndarray, ok: np.ndarray, valid: np.ndarray, ids, *, ma
                 "area); redraw them"))
             ok[still] = False
         return ok
-    listed = [f"{s}: {r}" for s, r in zip(ids[invalid], reasons)]
+    listed = [f"{s}: {r}" for s, r in zip(ids[invalid], reasons, strict=True)]
     problems.add(InvalidGeometryError, (
         f"invalid geometries: {fmt_list(listed)}. Redraw them, or pass make_valid=True to "
         "repair them with shapely.make_valid (the repair is recorded in column 'note')"))

@@ -185,7 +185,8 @@ def read_dxf(path, *, crs: pyproj.CRS | None = None, cad_layer=None) -> ReadResu
     if arcs:
         notes.append(f"{arcs} 条多段线含圆弧，已按 0.01 米加密 / {arcs} polylines with arcs flattened to 0.01 m")
     if not polys:
-        refuse(InputError, f"{name} 的图层 {'、'.join(sorted(keep))} 中没有多段线（LWPOLYLINE/POLYLINE）：请用 --cad-layer "
+        refuse(InputError, f"{name} 的图层 {'、'.join(sorted(keep))} 中没有多段线（LWPOLYLINE/POLYLINE）："
+               "请用 --cad-layer "
                "选择红线所在图层", f"{name} has no LWPOLYLINE/POLYLINE on layers {', '.join(sorted(keep))}; "
                "choose the red-line layer with --cad-layer")
     xs = np.concatenate([p[0][:, 0] for p in polys])

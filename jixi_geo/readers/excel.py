@@ -68,7 +68,8 @@ def _pick_sheet(wb, sheet, name: str, notes: list[str]):
         rows = wb.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
         found = _header_row(rows)
         if found is None:
-            refuse(InputError, f"{name} 工作表 {chosen!r} 前 {_HEADER_SCAN_ROWS} 行中没有坐标列（经度/纬度、X/Y、北坐标/东坐标）",
+            refuse(InputError, f"{name} 工作表 {chosen!r} 前 {_HEADER_SCAN_ROWS} 行中没有坐标列"
+                   "（经度/纬度、X/Y、北坐标/东坐标）",
                    f"sheet {chosen!r} of {name} has no coordinate columns (经度/纬度, X/Y, 北坐标/东坐标) in its first "
                    f"{_HEADER_SCAN_ROWS} rows")
         return chosen, rows, found
@@ -145,7 +146,8 @@ def _gk_crs(east: np.ndarray, given, notes: list[str], name: str) -> pyproj.CRS:
                      "2000国家大地坐标系；如为 1980西安/1954北京坐标系请加 --crs / no CRS in the table: "
                      f"EPSG:{crs.to_epsg()} from the easting prefix {zone}, datum taken as CGCS2000")
         return crs
-    refuse(CRSError, f"{name}：东坐标没有统一的带号前缀，表中也无坐标系，无法确定投影：请加 --crs，例如 --crs EPSG:4553",
+    refuse(CRSError, f"{name}：东坐标没有统一的带号前缀，表中也无坐标系，无法确定投影："
+           "请加 --crs，例如 --crs EPSG:4553",
            f"{name}: the eastings carry no (single) zone prefix and the table states no CRS: pass --crs, "
            "e.g. --crs EPSG:4553")
     raise AssertionError  # pragma: no cover
@@ -182,7 +184,8 @@ def read_excel(path, *, crs: pyproj.CRS | None = None, sheet=None) -> ReadResult
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as e:  # calamine raises its own error types for damaged files
-        refuse(InputError, f"{name} 无法作为 Excel 工作簿读取（{type(e).__name__}）：请在 Excel/WPS 中重新另存为 .xlsx，"
+        refuse(InputError, f"{name} 无法作为 Excel 工作簿读取（{type(e).__name__}）："
+               "请在 Excel/WPS 中重新另存为 .xlsx，"
                "或另存为 CSV UTF-8", f"{name} could not be read as an Excel workbook ({e}); save it again as "
                ".xlsx, or as CSV UTF-8")
     notes: list[str] = []

@@ -22,7 +22,7 @@ import pyproj
 import shapely
 
 from .._paths import rules_dir
-from ..errors import CRSError, InputError, InvalidGeometryError
+from ..errors import CRSError, InvalidGeometryError
 
 __all__ = ["ReadResult", "Refusals", "column_names", "find_column", "gk_crs", "datum_key",
            "axis_decision", "assemble_parcel", "parse_dms", "prefixed_zone", "NORTHING", "PLAIN_EASTING",
@@ -267,7 +267,7 @@ def axis_decision(a: np.ndarray, b: np.ndarray, a_name: str, b_name: str, *,
             z = zone_of(east)
             kept = (a_role == "north") == a_is_north
             zh = (f"{en} 列以 {z} 开头，判断为东坐标（{nn}=北）"
-                  + ("" if kept else f"；与列名的测量习惯相反，已按数值判断"))
+                  + ("" if kept else "；与列名的测量习惯相反，已按数值判断"))
             return a_is_north, (f"{zh} / column {en} starts with the zone number {z}: read as the easting "
                                 f"({nn} = north)" + ("" if kept else ", against what the column names say"))
         if _within(north, NORTHING) and _within(east, PLAIN_EASTING):
@@ -342,7 +342,8 @@ def assemble_parcel(rings: list[tuple[str, np.ndarray]], *, label: str, tol: flo
                 home = o
                 break
             if shapely.Polygon(o[0]).intersects(ring):
-                refusals.add(InvalidGeometryError, f"{label} 圈 {no} 与外圈相交：既不在其内（岛洞）也不在其外（另一部分）",
+                refusals.add(InvalidGeometryError,
+                             f"{label} 圈 {no} 与外圈相交：既不在其内（岛洞）也不在其外（另一部分）",
                              f"{label} ring {no} crosses an outer ring: neither a hole nor a separate part")
                 return None
         if home is None:
