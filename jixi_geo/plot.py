@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 from matplotlib import rc_context
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
@@ -126,7 +127,7 @@ def plot_pattern(*, ax=None, layers: Mapping | None = None,
     refs = {k: layer_or_none(k, layers) for k in ("counties", "boundary", "rivers")}
     with rc_context(cjk_rc()):
         fig, ax = _new_axes(ax, (8.5, 7.5))
-        handles = []
+        handles: list[Artist] = []
         frames = []
         counties = refs["counties"]
         if counties is not None and len(counties):

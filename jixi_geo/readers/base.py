@@ -186,7 +186,7 @@ def frame_to_raw(df: pd.DataFrame, *, name: str, kind: str, id_offset: int = 0) 
                 raw = raw.map(lambda v: v.strip() if isinstance(v, str) else v)
             num = pd.to_numeric(raw, errors="coerce")
             notnum = num.isna() & raw.notna() & (raw.astype(str) != "")
-            for i in np.flatnonzero(notnum.to_numpy()):
+            for i in np.flatnonzero(notnum.to_numpy()).tolist():
                 problems[i] = (
                     f"{labels[i]}: {what} {raw.iloc[i]!r} in column {col!r} is not a number; "
                     "write decimal degrees (e.g. 131.25) or metres"
@@ -210,7 +210,7 @@ def csv_sep(path: Path, encoding: str) -> str:
     with open(path, encoding=encoding, newline="") as f:
         first = f.readline()
     counts = {s: first.count(s) for s in (",", "\t", ";", "|")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=counts.__getitem__)
     return best if counts[best] else ","
 
 

@@ -102,7 +102,7 @@ def _precision(head: dict[str, str], coords_text: list[str]) -> tuple[float, str
 
 def _parcel_lines(lines: list[str], start: int):
     """Yield (line number, parcel fields, [(line no, point fields)])."""
-    cur = None
+    cur: tuple[int, list[str], list[tuple[int, list[str]]]] | None = None
     for i in range(start, len(lines)):
         s = lines[i].strip()
         if not s:
@@ -133,8 +133,9 @@ def _crs_of(head, eastings, *, given, name, refusals: Refusals, notes: list[str]
                      "others do not; make them consistent")
         return None
     if len(zones) > 1:
-        refusals.add(CRSError, f"东坐标的带号前缀不一致（{sorted(zones)}）：请按带分文件",
-                     f"eastings carry different zone prefixes ({sorted(zones)}); split the file by zone")
+        listed = sorted(z for z in zones if z is not None)  # here every easting is prefixed
+        refusals.add(CRSError, f"东坐标的带号前缀不一致（{listed}）：请按带分文件",
+                     f"eastings carry different zone prefixes ({listed}); split the file by zone")
         return None
     pz = zones.pop() if prefixed else None
     zone_text = head.get("带号", "").strip()
@@ -294,6 +295,7 @@ def read_bubiao(path, *, crs: pyproj.CRS | None = None, encoding: str | None = N
     prec, pnote = _precision(head, coords_text)
     if pnote:
         notes.append(pnote)
+    records: list[dict[str, object]]
     records, geoms, site_notes = [], [], {}
     for _lineno, pf, label, rows in blocks:
         rec = {}

@@ -141,6 +141,7 @@ def _gk_crs(east: np.ndarray, given, notes: list[str], name: str) -> pyproj.CRS:
     zones = {prefixed_zone(e) for e in east}
     if None not in zones and len(zones) == 1:
         zone = zones.pop()
+        assert zone is not None  # None is not in zones
         crs, _ = gk_crs("CGCS2000", zone_width(zone), zone, prefixed=True)
         notes.append(f"表中无坐标系：按东坐标带号前缀 {zone} 判断为 {crs.name}（EPSG:{crs.to_epsg()}），基准按 "
                      "2000国家大地坐标系；如为 1980西安/1954北京坐标系请加 --crs / no CRS in the table: "
@@ -252,10 +253,11 @@ def _parcels(df, east, north, src, notes, refusals: Refusals, name) -> ReadResul
         df[name_c].map(_cell_text) if name_c is not None else pd.Series([""] * len(df)))
     # a 地块号 written only on the parcel's first row applies to the rows below it
     key = key.replace("", np.nan).ffill().fillna("")
+    records: list[dict[str, object]]
     records, geoms, site_notes = [], [], {}
     for k in dict.fromkeys(key):
         idx = np.flatnonzero((key == k).to_numpy())
-        rings = {}
+        rings: dict[str, list[tuple[float, float]]] = {}
         for i in idx:
             r = _cell_text(df[ring_c].iloc[i]) if ring_c is not None else "1"
             rings.setdefault(r or "1", []).append((east[i], north[i]))

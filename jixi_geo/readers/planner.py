@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 import geopandas as gpd
 import numpy as np
@@ -22,7 +23,7 @@ import pyproj
 import shapely
 
 from .._paths import rules_dir
-from ..errors import CRSError, InvalidGeometryError
+from ..errors import CRSError, InvalidGeometryError, JixiGeoError
 
 __all__ = ["ReadResult", "Refusals", "column_names", "find_column", "gk_crs", "datum_key",
            "axis_decision", "assemble_parcel", "parse_dms", "prefixed_zone", "NORTHING", "PLAIN_EASTING",
@@ -81,9 +82,9 @@ class Refusals:
 
     def __init__(self, name: str):
         self.name = name
-        self.items: list[tuple[type[Exception], str, str]] = []
+        self.items: list[tuple[type[JixiGeoError], str, str]] = []
 
-    def add(self, cls: type[Exception], zh: str, en: str) -> None:
+    def add(self, cls: type[JixiGeoError], zh: str, en: str) -> None:
         self.items.append((cls, zh, en))
 
     def __bool__(self) -> bool:
@@ -102,12 +103,12 @@ class Refusals:
         raise err
 
 
-def refuse(cls: type[Exception], zh: str, en: str):
+def refuse(cls: type[Exception], zh: str, en: str) -> NoReturn:
     """Raise ``cls`` with a one-problem message, Chinese first."""
     raise cls(f"{zh} / {en}")
 
 
-def _mixed():
+def _mixed() -> type[JixiGeoError]:
     from .base import SiteProblemsError
 
     return SiteProblemsError
@@ -130,7 +131,7 @@ def column_names(role: str) -> list[str]:
 
 def find_column(columns, role: str) -> str | None:
     """The first column of ``columns`` (case- and space-insensitive) named as ``role``."""
-    lowered = {}
+    lowered: dict[str, str] = {}
     for c in columns:
         lowered.setdefault(re.sub(r"\s+", "", str(c)).lower(), c)
     for n in column_names(role):
@@ -164,7 +165,7 @@ def datum_key(text: str) -> str | None:
     return None
 
 
-def gk_crs(datum: str, width: int, zone: int, *, prefixed: bool) -> tuple[pyproj.CRS, str]:
+def gk_crs(datum: str, width: int | None, zone: int, *, prefixed: bool) -> tuple[pyproj.CRS, str]:
     """The EPSG Gauss-Kruger CRS of a datum, zone width and zone, checked with pyproj.
 
     Returns the CRS and ``datum_to_cgcs2000`` (``identity`` or ``ballpark``: PROJ
