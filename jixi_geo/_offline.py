@@ -390,7 +390,9 @@ def check_no_template_text(m) -> None:
     hit = _template_text(m.get_root(), set())
     if hit is not None:
         where, text = hit
-        snippet = text[max(0, _JINJA_TAG.search(text).start() - 20):][:80]
+        tag = _JINJA_TAG.search(text)
+        assert tag is not None  # _template_text only returns texts with a tag
+        snippet = text[max(0, tag.start() - 20):][:80]
         raise JixiGeoError(
             f"地图元素 {where} 含有模板标记（{{{{、{{% 或 {{#），保存时会被当作 Jinja 模板执行，已拒绝：{snippet!r}。"
             "请用 jixi_geo.maps 的函数制图，或先把 { } 写成 HTML 字符引用 &#123; &#125;。 "

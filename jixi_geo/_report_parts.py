@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import html
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import geopandas as gpd
@@ -58,14 +58,14 @@ def zones_info(zones: gpd.GeoDataFrame, *, bundled: bool, source=None, data_sha2
     return ZonesInfo(bundled, name, sha, len(zones), crs, levels)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _crs_names() -> dict[int, tuple[str, str]]:
     df = pd.read_csv(rules_dir() / "crs_names.csv", dtype=str, keep_default_na=False, encoding="utf-8")
     out = {int(r["epsg"]): (r["name_zh"], r["name_en"]) for r in df.to_dict("records")}
     gk = pd.read_csv(rules_dir() / "gk_zone_crs.csv", dtype=str, keep_default_na=False, encoding="utf-8")
     for r in gk.to_dict("records"):
         first, last, e0 = int(r["first_zone"]), int(r["last_zone"]), int(r["first_epsg"])
-        prefix = f"，Y 值前缀 {{z}}" if r["zone_prefix"] == "yes" else ""
+        prefix = "，Y 值前缀 {z}" if r["zone_prefix"] == "yes" else ""
         for z in range(first, last + 1):
             cm = z * 3 if r["zone_width"] == "3" else z * 6 - 3
             out[e0 + z - first] = (f"{r['datum_zh']} {r['zone_width']}度带 第{z}带（中央经线 {cm}°E"
@@ -125,13 +125,17 @@ def provenance_html(info: ZonesInfo) -> str:
     facts = (f"<b>{_E(info.name)}</b> · SHA-256 <code>{_E(info.sha256)}</code> · 要素数 features {info.n_features}"
              f" · 坐标系 CRS {_E(info.crs)}")
     if not info.bundled:
-        return (f'<p class="prov">管控区数据：用户提供 / Zones: supplied by the user — {facts}。本报告的结论以该数据为准，'
+        return (f'<p class="prov">管控区数据：用户提供 / Zones: supplied by the user — {facts}。'
+                "本报告的结论以该数据为准，"
                 "其来源与法定效力由提供者负责。/ The verdicts rest on these zones; their source and legal standing "
                 "are the supplier's responsibility.</p>")
     return (f'<p class="prov">管控区数据：内置模型 / Zones: the bundled model — {facts}</p>'
-            '<p class="note schematic">本报告中的生态保护红线、自然保护区边界等为<b>示意性模型</b>（precision = schematic），'
-            '不是法定边界，仅供初筛与讨论；正式审查请使用官方“三区三线”成果替换（--zones 官方数据.gpkg）。<br>The red line, '
-            'reserve boundaries and other zones here are <b>schematic models</b>, not legal boundaries: use the results '
+            '<p class="note schematic">本报告中的生态保护红线、自然保护区边界等为<b>示意性模型</b>'
+            '（precision = schematic），'
+            '不是法定边界，仅供初筛与讨论；正式审查请使用官方“三区三线”成果替换'
+            '（--zones 官方数据.gpkg）。<br>The red line, '
+            'reserve boundaries and other zones here are <b>schematic models</b>, not legal boundaries: '
+            'use the results '
             'for screening and discussion, and replace the zones with official data for a formal review '
             '(--zones official.gpkg).</p>')
 

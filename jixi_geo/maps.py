@@ -42,7 +42,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 import shapely
-from branca.element import Element, MacroElement
+from branca.element import Element, Figure, MacroElement
 from folium.template import Template
 from folium.utilities import JsCode
 
@@ -310,6 +310,12 @@ class _Features(MacroElement):
         return json.loads(self.json)
 
 
+class _OrderedGroup(folium.FeatureGroup):
+    """A FeatureGroup that carries its place in the layer control (``_finish`` sorts by it)."""
+
+    _jx_order: int
+
+
 def _add_group(m: folium.Map, key: str, name: str, gdf: gpd.GeoDataFrame | None, props,
                *, order: int, show: bool = True) -> folium.FeatureGroup | None:
     """Add one FeatureGroup holding ``gdf``'s features.
@@ -324,14 +330,14 @@ def _add_group(m: folium.Map, key: str, name: str, gdf: gpd.GeoDataFrame | None,
         return None
     features = []
     cols = [c for c in gdf.columns if c != gdf.geometry.name]
-    for geom, row in zip(gdf.geometry.values, gdf[cols].to_dict("records")):
+    for geom, row in zip(gdf.geometry.values, gdf[cols].to_dict("records"), strict=True):
         if geom is None or geom.is_empty:
             continue
         features.append({"type": "Feature", "geometry": shapely.geometry.mapping(geom),
                          "properties": props(row, geom)})
     if not features:
         return None
-    group = folium.FeatureGroup(name=_inert_html(name), show=show)
+    group = _OrderedGroup(name=_inert_html(name), show=show)
     _Features({"type": "FeatureCollection", "features": features}).add_to(group)
     group.add_to(m)
     group._jx_order = order
@@ -431,7 +437,9 @@ def _new_map(tiles: list[dict], title: str) -> folium.Map:
                    control_scale=True, prefer_canvas=False)
     for i, t in enumerate(tiles):
         folium.TileLayer(overlay=i > 0, control=False, **t).add_to(m)
-    m.get_root().header.add_child(Element(f"<title>{_inert_html(title)}</title>"), name="jx_title")
+    root = m.get_root()
+    assert isinstance(root, Figure)  # a folium.Map is made inside a branca Figure
+    root.header.add_child(Element(f"<title>{_inert_html(title)}</title>"), name="jx_title")
     return m
 
 
@@ -445,9 +453,10 @@ def _finish(m: folium.Map, frames: list, *, title: str, legend: dict, notes: lis
         w, s, e, n = JIXI_BOUNDS
     m.fit_bounds([[float(s), float(w)], [float(n), float(e)]])
     order = {child.layer_name: child._jx_order for child in m._children.values()
-             if hasattr(child, "_jx_order")}
+             if isinstance(child, _OrderedGroup)}
+    # folium renders a JsCode sort_function; its annotation lists only JSON values
     folium.LayerControl(collapsed=False, position="topright", sort_layers=True,
-                        sort_function=JsCode(f"L.jixi.sortByName({_js_json(order)})")).add_to(m)
+                        sort_function=JsCode(f"L.jixi.sortByName({_js_json(order)})")).add_to(m)  # type: ignore[arg-type]
     config = {"title": title, "legend": legend, "notes": notes, "warnings": warnings}
     if stamp:
         config["stamp"] = stamp
@@ -548,7 +557,7 @@ def pattern_map(*, layers: Mapping | None = None, basemap: str | None = None,
                 if v is not None else None) for k, v in refs.items()}
     _add_group(m, "counties", "区县 Counties", disp["counties"], _reference_props("counties"), order=90)
 
-    items = []
+    items: list[dict] = []
     pat_disp = None
     if pattern is not None and len(pattern):
         area = (pattern["area_ha"].to_numpy(dtype=float) if "area_ha" in pattern.columns
@@ -575,7 +584,7 @@ def pattern_map(*, layers: Mapping | None = None, basemap: str | None = None,
     notes.append(_simplify_note(simplify_m))
     if gcj02:
         warnings.append(_GCJ02_NOTE)
-    present = [k for k in ("counties", "boundary", "rivers") if disp[k] is not None and len(disp[k])]
+    present = [k for k in ("counties", "boundary", "rivers") if (d := disp[k]) is not None and len(d)]
     legend = {"title": "图例 Legend", "sections": [
         {"title": "生态安全格局 Ecological security pattern", "items": items},
         {"title": "基础地理 Reference", "items": _reference_legend(present)},
@@ -706,7 +715,8 @@ def park_map(park: str | None = None, *, parks: gpd.GeoDataFrame | None = None,
     def class_name(code: str) -> tuple[str, str]:
         if code not in colours.index:
             return "未列入色表", "not in colour table"
-        return tuple(str(colours.at[code, c]) if c in colours.columns else "" for c in ("name_zh", "name_en"))
+        zh, en = (str(colours.at[code, c]) if c in colours.columns else "" for c in ("name_zh", "name_en"))
+        return zh, en
 
     park_names = {str(r["park"]): (r["name_zh"], r["name_en"]) for _, r in parks.iterrows()}
     bundled = parks_given is None
@@ -964,7 +974,7 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
                     "_popup": _popup(_col(row, "name_zh"), _col(row, "name_en"), rows), **label}
         return props
 
-    zone_items = []
+    zone_items: list[dict] = []
     if zones_d is not None:
         levels = list(dict.fromkeys([*CONTROL_LEVELS, *sorted(set(zones_d["control_level"].astype(str)))]))
         for level in reversed(levels):  # loosest at the bottom
@@ -984,7 +994,8 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
                                 fill_opacity=0.55, weight=4 if dim == 1 else 1.5, cls=f"jx-g-verdict-{verdict}")
             name = _site_name(row)
             head = row["site_id"] if _is_missing(name) else name
-            badge = (f'<span class="jx-verdict" style="background:{colour};color:{vocab.text_colour("verdict", verdict)}">'
+            badge = (f'<span class="jx-verdict" style="background:{colour};'
+                     f'color:{vocab.text_colour("verdict", verdict)}">'
                      f'{html.escape(f"{zh} {en}")}</span>')
             level = _col(row, "control_level")
             level_txt = _esc(level) if _is_missing(level) else html.escape(vocab.display("control_level", level))
@@ -1022,7 +1033,7 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
         _add_group(m, "buffer", f"筛查缓冲区 {buffer_m:,.0f} m Screening buffers", buffers_d, buffer_props,
                    order=95)
 
-    site_items = []
+    site_items: list[dict] = []
     for verdict in reversed(list(VERDICTS)):  # most severe drawn last, on top
         sub = sites_d[sites_d["verdict"].astype(str) == verdict]
         zh, en, colour = VERDICTS[verdict]

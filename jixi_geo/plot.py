@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 import pyproj
 from matplotlib import rc_context
+from matplotlib.artist import Artist
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
@@ -126,14 +127,14 @@ def plot_pattern(*, ax=None, layers: Mapping | None = None,
     refs = {k: layer_or_none(k, layers) for k in ("counties", "boundary", "rivers")}
     with rc_context(cjk_rc()):
         fig, ax = _new_axes(ax, (8.5, 7.5))
-        handles = []
+        handles: list[Artist] = []
         frames = []
         counties = refs["counties"]
         if counties is not None and len(counties):
             c = counties.to_crs(ANALYSIS_CRS)
             frames.append(c)
             c.plot(ax=ax, facecolor="#f6f5ef", edgecolor="#8a8a8a", linewidth=0.6, linestyle="--", zorder=1)
-            for geom, name in zip(c.geometry, c.get("name_zh", pd.Series([""] * len(c)))):
+            for geom, name in zip(c.geometry, c.get("name_zh", pd.Series([""] * len(c))), strict=True):
                 if geom is not None and not geom.is_empty and isinstance(name, str) and name:
                     p = geom.representative_point()
                     ax.text(p.x, p.y, name, fontsize=7.5, color="#555555", ha="center", va="center",
@@ -225,7 +226,7 @@ def _shares_with_labels(df, *, name: str) -> pd.DataFrame:
         from . import landuse
 
         sh = landuse.shares(df)
-        labels = [_published_label(df, str(c), n) for c, n in zip(sh["code"].fillna(""), sh["name_zh"])]
+        labels = [_published_label(df, str(c), n) for c, n in zip(sh["code"].fillna(""), sh["name_zh"], strict=True)]
         sh = sh.assign(label_code=[c for c, _ in labels], label_name=[n for _, n in labels])
         return sh
     return df
@@ -303,7 +304,7 @@ def plot_landuse_shares(current: pd.DataFrame, planned: pd.DataFrame, *, ax=None
                               dtype=float)
             bars = ax.bar(x + dx, np.nan_to_num(values), width, label=label, color=colour,
                           edgecolor="#333333", linewidth=0.6)
-            for bar, v in zip(bars, values):
+            for bar, v in zip(bars, values, strict=True):
                 text = "—" if np.isnan(v) else f"{v:.1f}"
                 ax.text(bar.get_x() + bar.get_width() / 2, bar.get_height(), text, ha="center",
                         va="bottom", fontsize=7.5)
@@ -360,7 +361,7 @@ def plot_compliance_summary(results, *, ax=None,
         ax.barh(y, values, color=[vocab.colour("verdict", k) for k in keys], edgecolor="#333333", linewidth=0.6)
         ax.set_yticks(y)
         ax.set_yticklabels([vocab.display("verdict", k) for k in keys], fontsize=9)
-        for yi, v in zip(y, values):
+        for yi, v in zip(y, values, strict=True):
             ax.text(v, yi, f" {v}", va="center", ha="left", fontsize=9)
         ax.set_xlabel("项目数 Number of sites")
         ax.set_xlim(0, max(values + [1]) * 1.15)

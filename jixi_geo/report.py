@@ -89,7 +89,8 @@ def _svg_snippet(site, zones_prj: gpd.GeoDataFrame, *, size=260, margin_m=2000.0
                 out.append(f'<circle cx="{(part.x - x0) * k:.1f}" cy="{(y1 - part.y) * k:.1f}" r="3" fill="#000"/>')
             else:
                 fill = "none" if part.geom_type == "LineString" else "#000"
-                out.append(f'<path d="{path(part)}" fill="{fill}" fill-opacity="0.4" stroke="#000" stroke-width="1.5"/>')
+                out.append(f'<path d="{path(part)}" fill="{fill}" fill-opacity="0.4" stroke="#000" '
+                           'stroke-width="1.5"/>')
     elif site.geom_type in ("Point", "MultiPoint"):
         for p in shapely.get_parts(site):
             out.append(f'<circle cx="{(p.x - x0) * k:.1f}" cy="{(y1 - p.y) * k:.1f}" r="5" fill="#000" '
@@ -119,7 +120,8 @@ padding:4px 6px;text-align:left;vertical-align:top}th{background:#f4f4f0}.header
 .badge{display:inline-block;padding:1px 8px;border-radius:10px;color:#fff;font-weight:bold}
 .site{border:1px solid #e4e4e0;padding:.8em;margin:1em 0;border-radius:6px;break-inside:avoid}
 .site-head{display:flex;justify-content:space-between;align-items:baseline}.site-head h3{margin:0}
-.site-body{display:flex;gap:1.2em;flex-wrap:wrap}.site .facts{flex:1;min-width:16em}.facts th{width:8.5em;word-break:keep-all}.snip{max-width:100%;height:auto}
+.site-body{display:flex;gap:1.2em;flex-wrap:wrap}.site .facts{flex:1;min-width:16em}
+.facts th{width:8.5em;word-break:keep-all}.snip{max-width:100%;height:auto}
 .note{background:#fff8e1;border-left:4px solid #f1c40f;padding:.6em 1em}.prov{border-left:4px solid #888;
 padding:.4em 1em;background:#f7f7f7}.unchecked{border-left:4px solid #56b4e9;padding:.4em 1em;background:#eef7fc}
 .stamp,.end,.count{color:#666;font-size:.85em}.mono,code{font-family:monospace;word-break:break-all}
@@ -129,7 +131,8 @@ table{overflow-wrap:anywhere}
 @media (max-width:600px){body{margin:.5em;padding:0 .4em}table{font-size:.8em}th,td{padding:2px 3px}}
 @page{size:A4;margin:12mm}
 @media print{body{max-width:none;margin:0;padding:0;font-size:8.5pt;line-height:1.3}
-h2{margin-top:.6em}.cover-row{flex-wrap:nowrap}.overview .snip{width:230px;height:230px}.cover,.table-page{break-after:page}.site{break-before:page;break-inside:avoid;
+h2{margin-top:.6em}.cover-row{flex-wrap:nowrap}.overview .snip{width:230px;height:230px}
+.cover,.table-page{break-after:page}.site{break-before:page;break-inside:avoid;
 border:none;padding:0;margin:0}.sites-title,.legend{display:none}table,tr,.snip{break-inside:avoid}
 .badge,th,.note,.prov,.unchecked{-webkit-print-color-adjust:exact;print-color-adjust:exact}
 .closing{break-before:page}}
@@ -282,7 +285,8 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
         h.append(f"<tr><td>{_badge(v)}</td><td>{int(counts.get(v, 0))}</td></tr>")
     h.append(f"<tr><th>合计 Total</th><th>{len(res)}</th></tr></table>")
     h.append(P.unchecked_html(info.levels) + "</div>")
-    inside = [g for g, v in zip(geoms_all, res["verdict"].astype(str)) if v != "outside_jixi" and g is not None]
+    inside = [g for g, v in zip(geoms_all, res["verdict"].astype(str), strict=True)
+              if v != "outside_jixi" and g is not None]
     if inside:
         overview = shapely.GeometryCollection([p for g in inside for p in shapely.get_parts(g)])
         h.append('<div class="overview"><h2>位置总图 / Overview map</h2>'
@@ -301,7 +305,8 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
     if len(res) > max_rows:
         shown = res.sort_values(["_rank"], kind="stable").head(max_rows)
         h.append(f'<h2>最严重的 {max_rows} 个场址 / The {max_rows} most severe sites</h2><p class="note">共 {len(res)} '
-                 f"个场址，表中仅列出最严重的 {max_rows} 个；全部结果见 {_E(data_file)}。/ Of {len(res)} sites, the table "
+                 f"个场址，表中仅列出最严重的 {max_rows} 个；全部结果见 {_E(data_file)}。"
+                 f"/ Of {len(res)} sites, the table "
                  f"lists the {max_rows} most severe; {_E(data_file)} holds every result.</p>")
     else:
         h.append("<h2>全部场址 / All sites</h2>")
@@ -335,7 +340,7 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
     prox_by = {k: g for k, g in prox.groupby("site")} if len(prox) else {}
     unchecked = P.unchecked_html(info.levels)
     crs_label = "CGCS2000 3°GK CM132°E (EPSG:4553)"
-    for k, ((_, rec), g) in enumerate(zip(ordered.iterrows(), geoms)):
+    for k, ((_, rec), g) in enumerate(zip(ordered.iterrows(), geoms, strict=True)):
         sid = str(rec["site_id"])
         nm = _E(str(rec[name_col])) if name_col else ""
         verdict = str(rec["verdict"])

@@ -4,9 +4,8 @@ ruff selects pyflakes (F), pycodestyle errors (E, line length 120), bugbear (B) 
 (UP); mypy checks the package with ``ignore_missing_imports`` only for the third-party packages
 that ship no type hints. Both must report nothing for the modules in ``CLEAN``.
 
-``CLEAN`` lists the modules that are clean today. The others (sites and the planner readers,
-redline/batch and the kernels, report/cli, maps/plot/run) are being changed on other branches;
-once those land and are clean, this list widens to the whole package (``CLEAN = ["jixi_geo"]``).
+``CLEAN`` is the whole package except ``redline.py``, which another branch is splitting; once
+that lands clean, the list becomes the whole package (``CLEAN = ["jixi_geo"]``).
 """
 
 from __future__ import annotations
@@ -22,31 +21,17 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
-#: Files and folders (relative to the repository) that ruff and mypy must find clean.
-#: TODO(lead): widen to ["jixi_geo"] once the modules of the other branches are clean.
-CLEAN = [
-    "jixi_geo/__init__.py",
-    "jixi_geo/_args.py",
-    "jixi_geo/_cache.py",
-    "jixi_geo/_fonts.py",
-    "jixi_geo/_io.py",
-    "jixi_geo/_paths.py",
-    "jixi_geo/_problems.py",
-    "jixi_geo/_style.py",
-    "jixi_geo/_validate.py",
-    "jixi_geo/coords.py",
-    "jixi_geo/crs.py",
-    "jixi_geo/errors.py",
-    "jixi_geo/landuse",
-    "jixi_geo/layerbuild",
-    "jixi_geo/layers.py",
-    "jixi_geo/overlap.py",
-    "jixi_geo/raster.py",
-    "jixi_geo/rules.py",
-    "jixi_geo/scale.py",
-    "jixi_geo/units.py",
-    "jixi_geo/vocab.py",
-]
+#: Modules not yet held to the checks: redline.py is being split on another branch.
+#: TODO(lead): once the split lands clean, drop this and use CLEAN = ["jixi_geo"].
+NOT_YET_CLEAN = {"jixi_geo/redline.py"}
+
+#: Files and folders (relative to the repository) that ruff and mypy must find clean: every module
+#: and subpackage of jixi_geo except NOT_YET_CLEAN (listed from the folder, so new modules count).
+CLEAN = sorted(
+    f"jixi_geo/{p.name}" for p in (ROOT / "jixi_geo").iterdir()
+    if f"jixi_geo/{p.name}" not in NOT_YET_CLEAN
+    and (p.suffix == ".py" or (p.is_dir() and (p / "__init__.py").exists()))
+)
 
 
 def _ruff() -> str:

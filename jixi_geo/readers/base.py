@@ -143,8 +143,8 @@ def parse_wkt(values, labels) -> tuple[np.ndarray, set[int], dict[int, str]]:
     geoms = np.empty(len(values), dtype=object)
     srids: set[int] = set()
     bad: dict[int, str] = {}
-    texts = []
-    for i, v in enumerate(values):
+    texts: list[str | None] = []
+    for v in values:
         if v is None or (isinstance(v, float) and np.isnan(v)):
             texts.append(None)
             continue
@@ -155,7 +155,7 @@ def parse_wkt(values, labels) -> tuple[np.ndarray, set[int], dict[int, str]]:
             s = s[m.end():]
         texts.append(s or None)
     parsed = shapely.from_wkt(np.array(texts, dtype=object), on_invalid="ignore")
-    for i, (t, g) in enumerate(zip(texts, parsed)):
+    for i, (t, g) in enumerate(zip(texts, parsed, strict=True)):
         if t is not None and g is None:
             bad[i] = f"{labels[i]}: could not parse the WKT {t[:40]!r}{'…' if len(t) > 40 else ''}"
         geoms[i] = g
@@ -186,7 +186,7 @@ def frame_to_raw(df: pd.DataFrame, *, name: str, kind: str, id_offset: int = 0) 
                 raw = raw.map(lambda v: v.strip() if isinstance(v, str) else v)
             num = pd.to_numeric(raw, errors="coerce")
             notnum = num.isna() & raw.notna() & (raw.astype(str) != "")
-            for i in np.flatnonzero(notnum.to_numpy()):
+            for i in np.flatnonzero(notnum.to_numpy()).tolist():
                 problems[i] = (
                     f"{labels[i]}: {what} {raw.iloc[i]!r} in column {col!r} is not a number; "
                     "write decimal degrees (e.g. 131.25) or metres"
@@ -210,7 +210,7 @@ def csv_sep(path: Path, encoding: str) -> str:
     with open(path, encoding=encoding, newline="") as f:
         first = f.readline()
     counts = {s: first.count(s) for s in (",", "\t", ";", "|")}
-    best = max(counts, key=counts.get)
+    best = max(counts, key=counts.__getitem__)
     return best if counts[best] else ","
 
 

@@ -20,7 +20,6 @@ coordinates; point counts, closure and the zone prefix are checked.
 from __future__ import annotations
 
 import functools
-import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -30,8 +29,8 @@ import pyproj
 import shapely
 
 from .._paths import rules_dir
-from .planner import (ReadResult, crs_text, Refusals, assemble_parcel, axis_decision, datum_key, gk_crs, prefixed_zone, refuse,
-                       zone_width)
+from .planner import (ReadResult, crs_text, Refusals, assemble_parcel, axis_decision, datum_key, gk_crs, prefixed_zone,
+                      refuse, zone_width)
 from ..errors import CRSError, EncodingError, InputError
 
 __all__ = ["read_bubiao", "looks_like_bubiao"]
@@ -103,7 +102,7 @@ def _precision(head: dict[str, str], coords_text: list[str]) -> tuple[float, str
 
 def _parcel_lines(lines: list[str], start: int):
     """Yield (line number, parcel fields, [(line no, point fields)])."""
-    cur = None
+    cur: tuple[int, list[str], list[tuple[int, list[str]]]] | None = None
     for i in range(start, len(lines)):
         s = lines[i].strip()
         if not s:
@@ -134,8 +133,9 @@ def _crs_of(head, eastings, *, given, name, refusals: Refusals, notes: list[str]
                      "others do not; make them consistent")
         return None
     if len(zones) > 1:
-        refusals.add(CRSError, f"东坐标的带号前缀不一致（{sorted(zones)}）：请按带分文件",
-                     f"eastings carry different zone prefixes ({sorted(zones)}); split the file by zone")
+        listed = sorted(z for z in zones if z is not None)  # here every easting is prefixed
+        refusals.add(CRSError, f"东坐标的带号前缀不一致（{listed}）：请按带分文件",
+                     f"eastings carry different zone prefixes ({listed}); split the file by zone")
         return None
     pz = zones.pop() if prefixed else None
     zone_text = head.get("带号", "").strip()
@@ -158,7 +158,8 @@ def _crs_of(head, eastings, *, given, name, refusals: Refusals, notes: list[str]
         notes.append(f"坐标系按 --crs 给定：{crs_text(given)} / CRS from --crs: {crs_text(given)}")
         return given
     if zone is None:
-        refusals.add(CRSError, "文件头无带号，东坐标也不带带号前缀（去大数）：无法确定投影带，请加 --crs，例如 --crs EPSG:4553",
+        refusals.add(CRSError, "文件头无带号，东坐标也不带带号前缀（去大数）：无法确定投影带，"
+                     "请加 --crs，例如 --crs EPSG:4553",
                      "no 带号 in the header and no zone prefix on the eastings: pass --crs, e.g. --crs EPSG:4553")
         return None
     width_text = head.get("几度分带", "").strip()
@@ -181,7 +182,8 @@ def _crs_of(head, eastings, *, given, name, refusals: Refusals, notes: list[str]
     datum_text = head.get("坐标系", "")
     datum = datum_key(datum_text)
     if datum is None:
-        refusals.add(CRSError, f"坐标系={datum_text!r} 无法识别：应为 2000国家大地坐标系、1980西安坐标系 或 1954北京坐标系；"
+        refusals.add(CRSError, f"坐标系={datum_text!r} 无法识别："
+                     "应为 2000国家大地坐标系、1980西安坐标系 或 1954北京坐标系；"
                      "或用 --crs 给出", f"坐标系={datum_text!r} is not recognised (CGCS2000, Xian 1980 or Beijing "
                      "1954); or pass --crs")
         return None
@@ -293,8 +295,9 @@ def read_bubiao(path, *, crs: pyproj.CRS | None = None, encoding: str | None = N
     prec, pnote = _precision(head, coords_text)
     if pnote:
         notes.append(pnote)
+    records: list[dict[str, object]]
     records, geoms, site_notes = [], [], {}
-    for lineno, pf, label, rows in blocks:
+    for _lineno, pf, label, rows in blocks:
         rec = {}
         for k, v in enumerate(pf):
             rec[fields[k] if k < len(fields) else f"字段{k + 1}"] = v
@@ -306,7 +309,7 @@ def read_bubiao(path, *, crs: pyproj.CRS | None = None, encoding: str | None = N
             continue
         kind = pf[4] if len(pf) > 4 and pf[4] else "面"
         by_ring: dict[str, list] = {}
-        for pid, ring, xn, ye in rows:
+        for _pid, ring, xn, ye in rows:
             by_ring.setdefault(ring, []).append((ye, xn))  # GIS order: x = east, y = north
         pnotes: list[str] = []
         if kind == "面":
@@ -357,6 +360,8 @@ def _check_area(rec: dict, g, pf: list[str], prec: float, label: str, notes: lis
     diff = computed - declared
     rec["面积差_公顷"] = round(diff, 6)
     if abs(diff) > tol_ha:
-        notes.append(f"{label} 申报面积 {declared:g} 公顷，按坐标计算 {computed:.4f} 公顷（高斯平面），相差 {diff:+.4f} 公顷，"
+        notes.append(f"{label} 申报面积 {declared:g} 公顷，按坐标计算 {computed:.4f} 公顷（高斯平面），"
+                     f"相差 {diff:+.4f} 公顷，"
                      f"超出精度允许的 ±{tol_ha:.4f} 公顷 / declared area {declared:g} ha, computed {computed:.4f} ha "
-                     f"(Gauss-Kruger plane), difference {diff:+.4f} ha exceeds the ±{tol_ha:.4f} ha the precision allows")
+                     f"(Gauss-Kruger plane), difference {diff:+.4f} ha exceeds the ±{tol_ha:.4f} ha "
+                     "the precision allows")

@@ -132,7 +132,7 @@ def drop_z(geoms: np.ndarray, hz: np.ndarray, notes: dict[int, list[str]]) -> No
     """Make the sites ``hz`` 2-D in place, noting those whose Z was not all 0."""
     if not hz.any():
         return
-    for i in np.flatnonzero(hz):
+    for i in np.flatnonzero(hz).tolist():
         z = shapely.get_coordinates(geoms[i], include_z=True)[:, 2]
         if np.any(np.nan_to_num(z) != 0):
             notes.setdefault(i, []).append("Z coordinates dropped")
@@ -150,7 +150,7 @@ def check_valid(geoms: np.ndarray, ok: np.ndarray, valid: np.ndarray, ids, *, ma
     if make_valid:
         fixed = shapely.make_valid(geoms[invalid], method="structure", keep_collapsed=False)
         geoms[invalid] = fixed
-        for i, r in zip(np.flatnonzero(invalid), reasons):
+        for i, r in zip(np.flatnonzero(invalid).tolist(), reasons, strict=True):
             notes.setdefault(i, []).append(f"geometry repaired with make_valid ({r})")
         still = np.flatnonzero(invalid)[shapely.is_empty(fixed)]
         if len(still):
@@ -159,7 +159,7 @@ def check_valid(geoms: np.ndarray, ok: np.ndarray, valid: np.ndarray, ids, *, ma
                 "area); redraw them"))
             ok[still] = False
         return ok
-    listed = [f"{s}: {r}" for s, r in zip(ids[invalid], reasons)]
+    listed = [f"{s}: {r}" for s, r in zip(ids[invalid], reasons, strict=True)]
     problems.add(InvalidGeometryError, (
         f"invalid geometries: {fmt_list(listed)}. Redraw them, or pass make_valid=True to "
         "repair them with shapely.make_valid (the repair is recorded in column 'note')"))
@@ -187,6 +187,7 @@ class Background:
 
     def __init__(self, fn, *args, thread: bool, **kw):
         self._value = self._error = None
+        self._thread: threading.Thread | None
         if thread:
             self._thread = threading.Thread(target=self._run, args=(fn, args, kw), daemon=True)
             self._thread.start()
@@ -285,6 +286,8 @@ def finish(raw: Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_column
         pts = xy if (ok.all() and len(xy) == n and (type_id == 0).all()) else None
         out = locate(raw, geoms, ok, src, ids, coords_key, how, problems, point_xy=pts)
     problems.raise_if_any()
+    # a None here came with a recorded problem, raised above
+    assert out is not None and src is not None
     return _assemble(raw, out, id_series_, id_col, src, how, coords_key, notes, name_column)
 
 

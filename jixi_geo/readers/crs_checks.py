@@ -306,9 +306,10 @@ def locate(raw: Raw, geoms: np.ndarray, ok: np.ndarray, src: pyproj.CRS, ids, co
     if src.is_geographic and len(idx):
         if check_swapped_axes(b, idx, ids, problems) or check_degrees(raw, b, idx, ids, label, crs_how, problems):
             return None
-    geoms = convert_web_coords(raw, geoms, idx, src, label, coords_key, problems)
-    if geoms is None:
+    converted = convert_web_coords(raw, geoms, idx, src, label, coords_key, problems)
+    if converted is None:
         return None
+    geoms = converted
     if same_crs(src, STORAGE_CRS) and not coords_key:
         out, tb = geoms, b  # nothing to transform: the bounds are those already measured
     else:

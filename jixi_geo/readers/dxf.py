@@ -97,6 +97,7 @@ def _crs_for(xs: np.ndarray, *, given, name: str, notes: list[str]) -> pyproj.CR
     zones = {prefixed_zone(x) for x in xs}
     if None not in zones and len(zones) == 1:
         zone = zones.pop()
+        assert zone is not None  # None is not in zones
         crs, _ = gk_crs("CGCS2000", zone_width(zone), zone, prefixed=True)
         notes.append(f"DXF 不含坐标系：按东坐标带号前缀 {zone} 判断为 {crs.name}（EPSG:{crs.to_epsg()}），基准按 "
                      f"2000国家大地坐标系；如为 1980西安/1954北京坐标系请加 --crs / a DXF has no CRS: zone {zone} from "
@@ -162,20 +163,20 @@ def read_dxf(path, *, crs: pyproj.CRS | None = None, cad_layer=None) -> ReadResu
     notes: list[str] = [f"DXF 文字编码 {doc.encoding}（$DWGCODEPAGE={doc.header.get('$DWGCODEPAGE', '')}）；读取图层："
                         f"{'、'.join(sorted(keep))} / text encoding {doc.encoding}; layers read: "
                         f"{', '.join(sorted(keep))}"]
-    polys, texts, other = [], [], Counter()
+    polys, texts, other = [], [], Counter[str]()
     arcs = 0
-    for e in msp:
-        layer = _u(e.dxf.layer)
+    for ent in msp:
+        layer = _u(ent.dxf.layer)
         if layer not in keep:
             continue
-        t = e.dxftype()
+        t = ent.dxftype()
         if t in _POLYLINES:
-            xy, closed, had_arc = _vertices(e)
+            xy, closed, had_arc = _vertices(ent)
             arcs += had_arc
             if len(xy) >= 2:
                 polys.append((xy, closed, t, layer))
         elif t in _TEXTS:
-            s, at = _text_of(e)
+            s, at = _text_of(ent)
             if s:
                 texts.append((s, at))
         else:
@@ -185,7 +186,8 @@ def read_dxf(path, *, crs: pyproj.CRS | None = None, cad_layer=None) -> ReadResu
     if arcs:
         notes.append(f"{arcs} 条多段线含圆弧，已按 0.01 米加密 / {arcs} polylines with arcs flattened to 0.01 m")
     if not polys:
-        refuse(InputError, f"{name} 的图层 {'、'.join(sorted(keep))} 中没有多段线（LWPOLYLINE/POLYLINE）：请用 --cad-layer "
+        refuse(InputError, f"{name} 的图层 {'、'.join(sorted(keep))} 中没有多段线（LWPOLYLINE/POLYLINE）："
+               "请用 --cad-layer "
                "选择红线所在图层", f"{name} has no LWPOLYLINE/POLYLINE on layers {', '.join(sorted(keep))}; "
                "choose the red-line layer with --cad-layer")
     xs = np.concatenate([p[0][:, 0] for p in polys])
@@ -200,6 +202,7 @@ def read_dxf(path, *, crs: pyproj.CRS | None = None, cad_layer=None) -> ReadResu
         texts = [(s, (at[1], at[0])) for s, at in texts]
         xs, ys = ys, xs
     src = _crs_for(xs, given=crs, name=name, notes=notes)
+    records: list[dict[str, object]]
     records, geoms = [], []
     refusals = Refusals(f"DXF 文件 {name}")
     site_notes: dict[int, list[str]] = {}

@@ -68,7 +68,8 @@ def _pick_sheet(wb, sheet, name: str, notes: list[str]):
         rows = wb.get_sheet_by_name(chosen).to_python(skip_empty_area=False)
         found = _header_row(rows)
         if found is None:
-            refuse(InputError, f"{name} 工作表 {chosen!r} 前 {_HEADER_SCAN_ROWS} 行中没有坐标列（经度/纬度、X/Y、北坐标/东坐标）",
+            refuse(InputError, f"{name} 工作表 {chosen!r} 前 {_HEADER_SCAN_ROWS} 行中没有坐标列"
+                   "（经度/纬度、X/Y、北坐标/东坐标）",
                    f"sheet {chosen!r} of {name} has no coordinate columns (经度/纬度, X/Y, 北坐标/东坐标) in its first "
                    f"{_HEADER_SCAN_ROWS} rows")
         return chosen, rows, found
@@ -140,12 +141,14 @@ def _gk_crs(east: np.ndarray, given, notes: list[str], name: str) -> pyproj.CRS:
     zones = {prefixed_zone(e) for e in east}
     if None not in zones and len(zones) == 1:
         zone = zones.pop()
+        assert zone is not None  # None is not in zones
         crs, _ = gk_crs("CGCS2000", zone_width(zone), zone, prefixed=True)
         notes.append(f"表中无坐标系：按东坐标带号前缀 {zone} 判断为 {crs.name}（EPSG:{crs.to_epsg()}），基准按 "
                      "2000国家大地坐标系；如为 1980西安/1954北京坐标系请加 --crs / no CRS in the table: "
                      f"EPSG:{crs.to_epsg()} from the easting prefix {zone}, datum taken as CGCS2000")
         return crs
-    refuse(CRSError, f"{name}：东坐标没有统一的带号前缀，表中也无坐标系，无法确定投影：请加 --crs，例如 --crs EPSG:4553",
+    refuse(CRSError, f"{name}：东坐标没有统一的带号前缀，表中也无坐标系，无法确定投影："
+           "请加 --crs，例如 --crs EPSG:4553",
            f"{name}: the eastings carry no (single) zone prefix and the table states no CRS: pass --crs, "
            "e.g. --crs EPSG:4553")
     raise AssertionError  # pragma: no cover
@@ -182,7 +185,8 @@ def read_excel(path, *, crs: pyproj.CRS | None = None, sheet=None) -> ReadResult
     try:
         wb = CalamineWorkbook.from_path(str(path))
     except Exception as e:  # calamine raises its own error types for damaged files
-        refuse(InputError, f"{name} 无法作为 Excel 工作簿读取（{type(e).__name__}）：请在 Excel/WPS 中重新另存为 .xlsx，"
+        refuse(InputError, f"{name} 无法作为 Excel 工作簿读取（{type(e).__name__}）："
+               "请在 Excel/WPS 中重新另存为 .xlsx，"
                "或另存为 CSV UTF-8", f"{name} could not be read as an Excel workbook ({e}); save it again as "
                ".xlsx, or as CSV UTF-8")
     notes: list[str] = []
@@ -249,10 +253,11 @@ def _parcels(df, east, north, src, notes, refusals: Refusals, name) -> ReadResul
         df[name_c].map(_cell_text) if name_c is not None else pd.Series([""] * len(df)))
     # a 地块号 written only on the parcel's first row applies to the rows below it
     key = key.replace("", np.nan).ffill().fillna("")
+    records: list[dict[str, object]]
     records, geoms, site_notes = [], [], {}
     for k in dict.fromkeys(key):
         idx = np.flatnonzero((key == k).to_numpy())
-        rings = {}
+        rings: dict[str, list[tuple[float, float]]] = {}
         for i in idx:
             r = _cell_text(df[ring_c].iloc[i]) if ring_c is not None else "1"
             rings.setdefault(r or "1", []).append((east[i], north[i]))

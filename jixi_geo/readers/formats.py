@@ -49,8 +49,10 @@ REFUSED = {
     ".xml": ("XML/GML 可能引用其他文件，且 GDAL 会在旁边写出 .gfs 文件",
              "XML/GML may reference other files and GDAL writes a .gfs file next to it"),
     ".gdalg.json": ("GDALG 是会读取其他文件的 GDAL 处理流程", "a GDALG file is a GDAL pipeline that reads other files"),
-    ".sqlite": ("SQLite 数据库可含读取其他文件的虚拟表", "an SQLite database can hold virtual tables that read other files"),
-    ".db": ("SQLite 数据库可含读取其他文件的虚拟表", "an SQLite database can hold virtual tables that read other files"),
+    ".sqlite": ("SQLite 数据库可含读取其他文件的虚拟表",
+                "an SQLite database can hold virtual tables that read other files"),
+    ".db": ("SQLite 数据库可含读取其他文件的虚拟表",
+            "an SQLite database can hold virtual tables that read other files"),
 }
 #: spreadsheet suffixes (read by the planner readers, never by GDAL)
 EXCEL = {".xlsx", ".xlsm", ".xls", ".ods", ".et"}

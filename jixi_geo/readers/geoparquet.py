@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Iterator
+from collections.abc import Iterator
 
 import geopandas as gpd
 import numpy as np

@@ -14,6 +14,7 @@ from __future__ import annotations
 import functools
 import re
 from dataclasses import dataclass, field
+from typing import NoReturn
 
 import geopandas as gpd
 import numpy as np
@@ -22,7 +23,7 @@ import pyproj
 import shapely
 
 from .._paths import rules_dir
-from ..errors import CRSError, InputError, InvalidGeometryError
+from ..errors import CRSError, InvalidGeometryError, JixiGeoError
 
 __all__ = ["ReadResult", "Refusals", "column_names", "find_column", "gk_crs", "datum_key",
            "axis_decision", "assemble_parcel", "parse_dms", "prefixed_zone", "NORTHING", "PLAIN_EASTING",
@@ -81,9 +82,9 @@ class Refusals:
 
     def __init__(self, name: str):
         self.name = name
-        self.items: list[tuple[type[Exception], str, str]] = []
+        self.items: list[tuple[type[JixiGeoError], str, str]] = []
 
-    def add(self, cls: type[Exception], zh: str, en: str) -> None:
+    def add(self, cls: type[JixiGeoError], zh: str, en: str) -> None:
         self.items.append((cls, zh, en))
 
     def __bool__(self) -> bool:
@@ -102,12 +103,12 @@ class Refusals:
         raise err
 
 
-def refuse(cls: type[Exception], zh: str, en: str):
+def refuse(cls: type[Exception], zh: str, en: str) -> NoReturn:
     """Raise ``cls`` with a one-problem message, Chinese first."""
     raise cls(f"{zh} / {en}")
 
 
-def _mixed():
+def _mixed() -> type[JixiGeoError]:
     from .base import SiteProblemsError
 
     return SiteProblemsError
@@ -130,7 +131,7 @@ def column_names(role: str) -> list[str]:
 
 def find_column(columns, role: str) -> str | None:
     """The first column of ``columns`` (case- and space-insensitive) named as ``role``."""
-    lowered = {}
+    lowered: dict[str, str] = {}
     for c in columns:
         lowered.setdefault(re.sub(r"\s+", "", str(c)).lower(), c)
     for n in column_names(role):
@@ -164,7 +165,7 @@ def datum_key(text: str) -> str | None:
     return None
 
 
-def gk_crs(datum: str, width: int, zone: int, *, prefixed: bool) -> tuple[pyproj.CRS, str]:
+def gk_crs(datum: str, width: int | None, zone: int, *, prefixed: bool) -> tuple[pyproj.CRS, str]:
     """The EPSG Gauss-Kruger CRS of a datum, zone width and zone, checked with pyproj.
 
     Returns the CRS and ``datum_to_cgcs2000`` (``identity`` or ``ballpark``: PROJ
@@ -267,7 +268,7 @@ def axis_decision(a: np.ndarray, b: np.ndarray, a_name: str, b_name: str, *,
             z = zone_of(east)
             kept = (a_role == "north") == a_is_north
             zh = (f"{en} 列以 {z} 开头，判断为东坐标（{nn}=北）"
-                  + ("" if kept else f"；与列名的测量习惯相反，已按数值判断"))
+                  + ("" if kept else "；与列名的测量习惯相反，已按数值判断"))
             return a_is_north, (f"{zh} / column {en} starts with the zone number {z}: read as the easting "
                                 f"({nn} = north)" + ("" if kept else ", against what the column names say"))
         if _within(north, NORTHING) and _within(east, PLAIN_EASTING):
@@ -342,7 +343,8 @@ def assemble_parcel(rings: list[tuple[str, np.ndarray]], *, label: str, tol: flo
                 home = o
                 break
             if shapely.Polygon(o[0]).intersects(ring):
-                refusals.add(InvalidGeometryError, f"{label} 圈 {no} 与外圈相交：既不在其内（岛洞）也不在其外（另一部分）",
+                refusals.add(InvalidGeometryError,
+                             f"{label} 圈 {no} 与外圈相交：既不在其内（岛洞）也不在其外（另一部分）",
                              f"{label} ring {no} crosses an outer ring: neither a hole nor a separate part")
                 return None
         if home is None:

@@ -93,7 +93,7 @@ def _survey_csv(path: Path, *, crs, encoding) -> ReadResult | None:
         return None  # the CSV reader reports the encoding problem
     lines = text.splitlines()[:31]
     seps = {c: lines[0].count(c) for c in (",", "\t", ";", "|")} if lines else {",": 0}
-    sep = max(seps, key=seps.get)
+    sep = max(seps, key=seps.__getitem__)
     rows = list(csv.reader(io.StringIO("\n".join(lines)), delimiter=sep))
     width = max((len(r) for r in rows), default=0)
     head = pd.DataFrame([r + [None] * (width - len(r)) for r in rows])  # ragged rows padded, as pandas did
@@ -104,10 +104,10 @@ def _survey_csv(path: Path, *, crs, encoding) -> ReadResult | None:
     hdr, layout = found
     if layout == "xy" and not _survey_xy(head.iloc[hdr + 1:], list(head.iloc[hdr])):
         return None  # plain x/y (GIS order, or degrees): read as before
-    rows = pd.read_csv(path, encoding=enc, sep=_csv_sep(path, enc), header=None, dtype=str,
-                       keep_default_na=False).values.tolist()
-    rows = [[None if c == "" else c for c in r] for r in rows]
-    result = read_rows(rows, hdr, layout, name=path.name, crs=crs, notes=[], kind="csv")
+    table = pd.read_csv(path, encoding=enc, sep=_csv_sep(path, enc), header=None, dtype=str,
+                        keep_default_na=False).values.tolist()
+    table = [[None if c == "" else c for c in r] for r in table]
+    result = read_rows(table, hdr, layout, name=path.name, crs=crs, notes=[], kind="csv")
     result.encoding = enc
     return result
 
