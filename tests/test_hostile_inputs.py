@@ -843,3 +843,16 @@ def test_land_use_utf16_without_bom_is_diagnosed(enc, tmp_path):
     assert f'encoding="{enc}"' in str(e.value) and "\x00" not in str(e.value)
     t = jg.landuse.load_table("user", "planned", path=p, encoding=enc)
     assert list(t["code"]) == ["R", ""] and t["area_ha"].tolist() == [1.0, 1.0]
+
+
+def test_damaged_geopackage_is_refused_with_the_reason(tmp_path):
+    """A file whose name and first bytes say GeoPackage but that GDAL cannot open: exit-3 error
+    naming the file, the format it looked like and the fix (was an AttributeError in the handler)."""
+    bad = tmp_path / "sites.gpkg"
+    head = bytearray(b"SQLite format 3\x00" + bytes(84))
+    head[68:72] = b"GPKG"
+    bad.write_bytes(bytes(head) + b"\x00" * 400)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    with pytest.raises(jg.errors.InputError, match=r"sites\.gpkg.*(damaged|损坏)"):
+        jg.read_sites(bad)
+    assert sorted(p.name for p in tmp_path.iterdir()) == before

@@ -33,11 +33,11 @@ def read_vector(src: formats.Source, *, layer, encoding) -> Raw:
         layers = [str(n) for n in pyogrio.list_layers(gpath)[:, 0]]
         driver = pyogrio.read_info(gpath, layer=0, **opts)["driver"]
     except Exception as e:  # pyogrio.errors.DataSourceError and friends
-        # known bug, left for its owner (this change makes no behaviour change): formats has no
-        # ACCEPTED_EN, so this raises AttributeError; the list is in .registry, which imports us
         raise InputError(
-            f"{path.name} 无法作为矢量文件打开（{e}）。/ {path.name} could not be opened as a vector file "
-            f"({e}). Accepted formats: {formats.ACCEPTED_EN}."  # type: ignore[attr-defined]
+            f"{path.name} 的文件名和文件头符合 {src.kind} 格式，但 GDAL 无法打开（{e}）：文件可能已损坏或不完整，"
+            f"请从原软件重新导出。/ {path.name} looks like {src.kind} by its name and first bytes, but GDAL "
+            f"could not open it as a vector file ({e}): the file may be damaged or truncated; export it again "
+            "from the program that made it."
         ) from None
     formats.check_driver(src, driver)
     if src.note:
