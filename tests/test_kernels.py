@@ -170,27 +170,3 @@ def test_checks_run_safely_from_several_threads(monkeypatch):
     for a, r in zip(many, one):
         _compare_results(a, r)
     assert sum((r["overlap_pct"] == 100).sum() for r in one) > 100  # wholly-inside sites occur
-
-
-def test_checks_run_safely_from_several_threads(monkeypatch):
-    """Prepared tiles are per thread: concurrent checks (each splitting over cores)
-    neither crash GEOS nor change answers."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from jixi_geo import _kernels as K
-
-    monkeypatch.setattr(K, "PARALLEL_MIN_SITES", 200)
-    rng = np.random.default_rng(9)
-    b = jg.load_layer("boundary", crs="EPSG:4553").total_bounds
-    frames = []
-    for k in range(4):
-        xs, ys = rng.uniform(b[0], b[2], 1500), rng.uniform(b[1], b[3], 1500)
-        sq = rng.uniform(50, 3000, 1500)
-        frames.append(gpd.GeoDataFrame({"site_id": [f"t{k}-{i}" for i in range(1500)]},
-                                       geometry=shapely.box(xs, ys, xs + sq, ys + sq), crs="EPSG:4553"))
-    one = [check_sites(f, activity="road").drop(columns=["checked_at"]) for f in frames]
-    with ThreadPoolExecutor(4) as ex:
-        many = list(ex.map(lambda f: check_sites(f, activity="road").drop(columns=["checked_at"]), frames))
-    for a, r in zip(many, one):
-        _compare_results(a, r)
-    assert sum((r["overlap_pct"] == 100).sum() for r in one) > 100  # wholly-inside sites occur
