@@ -46,7 +46,7 @@ def zones_sha256(zones: gpd.GeoDataFrame) -> str:
     return h.hexdigest()
 
 
-def _tile(geoms: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
+def tile(geoms: np.ndarray, size: float) -> tuple[np.ndarray, np.ndarray]:
     tiles, owner = [], []
     for i, g in enumerate(geoms):
         x0, y0, x1, y1 = g.bounds
@@ -83,7 +83,7 @@ def prepare(zones: gpd.GeoDataFrame, *, tile_m: float = TILE_M) -> PreparedZones
     else:
         z = zones.to_crs(ANALYSIS_CRS).reset_index(drop=True)
         geoms = shapely.make_valid(np.asarray(z.geometry.values))
-        tiles, owner = _tile(geoms, tile_m)
+        tiles, owner = tile(geoms, tile_m)
         _cache.store("zones", ckey, _pack(np.asarray(z.geometry.values), geoms, tiles, owner))
     prepared = PreparedZones(z, geoms, tiles, owner, shapely.STRtree(tiles), sha)
     with _LOCK:

@@ -224,13 +224,13 @@ def _layer_sha256(gdf: gpd.GeoDataFrame, key: str) -> str:
 
 def _tiled(d: _Dissolved, tile_m: float = 5_000.0):
     """``d``'s features cut into ``tile_m`` squares: (tiles, feature of each tile, prepared copies, STRtree)."""
-    from ._zones import _tile
+    from ._zones import tile as tile_geoms
 
     k = (id(d), tile_m)
     hit = _TILES.get(k)
     if hit is not None and hit[0] is d:
         return hit[1]
-    tiles, owner = _tile(d.geoms, tile_m) if len(d.geoms) else (np.empty(0, dtype=object), np.zeros(0, int))
+    tiles, owner = tile_geoms(d.geoms, tile_m) if len(d.geoms) else (np.empty(0, dtype=object), np.zeros(0, int))
     prepared = shapely.from_wkb(shapely.to_wkb(tiles))
     shapely.prepare(prepared)
     value = (tiles, owner, prepared, shapely.STRtree(tiles))

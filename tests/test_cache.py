@@ -91,7 +91,7 @@ def test_cache_miss_then_hit_give_the_reference_answers(cache, monkeypatch):
     real_load = _cache.load
     monkeypatch.setattr(_cache, "load", lambda *a, **k: loads.append(r := real_load(*a, **k)) or r)
     monkeypatch.setattr(_grid, "_build", lambda *a, **k: pytest.fail("the grid was rebuilt on a cache hit"))
-    monkeypatch.setattr(_zones, "_tile", lambda *a, **k: pytest.fail("zones were tiled again on a cache hit"))
+    monkeypatch.setattr(_zones, "tile", lambda *a, **k: pytest.fail("zones were tiled again on a cache hit"))
     hit = _grid_check(s, monkeypatch)
     assert len(loads) == 3 and all(x is not None for x in loads)
     _same(miss, ref)
