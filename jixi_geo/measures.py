@@ -6,6 +6,8 @@ used by :mod:`jixi_geo.assembly` and :func:`jixi_geo.redline.check_sites_detail`
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pandas as pd
 import shapely
@@ -50,9 +52,14 @@ def outside_share(geoms: np.ndarray, dims: np.ndarray, in_jixi: np.ndarray, site
         return pct
     jixi = prepare(load_layer("boundary"))
     city = shapely.union_all(jixi.geoms) if len(jixi.geoms) > 1 else jixi.geoms[0]
+    # a site in Jixi that does not touch the city's outline lies wholly inside it: only the
+    # sites crossing the outline (found through an index of its short segments) are tested
+    touching = cand[np.unique(_outline_index(city).query(geoms[cand], predicate="intersects")[0])]
+    if len(touching) == 0:
+        return pct
     city = shapely.from_wkb(shapely.to_wkb(city))  # a private copy to prepare
     shapely.prepare(city)
-    part = cand[~shapely.covered_by(geoms[cand], city)]
+    part = touching[~shapely.covered_by(geoms[touching], city)]
     if len(part) == 0:
         return pct
     inner = shapely.intersection(geoms[part], city)
@@ -64,6 +71,16 @@ def outside_share(geoms: np.ndarray, dims: np.ndarray, in_jixi: np.ndarray, site
     out = np.clip(100.0 * (1.0 - np.nan_to_num(share_in, nan=1.0)), 0.0, 100.0)
     pct[part] = np.where(out < OUTSIDE_NOISE_PCT, 0.0, out)
     return pct
+
+
+@functools.lru_cache(maxsize=4)
+def _outline_index(city) -> shapely.STRtree:
+    """An STRtree of the segments of ``city``'s rings (outer and holes), built once per outline."""
+    rings = shapely.get_rings(shapely.get_parts(city))
+    coords, ring_of = shapely.get_coordinates(rings, return_index=True)
+    same = ring_of[1:] == ring_of[:-1]  # consecutive vertices of one ring
+    segments = shapely.linestrings(np.stack([coords[:-1][same], coords[1:][same]], axis=1))
+    return shapely.STRtree(segments)
 
 
 def union_overlap(site_geoms, pz, hits: pd.DataFrame, dims, site_area=None,
