@@ -16,6 +16,8 @@ file is reported at once:
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import re
 import warnings
 from typing import Literal
@@ -28,10 +30,11 @@ import shapely
 from .. import coords as _coords
 from .._problems import Problems, fmt_list
 from ..crs import JIXI_BOUNDS, STORAGE_CRS, gk_crs_from_prefixed_easting, project
-from ..errors import CRSError
-from .base import Raw
+from ..errors import CRSError, InputError
+from .base import Raw, parse_crs
 
-__all__ = ["Coords", "CRS_FROM", "FAR_MARGIN_DEG", "crs_label", "same_crs", "parse_coords", "resolve_crs",
+__all__ = ["Coords", "CRS_FROM", "FAR_MARGIN_DEG", "crs_label", "same_crs", "parse_coords", "stream_start",
+           "resolve_crs",
            "crs_note", "crs_notes", "check_swapped_axes", "check_degrees", "convert_web_coords",
            "check_near_jixi", "locate", "site_bounds"]
 
@@ -76,6 +79,21 @@ def parse_coords(coords) -> str:
 
 
 # --------------------------------------------------------------------------- loaders
+
+
+def stream_start(path, chunksize, coords, crs) -> tuple[Path, int, str, pyproj.CRS | None]:
+    """The checks a streaming reader makes before reading: ``(path, chunksize, coords key, given CRS)``.
+
+    Refuses a chunk size below one row and a missing file, and parses ``coords``/``crs``
+    as :func:`jixi_geo.read_sites` does, so a bad option is refused before any row is read.
+    """
+    if int(chunksize) < 1:
+        raise InputError(f"chunksize must be a positive number of rows; got {chunksize!r}")
+    coords_key, given = parse_coords(coords), parse_crs(crs)
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"no such file: {path}. Check the path (it is resolved from {Path.cwd()}).")
+    return path, int(chunksize), coords_key, given
 
 
 def resolve_crs(raw: Raw, given: pyproj.CRS | None, geoms: np.ndarray, ok: np.ndarray,

@@ -17,9 +17,9 @@ import pandas as pd
 from .._problems import Problems, fmt_list
 from .._text import text_encoding
 from ..errors import InputError
-from .base import Raw, SiteProblemsError, csv_sep, frame_to_raw, geometry_columns, id_source, id_str, parse_crs
+from .base import Raw, SiteProblemsError, csv_sep, frame_to_raw, geometry_columns, id_source, id_str
 from .checks import finish
-from .crs_checks import Coords, parse_coords
+from .crs_checks import Coords, stream_start
 from .formats import Source
 
 __all__ = ["CsvSpec", "csv_spec", "read", "read_csv", "check_ids_stream", "iter_sites_csv"]
@@ -138,13 +138,7 @@ def iter_sites_csv(
         As for :func:`read_sites`. Encoding, header and id problems are raised by
         the call itself; row problems when the chunk holding them is reached.
     """
-    if int(chunksize) < 1:
-        raise InputError(f"chunksize must be a positive number of rows; got {chunksize!r}")
-    coords_key = parse_coords(coords)
-    given = parse_crs(crs)
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"no such file: {path}. Check the path (it is resolved from {Path.cwd()}).")
+    path, chunksize, coords_key, given = stream_start(path, chunksize, coords, crs)
     spec = check_ids_stream(path, csv_spec(path, encoding, id_column), int(chunksize))
     dtype = {spec.id_col: str} if spec.id_col is not None else None
     reader = pd.read_csv(path, encoding=spec.encoding, sep=spec.sep, dtype=dtype,

@@ -22,9 +22,9 @@ import shapely
 from .._problems import Problems, fmt_list
 from .._text import is_utf8
 from ..errors import InputError
-from .base import Raw, SiteProblemsError, frame_to_raw, geometry_columns, id_series, id_source, parse_crs
+from .base import Raw, SiteProblemsError, frame_to_raw, geometry_columns, id_series, id_source
 from .checks import finish
-from .crs_checks import Coords, parse_coords
+from .crs_checks import Coords, stream_start
 from .formats import Source
 
 __all__ = ["read", "read_parquet", "parquet_meta", "parquet_table_to_raw", "wkb_points_xy", "geoparquet_crs",
@@ -220,13 +220,7 @@ def iter_sites_parquet(
         the index is the 0-based row number in the file, generated ids continue
         across chunks.
     """
-    if int(chunksize) < 1:
-        raise InputError(f"chunksize must be a positive number of rows; got {chunksize!r}")
-    coords_key = parse_coords(coords)
-    given = parse_crs(crs)
-    path = Path(path)
-    if not path.exists():
-        raise InputError(f"no such file: {path}. Check the path (it is resolved from {Path.cwd()}).")
+    path, chunksize, coords_key, given = stream_start(path, chunksize, coords, crs)
     pf, geo = parquet_meta(path, layer=None, encoding=None)
     if pf.metadata.num_rows == 0:
         raise InputError(f"{path.name} contains no sites (0 rows); give a file with at least one site")
