@@ -1,0 +1,20 @@
+"""The three control lines and land classes: bring-your-own official layers (三区三线, 三调).
+
+A real 选址 / 用地预审 check reports, for each site, whether it occupies each of the
+three control lines (生态保护红线 — the ``zones`` of :func:`jixi_geo.check_sites` —
+永久基本农田, 城镇开发边界) and the 饮用水水源保护区, with areas, and how its area
+splits over the land classes of the land survey (三调 地类图斑).
+
+The official layers are not public; planners bring them (GPKG, Shapefile, File
+Geodatabase). :func:`load_controls` reads and checks them by role (roles in
+``layers/rules/control_roles.csv``), :mod:`.codes` is the GB/T 21010-2017 / 三调
+code registry (``layers/rules/landcover_codes.csv``), :mod:`.rules` the rules per
+role (``layers/rules/control_rules.csv``), :mod:`.occupy` measures what each site
+occupies (areas on the CGCS2000 ellipsoid, overlaps counted once).
+"""
+
+from __future__ import annotations
+
+from .layers import ROLES, ControlLayer, Controls, load_controls
+
+__all__ = ["ROLES", "ControlLayer", "Controls", "load_controls"]
