@@ -9,12 +9,18 @@ The official layers are not public; planners bring them (GPKG, Shapefile, File
 Geodatabase). :func:`load_controls` reads and checks them by role (roles in
 ``layers/rules/control_roles.csv``), :mod:`.codes` is the GB/T 21010-2017 / 三调
 code registry (``layers/rules/landcover_codes.csv``), :mod:`.rules` the rules per
-role (``layers/rules/control_rules.csv``), :mod:`.occupy` measures what each site
+role (``layers/rules/control_rules.csv``), :mod:`.config` reads a
+``controls.toml``, :mod:`.occupy` measures what each site
 occupies (areas on the CGCS2000 ellipsoid, overlaps counted once).
 """
 
 from __future__ import annotations
 
+from .codes import GROUPS, class_info, code_for_name, landcover_codes, landcover_groups
+from .config import read_controls_toml
 from .layers import ROLES, ControlLayer, Controls, load_controls
+from .rules import RELATIONS, control_rules, level_key, line_rule, role_levels
 
-__all__ = ["ROLES", "ControlLayer", "Controls", "load_controls"]
+__all__ = ["ROLES", "ControlLayer", "Controls", "load_controls", "GROUPS", "class_info", "code_for_name",
+           "landcover_codes", "landcover_groups", "read_controls_toml", "RELATIONS", "control_rules", "line_rule",
+           "level_key", "role_levels"]

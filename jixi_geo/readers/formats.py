@@ -19,6 +19,8 @@ KML / KMZ          ``.kml``, ``.kmz``              root element ``<kml>``; no ``
 CSV                ``.csv``, ``.tsv``              not binary; read by pandas, not GDAL
 WKT text           ``.wkt``, ``.txt``              not binary; read by Python, not GDAL
 GeoParquet         ``.parquet``, ``.geoparquet``   ``PAR1`` magic; read by pyarrow, not GDAL
+File Geodatabase   ``.gdb`` folder, ``.gdb.zip``   control layers only: plain files, the system
+                                                   catalog ``a00000001.gdbtable`` with its header
 =================  ==============================  ===================================
 
 Everything else (VRT, GML, Excel through GDAL, FlatGeobuf, …) is refused with
@@ -38,7 +40,8 @@ from .._text import refuse_binary
 from ..errors import InputError
 
 __all__ = ["Source", "REFUSED", "EXCEL", "refusal", "read_head", "check_text", "check_parquet", "check_geojson",
-           "check_gpkg", "check_shapefile", "check_shapezip", "check_kml", "check_kmz", "check_driver",
+           "check_gpkg", "check_shapefile", "check_shapezip", "check_kml", "check_kmz", "check_filegdb",
+           "check_filegdb_zip", "check_driver",
            "open_options", "identify_raster"]
 
 #: name endings refused outright -> (中文, English) reason
@@ -239,6 +242,45 @@ def check_kmz(path: Path, *, layer=None) -> Source:
             with z.open(m) as f:
                 _scan_kml(path, f)
     return Source(path, "kmz", gdal_path=str(path), note="" if main == "doc.kml" else f"read {main}")
+
+
+_GDB_CATALOG = "a00000001.gdbtable"
+_GDB_MAGIC = (b"\x03\x00\x00\x00", b"\x04\x00\x00\x00")  # FileGDB 10.x tables; 64-bit object ids
+_GDB_NOT = ("不是 ESRI 文件地理数据库（缺少系统表 a00000001.gdbtable 或其文件头不符）",
+            "is not an ESRI File Geodatabase (no system table a00000001.gdbtable with the FileGDB header)")
+
+
+def check_filegdb(path: Path, *, layer=None) -> Source:
+    """A ``.gdb`` folder: regular files only (no links, no sub-folders), with the FileGDB system catalog."""
+    if not path.is_dir():
+        raise refusal(path, "文件地理数据库（.gdb）应为文件夹", "a File Geodatabase (.gdb) is a folder")
+    entries = list(path.iterdir())
+    odd = [p.name for p in entries if p.is_symlink() or not p.is_file()]
+    if odd:
+        raise refusal(path, f"文件夹内含链接或子文件夹（{', '.join(sorted(odd)[:5])}），不像 GDAL/ArcGIS 写出的 "
+                            "文件地理数据库，不接受",
+                      f"the folder holds links or sub-folders ({', '.join(sorted(odd)[:5])}), which a File "
+                      "Geodatabase written by ArcGIS or GDAL does not; it is refused")
+    catalog = path / _GDB_CATALOG
+    if not catalog.is_file() or read_head(catalog, 4) not in _GDB_MAGIC:
+        raise refusal(path, *_GDB_NOT)
+    return Source(path, "filegdb", gdal_path=str(path))
+
+
+def check_filegdb_zip(path: Path, *, layer=None) -> Source:
+    """A ``.gdb.zip``: one ``*.gdb`` folder (at the top or in one folder) holding the FileGDB system catalog."""
+    members = _zip_members(path)
+    catalogs = [m for m in members if PurePosixPath(m).name == _GDB_CATALOG
+                and PurePosixPath(m).parent.name.lower().endswith(".gdb")]
+    if len(catalogs) != 1:
+        found = ", ".join(str(PurePosixPath(m).parent) for m in catalogs) or "(none)"
+        raise refusal(path, f"压缩包内应恰有一个 .gdb 文件地理数据库（找到：{found}）",
+                      f"the zip must hold exactly one .gdb File Geodatabase (found: {found})")
+    folder = str(PurePosixPath(catalogs[0]).parent)
+    with zipfile.ZipFile(path) as z, z.open(catalogs[0]) as f:
+        if f.read(4) not in _GDB_MAGIC:
+            raise refusal(path, *_GDB_NOT)
+    return Source(path, "filegdbzip", gdal_path=f"/vsizip/{path.resolve().as_posix()}/{folder}", member=folder)
 
 
 def check_driver(src: Source, driver: str) -> None:

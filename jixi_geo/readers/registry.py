@@ -45,6 +45,9 @@ class Format:
         The GDAL drivers allowed to open it; None if it is not read through GDAL.
     zones : bool
         Also accepted as a zones file (layers of polygons with a CRS).
+    controls_only : bool
+        Accepted only for control layers (``identify(..., controls=True)``): the
+        File Geodatabase, in which 三区三线 and 三调 results are delivered.
     label : (str, str)
         (中文, English) name in the list of accepted formats; ``("", "")`` when an
         entry before it already names it (a zipped Shapefile, KMZ).
@@ -57,6 +60,7 @@ class Format:
     drivers: tuple[str, ...] | None = None
     zones: bool = True
     label: tuple[str, str] = ("", "")
+    controls_only: bool = False
 
 
 #: The allow-list, in the order the accepted formats are listed in messages.
@@ -76,18 +80,30 @@ FORMATS: tuple[Format, ...] = (
            label=("WKT 文本（.wkt/.txt）", "WKT text (.wkt/.txt)")),
     Format("parquet", (".parquet", ".geoparquet"), formats.check_parquet, geoparquet.read,
            label=("GeoParquet（.parquet）", "GeoParquet (.parquet)")),
+    Format("filegdb", (".gdb",), formats.check_filegdb, vector.read, ("OpenFileGDB",), controls_only=True,
+           label=("ESRI 文件地理数据库（.gdb 文件夹或 .gdb.zip）", "ESRI File Geodatabase (.gdb folder or .gdb.zip)")),
+    Format("filegdbzip", (".gdb.zip",), formats.check_filegdb_zip, vector.read, ("OpenFileGDB",),
+           controls_only=True),
 )
 
 
-def accepted(*, vector_only: bool = False) -> tuple[str, str]:
-    """(中文, English) list of the accepted formats (only those for zone files if ``vector_only``)."""
-    labels = [f.label for f in FORMATS if f.label[0] and (f.zones or not vector_only)]
+def accepted(*, vector_only: bool = False, controls: bool = False) -> tuple[str, str]:
+    """(中文, English) list of the accepted formats (only those for zone files if ``vector_only``;
+    with the control-layer formats if ``controls``)."""
+    labels = [f.label for f in FORMATS if f.label[0] and (f.zones or not vector_only)
+              and (controls or not f.controls_only)]
     return "、".join(zh for zh, _ in labels), ", ".join(en for _, en in labels)
 
 
 def by_suffix(suffix: str) -> Format | None:
-    """The registered format of a lower-case suffix (``".csv"``), or None."""
-    return next((f for f in FORMATS if suffix in f.suffixes), None)
+    """The registered format of a lower-case suffix (``".csv"``), or None (control-layer formats excluded)."""
+    return next((f for f in FORMATS if suffix in f.suffixes and not f.controls_only), None)
+
+
+def _by_name(name: str, *, controls: bool) -> Format | None:
+    """The format of a lower-case file name: the longest registered ending wins (``.gdb.zip`` over ``.zip``)."""
+    hits = [(len(s), f) for f in FORMATS if controls or not f.controls_only for s in f.suffixes if name.endswith(s)]
+    return max(hits, key=lambda h: h[0])[1] if hits else None
 
 
 #: The accepted formats, as messages list them.
@@ -96,10 +112,11 @@ ACCEPTED_VECTOR_ZH, ACCEPTED_VECTOR_EN = accepted(vector_only=True)
 
 
 def _zh(what: str) -> str:
-    return {"site file": "场址文件", "zones file": "管控区文件"}.get(what, "文件")
+    return {"site file": "场址文件", "zones file": "管控区文件", "control layer": "管控图层"}.get(what, "文件")
 
 
-def identify(path, *, layer=None, what: str = "site file", vector_only: bool = False) -> Source:
+def identify(path, *, layer=None, what: str = "site file", vector_only: bool = False,
+             controls: bool = False) -> Source:
     """Decide the format of ``path`` from its name and first bytes, or refuse it.
 
     Parameters
@@ -114,6 +131,8 @@ def identify(path, *, layer=None, what: str = "site file", vector_only: bool = F
     vector_only : bool, keyword-only
         Accept only formats registered with ``zones=True`` (zone layers need
         polygons with a CRS: no CSV or WKT text).
+    controls : bool, keyword-only
+        Also accept the control-layer formats (a ``.gdb`` folder, a ``.gdb.zip``).
 
     Returns
     -------
@@ -127,15 +146,15 @@ def identify(path, *, layer=None, what: str = "site file", vector_only: bool = F
         names the file, the reason and the accepted formats.
     """
     path = Path(path)
-    acc_zh, acc_en = accepted(vector_only=vector_only)
+    acc_zh, acc_en = accepted(vector_only=vector_only, controls=controls)
     if not path.exists():
         raise InputError(f"找不到{_zh(what)} {path}（相对于 {Path.cwd()}）。/ no such file: {path} (the {what}; "
                          f"relative paths start at {Path.cwd()}). Check the path.")
-    if path.is_dir():
+    name = path.name.lower()
+    if path.is_dir() and not (controls and name.endswith(".gdb")):
         raise refusal(path, "是文件夹，不是文件；请指定其中的文件（如 .shp），或把 Shapefile 压缩为 .zip",
                       "is a folder, not a file; name the file inside it (e.g. the .shp), or zip the "
                       "Shapefile parts into one .zip")
-    name = path.name.lower()
     suffix = path.suffix.lower()
     for refused, (zh, en) in REFUSED.items():
         if name.endswith(refused):
@@ -146,8 +165,8 @@ def identify(path, *, layer=None, what: str = "site file", vector_only: bool = F
                             f"可用格式：{acc_zh}",
                       "Excel workbooks are not read (yet); save the sheet as \"CSV UTF-8 (comma delimited)\" "
                       f"in Excel/WPS and pass the .csv. Accepted formats: {acc_en}")
-    fmt = by_suffix(suffix)
-    if fmt is None or (vector_only and not fmt.zones):
+    fmt = _by_name(name, controls=controls)
+    if fmt is None or (vector_only and not (fmt.zones or fmt.controls_only)):
         shown = suffix or "(no extension)"
         raise refusal(path, f"扩展名 {shown} 不在可接受的格式之列（可用：{acc_zh}）",
                       f"the extension {shown} is not an accepted format (accepted: {acc_en}). "
