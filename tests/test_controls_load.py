@@ -333,3 +333,40 @@ def test_frame_sha256_follows_content():
     b = load_controls({"urban_boundary": frame([sq(0, 0)])})["urban_boundary"].sha256
     c = load_controls({"urban_boundary": frame([sq(0, 0.001)])})["urban_boundary"].sha256
     assert a == b != c
+
+
+# ------------------------------------------------------------------ rules
+
+
+def test_line_rule_answers_every_role_level_relation_and_activity():
+    from jixi_geo import vocab
+    from jixi_geo.controls import RELATIONS, line_rule, role_levels
+    from jixi_geo.rules import activities
+
+    acts = [*activities()["activity"], "unspecified", "", None]
+    verdicts = set(vocab.keys("verdict"))
+    for role in ("permanent_farmland", "urban_boundary", "water_source"):
+        levels = [*role_levels(role)["level"], ""]
+        for level in levels:
+            for rel in RELATIONS:
+                for act in acts:
+                    r = line_rule(role, level=level, relation=rel, activity=act)
+                    assert r["verdict"] in verdicts and r["role"] == role and r["relation"] == rel
+                    assert r["level"] in (level, "*") and r["activity"] in (act, "*")
+
+
+def test_line_rule_fallback_order():
+    from jixi_geo.controls import line_rule
+
+    # exact level + activity beats level + *, which beats * + activity
+    assert line_rule("water_source", level="first", relation="inside", activity="water_infrastructure")["rule_id"] \
+        != line_rule("water_source", level="first", relation="inside", activity="housing")["rule_id"]
+    r = line_rule("water_source", level="second", relation="partly", activity="housing")
+    assert (r["level"], r["activity"], r["verdict"]) == ("second", "*", "restricted")
+    r = line_rule("permanent_farmland", level="", relation="inside", activity="road")
+    assert (r["level"], r["activity"], r["verdict"]) == ("*", "road", "restricted")
+    assert line_rule("permanent_farmland", relation="inside", activity=None)["verdict"] == "prohibited"
+    with pytest.raises(KeyError, match="landcover"):
+        line_rule("landcover", relation="inside")
+    with pytest.raises(KeyError, match="relation"):
+        line_rule("urban_boundary", relation="near")

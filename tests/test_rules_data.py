@@ -38,13 +38,25 @@ COLUMNS = {
     "activities.csv": ["activity", "name_zh", "name_en", "aliases", "description_en"],
     "verdict_rules.csv": ["rule_id", "control_level", "activity", "verdict", "allowed", "rule_zh", "rule_en", "item",
                           "basis", "confidence", "source"],
+    "control_roles.csv": ["role", "order", "name_zh", "name_en", "prefix", "cli_option", "kind", "levels",
+                          "level_column_aliases", "colour", "fill_opacity", "basis", "source"],
+    "control_role_levels.csv": ["role", "level", "rank", "name_zh", "name_en", "aliases", "source", "confidence"],
+    "control_rules.csv": ["rule_id", "role", "level", "relation", "activity", "verdict", "allowed", "rule_zh",
+                          "rule_en", "basis", "doc_number", "confidence", "source"],
+    "control_column_aliases.csv": ["role", "column", "alias", "reason_zh", "reason_en", "source", "confidence"],
+    "landcover_codes.csv": ["code", "level", "parent", "scheme", "name_zh", "name_en", "group", "cultivated",
+                            "three_class", "aliases", "source", "confidence"],
+    "landcover_groups.csv": ["group", "order", "name_zh", "name_en", "codes_zh", "source", "confidence"],
 }
 # columns that may legitimately be empty
 OPTIONAL = {("gb50137_codes.csv", "parent"), ("landuse_2023_codes.csv", "parent"),
             ("control_levels.csv", "refines"), ("control_levels.csv", "zone_type"),
             ("control_levels.csv", "colour"), ("control_levels.csv", "fill_opacity"),
             ("crosswalk_gb50137_to_2023.csv", "note"), ("precision.csv", "stamp_zh"),
-            ("precision.csv", "stamp_en")}
+            ("precision.csv", "stamp_en"), ("control_roles.csv", "levels"),
+            ("control_roles.csv", "level_column_aliases"), ("landcover_codes.csv", "parent"),
+            ("landcover_codes.csv", "cultivated"), ("landcover_codes.csv", "three_class"),
+            ("landcover_codes.csv", "aliases")}
 
 TAGS = {"V", "S", "U"}
 VERDICT_ORDER = {"prohibited": 3, "restricted": 2, "conditional": 1, "attention": 0}
@@ -133,8 +145,10 @@ MATCH_GRADES = {"high", "medium", "low"}
 
 
 def test_the_tagged_files_are_the_ones_the_readmes_name():
-    assert TAGGED == ["gb50137_codes.csv", "gb50137_structure_ranges.csv", "gbj137_90_structure_ranges.csv",
-                      "landuse_2023_codes.csv", "landuse_colours.csv", "verdict_rules.csv"]
+    assert TAGGED == ["control_column_aliases.csv", "control_role_levels.csv", "control_rules.csv",
+                      "gb50137_codes.csv", "gb50137_structure_ranges.csv", "gbj137_90_structure_ranges.csv",
+                      "landcover_codes.csv", "landcover_groups.csv", "landuse_2023_codes.csv", "landuse_colours.csv",
+                      "verdict_rules.csv"]
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     for name in TAGGED + ["crosswalk_gb50137_to_2023.csv"]:
         assert name in readme, f"README.md does not say whether {name} carries confidence tags"
@@ -490,3 +504,138 @@ def test_unspecified_takes_the_strictest_reading(rules):
     for lvl in RULE_LEVELS:
         others = [v[(lvl, a)] for a in ACTIVITY_KEYS if a != "chemical_industry"]
         assert v[(lvl, "unspecified")] == max(others), lvl
+
+
+# ------------------------------------------------------------------ control lines and land classes (issue 18)
+
+#: GB/T 21010-2017 Table 1: the 73 second-level codes.
+GBT21010_2017 = set(
+    "0101 0102 0103 0201 0202 0203 0204 0301 0302 0303 0304 0305 0306 0307 0401 0402 0403 0404 "
+    "0501 0502 0503 0504 0505 0506 0507 0601 0602 0603 0604 0701 0702 "
+    "0801 0802 0803 0804 0805 0806 0807 0808 0809 0810 0901 0902 0903 0904 0905 0906 "
+    "1001 1002 1003 1004 1005 1006 1007 1008 1009 1101 1102 1103 1104 1105 1106 1107 1108 1109 1110 "
+    "1201 1202 1203 1204 1205 1206 1207".split())
+#: 三调 工作分类: 00 湿地 and its members, and the merged construction codes.
+SANDIAO_WETLAND = {"0303", "0304", "0306", "0402", "0603", "1105", "1106", "1108"}
+SANDIAO_ONLY = {"00", "05H1", "0508", "08H1", "08H2"}
+GROUPS = ["cultivated", "garden", "forest", "grassland", "wetland", "construction", "transport", "water", "other"]
+
+
+@pytest.fixture(scope="module")
+def lc_codes() -> dict[str, dict[str, str]]:
+    return {r["code"]: r for r in read("landcover_codes.csv")}
+
+
+def test_landcover_registry_holds_both_schemes(lc_codes):
+    codes = [r["code"] for r in read("landcover_codes.csv")]
+    assert len(codes) == len(set(codes))
+    gbt = {c for c, r in lc_codes.items() if r["level"] == "second" and r["scheme"] in ("both", "gbt21010_2017")}
+    assert gbt == GBT21010_2017, gbt ^ GBT21010_2017
+    assert SANDIAO_ONLY <= set(lc_codes)
+    for c in SANDIAO_WETLAND:
+        assert lc_codes[c]["group"] == "wetland" and lc_codes[c]["parent"] == "00", c
+    assert {c for c, r in lc_codes.items() if r["group"] == "wetland"} == SANDIAO_WETLAND | {"00"}
+    assert {c: r["cultivated"] for c, r in lc_codes.items() if r["cultivated"]} == {
+        "0101": "paddy", "0102": "irrigated", "0103": "dryland"}
+    assert {c for c, r in lc_codes.items() if r["group"] == "cultivated"} == {"01", "0101", "0102", "0103"}
+    for c in ("05H1", "0508", "0601", "0602", "0701", "0702", "08H1", "08H2", "0809", "0810", "09", "1109"):
+        assert lc_codes[c]["group"] == "construction", c
+    assert {lc_codes[f"100{i}"]["group"] for i in range(1, 10)} == {"transport"}
+    assert lc_codes["0101"]["name_zh"] == "水田" and lc_codes["0102"]["name_zh"] == "水浇地"
+    assert lc_codes["1108"]["name_zh"] == "沼泽地" and lc_codes["0603"]["name_zh"] == "盐田"
+
+
+def test_landcover_hierarchy_groups_and_names(lc_codes):
+    groups = [r["group"] for r in read("landcover_groups.csv")]
+    assert groups == GROUPS
+    for c, r in lc_codes.items():
+        assert r["group"] in GROUPS, c
+        assert r["level"] in ("first", "second", "third"), c
+        assert (r["level"] == "first") == (r["parent"] == ""), c
+        if r["parent"]:
+            assert r["parent"] in lc_codes, c
+        assert r["three_class"] in ("", "agricultural", "construction", "unused"), c
+        assert re.fullmatch(r"\d{2}|\d{4}|\d{2}H\d|\d{4}[AK]|\d{2}H\dA", c), c
+    names: dict[str, str] = {}
+    for c, r in lc_codes.items():
+        for n in [r["name_zh"], *[a for a in r["aliases"].split(";") if a]]:
+            assert names.setdefault(n, c) == c, f"name {n} of {c} also names {names[n]}"
+
+
+def test_control_role_levels_and_aliases():
+    roles = {r["role"]: r for r in read("control_roles.csv")}
+    assert list(roles) == ["permanent_farmland", "urban_boundary", "water_source", "landcover"]
+    levels = read("control_role_levels.csv")
+    for role, r in roles.items():
+        mine = [lv["level"] for lv in levels if lv["role"] == role]
+        assert mine == [x for x in r["levels"].split(";") if x], role
+    seen: dict[tuple[str, str], str] = {}
+    for lv in levels:
+        for a in lv["aliases"].split(";"):
+            assert a.strip(), lv["level"]
+            assert seen.setdefault((lv["role"], a.strip().lower()), lv["level"]) == lv["level"], a
+    aliases = read("control_column_aliases.csv")
+    cols = {"control_id", "name", "level", "class_code", "class_name", "black_soil", "year"}
+    scope: dict[str, str] = {}
+    for a in aliases:
+        assert a["role"] in set(roles) | {"*"} and a["column"] in cols, a
+        for role in (roles if a["role"] == "*" else [a["role"]]):
+            key = f"{role}:{a['alias'].lower()}"
+            assert scope.setdefault(key, a["column"]) == a["column"], key
+    got = {(a["role"], a["alias"]): a["column"] for a in aliases}
+    assert got[("landcover", "DLBM")] == "class_code" and got[("landcover", "DLMC")] == "class_name"
+    assert got[("*", "BSM")] == "control_id" and got[("water_source", "BHQJB")] == "level"
+
+
+@pytest.fixture(scope="module")
+def control_rules() -> list[dict[str, str]]:
+    return read("control_rules.csv")
+
+
+def test_control_rules_keys_are_known_and_the_table_is_complete(control_rules, activities):
+    roles = {r["role"] for r in read("control_roles.csv") if r["kind"] == "line"}
+    levels = {(lv["role"], lv["level"]) for lv in read("control_role_levels.csv")}
+    acts = {r["activity"] for r in activities}
+    verdicts = {r["verdict"] for r in read("verdicts.csv")} - {"outside_jixi"}
+    allowed = {**ALLOWED_FOR, "clear": "yes"}
+    keys = Counter((r["role"], r["level"], r["relation"], r["activity"]) for r in control_rules)
+    assert all(n == 1 for n in keys.values()), [k for k, n in keys.items() if n > 1]
+    ids = [r["rule_id"] for r in control_rules]
+    assert len(ids) == len(set(ids))
+    for r in control_rules:
+        assert r["role"] in roles, r["rule_id"]
+        assert r["level"] == "*" or (r["role"], r["level"]) in levels, r["rule_id"]
+        assert r["relation"] in ("inside", "partly", "outside"), r["rule_id"]
+        assert r["activity"] == "*" or r["activity"] in acts, r["rule_id"]
+        assert r["verdict"] in verdicts and r["allowed"] == allowed[r["verdict"]], r["rule_id"]
+        assert "〔" in r["doc_number"] or "令" in r["doc_number"], r["rule_id"]
+        assert re.search(r"[\u4e00-\u9fff]", r["rule_zh"]) and re.search(r"[A-Za-z]{3}", r["rule_en"]), r["rule_id"]
+    for role in roles:
+        for rel in ("inside", "partly", "outside"):
+            assert (role, "*", rel, "*") in keys, (role, rel)
+
+
+def test_control_rules_key_verdicts(control_rules):
+    by = {(r["role"], r["level"], r["relation"], r["activity"]): r for r in control_rules}
+    pf = "permanent_farmland"
+    for act in ("linear_infrastructure", "road", "water_infrastructure", "military"):
+        r = by[(pf, "*", "inside", act)]
+        assert r["verdict"] == "restricted" and "国务院批准" in r["rule_zh"] and "补划" in r["rule_zh"], act
+        assert "第三十五条" in r["basis"] and "第十五条" in r["basis"], act
+    assert by[(pf, "*", "inside", "*")]["verdict"] == "prohibited"
+    assert by[(pf, "*", "inside", "farmland_improvement")]["verdict"] in ("clear", "conditional")
+    assert by[(pf, "*", "outside", "*")]["verdict"] == "clear"
+    ub = "urban_boundary"
+    assert by[(ub, "*", "inside", "*")]["verdict"] == "clear"
+    for act in ("housing", "industry"):
+        assert by[(ub, "*", "outside", act)]["verdict"] == "restricted"
+    assert by[(ub, "*", "outside", "linear_infrastructure")]["verdict"] == "conditional"
+    ws = "water_source"
+    assert by[(ws, "first", "inside", "*")]["verdict"] == "prohibited"
+    assert "第六十五条" in by[(ws, "first", "inside", "*")]["basis"]
+    assert by[(ws, "first", "inside", "water_infrastructure")]["verdict"] == "restricted"
+    for act in ("sewage_works", "chemical_industry", "solid_waste", "mining", "industry"):
+        assert by[(ws, "second", "inside", act)]["verdict"] == "prohibited", act
+    assert "第六十六条" in by[(ws, "second", "inside", "industry")]["basis"]
+    assert "第六十七条" in by[(ws, "quasi", "inside", "*")]["basis"]
+    assert by[(ws, "*", "outside", "*")]["verdict"] == "clear"
