@@ -223,7 +223,8 @@ def test_none_and_controls_pass_through():
 def gdb(tmp_path) -> Path:
     """A File Geodatabase written by GDAL (OpenFileGDB) with two layers."""
     path = tmp_path / "survey.gdb"
-    lc = frame([sq(0, 0), sq(2, 0)], DLBM=["0101", "0301"], DLMC=["水田", "乔木林地"], BSM=np.array([11, 12], dtype="int32"))
+    lc = frame([sq(0, 0), sq(2, 0)], DLBM=["0101", "0301"], DLMC=["水田", "乔木林地"],
+               BSM=np.array([11, 12], dtype="int32"))
     pyogrio.write_dataframe(lc.to_crs(4490), path, layer="DLTB", driver="OpenFileGDB")
     pyogrio.write_dataframe(frame([sq(0, 0, 10, 10)], XZQMC=["鸡东县"]).to_crs(4490), path, layer="XZQ",
                             driver="OpenFileGDB")
@@ -280,7 +281,7 @@ def test_gbk_shapefile_with_survey_columns(tmp_path):
     for p in tmp_path.glob("地类图斑.cpg"):
         p.unlink()  # as many Chinese GIS exports: no .cpg, attributes in GBK
     dbf = (tmp_path / "地类图斑.dbf").read_bytes()
-    assert "水田".encode("gbk") in dbf and "水田".encode("utf-8") not in dbf
+    assert "水田".encode("gbk") in dbf and "水田".encode() not in dbf
     before = tree_sha(tmp_path)
     layer = load_controls({"landcover": str(shp)})["landcover"]
     assert list(layer.gdf["class_name"]) == ["水田", "旱地", "其他草地"]

@@ -142,7 +142,8 @@ def _entry(role: str, value) -> dict:
     if isinstance(value, Mapping):
         bad = sorted(set(value) - set(ENTRY_KEYS) - {"gdf"})
         if bad or ("path" in value) == ("gdf" in value):
-            raise InputError(f"{role} 的设置应含 path 或 gdf 之一，可用键：{', '.join(ENTRY_KEYS)}（未知：{bad}）。/ the "
+            raise InputError(f"{role} 的设置应含 path 或 gdf 之一，可用键：{', '.join(ENTRY_KEYS)}"
+                             f"（未知：{bad}）。/ the "
                              f"entry of {role} needs exactly one of path or gdf; its keys are: "
                              f"{', '.join(ENTRY_KEYS)}, gdf (unknown: {bad})")
         return dict(value)

@@ -60,7 +60,8 @@ def read_layer_file(path, *, role: str, role_zh: str, layer: str | None = None,
                 from None
         opt_zh, opt_en = _layer_option(role)
         if layer is None and len(layers) > 1:
-            raise InputError(f"{role_zh}图层文件 {name} 含 {len(layers)} 个图层（{', '.join(layers)}），不会默认取第一个；"
+            raise InputError(f"{role_zh}图层文件 {name} 含 {len(layers)} 个图层（{', '.join(layers)}），"
+                             "不会默认取第一个；"
                              f"请用 {opt_zh} 指定。/ the {role} file {name} has {len(layers)} layers: "
                              f"{', '.join(layers)}. jixi_geo does not pick one; choose with {opt_en}, e.g. "
                              f"{layers[0]!r}")

@@ -68,14 +68,15 @@ def _role_labels() -> dict[str, tuple[str, str]]:
     return {r: (zh, en) for r, zh, en in t[["role", "name_zh", "name_en"]].itertuples(index=False)}
 
 
-def _find(gdf, role, column, given) -> tuple[str | None, str | None]:
+def _find(gdf, role, column, given) -> tuple[str | None, tuple[str, str] | None]:
     """(file column read as ``column``, problem text) — an explicit ``given`` must exist."""
     cols = {str(c).strip().lower(): c for c in gdf.columns if c != gdf.geometry.name}
     if given:
         hit = cols.get(str(given).strip().lower())
         if hit is None:
-            return None, (f"指定的列 {given!r} 不存在（有：{', '.join(map(str, list(cols.values())[:20]))}） / the column "
-                          f"{given!r} given for {column} is not in the layer")
+            have = ", ".join(map(str, list(cols.values())[:20]))
+            return None, (f"指定的列 {given!r} 不存在（有：{have}）",
+                          f"the column {given!r} given for {column} is not in the layer")
         return hit, None
     for a in column_aliases(role, column):
         hit = cols.get(a.strip().lower())
@@ -124,7 +125,8 @@ def overlap_ha(geoms_analysis: np.ndarray) -> tuple[float, int]:
 def _check_crs_and_place(gdf, problems) -> tuple[np.ndarray | None, str]:
     """Geometries in EPSG:4490 (or None after recording a problem) and the input CRS label."""
     if gdf.crs is None:
-        problems.append((CRSError, "没有坐标系：请设置数据实际所用的坐标系（如 EPSG:4490 或 EPSG:4553；Shapefile 请补 .prj）",
+        problems.append((CRSError, "没有坐标系：请设置数据实际所用的坐标系"
+                         "（如 EPSG:4490 或 EPSG:4553；Shapefile 请补 .prj）",
                          "no CRS: set the CRS the coordinates are in (e.g. EPSG:4490 or EPSG:4553; for a "
                          "Shapefile supply the .prj); jixi_geo never guesses a control layer's CRS"))
         return None, ""
@@ -139,13 +141,15 @@ def _check_crs_and_place(gdf, problems) -> tuple[np.ndarray | None, str]:
     x0, y0, x1, y1 = np.nanmin(b[:, 0]), np.nanmin(b[:, 1]), np.nanmax(b[:, 2]), np.nanmax(b[:, 3])
     if src.is_geographic:
         if 44.0 <= x0 and x1 <= 47.5 and 129.0 <= y0 and y1 <= 135.0:
-            problems.append((CRSError, f"经纬度疑似颠倒（x {x0:.3f}–{x1:.3f}，y {y0:.3f}–{y1:.3f}）：鸡西约为东经 130.4–133.9°、"
+            problems.append((CRSError, f"经纬度疑似颠倒（x {x0:.3f}–{x1:.3f}，y {y0:.3f}–{y1:.3f}）："
+                             "鸡西约为东经 130.4–133.9°、"
                              "北纬 44.9–46.6°，请交换坐标轴后再用",
                              "longitude and latitude look swapped (Jixi is at 130.4–133.9°E, 44.9–46.6°N); swap the "
                              "axes and try again"))
             return None, label
         if x0 < -180 or x1 > 180 or y0 < -90 or y1 > 90:
-            problems.append((CRSError, f"坐标系 {label} 以度为单位，但坐标（x 至 {max(abs(x0), abs(x1)):.0f}）不是经纬度："
+            problems.append((CRSError, f"坐标系 {label} 以度为单位，"
+                             f"但坐标（x 至 {max(abs(x0), abs(x1)):.0f}）不是经纬度："
                              "多半是投影坐标（米）被标成了地理坐标系，请在源头改正 .prj 或坐标系",
                              f"the CRS {label} is in degrees but the coordinates are not (x up to "
                              f"{max(abs(x0), abs(x1)):.0f}): probably projected metres with a wrong CRS label; "
@@ -163,8 +167,9 @@ def _check_crs_and_place(gdf, problems) -> tuple[np.ndarray | None, str]:
         fin = np.isfinite(tb).all(axis=1)
         found = (f"({np.min(tb[fin, 0]):.3f}, {np.min(tb[fin, 1]):.3f}, {np.max(tb[fin, 2]):.3f}, "
                  f"{np.max(tb[fin, 3]):.3f})" if fin.any() else "(无有限坐标 / not finite)")
-        problems.append((CRSError, f"全部要素都远离鸡西（EPSG:4490 范围 {found}，应在东经 {jx0 - m:.1f}–{jx1 + m:.1f}°、"
-                         f"北纬 {jy0 - m:.1f}–{jy1 + m:.1f}° 之内）：坐标系 {label} 多半有误（鸡西在 3° 带 44，中央经线 132°E，"
+        problems.append((CRSError, f"全部要素都远离鸡西（EPSG:4490 范围 {found}，"
+                         f"应在东经 {jx0 - m:.1f}–{jx1 + m:.1f}°、北纬 {jy0 - m:.1f}–{jy1 + m:.1f}° 之内）："
+                         f"坐标系 {label} 多半有误（鸡西在 3° 带 44，中央经线 132°E，"
                          "EPSG:4553 / 带号前缀 EPSG:4532）",
                          f"every feature lies far from Jixi (EPSG:4490 bounds {found}; expected within "
                          f"{jx0 - m:.1f}–{jx1 + m:.1f}°E, {jy0 - m:.1f}–{jy1 + m:.1f}°N): the CRS {label} is "
@@ -186,7 +191,8 @@ def _check_geometry(gdf, make_valid, problems, findings) -> np.ndarray:
     if other.any():
         kinds = sorted(set(gdf.geometry[other].geom_type))
         mixed = "混合" if poly.any() else ""
-        problems.append((SchemaError, f"几何类型{mixed}：含 {', '.join(kinds)} 共 {int(other.sum())} 个要素；管控图层须全部为面"
+        problems.append((SchemaError, f"几何类型{mixed}：含 {', '.join(kinds)} 共 {int(other.sum())} 个要素；"
+                         "管控图层须全部为面"
                          "（Polygon/MultiPolygon），请在 GIS 中只导出面要素",
                          f"{'mixed ' if poly.any() else ''}geometry types: {int(other.sum())} features are "
                          f"{', '.join(kinds)}; a control layer must hold polygons only; export only the polygon "
@@ -215,9 +221,10 @@ def _landcover_columns(gdf, role, opts, problems, findings, out):
     name_col, p2 = _find(gdf, role, "class_name", opts.get("name_column"))
     for p in (p1, p2):
         if p:
-            problems.append((SchemaError, *p.split(" / ", 1)))
+            problems.append((SchemaError, p[0], p[1]))
     if code_col is None and name_col is None and not (p1 or p2):
-        problems.append((SchemaError, "缺少地类编码列：地类图斑须有 DLBM（地类编码）或 DLMC（地类名称）列，可用 code_column= 指定",
+        problems.append((SchemaError, "缺少地类编码列：地类图斑须有 DLBM（地类编码）或 DLMC（地类名称）列，"
+                         "可用 code_column= 指定",
                          "no land-class column: a land-cover layer needs DLBM (地类编码) or DLMC (地类名称); name "
                          "it with code_column= (see layers/rules/control_column_aliases.csv)"))
         return
@@ -251,7 +258,7 @@ def _landcover_columns(gdf, role, opts, problems, findings, out):
     out["class_known"] = code.map(lambda c: _codes.class_info(c) is not None).to_numpy(dtype=bool)
     bs_col, p3 = _find(gdf, role, "black_soil", opts.get("black_soil_column"))
     if p3:
-        problems.append((SchemaError, *p3.split(" / ", 1)))
+        problems.append((SchemaError, p3[0], p3[1]))
     if bs_col is not None:
         flags, bad = _flags(gdf[bs_col])
         if bad:
@@ -280,7 +287,7 @@ def check_layer(role: str, gdf: gpd.GeoDataFrame, *, name: str, opts: dict) -> C
     out: dict[str, np.ndarray] = {}
     id_col, p = _find(gdf, role, "control_id", opts.get("id_column"))
     if p:
-        problems.append((SchemaError, *p.split(" / ", 1)))
+        problems.append((SchemaError, p[0], p[1]))
     out["control_id"] = (_text(gdf[id_col]).to_numpy(dtype=object) if id_col is not None
                          else np.array([str(i + 1) for i in range(len(gdf))], dtype=object))
     name_col, p = _find(gdf, role, "name", None)
@@ -290,7 +297,7 @@ def check_layer(role: str, gdf: gpd.GeoDataFrame, *, name: str, opts: dict) -> C
     if len(levels):
         lv_col, p = _find(gdf, role, "level", opts.get("level_column"))
         if p:
-            problems.append((SchemaError, *p.split(" / ", 1)))
+            problems.append((SchemaError, p[0], p[1]))
         elif lv_col is None:
             problems.append((SchemaError, f"缺少保护区级别列（{'、'.join(column_aliases(role, 'level'))} 之一），或用 "
                              "level_column= 指定",
