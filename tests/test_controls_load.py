@@ -117,14 +117,20 @@ def test_overlap_finding_has_the_overlap_area_cross_checked_two_ways():
     assert planar_ha == pytest.approx(20.0)
     assert float(re.search(r"重叠面积 ([0-9.]+) ha", f).group(1)) == pytest.approx(geod_ha(inter), abs=1e-3)
     assert "1 对" in f
-    ha, pairs = overlap_ha(np.array([a, b, c, d]))
-    assert pairs == 1 and ha == pytest.approx(geod_ha(inter), rel=1e-5)
+    ha, pairs, exact = overlap_ha(np.array([a, b, c, d]))
+    assert pairs == 1 and exact and ha == pytest.approx(geod_ha(inter), rel=1e-5)
 
 
-def test_a_place_covered_three_times_counts_once_in_the_overlap():
-    a, b, c = sq(0, 0), sq(0, 0), sq(0, 0)
-    ha, pairs = overlap_ha(np.array([a, b, c]))
-    assert pairs == 3 and ha == pytest.approx(geod_ha(a), rel=1e-5)
+def test_a_place_covered_three_times_counts_once_in_the_overlap(monkeypatch):
+    from jixi_geo.controls import schema
+
+    a, b, c = sq(0, 0), sq(0, 0), sq(0.5, 0)  # a = b; c covers the east half of both
+    ha, pairs, exact = overlap_ha(np.array([a, b, c]))
+    assert pairs == 3 and exact and ha == pytest.approx(geod_ha(a), rel=1e-5)
+    # past the limit: the sum of the pairwise overlaps, flagged as a bound (100 + 50 + 50 ha)
+    monkeypatch.setattr(schema, "EXACT_OVERLAP_MAX", 0)
+    ha, pairs, exact = overlap_ha(np.array([a, b, c]))
+    assert not exact and ha == pytest.approx(2 * geod_ha(a), rel=1e-5)
 
 
 # ------------------------------------------------------------------ CRS and location
@@ -176,6 +182,9 @@ def test_invalid_polygons_refused_with_counts_or_repaired_on_request():
     # the bow tie's two triangles: a quarter of the square each
     fixed_ha = abs(GEOD.geometry_area_perimeter(layer.gdf.geometry.iloc[1])[0]) / 1e4
     assert fixed_ha == pytest.approx(geod_ha(sq(0, 0)) / 2, rel=1e-4)
+    flat = shapely.Polygon([(X0, Y0), (X0 + 1000, Y0), (X0 + 2000, Y0)])  # no area at all
+    with pytest.raises(SchemaError, match="不剩任何面"):
+        load_controls({"urban_boundary": {"gdf": frame([sq(3, 0), flat]), "make_valid": True}})
 
 
 def test_every_problem_is_reported_at_once():

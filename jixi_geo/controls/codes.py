@@ -27,7 +27,8 @@ import pandas as pd
 
 from .. import rules as _rules
 
-__all__ = ["GROUPS", "landcover_codes", "landcover_groups", "class_info", "code_for_name", "NormalisedCodes",
+__all__ = ["GROUPS", "landcover_codes", "landcover_groups", "class_info", "known_codes", "code_for_name",
+           "NormalisedCodes",
            "normalise_codes", "codes_from_names"]
 
 #: The land-class groups, in display order (keys of ``layers/rules/landcover_groups.csv``).
@@ -65,6 +66,12 @@ def class_info(code) -> dict | None:
     t = _codes()
     key = str(code)
     return t.loc[key].to_dict() if key in t.index else None
+
+
+@cache
+def known_codes() -> frozenset[str]:
+    """Every code of the registry (for vectorised membership tests)."""
+    return frozenset(_codes().index)
 
 
 @cache
@@ -141,7 +148,7 @@ def normalise_codes(values: pd.Series) -> NormalisedCodes:
     text, numeric = _clean(values)
     three = text.str.fullmatch(r"\d{3}")
     one = text.str.fullmatch(r"\d")
-    known = set(_codes().index)
+    known = known_codes()
     padded_vals = text.where(~three, "0" + text).where(~one, "0" + text)
     cand = three | one
     if not cand.any():
