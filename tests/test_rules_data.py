@@ -623,6 +623,10 @@ def test_control_rules_key_verdicts(control_rules):
         assert r["verdict"] == "restricted" and "国务院批准" in r["rule_zh"] and "补划" in r["rule_zh"], act
         assert "第三十五条" in r["basis"] and "第十五条" in r["basis"], act
     assert by[(pf, "*", "inside", "*")]["verdict"] == "prohibited"
+    coal = by[(pf, "*", "inside", "mining")]  # national-plan energy extraction only (自然资规〔2018〕3号 能源类)
+    assert coal["verdict"] == "restricted" and "能源开采" in coal["rule_zh"] and "2018〕3号" in coal["doc_number"]
+    for act in ("wind_farm", "solar_farm", "housing", "industry"):  # not in the list: the prohibited fallback
+        assert (pf, "*", "inside", act) not in by
     assert by[(pf, "*", "inside", "farmland_improvement")]["verdict"] in ("clear", "conditional")
     assert by[(pf, "*", "outside", "*")]["verdict"] == "clear"
     ub = "urban_boundary"
