@@ -222,6 +222,12 @@ def test_unknown_role_is_refused_naming_the_roles():
         assert r in msg
 
 
+def test_landcover_layer_without_landcover_is_refused():
+    with pytest.raises(InputError) as e:
+        load_controls({"urban_boundary": frame([sq(0, 0)])}, landcover_layer="DLTB")
+    assert "--landcover" in str(e.value) and chinese_first(str(e.value))
+
+
 def test_none_and_controls_pass_through():
     assert load_controls(None) is None
     c = Controls({})
