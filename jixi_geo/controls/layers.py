@@ -129,8 +129,8 @@ def load_controls(controls, *, landcover_layer: str | None = None) -> Controls |
                          f"the roles are: {', '.join(ROLES)} (layers/rules/control_roles.csv)")
     if landcover_layer is not None and "landcover" not in spec:
         raise InputError(f"给出了地类图斑图层名 {landcover_layer!r}（--landcover-layer），但没有地类图斑文件；"
-                         f"请同时给出 --landcover。/ a land-cover layer name {landcover_layer!r} (--landcover-layer) was given "
-                         "without a land-cover file; give --landcover too")
+                         f"请同时给出 --landcover。/ a land-cover layer name {landcover_layer!r} "
+                         "(--landcover-layer) was given without a land-cover file; give --landcover too")
     out = {}
     for role in ROLES:
         if role in spec:
