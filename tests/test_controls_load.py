@@ -136,7 +136,7 @@ def test_a_place_covered_three_times_counts_once_in_the_overlap(monkeypatch):
 # ------------------------------------------------------------------ CRS and location
 
 
-@pytest.mark.parametrize("epsg", [4326, 4532, 4490])
+@pytest.mark.parametrize("epsg", [4326, 4532, 4528, 4553, 4490])  # 4528 is zone 40 (CM 120E), not Jixi's
 def test_other_crs_is_reprojected_never_relabelled_with_the_same_areas(epsg):
     geoms = [sq(0, 0, 1, 1), sq(3, 2, 2, 1)]
     lc = frame(geoms, DLBM=["0101", "0103"]).to_crs(epsg)
@@ -286,6 +286,16 @@ def test_file_geodatabase_only_for_control_layers_and_checked_before_gdal(gdb, t
     (fake / "sub").mkdir()
     with pytest.raises(InputError, match="子文件夹"):
         registry.identify(fake, controls=True)
+
+
+def test_a_gdb_folder_that_gdal_opens_with_another_driver_is_refused(tmp_path):
+    fake = tmp_path / "shapes.gdb"
+    fake.mkdir()
+    frame([sq(0, 0)], DLBM=["0101"]).to_file(fake / "x.shp")  # GDAL reads a folder of Shapefiles too
+    (fake / "a00000001.gdbtable").write_bytes(b"\x03\x00\x00\x00" + bytes(60))  # passes the byte check
+    with pytest.raises(InputError) as e:
+        load_controls({"landcover": fake})
+    assert "ESRI Shapefile" in str(e.value) and "OpenFileGDB" in str(e.value) and chinese_first(str(e.value))
 
 
 def test_gbk_shapefile_with_survey_columns(tmp_path):
