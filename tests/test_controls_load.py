@@ -149,6 +149,14 @@ def test_other_crs_is_reprojected_never_relabelled_with_the_same_areas(epsg):
     assert 131.9 < x < 132.1  # lon/lat of the central meridian, not relabelled metres
 
 
+@pytest.mark.parametrize("crs", ["EPSG:4553", "EPSG:4490"])
+def test_z_coordinates_are_dropped_with_a_finding(crs):
+    g = frame([shapely.force_3d(sq(0, 0), 120.0)], DLBM=["0101"]).to_crs(crs)
+    assert shapely.has_z(g.geometry.values).all()
+    layer = load_controls({"landcover": g})["landcover"]
+    assert not shapely.has_z(layer.gdf.geometry.values).any() and any("Z" in f for f in layer.findings)
+
+
 def test_missing_crs_is_refused():
     lc = frame([sq(0, 0)], crs=None, DLBM=["0101"])
     with pytest.raises(CRSError) as e:

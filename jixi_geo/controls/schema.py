@@ -367,6 +367,9 @@ def check_layer(role: str, gdf: gpd.GeoDataFrame, *, name: str, opts: dict) -> C
         err.problems = [f"{zh} / {en}" for _, zh, en in problems]
         raise err
     assert stored is not None
+    if shapely.has_z(gdf.geometry.values).any():  # a reprojection drops Z; without one, drop it here
+        stored = shapely.force_2d(stored)
+        findings.append("图层含高程（Z）坐标，已只保留平面坐标 / the layer has Z coordinates; only x and y are kept")
     result = gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(stored, crs=STORAGE_CRS), crs=STORAGE_CRS)
     if label != "EPSG:4490":
         findings.insert(0, f"图层坐标系为 {label}，已转换（非重新标注）为 EPSG:4490 / the layer is in {label}; it was "
