@@ -93,6 +93,28 @@ def test_names_only_layer_gets_codes_from_dlmc():
     assert "black_soil" not in layer.gdf.columns  # the layer does not say
 
 
+def test_code_and_name_together_fill_gaps_and_report_contradictions():
+    lc = frame([sq(0, 0), sq(2, 0), sq(4, 0)], DLBM=["0101", None, "0103"], DLMC=["水田", "旱地", "水田"])
+    layer = load_controls({"landcover": lc})["landcover"]
+    assert list(layer.gdf["class_code"]) == ["0101", "0103", "0103"]  # the code wins over a contradicting name
+    assert any("1 个图斑缺地类编码" in f for f in layer.findings)
+    assert any("0103≠水田" in f for f in layer.findings)
+
+
+def test_zipped_shapefile_and_geoparquet_layers(tmp_path):
+    g = frame([sq(0, 0), sq(2, 0)], 级别=["一级", "二级"])
+    g.to_file(tmp_path / "ws.shp", encoding="utf-8")
+    z = tmp_path / "ws.zip"
+    with zipfile.ZipFile(z, "w") as zf:
+        for p in sorted(tmp_path.glob("ws.*")):
+            if p != z:
+                zf.write(p, p.name)
+    g.to_parquet(tmp_path / "ws.parquet")
+    for path in (z, tmp_path / "ws.parquet"):
+        layer = load_controls({"water_source": path})["water_source"]
+        assert list(layer.gdf["level"]) == ["first", "second"], path.name
+
+
 def test_unknown_codes_are_listed_with_their_area():
     a = sq(0, 0, 1, 1)      # 100 ha, code 9999
     b = sq(3, 0, 2, 1)      # 200 ha, code 0199
