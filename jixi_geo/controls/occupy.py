@@ -132,7 +132,9 @@ def _flatten(geoms: np.ndarray) -> tuple[np.ndarray, float]:
         earlier[k] = shapely.union_all(geoms[b[starts[k]:ends[k]]])
     out = geoms.copy()
     out[owners] = shapely.difference(geoms[owners], earlier)
-    lost = float(np.sum(ellipsoidal_area(geoms[owners])) - np.sum(ellipsoidal_area(out[owners])))
+    after = out[owners]
+    after = after[~shapely.is_empty(after)]  # wholly covered by earlier polygons: nothing left
+    lost = float(np.sum(ellipsoidal_area(geoms[owners])) - np.sum(ellipsoidal_area(after)))
     return out, max(lost, 0.0)
 
 
@@ -221,7 +223,7 @@ def _pieces(sites: np.ndarray, dims: np.ndarray, site_area: np.ndarray, site_len
         cut = ext[~whole]
         if len(cut):
             geom = shapely.intersection(sites[s[cut]], pz.tiles[t[cut]])
-            dc = dims[s[cut]]
+            dc = np.where(shapely.is_empty(geom), -1, dims[s[cut]])  # empty: measures stay 0
             m2[cut[dc == 2]] = ellipsoidal_area(geom[dc == 2])
             ln[cut[dc == 1]] = ellipsoidal_length(geom[dc == 1])
     out = pd.DataFrame({"site": s.astype(np.int64), "piece": pz.tile_zone[t], "m2": m2, "len_m": ln})
