@@ -202,7 +202,7 @@ def check_file(src, out, *, chunksize: int = CHUNK_SITES, resume: bool = True, p
     options.update({k: v for k, v in {**read.given(), "method": method}.items()
                     if k not in options and v != "fast"})
     if ctl is not None:
-        options["controls"] = {r["role"]: r["sha256"] for r in controls_attrs(ctl)}
+        options["controls"] = "; ".join(f"{r['role']}={r['sha256']}" for r in controls_attrs(ctl))
     ident = {"source": str(src.resolve()), "source_sha256": file_sha256(src), "options": options}
     mpath = out / "_manifest.json"
     done: list[int] = []

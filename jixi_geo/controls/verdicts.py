@@ -32,8 +32,9 @@ from .layers import Controls
 from .occupy import Occupation, control_sha256, prepare_control
 from .rules import line_rule
 
-__all__ = ["LineResult", "line_results", "control_columns", "overall_verdict", "reason_sentences",
-           "controls_attrs", "detail_rows", "role_info", "term", "HA_TO_MU", "DETAIL_COLUMNS"]
+__all__ = ["LineResult", "ClassResult", "line_results", "class_results", "control_columns", "overall_verdict",
+           "reason_sentences", "append_reasons", "controls_attrs", "detail_rows", "measure", "with_controls",
+           "role_info", "term", "RELATIONS", "HA_TO_MU", "DETAIL_COLUMNS"]
 
 #: 亩 per hectare (1 公顷 = 15 亩).
 HA_TO_MU = 15.0
@@ -107,7 +108,7 @@ def line_results(occ: Occupation, *, dims: np.ndarray, site_area: np.ndarray, si
     present[site, rank] = True
     tot_a, tot_l = m2.sum(axis=1), ln.sum(axis=1)
     tol = float(tolerance_ha) * 1e4
-    poly, line, point = dims == 2, dims == 1, dims == 0
+    poly, line = dims == 2, dims == 1
     area = np.nan_to_num(site_area)
     length = np.nan_to_num(site_len)
     inside = np.where(poly, (tot_a >= area * (1 - WHOLE_SITE_REL_TOL)) | ((tot_a >= tol) & (area - tot_a < tol)),
@@ -115,8 +116,9 @@ def line_results(occ: Occupation, *, dims: np.ndarray, site_area: np.ndarray, si
                                present.any(axis=1)))
     partly = ~inside & np.where(poly, tot_a >= tol, np.where(line, tot_l > 0, False))
     relation = np.where(inside, 0, np.where(partly, 1, 2))
-    counted = np.where(poly[:, None], m2 >= tol, np.where(line[:, None], ln > 0, present))
-    counted |= poly[:, None] & ~counted.any(axis=1)[:, None] & (m2 > 0)  # split over levels, each a sliver
+    counted = np.asarray(np.where(poly[:, None], m2 >= tol, np.where(line[:, None], ln > 0, present)), dtype=bool)
+    none_counted = ~np.asarray(counted.any(axis=1), dtype=bool)
+    counted |= poly[:, None] & none_counted[:, None] & (m2 > 0)  # split over levels, each a sliver
     counted &= (relation != 2)[:, None]
     first = np.where(counted.any(axis=1), counted.argmax(axis=1), -1)
     level_keys = np.array(list(levels) + ["", ""], dtype=object)  # -1 -> ""
