@@ -288,7 +288,8 @@ def check_sites_detail(sites, *, activity: str | None = None, zones: gpd.GeoData
     rows["site"] = rows["site"].astype(int)
     rows["zone"] = rows["zone"].astype(int)
     if ctl is not None:
-        _, site_area_c, site_len_c, lines, classes = measure(geoms, ctl, acts=acts, tolerance_ha=float(tolerance_ha))
+        _, site_area_c, site_len_c, lines, classes, _ = measure(geoms, ctl, acts=acts,
+                                                                tolerance_ha=float(tolerance_ha))
         occ_rows = detail_rows(lines, classes, dims=dims, site_area=site_area_c, site_len=site_len_c)
     special = {"NEAR": NEAR_RULE}
     get = lambda r, k: (special.get(r) or rules_by_id[r])[k]  # noqa: E731

@@ -34,7 +34,7 @@ import pandas as pd
 import shapely
 
 from .. import _cache
-from .._kernels import ellipsoidal_area, ellipsoidal_length
+from .._kernels import MAX_WORKERS, ellipsoidal_area, ellipsoidal_length
 from .._zones import TILE_M, PreparedZones, thread_tiles, tile
 from ..crs import ANALYSIS_CRS
 from ..rules import read_rule_file
@@ -65,6 +65,7 @@ class PreparedControl:
     levels: tuple[str, ...]
     overlap_m2: float
     has_black_soil: bool
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -92,7 +93,35 @@ def role_levels(role: str) -> tuple[str, ...]:
 
 
 def control_sha256(gdf: gpd.GeoDataFrame) -> str:
-    """Checksum of a control layer's geometry, CRS and the attributes that decide what is measured."""
+    """Checksum of a control layer's geometry, CRS and the attributes that decide what is measured.
+
+    Remembered for the frame object itself together with a cheap fingerprint (rows,
+    bounds, hashed attributes): the same, unchanged frame is not hashed again.
+    """
+    finger = _fingerprint(gdf)
+    with _LOCK:
+        seen = _SHA_BY_FRAME.get(id(gdf))
+    if seen is not None and seen[0] is gdf and seen[1] == finger:
+        return seen[2]
+    sha = _sha256(gdf)
+    with _LOCK:
+        if len(_SHA_BY_FRAME) >= 32:
+            _SHA_BY_FRAME.clear()
+        _SHA_BY_FRAME[id(gdf)] = (gdf, finger, sha)
+    return sha
+
+
+_SHA_BY_FRAME: dict[int, tuple[gpd.GeoDataFrame, tuple, str]] = {}
+
+
+def _fingerprint(gdf: gpd.GeoDataFrame) -> tuple:
+    cols = [c for c in _KEY_COLUMNS if c in gdf.columns]
+    attrs = int(pd.util.hash_pandas_object(gdf[cols].astype(str), index=False).sum()) if cols else 0
+    bounds = shapely.bounds(np.asarray(gdf.geometry.values))
+    return (len(gdf), str(gdf.crs), tuple(cols), attrs, float(np.nansum(bounds)), float(np.nansum(bounds[:, ::2])))
+
+
+def _sha256(gdf: gpd.GeoDataFrame) -> str:
     h = hashlib.sha256(gdf.crs.to_string().encode() if gdf.crs else b"none")
     for col in _KEY_COLUMNS:
         if col in gdf.columns:
@@ -183,7 +212,7 @@ def prepare_control(layer: ControlLayer, *, tile_m: float = TILE_M) -> PreparedC
                               else np.zeros(len(feature), dtype=bool))
     frame = gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries(pieces, crs=ANALYSIS_CRS), crs=ANALYSIS_CRS)
     pz = PreparedZones(frame, pieces, tiles, owner, shapely.STRtree(tiles), f"{layer.role}:{sha}")
-    prepared = PreparedControl(layer.role, pz, levels, float(overlap), has_black)
+    prepared = PreparedControl(layer.role, pz, levels, float(overlap), has_black, sha)
     with _LOCK:
         _CACHE[key] = prepared
     return prepared
@@ -215,14 +244,20 @@ def _pieces(sites: np.ndarray, dims: np.ndarray, site_area: np.ndarray, site_len
     ln = np.zeros(len(s))
     ext = np.flatnonzero(dims[s] > 0)
     if len(ext):
-        whole = shapely.contains_properly(thread_tiles(pz)[t[ext]], sites[s[ext]])
+        # a site can lie wholly inside a tile only if its box does: the prepared test runs on those alone
+        sb, tb = shapely.bounds(sites[s[ext]]), _tile_bounds(pz)[t[ext]]
+        boxed = np.flatnonzero((sb[:, 0] > tb[:, 0]) & (sb[:, 1] > tb[:, 1]) & (sb[:, 2] < tb[:, 2])
+                               & (sb[:, 3] < tb[:, 3]))
+        whole = np.zeros(len(ext), dtype=bool)
+        if len(boxed):
+            whole[boxed] = shapely.contains_properly(thread_tiles(pz)[t[ext[boxed]]], sites[s[ext[boxed]]])
         d = dims[s[ext]]
         # a site wholly inside one tile occupies all of itself there: no intersection
         m2[ext] = np.where(whole & (d == 2), site_area[s[ext]], 0.0)
         ln[ext] = np.where(whole & (d == 1), site_len[s[ext]], 0.0)
         cut = ext[~whole]
         if len(cut):
-            geom = shapely.intersection(sites[s[cut]], pz.tiles[t[cut]])
+            geom = _intersection(sites[s[cut]], pz.tiles[t[cut]])
             dc = np.where(shapely.is_empty(geom), -1, dims[s[cut]])  # empty: measures stay 0
             m2[cut[dc == 2]] = ellipsoidal_area(geom[dc == 2])
             ln[cut[dc == 1]] = ellipsoidal_length(geom[dc == 1])
@@ -232,8 +267,41 @@ def _pieces(sites: np.ndarray, dims: np.ndarray, site_area: np.ndarray, site_len
     return out[(d == 0) | (out["m2"].to_numpy() > 0) | (out["len_m"].to_numpy() > 0)].reset_index(drop=True)
 
 
+_BOUNDS: dict[str, np.ndarray] = {}
+
+
+def _tile_bounds(pz: PreparedZones) -> np.ndarray:
+    """The tiles' bounds (n, 4), computed once per prepared layer."""
+    with _LOCK:
+        b = _BOUNDS.get(pz.sha256)
+    if b is None or len(b) != len(pz.tiles):
+        b = shapely.bounds(pz.tiles)
+        with _LOCK:
+            _BOUNDS[pz.sha256] = b
+    return b
+
+
+#: Intersections of at least this many (site, tile) pairs are split over threads (shapely releases the GIL).
+PARALLEL_MIN_PAIRS = 10_000
+
+
+def _intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """``shapely.intersection(a, b)``, over the available cores for long inputs; identical results."""
+    import os
+    from concurrent.futures import ThreadPoolExecutor
+
+    workers = min(os.cpu_count() or 1, MAX_WORKERS)
+    if workers < 2 or len(a) < PARALLEL_MIN_PAIRS:
+        return shapely.intersection(a, b)
+    cuts = np.linspace(0, len(a), workers + 1).astype(int)
+    with ThreadPoolExecutor(workers) as ex:
+        parts = list(ex.map(lambda k: shapely.intersection(a[cuts[k]:cuts[k + 1]], b[cuts[k]:cuts[k + 1]]),
+                            range(workers)))
+    return np.concatenate(parts)
+
+
 def occupy(sites: np.ndarray, controls: Controls, *, dims: np.ndarray, site_area: np.ndarray,
-           site_len: np.ndarray) -> dict[str, Occupation]:
+           site_len: np.ndarray, prepared: dict[str, PreparedControl] | None = None) -> dict[str, Occupation]:
     """What each site occupies of each control layer, by role.
 
     Parameters
@@ -245,6 +313,8 @@ def occupy(sites: np.ndarray, controls: Controls, *, dims: np.ndarray, site_area
     dims, site_area, site_len : numpy.ndarray
         Each site's dimension, ellipsoidal area (m², polygons) and length (m, lines), as
         :func:`jixi_geo.measures.site_measures` gives them.
+    prepared : dict, optional
+        The layers already prepared by :func:`prepare_control`, by role.
 
     Returns
     -------
@@ -255,7 +325,7 @@ def occupy(sites: np.ndarray, controls: Controls, *, dims: np.ndarray, site_area
     """
     out: dict[str, Occupation] = {}
     for role in controls.roles:
-        pc = prepare_control(controls[role])
+        pc = prepared[role] if prepared is not None and role in prepared else prepare_control(controls[role])
         p = _pieces(sites, dims, site_area, site_len, pc)
         z = pc.pz.zones
         p["level_rank"] = z["level_rank"].to_numpy()[p["piece"].to_numpy()]

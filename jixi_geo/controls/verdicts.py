@@ -29,7 +29,7 @@ from ..measures import WHOLE_SITE_REL_TOL
 from ..rules import read_rule_file
 from .codes import class_info
 from .layers import Controls
-from .occupy import Occupation, control_sha256, prepare_control
+from .occupy import Occupation, PreparedControl, prepare_control
 from .rules import line_rule
 
 __all__ = ["LineResult", "ClassResult", "line_results", "class_results", "control_columns", "overall_verdict",
@@ -44,24 +44,28 @@ DETAIL_COLUMNS = ["role", "level", "land_class_code", "land_class_zh", "land_cla
 
 
 @cache
-def _roles() -> pd.DataFrame:
-    return read_rule_file("control_roles.csv").set_index("role")
+def _roles() -> dict[str, dict]:
+    return {r["role"]: r for r in read_rule_file("control_roles.csv").to_dict("records")}
 
 
 def role_info(role: str) -> dict:
     """The row of ``role`` in ``control_roles.csv`` (``name_zh``, ``name_en``, ``prefix``, ``kind`` …)."""
-    return dict(_roles().loc[role])
+    return dict(_roles()[role])
 
 
 @cache
-def _terms() -> pd.DataFrame:
-    return read_rule_file("control_terms.csv").set_index("term")
+def _terms() -> dict[str, tuple[str, str]]:
+    return {r["term"]: (r["zh"], r["en"]) for r in read_rule_file("control_terms.csv").to_dict("records")}
 
 
 def term(key: str) -> tuple[str, str]:
     """``(中文, English)`` of a term of ``control_terms.csv`` (relations, ``unclassified``, ``occupies``)."""
-    row = _terms().loc[key]
-    return str(row["zh"]), str(row["en"])
+    return _terms()[key]
+
+
+def _known_codes(codes) -> dict:
+    """Registry row (or ``{}``) of each distinct code."""
+    return {c: class_info(c) or {} for c in pd.unique(np.asarray(codes, dtype=object))}
 
 
 RELATIONS = ("inside", "partly", "outside")
@@ -152,8 +156,9 @@ def class_results(occ: Occupation, *, dims: np.ndarray, site_area: np.ndarray,
     """Land-class areas per polygon site; unknown codes and the uncovered part as one unclassified row."""
     c = occ.classes if occ.classes is not None else pd.DataFrame(
         {"site": [], "class_code": [], "class_known": [], "m2": [], "black_m2": []})
-    known = c["class_known"].to_numpy(dtype=bool) & np.array(
-        [class_info(v) is not None for v in c["class_code"]], dtype=bool)
+    reg = _known_codes(c["class_code"])
+    in_registry = {k for k, v in reg.items() if v}
+    known = c["class_known"].to_numpy(dtype=bool) & c["class_code"].isin(in_registry).to_numpy()
     kn = c[known]
     poly = np.flatnonzero(dims == 2)
     covered = np.zeros(len(dims))
@@ -174,9 +179,10 @@ def _class_sums(cr: ClassResult, n: int, dims: np.ndarray) -> dict[str, np.ndarr
     """Per site, hectares of 耕地 (and 水田/水浇地/旱地), 黑土耕地 and unclassified; NaN for non-polygons."""
     t = cr.table
     site = t["site"].to_numpy(dtype=np.int64)
-    info = {code: class_info(code) or {} for code in pd.unique(t["class_code"])}
-    group = np.array([info[c].get("group", "") for c in t["class_code"]], dtype=object)
-    cult = np.array([info[c].get("cultivated", "") for c in t["class_code"]], dtype=object)
+    codes, uniq = pd.factorize(t["class_code"].astype(object))
+    info = _known_codes(uniq)
+    group = np.array([info[c].get("group", "") for c in uniq] or [""], dtype=object)[codes]
+    cult = np.array([info[c].get("cultivated", "") for c in uniq] or [""], dtype=object)[codes]
     ha = t["m2"].to_numpy() / 1e4
     poly = dims == 2
     out = {}
@@ -276,15 +282,15 @@ def append_reasons(reasons: pd.Categorical, lines: list[LineResult], *, dims: np
     return pd.Categorical.from_codes(inverse.ravel(), categories=pd.Index(texts, dtype="str"))
 
 
-def controls_attrs(controls: Controls) -> list[dict]:
+def controls_attrs(controls: Controls, prepared: dict[str, PreparedControl] | None = None) -> list[dict]:
     """``result.attrs["controls"]``: one dict per role given, in role order."""
     out = []
     for role in controls.roles:
         layer = controls[role]
         info = role_info(role)
-        pc = prepare_control(layer)
+        pc = prepared[role] if prepared is not None else prepare_control(layer)
         out.append({"role": role, "name_zh": info["name_zh"], "name_en": info["name_en"], "source": layer.source,
-                    "sha256": layer.sha256 or control_sha256(layer.gdf), "year": layer.year,
+                    "sha256": layer.sha256 or pc.sha256, "year": layer.year,
                     "synthetic": bool(layer.synthetic), "features": int(len(layer.gdf)), "layer": layer.layer,
                     "crs": layer.crs, "findings": list(layer.findings),
                     "overlap_ha": round(pc.overlap_m2 / 1e4, 6)})
@@ -318,7 +324,7 @@ def detail_rows(lines: list[LineResult], classes: ClassResult | None, *, dims: n
         t = classes.table
         s = t["site"].to_numpy(dtype=np.int64)
         un = term("unclassified")
-        info = {c: class_info(c) or {} for c in pd.unique(t["class_code"])}
+        info = _known_codes(t["class_code"])
         codes = t["class_code"].to_numpy(dtype=object)
         ha = t["m2"].to_numpy() / 1e4
         lc = role_info("landcover")
@@ -340,22 +346,23 @@ def detail_rows(lines: list[LineResult], classes: ClassResult | None, *, dims: n
 def measure(geoms: np.ndarray, controls: Controls, *, acts: tuple[np.ndarray, list[str]], tolerance_ha: float):
     """Occupation, line results and land classes of the sites (EPSG:4553 geometries).
 
-    Returns ``(dims, site_area, site_len, lines, classes)``: the site measures, a
-    :class:`LineResult` per line role given (role order) and the :class:`ClassResult`
-    of the land cover (None without one).
+    Returns ``(dims, site_area, site_len, lines, classes, prepared)``: the site measures, a
+    :class:`LineResult` per line role given (role order), the :class:`ClassResult`
+    of the land cover (None without one) and the prepared layers by role.
     """
     from ..measures import site_measures
     from .occupy import occupy
 
     dims, site_area, site_len = site_measures(geoms)
-    occ = occupy(geoms, controls, dims=dims, site_area=site_area, site_len=site_len)
+    prepared = {role: prepare_control(controls[role]) for role in controls.roles}
+    occ = occupy(geoms, controls, dims=dims, site_area=site_area, site_len=site_len, prepared=prepared)
     lines = [line_results(o, dims=dims, site_area=site_area, site_len=site_len, acts=acts,
                           tolerance_ha=tolerance_ha) for role, o in occ.items() if role != "landcover"]
     classes = None
     if "landcover" in occ:
-        pc = prepare_control(controls["landcover"])
-        classes = class_results(occ["landcover"], dims=dims, site_area=site_area, has_black_soil=pc.has_black_soil)
-    return dims, site_area, site_len, lines, classes
+        classes = class_results(occ["landcover"], dims=dims, site_area=site_area,
+                                has_black_soil=prepared["landcover"].has_black_soil)
+    return dims, site_area, site_len, lines, classes, prepared
 
 
 def with_controls(result, geoms: np.ndarray, controls: Controls, *, acts: tuple[np.ndarray, list[str]],
@@ -366,7 +373,7 @@ def with_controls(result, geoms: np.ndarray, controls: Controls, *, acts: tuple[
     ``eco_verdict``/``eco_verdict_zh``; ``attrs["controls"]`` describes the layers.
     """
     n = len(result)
-    dims, _, _, lines, classes = measure(geoms, controls, acts=acts, tolerance_ha=tolerance_ha)
+    dims, _, _, lines, classes, prepared = measure(geoms, controls, acts=acts, tolerance_ha=tolerance_ha)
     eco = pd.Categorical(result["verdict"].array)
     eco_rank = np.array([R.VERDICT_RANK[v] for v in eco.categories], dtype=np.int64)[eco.codes]
     overall = overall_verdict(eco_rank, lines)
@@ -384,5 +391,5 @@ def with_controls(result, geoms: np.ndarray, controls: Controls, *, acts: tuple[
     order = [c for c in out.columns if c != geom and c not in cols] + list(cols) + [geom]
     out = gpd.GeoDataFrame(pd.concat([out.drop(columns=[c for c in cols if c in out.columns]), added], axis=1)[order],
                            geometry=geom, crs=result.crs)
-    out.attrs = {**result.attrs, "controls": controls_attrs(controls)}
+    out.attrs = {**result.attrs, "controls": controls_attrs(controls, prepared)}
     return out
