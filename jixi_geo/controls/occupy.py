@@ -34,10 +34,11 @@ import pandas as pd
 import shapely
 
 from .. import _cache
-from .._kernels import MAX_WORKERS, ellipsoidal_area, ellipsoidal_length
+from .._kernels import MAX_WORKERS, area_on_ellipsoid, ellipsoidal_area, ellipsoidal_length
 from .._zones import TILE_M, PreparedZones, thread_tiles, tile
 from ..crs import ANALYSIS_CRS
 from ..rules import read_rule_file
+from .clip import clip_area, convex_windows, eligible_subjects
 from .layers import ControlLayer, Controls
 
 __all__ = ["PreparedControl", "Occupation", "prepare_control", "occupy", "role_levels", "control_sha256"]
@@ -236,13 +237,23 @@ def _unpack(a: dict):
 
 
 def _pieces(sites: np.ndarray, dims: np.ndarray, site_area: np.ndarray, site_len: np.ndarray,
-            pc: PreparedControl) -> pd.DataFrame:
-    """(site, piece, m2, len_m) of every site and piece it occupies (positive measure; points: in it)."""
+            pc: PreparedControl, windows: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame:
+    """(site, piece, m2, len_m) of every site and piece it occupies (positive measure; points: in it).
+
+    Pairs of a convex polygon site (``windows``: which sites are, and their hulls) and a
+    simple tile are measured by :func:`jixi_geo.controls.clip.clip_area`; the others by
+    GEOS, after the test whether the site lies wholly inside the tile.
+    """
     pz = pc.pz
     s, t = pz.tree.query(sites, predicate="intersects")
     m2 = np.zeros(len(s))
     ln = np.zeros(len(s))
-    ext = np.flatnonzero(dims[s] > 0)
+    convex, hull = windows
+    fast = np.flatnonzero(convex[s] & _simple_tiles(pz)[t])
+    if len(fast):
+        a, cx = clip_area(pz.tiles[t[fast]], hull[s[fast]])
+        m2[fast] = np.where(a > 0, area_on_ellipsoid(a, np.nan_to_num(cx)), 0.0)
+    ext = np.flatnonzero((dims[s] > 0) & ~(convex[s] & _simple_tiles(pz)[t]))
     if len(ext):
         # a site can lie wholly inside a tile only if its box does: the prepared test runs on those alone
         sb, tb = shapely.bounds(sites[s[ext]]), _tile_bounds(pz)[t[ext]]
@@ -268,6 +279,18 @@ def _pieces(sites: np.ndarray, dims: np.ndarray, site_area: np.ndarray, site_len
 
 
 _BOUNDS: dict[str, np.ndarray] = {}
+_SIMPLE: dict[str, np.ndarray] = {}
+
+
+def _simple_tiles(pz: PreparedZones) -> np.ndarray:
+    """Which tiles :func:`jixi_geo.controls.clip.clip_area` can measure, computed once per prepared layer."""
+    with _LOCK:
+        ok = _SIMPLE.get(pz.sha256)
+    if ok is None or len(ok) != len(pz.tiles):
+        ok = eligible_subjects(pz.tiles)
+        with _LOCK:
+            _SIMPLE[pz.sha256] = ok
+    return ok
 
 
 def _tile_bounds(pz: PreparedZones) -> np.ndarray:
@@ -324,9 +347,13 @@ def occupy(sites: np.ndarray, controls: Controls, *, dims: np.ndarray, site_area
         ``site, class_code, class_known, m2, black_m2`` for polygon sites.
     """
     out: dict[str, Occupation] = {}
+    poly = np.flatnonzero(dims == 2)
+    convex = np.zeros(len(sites), dtype=bool)
+    hull = np.empty(len(sites), dtype=object)
+    convex[poly], hull[poly] = convex_windows(sites[poly])
     for role in controls.roles:
         pc = prepared[role] if prepared is not None and role in prepared else prepare_control(controls[role])
-        p = _pieces(sites, dims, site_area, site_len, pc)
+        p = _pieces(sites, dims, site_area, site_len, pc, (convex, hull))
         z = pc.pz.zones
         p["level_rank"] = z["level_rank"].to_numpy()[p["piece"].to_numpy()]
         lines = p.groupby(["site", "level_rank"], sort=True, as_index=False)[["m2", "len_m"]].sum()
