@@ -278,3 +278,47 @@ def test_prepared_layers_are_cached_by_content():
     assert b is not a and list(b.pz.zones["class_code"]) == ["0103"]
     r = check_sites(sites([SITE]), controls={"landcover": other}).iloc[0]
     assert r["dryland_ha"] > 0 and r["paddy_ha"] == 0
+
+
+def test_convex_clip_matches_geos():
+    """The NumPy clip of convex sites (Sutherland–Hodgman) against shapely.intersection, the yardstick."""
+    from jixi_geo.controls.clip import clip_area, convex_windows, eligible_subjects
+
+    rng = np.random.default_rng(7)
+    n = 3000
+    c = rng.uniform(0, 800, (n, 2)) + [X0, Y0]
+    pts = rng.normal(size=(n, 6, 2)) * rng.uniform(20, 300, n)[:, None, None] + c[:, None, :]
+    windows = shapely.convex_hull(shapely.multipoints(pts))
+    ang = np.sort(rng.uniform(0, 2 * np.pi, (n, 9)), axis=1)
+    r = rng.uniform(50, 400, (n, 9))
+    s = rng.uniform(0, 800, (n, 2)) + [X0, Y0]
+    ring = np.stack([s[:, :1] + r * np.cos(ang), s[:, 1:] + r * np.sin(ang)], -1)
+    subjects = shapely.polygons(np.concatenate([ring, ring[:, :1]], 1))  # star-shaped: mostly concave
+    subjects = np.where(rng.random(n) < 0.5, subjects, shapely.reverse(subjects))  # both orientations
+    ok, hull = convex_windows(windows)
+    sel = ok & eligible_subjects(subjects) & shapely.is_valid(subjects)
+    assert sel.sum() > 2500
+    area, cx = clip_area(subjects[sel], hull[sel])
+    want = shapely.intersection(subjects[sel], windows[sel])
+    np.testing.assert_allclose(area, shapely.area(want), rtol=1e-9, atol=1e-6)
+    some = shapely.area(want) > 1
+    assert some.sum() > 500 and (shapely.area(want) == 0).sum() > 100  # both cases are exercised
+    np.testing.assert_allclose(cx[some], shapely.get_x(shapely.centroid(want[some])), atol=1e-6)
+    # concave sites are not windows
+    concave = shapely.Polygon([(0, 0), (10, 0), (10, 10), (5, 2), (0, 10)])
+    assert not convex_windows(np.array([concave]))[0][0]
+
+
+def test_prepared_layers_survive_the_disk_cache():
+    from jixi_geo.controls.occupy import clear_memory_cache
+
+    lc = layer([box(X0 - 50, Y0 - 50, X0 + 80, Y0 + 250), box(X0 + 60, Y0 - 50, X0 + 300, Y0 + 250)],
+               codes=["0101", "0103"])
+    s = sites([SITE, shapely.Polygon([(X0, Y0), (X0 + 150, Y0), (X0 + 150, Y0 + 150), (X0 + 75, Y0 + 20),
+                                      (X0, Y0 + 150)])])  # a convex and a concave site
+    first = check_sites(s, controls={"landcover": lc})
+    clear_memory_cache()
+    again = check_sites(s, controls={"landcover": lc})
+    cols = ["paddy_ha", "dryland_ha", "unclassified_ha", "cultivated_ha"]
+    pd.testing.assert_frame_equal(first[cols], again[cols])
+    assert again["paddy_ha"].iloc[0] == pytest.approx(geod_m2(box(X0, Y0, X0 + 80, Y0 + 200)) / 1e4, rel=1e-3)

@@ -14,4 +14,4 @@ t=time.perf_counter(); jg.check_sites(sites, controls=ctl); print("first", time.
 pr = cProfile.Profile(); pr.enable()
 t=time.perf_counter(); jg.check_sites(sites, controls=ctl); print("warm", time.perf_counter()-t)
 pr.disable()
-pstats.Stats(pr).sort_stats("tottime").print_stats(30)
+pstats.Stats(pr).sort_stats("cumulative").print_stats("jixi_geo", 30)

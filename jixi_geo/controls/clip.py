@@ -15,7 +15,7 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-__all__ = ["clip_area", "eligible_subjects", "convex_windows", "MAX_SUBJECT_VERTICES", "MAX_WINDOW_VERTICES"]
+__all__ = ["clip_area", "rings", "eligible_subjects", "convex_windows", "MAX_SUBJECT_VERTICES", "MAX_WINDOW_VERTICES"]
 
 #: Subjects with more ring vertices than this go through GEOS (padding cost grows with the widest ring).
 MAX_SUBJECT_VERTICES = 64
@@ -46,16 +46,25 @@ def convex_windows(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return ok, hull
 
 
-def _rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Exterior rings as a padded array (n, width, 2) without the closing vertex, and the vertex counts."""
+def rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Exterior rings, ragged: vertices without the closing one (m, 2), each ring's start and count."""
     xy, owner = shapely.get_coordinates(shapely.get_exterior_ring(geoms), return_index=True)
-    counts = np.bincount(owner, minlength=len(geoms)) - 1
-    start = np.r_[0, np.cumsum(counts + 1)[:-1]]
+    counts = np.bincount(owner, minlength=len(geoms)).astype(np.int64)  # with the closing vertex
+    start = np.cumsum(counts) - counts
+    keep = (np.arange(len(xy)) - np.repeat(start, counts)) < np.repeat(counts - 1, counts)
+    counts = np.maximum(counts - 1, 0)
+    return xy[keep], np.cumsum(counts) - counts, counts
+
+
+def _padded(ragged: tuple[np.ndarray, np.ndarray, np.ndarray], idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Rings ``idx`` of a ragged set as a padded array (len(idx), width, 2) and their counts."""
+    xy, start, count = ragged
+    counts = count[idx]
     width = max(int(counts.max()) if len(counts) else 0, 1)
-    out = np.zeros((len(geoms), width, 2))
-    pos = np.arange(len(xy)) - np.repeat(start, counts + 1)
-    keep = pos < np.repeat(counts, counts + 1)  # drop the closing vertex
-    out[owner[keep], pos[keep]] = xy[keep]
+    out = np.zeros((len(idx), width, 2))
+    row = np.repeat(np.arange(len(idx)), counts)
+    pos = np.arange(len(row)) - np.repeat(np.cumsum(counts) - counts, counts)
+    out[row, pos] = xy[np.repeat(start[idx], counts) + pos]
     return out, counts
 
 
@@ -65,43 +74,62 @@ def _next(counts: np.ndarray, width: int) -> np.ndarray:
 
 
 def _halfplane(ring: np.ndarray, counts: np.ndarray, a: np.ndarray, b: np.ndarray):
-    """Clip rings by the half-plane left of a→b (inclusive); returns the new padded rings and counts."""
+    """Clip rings by the half-plane left of a→b (inclusive); returns the new padded rings and counts.
+
+    Rings wholly inside are kept as they are, rings wholly outside emptied; only the
+    rings the edge's line crosses are cut.
+    """
     n, width, _ = ring.shape
-    rows = np.arange(n)[:, None]
     valid = np.arange(width)[None, :] < counts[:, None]
-    s = ring
-    e = ring[rows, _next(counts, width)]
     d = b - a
-    side_s = d[:, None, 0] * (s[..., 1] - a[:, None, 1]) - d[:, None, 1] * (s[..., 0] - a[:, None, 0])
-    side_e = d[:, None, 0] * (e[..., 1] - a[:, None, 1]) - d[:, None, 1] * (e[..., 0] - a[:, None, 0])
-    in_s, in_e = side_s >= 0, side_e >= 0
-    cross = valid & (in_s != in_e)
+    side = d[:, None, 0] * (ring[..., 1] - a[:, None, 1]) - d[:, None, 1] * (ring[..., 0] - a[:, None, 0])
+    inside = side >= 0
+    all_in = (inside | ~valid).all(axis=1)
+    none_in = ~(inside & valid).any(axis=1)
+    counts = np.where(none_in, 0, counts)
+    mix = np.flatnonzero(~all_in & ~none_in)
+    if len(mix) == 0:
+        return ring, counts
+    m = len(mix)
+    rows = np.arange(m)[:, None]
+    nxt = _next(counts[mix], width)
+    s, side_s, in_s, ok = ring[mix], side[mix], inside[mix], valid[mix]
+    e, side_e = s[rows, nxt], side_s[rows, nxt]
+    in_e = side_e >= 0
+    cross = ok & (in_s != in_e)
     with np.errstate(invalid="ignore", divide="ignore"):
         t = np.where(cross, side_s / (side_s - side_e), 0.0)
-    inter = s + (e - s) * t[..., None]
-    pts = np.stack([inter, e], axis=2).reshape(n, 2 * width, 2)
-    emit = np.stack([cross, valid & in_e], axis=2).reshape(n, 2 * width)
+    pts = np.stack([s + (e - s) * t[..., None], e], axis=2).reshape(m, 2 * width, 2)
+    emit = np.stack([cross, ok & in_e], axis=2).reshape(m, 2 * width)
     pos = np.cumsum(emit, axis=1) - 1  # each emitted point's place in the new ring
     new_counts = pos[:, -1] + 1
-    new_width = max(int(new_counts.max()) if n else 0, 1)
-    out = np.zeros((n, new_width, 2))
+    new_width = max(int(new_counts.max()), width)
+    if new_width > width:
+        ring = np.concatenate([ring, np.zeros((n, new_width - width, 2))], axis=1)
     r, c = np.nonzero(emit)
-    out[r, pos[r, c]] = pts[r, c]
-    return out, new_counts
+    ring[mix[r], pos[r, c]] = pts[r, c]
+    counts[mix] = new_counts
+    return ring, counts
 
 
-def clip_area(subjects: np.ndarray, windows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def clip_area(subjects, windows, subject_idx=None, window_idx=None) -> tuple[np.ndarray, np.ndarray]:
     """Planar area (m²) and centroid x (m) of ``subjects[i] ∩ windows[i]``, pair by pair.
 
     ``subjects``: simple polygons (:func:`eligible_subjects`); ``windows``: convex
-    polygons (the hulls of :func:`convex_windows`). Empty intersections: area 0,
-    centroid NaN.
+    polygons (the hulls of :func:`convex_windows`); either as geometries, or as the
+    ragged :func:`rings` of a set with the positions of the pairs (``subject_idx``,
+    ``window_idx``), so that rings are extracted once per set. Empty intersections:
+    area 0, centroid NaN.
     """
-    n = len(subjects)
+    if subject_idx is None:
+        subjects, subject_idx = rings(subjects), np.arange(len(subjects))
+    if window_idx is None:
+        windows, window_idx = rings(windows), np.arange(len(windows))
+    n = len(subject_idx)
     if n == 0:
         return np.zeros(0), np.zeros(0)
-    ring, counts = _rings(subjects)
-    win, wcounts = _rings(windows)
+    ring, counts = _padded(subjects, subject_idx)
+    win, wcounts = _padded(windows, window_idx)
     origin = win[:, 0, :].copy()  # local coordinates: no cancellation in the cross products
     ring = ring - origin[:, None, :]
     win = win - origin[:, None, :]

@@ -38,10 +38,11 @@ from .._kernels import MAX_WORKERS, area_on_ellipsoid, ellipsoidal_area, ellipso
 from .._zones import TILE_M, PreparedZones, thread_tiles, tile
 from ..crs import ANALYSIS_CRS
 from ..rules import read_rule_file
-from .clip import clip_area, convex_windows, eligible_subjects
+from .clip import clip_area, convex_windows, eligible_subjects, rings
 from .layers import ControlLayer, Controls
 
-__all__ = ["PreparedControl", "Occupation", "prepare_control", "occupy", "role_levels", "control_sha256"]
+__all__ = ["PreparedControl", "Occupation", "prepare_control", "occupy", "role_levels", "control_sha256",
+           "clear_memory_cache", "PARALLEL_MIN_PAIRS"]
 
 _CACHE: dict[str, PreparedControl] = {}
 _LOCK = threading.Lock()
@@ -67,6 +68,9 @@ class PreparedControl:
     overlap_m2: float
     has_black_soil: bool
     sha256: str
+    #: land cover: each piece's class key (int) into ``class_keys``, the distinct (class_code, class_known)
+    class_key: np.ndarray | None = None
+    class_keys: tuple[tuple[str, bool], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -115,9 +119,16 @@ def control_sha256(gdf: gpd.GeoDataFrame) -> str:
 _SHA_BY_FRAME: dict[int, tuple[gpd.GeoDataFrame, tuple, str]] = {}
 
 
+def clear_memory_cache() -> None:
+    """Forget the prepared layers held in memory (the disk cache of :mod:`jixi_geo._cache` stays)."""
+    with _LOCK:
+        for cache in (_CACHE, _SIMPLE, _BOUNDS, _SHA_BY_FRAME):
+            cache.clear()
+
+
 def _fingerprint(gdf: gpd.GeoDataFrame) -> tuple:
-    cols = [c for c in _KEY_COLUMNS if c in gdf.columns]
-    attrs = int(pd.util.hash_pandas_object(gdf[cols].astype(str), index=False).sum()) if cols else 0
+    cols = [c for c in _KEY_COLUMNS[1:] if c in gdf.columns]  # those that change what is measured
+    attrs = int(pd.util.hash_pandas_object(gdf[cols], index=False).sum()) if cols else 0
     bounds = shapely.bounds(np.asarray(gdf.geometry.values))
     return (len(gdf), str(gdf.crs), tuple(cols), attrs, float(np.nansum(bounds)), float(np.nansum(bounds[:, ::2])))
 
@@ -213,7 +224,11 @@ def prepare_control(layer: ControlLayer, *, tile_m: float = TILE_M) -> PreparedC
                               else np.zeros(len(feature), dtype=bool))
     frame = gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries(pieces, crs=ANALYSIS_CRS), crs=ANALYSIS_CRS)
     pz = PreparedZones(frame, pieces, tiles, owner, shapely.STRtree(tiles), f"{layer.role}:{sha}")
-    prepared = PreparedControl(layer.role, pz, levels, float(overlap), has_black, sha)
+    class_key, class_keys = None, ()
+    if layer.role == "landcover":
+        class_key, uniq = pd.factorize(pd.MultiIndex.from_arrays([cols["class_code"], cols["class_known"]]))
+        class_keys = tuple((str(c), bool(k)) for c, k in uniq)
+    prepared = PreparedControl(layer.role, pz, levels, float(overlap), has_black, sha, class_key, class_keys)
     with _LOCK:
         _CACHE[key] = prepared
     return prepared
@@ -237,10 +252,11 @@ def _unpack(a: dict):
 
 
 def _pieces(sites: np.ndarray, dims: np.ndarray, site_area: np.ndarray, site_len: np.ndarray,
-            pc: PreparedControl, windows: tuple[np.ndarray, np.ndarray]) -> pd.DataFrame:
+            pc: PreparedControl, windows: tuple) -> pd.DataFrame:
     """(site, piece, m2, len_m) of every site and piece it occupies (positive measure; points: in it).
 
-    Pairs of a convex polygon site (``windows``: which sites are, and their hulls) and a
+    Pairs of a convex polygon site (``windows``: which sites are, their hulls' rings and
+    each site's position in them) and a
     simple tile are measured by :func:`jixi_geo.controls.clip.clip_area`; the others by
     GEOS, after the test whether the site lies wholly inside the tile.
     """
@@ -248,12 +264,13 @@ def _pieces(sites: np.ndarray, dims: np.ndarray, site_area: np.ndarray, site_len
     s, t = pz.tree.query(sites, predicate="intersects")
     m2 = np.zeros(len(s))
     ln = np.zeros(len(s))
-    convex, hull = windows
-    fast = np.flatnonzero(convex[s] & _simple_tiles(pz)[t])
+    convex, hull_rings, hull_pos = windows
+    simple, tile_rings, tile_pos = _simple_tiles(pz)
+    fast = np.flatnonzero(convex[s] & simple[t])
     if len(fast):
-        a, cx = clip_area(pz.tiles[t[fast]], hull[s[fast]])
+        a, cx = clip_area(tile_rings, hull_rings, tile_pos[t[fast]], hull_pos[s[fast]])
         m2[fast] = np.where(a > 0, area_on_ellipsoid(a, np.nan_to_num(cx)), 0.0)
-    ext = np.flatnonzero((dims[s] > 0) & ~(convex[s] & _simple_tiles(pz)[t]))
+    ext = np.flatnonzero((dims[s] > 0) & ~(convex[s] & simple[t]))
     if len(ext):
         # a site can lie wholly inside a tile only if its box does: the prepared test runs on those alone
         sb, tb = shapely.bounds(sites[s[ext]]), _tile_bounds(pz)[t[ext]]
@@ -273,24 +290,29 @@ def _pieces(sites: np.ndarray, dims: np.ndarray, site_area: np.ndarray, site_len
             m2[cut[dc == 2]] = ellipsoidal_area(geom[dc == 2])
             ln[cut[dc == 1]] = ellipsoidal_length(geom[dc == 1])
     out = pd.DataFrame({"site": s.astype(np.int64), "piece": pz.tile_zone[t], "m2": m2, "len_m": ln})
-    out = out.groupby(["site", "piece"], sort=True, as_index=False).sum()
+    if len(pz.tiles) != len(pz.geoms):  # some pieces are cut into several tiles: add their parts up
+        out = out.groupby(["site", "piece"], sort=True, as_index=False).sum()
     d = dims[out["site"].to_numpy()]
     return out[(d == 0) | (out["m2"].to_numpy() > 0) | (out["len_m"].to_numpy() > 0)].reset_index(drop=True)
 
 
 _BOUNDS: dict[str, np.ndarray] = {}
-_SIMPLE: dict[str, np.ndarray] = {}
+_SIMPLE: dict[str, tuple] = {}
 
 
-def _simple_tiles(pz: PreparedZones) -> np.ndarray:
-    """Which tiles :func:`jixi_geo.controls.clip.clip_area` can measure, computed once per prepared layer."""
+def _simple_tiles(pz: PreparedZones) -> tuple[np.ndarray, tuple, np.ndarray]:
+    """Which tiles :func:`jixi_geo.controls.clip.clip_area` can measure, their rings and each tile's
+    position in them (-1: not measurable so); computed once per prepared layer."""
     with _LOCK:
-        ok = _SIMPLE.get(pz.sha256)
-    if ok is None or len(ok) != len(pz.tiles):
+        hit = _SIMPLE.get(pz.sha256)
+    if hit is None or len(hit[0]) != len(pz.tiles):
         ok = eligible_subjects(pz.tiles)
+        pos = np.full(len(ok), -1, dtype=np.int64)
+        pos[ok] = np.arange(int(ok.sum()))
+        hit = (ok, rings(pz.tiles[ok]), pos)
         with _LOCK:
-            _SIMPLE[pz.sha256] = ok
-    return ok
+            _SIMPLE[pz.sha256] = hit
+    return hit
 
 
 def _tile_bounds(pz: PreparedZones) -> np.ndarray:
@@ -351,9 +373,12 @@ def occupy(sites: np.ndarray, controls: Controls, *, dims: np.ndarray, site_area
     convex = np.zeros(len(sites), dtype=bool)
     hull = np.empty(len(sites), dtype=object)
     convex[poly], hull[poly] = convex_windows(sites[poly])
+    hull_pos = np.full(len(sites), -1, dtype=np.int64)
+    hull_pos[convex] = np.arange(int(convex.sum()))
+    windows = (convex, rings(hull[convex]), hull_pos)
     for role in controls.roles:
         pc = prepared[role] if prepared is not None and role in prepared else prepare_control(controls[role])
-        p = _pieces(sites, dims, site_area, site_len, pc, (convex, hull))
+        p = _pieces(sites, dims, site_area, site_len, pc, windows)
         z = pc.pz.zones
         p["level_rank"] = z["level_rank"].to_numpy()[p["piece"].to_numpy()]
         lines = p.groupby(["site", "level_rank"], sort=True, as_index=False)[["m2", "len_m"]].sum()
@@ -361,11 +386,16 @@ def occupy(sites: np.ndarray, controls: Controls, *, dims: np.ndarray, site_area
         if role == "landcover":
             poly = p[dims[p["site"].to_numpy()] == 2]
             piece = poly["piece"].to_numpy()
-            classes = pd.DataFrame({
-                "site": poly["site"].to_numpy(), "class_code": z["class_code"].to_numpy()[piece],
-                "class_known": z["class_known"].to_numpy()[piece], "m2": poly["m2"].to_numpy(),
-                "black_m2": np.where(z["black_soil"].to_numpy()[piece], poly["m2"].to_numpy(), 0.0)})
-            classes = classes.groupby(["site", "class_code", "class_known"], sort=True, as_index=False)[
-                ["m2", "black_m2"]].sum()
+            assert pc.class_key is not None
+            sums = pd.DataFrame({
+                "site": poly["site"].to_numpy(), "key": pc.class_key[piece], "m2": poly["m2"].to_numpy(),
+                "black_m2": np.where(z["black_soil"].to_numpy()[piece], poly["m2"].to_numpy(), 0.0)
+            }).groupby(["site", "key"], sort=True, as_index=False).sum()
+            key = sums["key"].to_numpy()
+            codes = np.array([c for c, _ in pc.class_keys] or [""], dtype=object)
+            known = np.array([k for _, k in pc.class_keys] or [False], dtype=bool)
+            classes = pd.DataFrame({"site": sums["site"].to_numpy(), "class_code": codes[key],
+                                    "class_known": known[key], "m2": sums["m2"].to_numpy(),
+                                    "black_m2": sums["black_m2"].to_numpy()})
         out[role] = Occupation(role, pc.levels, lines, classes)
     return out
