@@ -224,7 +224,8 @@ def prepare_control(layer: ControlLayer, *, tile_m: float = TILE_M) -> PreparedC
                               else np.zeros(len(feature), dtype=bool))
     frame = gpd.GeoDataFrame(cols, geometry=gpd.GeoSeries(pieces, crs=ANALYSIS_CRS), crs=ANALYSIS_CRS)
     pz = PreparedZones(frame, pieces, tiles, owner, shapely.STRtree(tiles), f"{layer.role}:{sha}")
-    class_key, class_keys = None, ()
+    class_key: np.ndarray | None = None
+    class_keys: tuple[tuple[str, bool], ...] = ()
     if layer.role == "landcover":
         class_key, uniq = pd.factorize(pd.MultiIndex.from_arrays([cols["class_code"], cols["class_known"]]))
         class_keys = tuple((str(c), bool(k)) for c, k in uniq)
