@@ -76,16 +76,17 @@ def _next(counts: np.ndarray, width: int) -> np.ndarray:
 def _halfplane(ring: np.ndarray, counts: np.ndarray, a: np.ndarray, b: np.ndarray):
     """Clip rings by the half-plane left of a→b (inclusive); returns the new padded rings and counts.
 
-    Rings wholly inside are kept as they are, rings wholly outside emptied; only the
-    rings the edge's line crosses are cut.
+    Rings wholly inside are kept as they are, rings with no vertex strictly inside
+    emptied (they keep no area); only the rings the edge's line crosses are cut.
     """
     n, width, _ = ring.shape
     valid = np.arange(width)[None, :] < counts[:, None]
     d = b - a
     side = d[:, None, 0] * (ring[..., 1] - a[:, None, 1]) - d[:, None, 1] * (ring[..., 0] - a[:, None, 0])
     inside = side >= 0
-    all_in = (inside | ~valid).all(axis=1)
-    none_in = ~(inside & valid).any(axis=1)
+    degenerate = (d == 0).all(axis=1)  # the padding edges of windows with fewer vertices: keep all
+    all_in = (inside | ~valid).all(axis=1) | degenerate
+    none_in = ~((side > 0) & valid).any(axis=1) & ~degenerate  # on or beyond the line: no area left
     counts = np.where(none_in, 0, counts)
     mix = np.flatnonzero(~all_in & ~none_in)
     if len(mix) == 0:
@@ -143,17 +144,27 @@ def clip_area(subjects, windows, subject_idx=None, window_idx=None) -> tuple[np.
         j = np.arange(win.shape[1])[None, :]
         rev = np.where(j < wcounts[:, None], wcounts[:, None] - 1 - j, j)
         win[flip] = win[np.flatnonzero(flip)[:, None], rev[flip]]
+    alive = np.arange(n)  # pairs whose intersection may still have an area
     for k in range(win.shape[1]):
-        active = k < wcounts
-        a = win[:, k]
-        b = win[np.arange(n), np.where(k + 1 < wcounts, k + 1, 0)]
-        b = np.where(active[:, None], b, a)  # a degenerate edge keeps everything
+        w, wc = win[alive], wcounts[alive]
+        a = w[:, k]
+        b = w[np.arange(len(alive)), np.where(k + 1 < wc, k + 1, 0)]
+        b = np.where((k < wc)[:, None], b, a)  # a degenerate edge keeps everything
         ring, counts = _halfplane(ring, counts, a, b)
-    width = ring.shape[1]
-    nxt = ring[rows, _next(counts, width)]
-    valid = np.arange(width)[None, :] < counts[:, None]
-    cr = np.where(valid, ring[..., 0] * nxt[..., 1] - nxt[..., 0] * ring[..., 1], 0.0)
-    area2 = cr.sum(axis=1)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        cx = ((ring[..., 0] + nxt[..., 0]) * cr).sum(axis=1) / (3 * area2)
-    return np.abs(area2) / 2, cx + origin[:, 0]
+        if (counts == 0).any():  # nothing left: area 0, no further edges
+            keep = counts > 0
+            ring, counts, alive = ring[keep], counts[keep], alive[keep]
+        if len(alive) == 0:
+            break
+    area = np.zeros(n)
+    cx = np.full(n, np.nan)
+    if len(alive):
+        width = ring.shape[1]
+        nxt = ring[np.arange(len(alive))[:, None], _next(counts, width)]
+        valid = np.arange(width)[None, :] < counts[:, None]
+        cr = np.where(valid, ring[..., 0] * nxt[..., 1] - nxt[..., 0] * ring[..., 1], 0.0)
+        area2 = cr.sum(axis=1)
+        area[alive] = np.abs(area2) / 2
+        with np.errstate(invalid="ignore", divide="ignore"):
+            cx[alive] = ((ring[..., 0] + nxt[..., 0]) * cr).sum(axis=1) / (3 * area2) + origin[alive, 0]
+    return area, cx

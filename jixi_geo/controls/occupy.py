@@ -150,15 +150,48 @@ def _level_rank(layer: ControlLayer, levels: tuple[str, ...]) -> np.ndarray:
     return np.array([pos.get(str(v), len(levels)) for v in layer.gdf["level"]], dtype=np.int64)
 
 
-def _flatten(geoms: np.ndarray) -> tuple[np.ndarray, float]:
-    """Each polygon minus every earlier one it overlaps (interiors meet): disjoint pieces, and the overlap (m²)."""
-    tree = shapely.STRtree(geoms)
-    a, b = tree.query(geoms, predicate="intersects")
+#: Polygons of one layer whose common area is below this (m², planar) do not overlap: the float noise of
+#: shared edges, and overlaps too small to change any area in the results.
+OVERLAP_MIN_M2 = 1e-6
+
+
+def _overlapping(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Pairs (a, b), b < a, of polygons whose interiors overlap (by more than :data:`OVERLAP_MIN_M2`).
+
+    Candidates come from the boxes; a pair with a convex member and a simple other is
+    measured by the NumPy clip (:mod:`.clip`), the others by GEOS (``intersects`` and
+    not ``touches``). In a mosaic, neighbours share edges only and are dropped.
+    """
+    a, b = shapely.STRtree(geoms).query(geoms)
     keep = b < a
     a, b = a[keep], b[keep]
-    if len(a):
-        inner = ~shapely.touches(geoms[a], geoms[b])  # neighbours in a mosaic share edges only
-        a, b = a[inner], b[inner]
+    if len(a) == 0:
+        return a, b
+    convex, hull = convex_windows(geoms)
+    simple = eligible_subjects(geoms)
+    win_a = convex[a] & simple[b]
+    use = win_a | (convex[b] & simple[a])
+    overlap = np.zeros(len(a), dtype=bool)
+    k = np.flatnonzero(use)
+    if len(k):
+        win, sub = np.where(win_a[k], a[k], b[k]), np.where(win_a[k], b[k], a[k])
+        wpos = np.full(len(geoms), -1, dtype=np.int64)
+        wpos[convex] = np.arange(int(convex.sum()))
+        spos = np.full(len(geoms), -1, dtype=np.int64)
+        spos[simple] = np.arange(int(simple.sum()))
+        area, _ = clip_area(rings(geoms[simple]), rings(hull[convex]), spos[sub], wpos[win])
+        overlap[k] = area > OVERLAP_MIN_M2
+    r = np.flatnonzero(~use)
+    if len(r):
+        ga, gb = geoms[a[r]], geoms[b[r]]
+        hit = shapely.intersects(ga, gb)
+        overlap[r[hit]] = ~shapely.touches(ga[hit], gb[hit])
+    return a[overlap], b[overlap]
+
+
+def _flatten(geoms: np.ndarray) -> tuple[np.ndarray, float]:
+    """Each polygon minus every earlier one it overlaps (interiors meet): disjoint pieces, and the overlap (m²)."""
+    a, b = _overlapping(geoms)
     if len(a) == 0:
         return geoms, 0.0
     order = np.lexsort((b, a))
