@@ -271,13 +271,18 @@ def prepare_control(layer: ControlLayer, *, tile_m: float = TILE_M) -> PreparedC
 def _pack(pieces, feature, tiles, owner, overlap) -> dict:
     out = {"feature": np.asarray(feature, dtype=np.int64), "owner": np.asarray(owner, dtype=np.int64),
            "overlap": np.array([overlap], dtype=float)}
-    for name, g in (("pieces", pieces), ("tiles", tiles)):
+    # no piece cut into tiles (small parcels): the tiles are the pieces, stored once
+    same = len(tiles) == len(pieces) and bool(np.array_equal(owner, np.arange(len(pieces))))
+    for name, g in (("pieces", pieces), ("tiles", pieces[:0] if same else tiles)):
         out[name], out[name + "_off"] = _cache.pack_geoms(g)
+    out["tiles_are_pieces"] = np.array([same])
     return out
 
 
 def _unpack(a: dict):
     pieces, tiles = (_cache.unpack_geoms(a[k], a[k + "_off"]) for k in ("pieces", "tiles"))
+    if bool(a["tiles_are_pieces"][0]):
+        tiles = pieces
     feature, owner = a["feature"].astype(np.int64), a["owner"].astype(np.int64)
     if len(feature) != len(pieces) or len(owner) != len(tiles) or (
             len(owner) and (owner.min() < 0 or owner.max() >= len(pieces))):
