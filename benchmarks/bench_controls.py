@@ -100,7 +100,8 @@ def build(n_sites: int, n_cells: int, tmp: Path):
     ang = rng.uniform(0, np.pi, n_sites)
     coords, idx = shapely.get_coordinates(rects, return_index=True)
     c, s = np.cos(ang[idx]), np.sin(ang[idx])
-    moved = np.column_stack([coords[:, 0] * c - coords[:, 1] * s + sx[idx], coords[:, 0] * s + coords[:, 1] * c + sy[idx]])
+    moved = np.column_stack([coords[:, 0] * c - coords[:, 1] * s + sx[idx],
+                             coords[:, 0] * s + coords[:, 1] * c + sy[idx]])
     sites = gpd.GeoDataFrame({"site_id": np.char.add("s", np.arange(n_sites).astype(str)), "activity": "industry"},
                              geometry=shapely.set_coordinates(rects, moved), crs=4553).to_crs(4490)
     return sites, path, {"permanent_farmland": farm, "urban_boundary": urban, "water_source": water}
