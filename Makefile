@@ -26,6 +26,7 @@ layers: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_check_sites.py
+	$(BIN)/python benchmarks/bench_controls.py
 
 # Mutation testing of redline, the kernels, sites and report ([tool.mutmut] in pyproject.toml).
 # Slow (about 5 500 mutants; hours on 2 cores), so not part of `make test` or CI. Narrow it with

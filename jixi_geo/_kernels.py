@@ -49,10 +49,14 @@ def ellipsoidal_area(geoms: np.ndarray) -> np.ndarray:
     Planar area divided by the Gauss-Kruger areal scale factor at each polygon's
     centroid; within 1e-6 of the geodesic area for site-sized polygons.
     """
-    a = shapely.area(geoms)
-    x = shapely.get_x(shapely.centroid(geoms)) - _FALSE_EASTING
+    return area_on_ellipsoid(shapely.area(geoms), shapely.get_x(shapely.centroid(geoms)))
+
+
+def area_on_ellipsoid(planar_m2: np.ndarray, centroid_x: np.ndarray) -> np.ndarray:
+    """:func:`ellipsoidal_area` from planar areas (m², EPSG:4553) and the x of their centroids (m)."""
+    x = np.asarray(centroid_x, dtype=float) - _FALSE_EASTING
     k = 1 + x * x / (2 * _R * _R)
-    out = a / (k * k)
+    out = np.asarray(planar_m2, dtype=float) / (k * k)
     return np.where(np.isfinite(out), out, 0.0)
 
 

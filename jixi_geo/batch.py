@@ -35,6 +35,8 @@ from ._io import atomic_path, file_sha256, output_dir, write_text_atomic
 from ._zones import zones_sha256
 from .errors import InputError
 from .options import ReadOptions, register_partitioned, with_read_options_doc
+from .controls import load_controls
+from .controls.verdicts import controls_attrs
 from .sites import read_sites
 
 __all__ = ["check_file", "check_sites_dask", "read_results", "plain_results"]
@@ -125,7 +127,7 @@ def check_file(src, out, *, chunksize: int = CHUNK_SITES, resume: bool = True, p
                coords: Literal["wgs84", "cgcs2000", "gcj02", "bd09"] | None = None, crs=None,
                id_column: str | None = None, layer: str | int | None = None, encoding: str | None = None,
                make_valid: bool = False, cad_layer: str | None = None, sheet: str | int | None = None,
-               name_column: str | None = None) -> Path:
+               name_column: str | None = None, controls=None) -> Path:
     """Check a large site file chunk by chunk into a folder of GeoParquet parts (or one GeoPackage).
 
     Parameters
@@ -153,6 +155,9 @@ def check_file(src, out, *, chunksize: int = CHUNK_SITES, resume: bool = True, p
     activity, zones, buffer_m, tolerance_ha, search_m, zones_layer, method
         As in :func:`jixi_geo.check_sites`.
     {read_options}
+    controls : mapping, Controls or path, optional
+        As in :func:`jixi_geo.check_sites`: read once, then used for every chunk; their
+        checksums are part of what a resumed run must match.
 
     Returns
     -------
@@ -181,8 +186,9 @@ def check_file(src, out, *, chunksize: int = CHUNK_SITES, resume: bool = True, p
     if zones is not None and not isinstance(zones, gpd.GeoDataFrame):
         zones = redline.validate_zones(zones, layer=zones_layer)
     out = Path(out)
+    ctl = load_controls(controls)
     check_kw = {"activity": activity, "zones": zones, "buffer_m": buffer_m, "tolerance_ha": tolerance_ha,
-                "search_m": search_m, "method": method}
+                "search_m": search_m, "method": method, **({} if ctl is None else {"controls": ctl})}
     chunks = _chunks(src, chunksize=chunksize, read=read, whole=whole)
     if out.suffix.lower() == ".gpkg":
         output_dir(out.parent)  # an unwritable place: OutputError before any work
@@ -195,6 +201,8 @@ def check_file(src, out, *, chunksize: int = CHUNK_SITES, resume: bool = True, p
     # the options added later are recorded only when given, so the manifests of earlier runs still resume
     options.update({k: v for k, v in {**read.given(), "method": method}.items()
                     if k not in options and v != "fast"})
+    if ctl is not None:
+        options["controls"] = "; ".join(f"{r['role']}={r['sha256']}" for r in controls_attrs(ctl))
     ident = {"source": str(src.resolve()), "source_sha256": file_sha256(src), "options": options}
     mpath = out / "_manifest.json"
     done: list[int] = []

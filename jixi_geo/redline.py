@@ -41,6 +41,8 @@ from .measures import site_measures
 from .options import (PARTITIONED, READ_OPTIONS_DOC, ReadOptions, register_partitioned,
                       with_read_options_doc)
 from .zonefile import ZONE_COLUMNS, validate_zones
+from .controls import load_controls
+from .controls.verdicts import HA_TO_MU, detail_rows, measure, with_controls
 # names of this module before issue 14 split it, still importable from here
 from .assembly import CLEAR_RULE, LEVEL_NAMES, OUTSIDE_RULE  # noqa: F401
 from .measures import OUTSIDE_NOISE_PCT, WHOLE_SITE_REL_TOL  # noqa: F401
@@ -81,8 +83,13 @@ def _activities(sites: gpd.GeoDataFrame, activity) -> tuple[np.ndarray, list[str
     return kcodes[codes].astype(np.int64), list(knames)
 
 
-def _run(sites, *, read: ReadOptions, activity, zones, zones_layer, buffer_m, tolerance_ha, search_m, method):
-    """Read the sites and the zones, and run the kernel: (sites, their geometries, zones, pairs, activities)."""
+def _run(sites, *, read: ReadOptions, activity, zones, zones_layer, buffer_m, tolerance_ha, search_m, method,
+         projected: bool = False):
+    """Read the sites and the zones, and run the kernel: (sites, their geometries, zones, pairs, activities).
+
+    The geometries are in EPSG:4553, except for many points answered by the cell grid,
+    which keep their own CRS unless ``projected`` (the control layers measure them).
+    """
     if method not in KERNELS:
         raise InputError(f"method {method!r} is not known; use one of {sorted(KERNELS)}")
     buffer_m = amount(buffer_m, name="buffer_m")
@@ -102,7 +109,8 @@ def _run(sites, *, read: ReadOptions, activity, zones, zones_layer, buffer_m, to
         # dimension of these geometries is read, which projection does not change
         pairs, n_exact = fast_points(xy, pz, jixi, buffer_m=float(buffer_m), search_m=search)
         log.debug("cell grid answered %d of %d points; %d tested exactly", len(xy) - n_exact, len(xy), n_exact)
-        geoms = np.asarray(gdf.geometry.values, dtype=object)
+        geoms = (project(gdf.geometry.values, gdf.crs, ANALYSIS_CRS) if projected
+                 else np.asarray(gdf.geometry.values, dtype=object))
     else:
         geoms = project(gdf.geometry.values, gdf.crs, ANALYSIS_CRS)
         pairs = KERNELS[method](geoms, pz, jixi, buffer_m=float(buffer_m), search_m=search)
@@ -116,7 +124,7 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
                 coords: Literal["wgs84", "cgcs2000", "gcj02", "bd09"] | None = None, crs=None,
                 id_column: str | None = None, layer: str | int | None = None, encoding: str | None = None,
                 make_valid: bool = False, cad_layer: str | None = None, sheet: str | int | None = None,
-                name_column: str | None = None) -> gpd.GeoDataFrame:
+                name_column: str | None = None, controls=None) -> gpd.GeoDataFrame:
     """Check project sites against the red-line zones and say what the rules allow.
 
     Parameters
@@ -150,6 +158,18 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
         The geometry kernel: ``fast`` (tiled STRtree, the default) or ``reference``
         (plain geopandas ``sjoin``/``sjoin_nearest``); both give the same results.
     {read_options}
+    controls : mapping, Controls or path, optional
+        The control layers by role (永久基本农田 ``permanent_farmland``, 城镇开发边界
+        ``urban_boundary``, 饮用水水源保护区 ``water_source``, 地类图斑 ``landcover``), read by
+        :func:`jixi_geo.controls.load_controls`. With them the result gains, per line role with
+        prefix P (``farmland``, ``urban``, ``water``), ``P_verdict``, ``P_verdict_zh``,
+        ``P_relation`` (inside/partly/outside), ``P_ha``, ``P_pct``, ``P_level``, ``P_rule_id``;
+        with land cover ``cultivated_ha``, ``paddy_ha``, ``irrigated_ha``, ``dryland_ha``,
+        ``black_soil_ha``, ``unclassified_ha`` (polygons; areas on the CGCS2000 ellipsoid,
+        overlaps inside a layer counted once); ``eco_verdict`` (the red-line verdict) and
+        ``controls_synthetic``; ``verdict`` becomes the strictest of the red-line and line
+        verdicts (``outside_jixi`` stays), ``reasons`` gains a sentence per line, and
+        ``attrs["controls"]`` describes the layers. Without it, nothing changes.
 
     Returns
     -------
@@ -186,11 +206,15 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
                "search_m": search_m, "zones_layer": zones_layer, "method": method}
     read = ReadOptions(coords=coords, crs=crs, id_column=id_column, layer=layer, encoding=encoding,
                        make_valid=make_valid, cad_layer=cad_layer, sheet=sheet, name_column=name_column)
+    ctl = load_controls(controls)
     for accepts, check in PARTITIONED:
         if accepts(sites):
-            return check(sites, **options, **read.kwargs())
-    gdf, geoms, pz, pairs, acts = _run(sites, read=read, **options)
+            extra = {} if ctl is None else {"controls": ctl}
+            return check(sites, **options, **read.kwargs(), **extra)
+    gdf, geoms, pz, pairs, acts = _run(sites, read=read, **options, projected=ctl is not None)
     result = assemble(gdf, geoms, pz, pairs, acts, buffer_m=buffer_m, tolerance_ha=tolerance_ha)
+    if ctl is not None:
+        result = with_controls(result, geoms, ctl, acts=acts, tolerance_ha=float(tolerance_ha))
     if isinstance(sites, pd.DataFrame):
         # keep the input's index, as geopandas' sjoin keeps the left index, so results join back by index
         result.index = sites.index
@@ -205,7 +229,7 @@ def check_sites_detail(sites, *, activity: str | None = None, zones: gpd.GeoData
                        coords: Literal["wgs84", "cgcs2000", "gcj02", "bd09"] | None = None, crs=None,
                        id_column: str | None = None, layer: str | int | None = None, encoding: str | None = None,
                        make_valid: bool = False, cad_layer: str | None = None, sheet: str | int | None = None,
-                       name_column: str | None = None) -> pd.DataFrame:
+                       name_column: str | None = None, controls=None) -> pd.DataFrame:
     """One row per (site, zone) pair: every zone a site falls in or lies within ``buffer_m`` of.
 
     Parameters
@@ -218,6 +242,12 @@ def check_sites_detail(sites, *, activity: str | None = None, zones: gpd.GeoData
         search for the nearest zone stops there (default and any smaller value:
         ``buffer_m``) and a larger value changes no row. Finite, ≥ 0.
     {read_options}
+    controls : mapping, Controls or path, optional
+        As in :func:`check_sites`: rows with ``relation`` ``occupies`` are added, one per
+        (site, line role, level) and per (site, land class) with an ``unclassified`` row
+        (code "") where any, and the columns ``role`` (``redline`` for zone rows),
+        ``level``, ``land_class_code``, ``land_class_zh``, ``land_class_en``, ``land_group``,
+        ``overlap_mu`` (亩, 1 ha = 15 亩) and ``black_soil_ha``.
 
     Returns
     -------
@@ -230,9 +260,10 @@ def check_sites_detail(sites, *, activity: str | None = None, zones: gpd.GeoData
         amount(search_m, name="search_m")  # checked as check_sites checks it; no row depends on it
     read = ReadOptions(coords=coords, crs=crs, id_column=id_column, layer=layer, encoding=encoding,
                        make_valid=make_valid, cad_layer=cad_layer, sheet=sheet, name_column=name_column)
+    ctl = load_controls(controls)
     gdf, geoms, pz, pairs, acts = _run(sites, read=read, activity=activity, zones=zones, zones_layer=zones_layer,
                                        buffer_m=buffer_m, tolerance_ha=tolerance_ha, search_m=buffer_m,
-                                       method=method)
+                                       method=method, projected=ctl is not None)
     dims, site_area, site_len = site_measures(geoms)
     hits = hit_table(pairs, pz, acts, dims, tolerance_ha)
     z = pz.zones
@@ -256,6 +287,10 @@ def check_sites_detail(sites, *, activity: str | None = None, zones: gpd.GeoData
     rows = pd.concat([rows, near_rows], ignore_index=True).sort_values(["site", "relation", "zone"])
     rows["site"] = rows["site"].astype(int)
     rows["zone"] = rows["zone"].astype(int)
+    if ctl is not None:
+        _, site_area_c, site_len_c, lines, classes, _ = measure(geoms, ctl, acts=acts,
+                                                                tolerance_ha=float(tolerance_ha))
+        occ_rows = detail_rows(lines, classes, dims=dims, site_area=site_area_c, site_len=site_len_c)
     special = {"NEAR": NEAR_RULE}
     get = lambda r, k: (special.get(r) or rules_by_id[r])[k]  # noqa: E731
     out = pd.DataFrame({
@@ -277,4 +312,24 @@ def check_sites_detail(sites, *, activity: str | None = None, zones: gpd.GeoData
         "rule_en": [get(r, "rule_en") for r in rows["rule_id"]],
         "basis": [get(r, "basis") for r in rows["rule_id"]],
     })
+    if ctl is not None:
+        out = _with_occupies(out, occ_rows, gdf, acts, rows["site"].to_numpy())
     return out.reset_index(drop=True)
+
+
+def _with_occupies(out: pd.DataFrame, occ: pd.DataFrame, gdf, acts, zone_sites: np.ndarray) -> pd.DataFrame:
+    """The detail rows of the zones (``role`` ``redline``) and the ``occupies`` rows of the controls,
+    site by site in input order (zone rows first)."""
+    out = out.assign(role="redline", level="", land_class_code="", land_class_zh="", land_class_en="",
+                     land_group="", overlap_mu=out["overlap_ha"].to_numpy(dtype=float) * HA_TO_MU,
+                     black_soil_ha=np.nan)
+    if occ.empty:
+        return out
+    s = occ["site"].to_numpy()
+    names = np.asarray(gdf["site_name"].astype(str) if "site_name" in gdf.columns else [""] * len(gdf), dtype=object)
+    add = occ.drop(columns="site").assign(
+        site_id=gdf["site_id"].to_numpy()[s], site_name=names[s], relation="occupies", distance_m=0.0,
+        activity=np.asarray(acts[1], dtype=object)[acts[0][s]])[list(out.columns)]
+    both = pd.concat([out.reset_index(drop=True), add], ignore_index=True)
+    order = np.argsort(np.r_[zone_sites, s], kind="stable")
+    return both.iloc[order]
