@@ -10,11 +10,13 @@ Geodatabase). :func:`load_controls` reads and checks them by role (roles in
 ``layers/rules/control_roles.csv``), :mod:`.codes` is the GB/T 21010-2017 / 三调
 code registry (``layers/rules/landcover_codes.csv``), :mod:`.rules` the rules per
 role (``layers/rules/control_rules.csv``), :mod:`.occupy` measures what each site
-occupies (areas on the CGCS2000 ellipsoid, overlaps counted once).
+occupies (areas on the CGCS2000 ellipsoid, overlaps counted once). :func:`sample_controls`
+gives the bundled synthetic layers (合成示例·非真实数据) for notebooks, tests and ``make run``.
 """
 
 from __future__ import annotations
 
 from .layers import ROLES, ControlLayer, Controls, load_controls
+from .sample import SAMPLE_NOTE, sample_controls
 
-__all__ = ["ROLES", "ControlLayer", "Controls", "load_controls"]
+__all__ = ["ROLES", "ControlLayer", "Controls", "load_controls", "sample_controls", "SAMPLE_NOTE"]

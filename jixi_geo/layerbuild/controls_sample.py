@@ -49,6 +49,7 @@ class _Ref:
         #: edge_gap_m so that snapping to the storage grid cannot push a sample polygon into them
         strict = shapely.union_all(z.loc[z["control_level"] != "general_ecological_space"].geometry.values)
         self.strict = shapely.buffer(strict, edge_gap_m, quad_segs=4)
+        self.edge_gap_m = edge_gap_m
         wet = z["control_level"].isin(["nature_reserve", "unmapped_reserve"]) | (z["id"] == "erl-sanjiang-wetland")
         self.wetland = shapely.union_all(z.loc[wet].geometry.values)
         b = prj("barriers").set_index("id")
@@ -144,10 +145,11 @@ def _farmland(ref: _Ref, P: dict, urban: list[dict], water: list[dict], rng: np.
              shapely.buffer(shapely.union_all([u["geometry"] for u in urban]), P["urban_gap_m"]),
              shapely.union_all([shapely.buffer(t, P["town_gap_m"]) for t in ref.towns]),
              shapely.union_all([w["geometry"] for w in water if w["id"].endswith("-first")])]
+    avoided = shapely.buffer(shapely.union_all(avoid), ref.edge_gap_m, quad_segs=4)
     rows = []
     step, gap = float(P["block_m"]), float(P["road_gap_m"])
     for a in P["counties"]:
-        region = shapely.difference(shapely.intersection(ref.county[a], ref.boundary), shapely.union_all(avoid))
+        region = shapely.difference(shapely.intersection(ref.county[a], ref.boundary), avoided)
         shapely.prepare(region)
         x0, y0, x1, y1 = (np.floor(np.asarray(region.bounds) / step) * step).tolist()
         xs, ys = np.arange(x0, x1 + step, step), np.arange(y0, y1 + step, step)
