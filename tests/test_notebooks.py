@@ -250,7 +250,8 @@ def _check_05(nb):
         assert synthetic in _out(nb, snippet), snippet
     layers = _out(nb, "controls = sample_controls()")
     assert all(r in layers for r in ("permanent_farmland", "urban_boundary", "water_source", "landcover"))
-    assert "1108" in _out(nb, 'jg.load_layer("sample_landcover")') and "沼泽地" in _out(nb, 'jg.load_layer("sample_landcover")')
+    classes = _out(nb, 'jg.load_layer("sample_landcover")')
+    assert "1108" in classes and "沼泽地" in classes and "0101" in classes and "水田" in classes
     verdicts = _out(nb, "controls=controls)\nif")
     assert "farmland_verdict" in verdicts and "prohibited" in verdicts
     occupies = _out(nb, 'detail["relation"] == "occupies"')

