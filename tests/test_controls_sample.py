@@ -90,6 +90,15 @@ def test_every_feature_says_synthetic(role):
         assert g[col].astype(str).str.len().gt(0).all(), col
 
 
+@pytest.mark.parametrize("role", ROLES)
+def test_area_column_agrees_with_pyproj_geod_and_the_projection(role):
+    g = _layer(role)
+    geod = np.array([_geod_ha(x) for x in g.geometry])
+    assert g["area_ha"].to_numpy() == pytest.approx(geod, rel=1e-6, abs=1e-4)  # build's ellipsoidal area vs Geod
+    planar = g.to_crs(4553).area.to_numpy() / 1e4  # Gauss-Kruger CM 132E: scale error < 0.03 % in Jixi
+    assert planar == pytest.approx(geod, rel=1e-3)
+
+
 def test_the_stamp_of_synthetic_comes_from_data():
     assert vocab.stamp("synthetic") == ("合成示例·非真实数据", "synthetic example, not real data")
     assert SAMPLE_NOTE == " / ".join(vocab.stamp("synthetic"))
@@ -110,6 +119,15 @@ def test_sample_controls_is_synthetic_with_the_contract_columns():
     lc = c["landcover"].gdf
     assert lc["class_code"].str.fullmatch(r"\d{2}[0-9H]\d").all()
     assert lc["black_soil"].dtype == bool and lc["black_soil"].any() and not lc["black_soil"].all()
+
+
+def test_sample_controls_refuses_an_unknown_role():
+    from jixi_geo.errors import InputError
+
+    with pytest.raises(InputError) as exc:
+        sample_controls(roles=["farmland"])
+    assert "未知" in str(exc.value) and "permanent_farmland" in str(exc.value)
+    assert str(exc.value).index("未知") < str(exc.value).index("unknown")  # 中文 first
 
 
 # ============================================================================ placed where they say

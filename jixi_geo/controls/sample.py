@@ -14,6 +14,7 @@ import dataclasses
 import geopandas as gpd
 
 from .._io import file_sha256
+from ..errors import InputError
 from ..layers import layer_info, layer_path
 from .layers import ROLES, Controls, load_controls
 
@@ -43,12 +44,12 @@ def _normalised(role: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     return out
 
 
-def sample_controls(roles=ROLES) -> Controls:
+def sample_controls(*, roles=ROLES) -> Controls:
     """The synthetic control layers, ready for ``check_sites(..., controls=...)``.
 
     Parameters
     ----------
-    roles : iterable of str, optional
+    roles : iterable of str, optional, keyword-only
         The roles to load (default all four: ``permanent_farmland``, ``urban_boundary``,
         ``water_source``, ``landcover``).
 
@@ -58,6 +59,11 @@ def sample_controls(roles=ROLES) -> Controls:
         One :class:`~jixi_geo.controls.ControlLayer` per role with ``synthetic=True``,
         ``source`` the GeoPackage, ``sha256`` of its bytes, ``layer`` the role.
 
+    Raises
+    ------
+    InputError
+        If a role is not one of :data:`~jixi_geo.controls.ROLES`.
+
     Examples
     --------
     >>> c = sample_controls()
@@ -65,7 +71,14 @@ def sample_controls(roles=ROLES) -> Controls:
     (('permanent_farmland', 'urban_boundary', 'water_source', 'landcover'), True)
     >>> sorted(set(c["water_source"].gdf["level"]))
     ['first', 'quasi', 'second']
+    >>> sample_controls(roles=["landcover"]).roles
+    ('landcover',)
     """
+    roles = [roles] if isinstance(roles, str) else list(roles)
+    unknown = [r for r in roles if r not in ROLES]
+    if unknown or not roles:
+        raise InputError(f"未知或空的管控角色 {unknown}；可用：{', '.join(ROLES)}。/ unknown or no control role(s) "
+                         f"{unknown}; the sample has: {', '.join(ROLES)}")
     frames = {}
     for role in roles:
         name = sample_layer_name(role)
