@@ -27,7 +27,7 @@ def test_catalog_entry_matches_its_file(entry):
     assert gdf["id"].is_unique
     assert gdf["name_zh"].str.len().gt(0).all() and gdf["name_en"].str.len().gt(0).all()
     assert gdf.geometry.is_valid.all() and not gdf.geometry.is_empty.any()
-    assert set(gdf["precision"]) <= {"surveyed", "generalised", "schematic", "illustrative"}
+    assert set(gdf["precision"]) <= {"surveyed", "generalised", "schematic", "illustrative", "synthetic"}
     for key in ("title_zh", "title_en", "source", "licence"):
         assert entry[key]
 

@@ -28,8 +28,9 @@ NOTEBOOKS = (
     "02-jidong-landuse.ipynb",
     "03-redline-compliance.ipynb",
     "04-bring-your-own-data.ipynb",
+    "05-three-lines.ipynb",
 )
-NEEDS_CJK_FONT = {"01-ecological-pattern.ipynb"}  # draws jg.plot.plot_pattern()
+NEEDS_CJK_FONT = {"01-ecological-pattern.ipynb", "05-three-lines.ipynb"}  # draw jg.plot.plot_pattern()
 CJK = re.compile(r"[\u4e00-\u9fff]")
 LATIN_WORD = re.compile(r"[A-Za-z]{3,}")
 
@@ -240,12 +241,36 @@ def _check_04(nb):
     assert _has_map(_cell(nb, "jg.maps.compliance_map(with_user"))
 
 
+def _check_05(nb):
+    synthetic = "合成示例·非真实数据"
+    # every output that uses the sample says so
+    for snippet in ("controls = sample_controls()", 'jg.load_layer("sample_landcover")', "controls=controls)\nif",
+                    "pd.crosstab", 'detail["relation"] == "occupies"', 'results["cultivated_ha"] > 0',
+                    'activity="sewage_works"'):
+        assert synthetic in _out(nb, snippet), snippet
+    layers = _out(nb, "controls = sample_controls()")
+    assert all(r in layers for r in ("permanent_farmland", "urban_boundary", "water_source", "landcover"))
+    classes = _out(nb, 'jg.load_layer("sample_landcover")')
+    assert "1108" in classes and "沼泽地" in classes and "0101" in classes and "水田" in classes
+    verdicts = _out(nb, "controls=controls)\nif")
+    assert "farmland_verdict" in verdicts and "prohibited" in verdicts
+    occupies = _out(nb, 'detail["relation"] == "occupies"')
+    assert "permanent_farmland" in occupies and "landcover" in occupies and "旱地" in occupies
+    grades = _out(nb, 'activity="sewage_works"')
+    assert all(g in grades for g in ("first", "second", "quasi"))
+    assert "永久基本农田" in _out(nb, 'results["farmland_relation"] != "outside"')
+    assert "report.html" in _out(nb, "jg.write_report(results, OUT)")
+    figure = _cell(nb, "jg.plot.plot_pattern(")
+    assert _has_png(figure) and "three_lines.png" in _text(figure.outputs)
+
+
 CHECKS = {
     "00-quickstart.ipynb": _check_00,
     "01-ecological-pattern.ipynb": _check_01,
     "02-jidong-landuse.ipynb": _check_02,
     "03-redline-compliance.ipynb": _check_03,
     "04-bring-your-own-data.ipynb": _check_04,
+    "05-three-lines.ipynb": _check_05,
 }
 
 

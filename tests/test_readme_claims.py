@@ -8,7 +8,7 @@ import pytest
 import jixi_geo as jg
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-PRECISIONS = ("surveyed", "generalised", "schematic", "illustrative")
+PRECISIONS = ("surveyed", "generalised", "schematic", "illustrative", "synthetic")
 
 
 def _layer_table() -> dict[str, str]:

@@ -50,15 +50,36 @@ def test_registry_report_covers_every_site_and_verdict(outputs):
     assert (res["location_precision"] == "illustrative").all()
     assert res["reasons"].str.startswith("【示意位置").all()
     assert set(res["verdict"]) == {"prohibited", "restricted", "conditional", "attention", "clear", "outside_jixi"}
-    # the hand-made test sites get the verdict they were made for
+    # the hand-made test sites get the red-line verdict they were made for (with the synthetic control
+    # lines, `verdict` is the overall one and `eco_verdict` the red line's)
     ts = res[res["site_id"].str.startswith("TS-")]
     from jixi_geo import load_layer
 
     intent = load_layer("projects").set_index("id")["intent"]
-    assert (ts.set_index("site_id")["verdict"] == intent[ts["site_id"]]).all()
+    assert (ts.set_index("site_id")["eco_verdict"] == intent[ts["site_id"]]).all()
     page = (out / "report.html").read_text(encoding="utf-8")
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert page.count("示意位置") >= 2 * len(res)  # the summary table and each site's section
+
+
+def test_registry_check_uses_the_synthetic_control_lines_and_says_so(outputs):
+    """`make run` checks the registry against the synthetic sample of the three control lines and land
+    classes; the results and the report carry 合成示例·非真实数据 (issue 18)."""
+    out, _ = outputs
+    res = pd.read_csv(out / "compliance_results.csv", encoding="utf-8-sig", dtype=str)
+    assert set(res["controls_synthetic"].str.lower()) == {"true"}
+    for prefix in ("farmland", "urban", "water"):
+        assert res[f"{prefix}_verdict"].notna().all(), prefix
+    # a known answer from the sample itself: sites placed on the synthetic farmland are not clear on it
+    from jixi_geo import load_layer
+
+    farm = load_layer("sample_permanent_farmland", crs="EPSG:4553").union_all()
+    sites = load_layer("projects", crs="EPSG:4553").set_index("id").geometry
+    on_farm = [i for i in res["site_id"]
+               if (sites[i].geom_type == "Point" and farm.contains(sites[i])) or sites[i].intersection(farm).area > 1e3]
+    assert on_farm and (res.set_index("site_id").loc[on_farm, "farmland_verdict"] != "clear").all()
+    page = (out / "report.html").read_text(encoding="utf-8")
+    assert "合成示例·非真实数据" in page  # the report marks the synthetic layers (helper C, issue 18)
 
 
 def test_landuse_findings_and_figures(outputs):

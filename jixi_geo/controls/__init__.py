@@ -11,7 +11,8 @@ Geodatabase). :func:`load_controls` reads and checks them by role (roles in
 code registry (``layers/rules/landcover_codes.csv``), :mod:`.rules` the rules per
 role (``layers/rules/control_rules.csv``), :mod:`.config` reads a
 ``controls.toml``, :mod:`.occupy` measures what each site
-occupies (areas on the CGCS2000 ellipsoid, overlaps counted once).
+occupies (areas on the CGCS2000 ellipsoid, overlaps counted once). :func:`sample_controls`
+gives the bundled synthetic layers (合成示例·非真实数据) for notebooks, tests and ``make run``.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ from .codes import GROUPS, class_info, code_for_name, landcover_codes, landcover
 from .config import read_controls_toml
 from .layers import ROLES, ControlLayer, Controls, load_controls
 from .rules import RELATIONS, control_rules, level_key, line_rule, role_levels
+from .sample import SAMPLE_NOTE, sample_controls
 
 __all__ = ["ROLES", "ControlLayer", "Controls", "load_controls", "GROUPS", "class_info", "code_for_name",
            "landcover_codes", "landcover_groups", "read_controls_toml", "RELATIONS", "control_rules", "line_rule",
-           "level_key", "role_levels"]
+           "level_key", "role_levels", "sample_controls", "SAMPLE_NOTE"]

@@ -31,7 +31,8 @@ log = logging.getLogger(__name__)
 STANDARD_COLUMNS = ["id", "name_zh", "name_en", "category", "source", "precision", "method",
                     "official_area_ha"]
 STORAGE_GRID_DEG = 1e-7
-PRECISIONS = {"surveyed", "generalised", "schematic", "illustrative"}
+#: ``synthetic``: made up from a seed (the 合成示例 control layers), not a model of anything real.
+PRECISIONS = {"surveyed", "generalised", "schematic", "illustrative", "synthetic"}
 
 # GeoPackage writers stamp the current time into gpkg_contents; fix it so the same
 # content gives the same bytes.
@@ -51,6 +52,10 @@ class LayerSpec:
     licence: str
     description: str = ""
     parameters: dict = field(default_factory=dict)
+    #: GeoPackage file stem and layer name inside it; default both ``name``. Layers that share
+    #: a ``file`` are written into one GeoPackage (e.g. the four roles of ``sample_controls``).
+    file: str | None = None
+    layer: str | None = None
 
 
 @dataclass
@@ -77,7 +82,7 @@ def _builders():
     from . import base
 
     mods = [base]
-    for name in ("pattern", "jidong", "projects"):
+    for name in ("pattern", "jidong", "projects", "controls_sample"):
         try:
             mods.append(__import__(f"{__name__}.{name}", fromlist=["build"]))
         except ModuleNotFoundError as exc:  # a theme not written yet
@@ -120,12 +125,14 @@ def _finish(spec: LayerSpec) -> gpd.GeoDataFrame:
     return gdf[STANDARD_COLUMNS + others + ["geometry"]].reset_index(drop=True)
 
 
-def _write(gdf: gpd.GeoDataFrame, path: Path, layer: str) -> None:
+def _write(layers: list[tuple[str, gpd.GeoDataFrame]], path: Path) -> None:
+    """Write ``(layer name, frame)`` pairs into one GeoPackage, atomically and with fixed timestamps."""
     old = os.environ.get("OGR_CURRENT_DATE")
     os.environ["OGR_CURRENT_DATE"] = _FIXED_DATE
     try:
         with atomic_path(path) as tmp:
-            gdf.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
+            for i, (layer, gdf) in enumerate(layers):
+                gdf.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio", **({"mode": "a"} if i else {}))
     finally:
         if old is None:
             os.environ.pop("OGR_CURRENT_DATE", None)
@@ -151,33 +158,41 @@ def build_layers(*, out_dir: str | os.PathLike | None = None, root: str | os.Pat
     root = Path(root) if root else layers_dir()
     out = output_dir(Path(out_dir) if out_dir else root)  # OutputError if it cannot be written
     ctx = BuildContext(root=root)
-    entries = []
+    built: list[tuple[LayerSpec, gpd.GeoDataFrame]] = []
     for mod in _builders():
         for spec in mod.build(ctx):
             gdf = _finish(spec)
             ctx.layers[spec.name] = gdf
-            path = out / f"{spec.name}.gpkg"
-            _write(gdf, path, spec.name)
-            back = gpd.read_file(path, layer=spec.name, engine="pyogrio")
-            entries.append({
-                "name": spec.name,
-                "file": path.name,
-                "layer": spec.name,
-                "title_zh": spec.title_zh,
-                "title_en": spec.title_en,
-                "geometry_type": sorted(set(back.geom_type))[0] if len(set(back.geom_type)) == 1
-                else "/".join(sorted(set(back.geom_type))),
-                "n_features": int(len(back)),
-                "crs": back.crs.to_string(),
-                "source": spec.source,
-                "precision": spec.precision,
-                "licence": spec.licence,
-                "description": spec.description,
-                "parameters": spec.parameters,
-                "sha256_content": content_sha256(back),
-                "sha256_file": file_sha256(path),
-            })
-            log.info("built %s: %d features", spec.name, len(back))
+            built.append((spec, gdf))
+    files: dict[str, list[tuple[str, gpd.GeoDataFrame]]] = {}
+    for spec, gdf in built:
+        files.setdefault(spec.file or spec.name, []).append((spec.layer or spec.name, gdf))
+    for stem, layers in files.items():
+        _write(layers, out / f"{stem}.gpkg")
+    entries = []
+    for spec, _ in built:
+        path = out / f"{spec.file or spec.name}.gpkg"
+        layer = spec.layer or spec.name
+        back = gpd.read_file(path, layer=layer, engine="pyogrio")
+        entries.append({
+            "name": spec.name,
+            "file": path.name,
+            "layer": layer,
+            "title_zh": spec.title_zh,
+            "title_en": spec.title_en,
+            "geometry_type": sorted(set(back.geom_type))[0] if len(set(back.geom_type)) == 1
+            else "/".join(sorted(set(back.geom_type))),
+            "n_features": int(len(back)),
+            "crs": back.crs.to_string(),
+            "source": spec.source,
+            "precision": spec.precision,
+            "licence": spec.licence,
+            "description": spec.description,
+            "parameters": spec.parameters,
+            "sha256_content": content_sha256(back),
+            "sha256_file": file_sha256(path),
+        })
+        log.info("built %s: %d features", spec.name, len(back))
     cat = {"catalog_version": 1, "built_by": f"jixi_geo {__version__}", "layers": entries}
     write_text_atomic(out / "catalog.json", json.dumps(cat, ensure_ascii=False, indent=2) + "\n")
     return cat
