@@ -155,7 +155,7 @@ def given_roles(results: pd.DataFrame, infos: list[dict] | None = None) -> tuple
 def _num(rec, col) -> float:
     v = rec.get(col) if hasattr(rec, "get") else None
     try:
-        return float(v)
+        return float(v)  # type: ignore[arg-type]
     except (TypeError, ValueError):
         return float("nan")
 
@@ -222,10 +222,10 @@ def _site_ha(results: pd.DataFrame) -> np.ndarray:
 def land_frame(results: pd.DataFrame, detail: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per site × land-table row, for sites with land-cover columns.
 
-    Rows per polygon site (``unclassified_ha`` not NaN): 耕地 total, 水田, 水浇地, 旱地 (from ``cultivated_ha``, ``paddy_ha`` …), 黑土耕地 when
-    the layer says (``black_soil_ha`` not NaN), then every other land class the site occupies (from
-    ``detail``: :func:`jixi_geo.check_sites_detail` rows with ``role == "landcover"``; cultivated classes
-    are not repeated), then 未分类 (``unclassified_ha``). Columns ``site_id, row, code, name_zh, name_en,
+    Rows per polygon site (``unclassified_ha`` not NaN): 耕地 total, 水田, 水浇地, 旱地 (from
+    ``cultivated_ha``, ``paddy_ha`` …), 黑土耕地 when the layer says (``black_soil_ha`` not NaN), then
+    every other land class the site occupies (from ``detail``: :func:`jixi_geo.check_sites_detail`
+    rows with ``role == "landcover"``; cultivated classes are not repeated), then 未分类 (``unclassified_ha``). Columns ``site_id, row, code, name_zh, name_en,
     group, ha, mu, pct`` (share of the site's area, CGCS2000 ellipsoid) and ``pct_of_cultivated`` (黑土耕地
     only). The classes, 耕地 total and 未分类 rows sum to the site's area.
     """
@@ -320,8 +320,8 @@ def lines_table_html(rows: pd.DataFrame, *, synthetic: bool) -> str:
                  f"<td>{_E(_display(term('relation', r.relation)))}</td><td>{_level_text(r.line, r.level)}</td>"
                  f"<td>{_f(r.ha, 4)}</td><td>{_f(r.mu, 2)}</td><td>{_f(r.pct, 1)}</td>"
                  f"<td>{_E(str(r.rule_id)) or '—'}</td></tr>")
-    h.append('</table><p class="stamp">生态保护红线一行：所用管控区（含自然保护区、一般生态空间）的结论与压占面积，级别为最严者。'
-             "/ The ecological row gives the verdict and overlap of the zones used (reserves and general "
+    h.append('</table><p class="stamp">生态保护红线一行：所用管控区（含自然保护区、一般生态空间）的结论与压占面积，'
+             "级别为最严者。/ The ecological row gives the verdict and overlap of the zones used (reserves and general "
              "ecological space included), with the strictest level.</p>")
     return "".join(h)
 
@@ -352,7 +352,7 @@ def cover_totals_html(lines: pd.DataFrame, land: pd.DataFrame, *, synthetic: boo
     h = ['<div class="ctl-totals"><h2>三线压占汇总 / Control lines, all sites</h2>', stamp_html(synthetic),
          "<table class=\"lines-total\"><tr><th>管控线 Line</th><th>压占场址数 Sites occupying</th>"
          "<th>压占面积 公顷 ha</th><th>亩 mu</th></tr>"]
-    for line, g in lines.groupby("line", sort=False):
+    for _, g in lines.groupby("line", sort=False):
         first = g.iloc[0]
         name = _E(f"{first['line_zh']} {first['line_en']}")
         if not bool(g["checked"].any()):
@@ -411,7 +411,7 @@ def occupation(results, *, zones=None, controls=None) -> pd.DataFrame | None:
     sites = gpd.GeoDataFrame({"site_id": results["site_id"].astype(str).to_numpy(),
                               "activity": results["activity"].astype(str).to_numpy()},
                              geometry=results.geometry.to_numpy(), crs=results.crs)
-    d = check_sites_detail(sites, zones=zones, controls=controls)  # type: ignore[call-arg]
+    d = check_sites_detail(sites, zones=zones, controls=controls)
     return d[d["relation"].astype(str) == "occupies"].reset_index(drop=True)
 
 

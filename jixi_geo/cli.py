@@ -320,8 +320,9 @@ def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding
         if ctl and "controls" not in inspect.signature(check_file).parameters:
             from .errors import InputError
 
-            raise InputError(f"管控图层（--farmland 等）尚不支持 --out {out.name} 的大文件输出；请输出到文件夹。/ Control "
-                             f"layers (--farmland …) are not supported with --out {out.name} yet; write to a folder.")
+            raise InputError(f"管控图层（--farmland 等）尚不支持 --out {out.name} 的大文件输出；请输出到文件夹。"
+                             f"/ Control layers (--farmland …) are not supported with --out {out.name} yet; write to "
+                             "a folder.")
         check_file(sites, out, activity=activity, zones=zones, buffer_m=buffer_m, coords=coords, crs=crs,
                    id_column=id_column, encoding=encoding, make_valid=make_valid, layer=layer,
                    cad_layer=cad_layer, sheet=sheet, name_column=name_column, **ctl)
@@ -337,8 +338,6 @@ def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding
         counts, all_clear = res["verdict"].astype(str).value_counts(), bool((res["verdict"] == "clear").all())
         for note in crs_notes(res):  # an inferred CRS is said on the console too, not only in the files
             click.echo(note, err=True)
-    from . import vocab
-
     click.echo(verdict_counts(counts))
     if out.suffix.lower() not in (".parquet", ".gpkg"):
         for line in line_counts(res):
@@ -361,7 +360,8 @@ def line_counts(res) -> list[str]:
     out = []
     from . import vocab
 
-    lines = [("eco", vocab.label("control_level", "ecological_redline"), "eco")] if "eco_verdict" in res.columns else []
+    eco = vocab.label("control_level", "ecological_redline")
+    lines = [("eco", eco, "eco")] if "eco_verdict" in res.columns else []
     lines += [(r["prefix"], r["name_zh"], r["prefix"]) for r in control_roles() if r["kind"] == "line"]
     for prefix, zh, key in lines:
         col = f"{prefix}_verdict"

@@ -61,7 +61,8 @@ def case(tmp_path_factory):
     S2: 500 m × 400 m inside the urban boundary, all forest; S3: a point on farmland."""
     tmp = tmp_path_factory.mktemp("ctl")
     zpath = tmp / "zones.gpkg"
-    gpd.GeoDataFrame({"id": ["RL-1"], "name_zh": ["用户红线区"], "name_en": ["RL"], "control_level": ["ecological_redline"]},
+    gpd.GeoDataFrame({"id": ["RL-1"], "name_zh": ["用户红线区"], "name_en": ["RL"],
+                      "control_level": ["ecological_redline"]},
                      geometry=[box(X - 1000, Y - 1000, X, Y + 1000)], crs="EPSG:4553").to_file(zpath)
     zones = jg.validate_zones(zpath)
     g1, g2 = box(X - 500, Y - 500, X + 500, Y + 500), box(X + 20_200, Y + 200, X + 20_700, Y + 600)
@@ -231,7 +232,8 @@ def test_hostile_layer_names_sources_and_findings_are_escaped(case):
     _, _, _, _, page = case
     assert XSS not in page and "<script" not in page
     esc = html.escape(XSS)
-    assert "<img src" not in page and f"{html.escape(FNAME)}永久基本农田.gpkg" in page and f"YJJBNT{esc}" in page and f"reprojected {esc}" in page
+    assert "<img src" not in page and f"{html.escape(FNAME)}永久基本农田.gpkg" in page
+    assert f"YJJBNT{esc}" in page and f"reprojected {esc}" in page
 
 
 def test_sources_fall_back_to_attrs_and_explicit_controls_win(case):
@@ -305,7 +307,8 @@ def test_report_without_controls_has_no_line_tables(case):
 # ------------------------------------------------------------------------------- Chromium
 
 def _browser_module():
-    spec = importlib.util.spec_from_file_location("_jx_maps_browser_ctl", Path(__file__).with_name("test_maps_browser.py"))
+    spec = importlib.util.spec_from_file_location("_jx_maps_browser_ctl",
+                                                  Path(__file__).with_name("test_maps_browser.py"))
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
