@@ -227,7 +227,8 @@ def land_frame(results: pd.DataFrame, detail: pd.DataFrame | None = None) -> pd.
     every other land class the site occupies (from ``detail``: :func:`jixi_geo.check_sites_detail`
     rows with ``role == "landcover"``; cultivated classes are not repeated), then 未分类
     (``unclassified_ha``). Columns ``site_id, row, code, name_zh, name_en, group, ha, mu, pct``
-    (share of the site's area, CGCS2000 ellipsoid) and ``pct_of_cultivated`` (黑土耕地 only). The classes, 耕地 total and 未分类 rows sum to the site's area.
+    (share of the site's area, CGCS2000 ellipsoid) and ``pct_of_cultivated`` (黑土耕地 only).
+    The classes, 耕地 total and 未分类 rows sum to the site's area.
     """
     cols = ["site_id", "row", "code", "name_zh", "name_en", "group", "ha", "mu", "pct", "pct_of_cultivated"]
     if "unclassified_ha" not in results.columns:
