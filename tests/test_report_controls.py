@@ -339,3 +339,38 @@ def test_browser_shows_hostile_layer_text_literally(case, tmp_path, browser):
     context.close()
     assert not dialogs and not requests
     _ = shapely  # geometry helpers imported for the fixture
+
+
+# ------------------------------------------------------------------------------- web map
+
+def test_compliance_map_draws_control_layers_with_the_synthetic_stamp(case, tmp_path):
+    import json
+
+    from jixi_geo import maps
+    from jixi_geo.controls import ControlLayer, Controls
+
+    res, _, zones, _, _ = case
+    farm = gpd.GeoDataFrame({"control_id": ["F1"], "name": ["农田一"], "level": [""]},
+                            geometry=[box(X - 1000, Y - 1000, X, Y + 1000)], crs="EPSG:4553").to_crs("EPSG:4490")
+    water = gpd.GeoDataFrame({"control_id": ["W1"], "name": [""], "level": ["first"]},
+                             geometry=[box(X + 5000, Y, X + 6000, Y + 1000)], crs="EPSG:4553").to_crs("EPSG:4490")
+    controls = Controls({"water_source": ControlLayer("water_source", water, source="水源.gpkg"),
+                         "permanent_farmland": ControlLayer("permanent_farmland", farm, source="d/农田.gpkg",
+                                                            synthetic=True)})
+    page = maps.save_map(maps.compliance_map(res, zones=zones, controls=controls), tmp_path / "m.html")
+    text = page.read_text(encoding="utf-8")
+    blobs = [json.loads(b) for b in re.findall(r"L\.geoJson\((.*?), \{\s*pointToLayer", text, flags=re.S)]
+    classes = {f["properties"]["style"]["className"].split()[-1] for b in blobs for f in b["features"]}
+    assert {"jx-g-control-permanent_farmland", "jx-g-control-water_source"} <= classes
+    popups = [html.unescape(f["properties"].get("_popup", "")) for b in blobs for f in b["features"]]
+    farm_popup = next(p for p in popups if "农田一" in p)
+    assert "农田.gpkg" in farm_popup and "d/农田" not in farm_popup  # the file's name, not its folder
+    water_popup = next(p for p in popups if "W1" in p)
+    assert RC.term("level", "first")[0] in water_popup
+    s1 = next(p for p in popups if "S1" in p and "结论 Verdict" in p)
+    assert "永久基本农田 permanent basic farmland" in s1 and "禁止 prohibited" in s1.split("永久基本农田", 1)[1]
+    config = json.loads(re.search(r"L\.jixi\.setup\([^,]+, (.*?)\);\s*\n", text, flags=re.S).group(1))
+    assert config["stamp"][0].startswith("合成示例·非真实数据")
+    legend = [i["label"] for sec in config["legend"]["sections"] for i in sec["items"]]
+    assert "永久基本农田 permanent basic farmland" in legend
+    assert "饮用水水源保护区 drinking-water source protection area" in legend
