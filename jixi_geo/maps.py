@@ -982,8 +982,8 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
         The control layers of a check with ``controls=`` (what :func:`jixi_geo.controls.load_controls`
         returns): each drawn as one group under the sites, coloured by ``control_roles.csv`` (a layer of
         more than :data:`MAX_CONTROL_FEATURES` features is left out, with a note). When one is the
-        synthetic sample the map carries the 合成示例·非真实数据 stamp. The sites' popups show their per-line verdicts whenever the results
-        carry them (``eco_verdict``, ``farmland_verdict`` …).
+        synthetic sample the map carries the 合成示例·非真实数据 stamp. The sites' popups show their
+        per-line verdicts whenever the results carry them (``eco_verdict``, ``farmland_verdict`` …).
 
     Returns
     -------
