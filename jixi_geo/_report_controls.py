@@ -307,8 +307,8 @@ def _f(v, nd: int) -> str:
 
 def lines_table_html(rows: pd.DataFrame, *, synthetic: bool) -> str:
     """The 三线压占 table of one site (its rows of :func:`lines_frame`)."""
-    h = ['<table class="lines"><caption>三线压占 Control lines' + (f" — {_stamp_text()}" if synthetic else "")
-         + "</caption>",
+    stamp = f' — <span class="synthetic">{_stamp_text()}</span>' if synthetic else ""
+    h = [f'<table class="lines"><caption>三线压占 Control lines{stamp}</caption>',
          "<tr><th>管控线 Line</th><th>结论 Verdict</th><th>压占关系 Relation</th><th>级别 Level</th>"
          "<th>压占面积 公顷 ha</th><th>亩 mu</th><th>占场址 % of site</th><th>规则 Rule</th></tr>"]
     for r in rows.itertuples():
@@ -321,9 +321,7 @@ def lines_table_html(rows: pd.DataFrame, *, synthetic: bool) -> str:
                  f"<td>{_E(_display(term('relation', r.relation)))}</td><td>{_level_text(r.line, r.level)}</td>"
                  f"<td>{_f(r.ha, 4)}</td><td>{_f(r.mu, 2)}</td><td>{_f(r.pct, 1)}</td>"
                  f"<td>{_E(str(r.rule_id)) or '—'}</td></tr>")
-    h.append('</table><p class="stamp">生态保护红线一行：所用管控区（含自然保护区、一般生态空间）的结论与压占面积，'
-             "级别为最严者。/ The ecological row gives the verdict and overlap of the zones used (reserves and general "
-             "ecological space included), with the strictest level.</p>")
+    h.append("</table>")
     return "".join(h)
 
 
@@ -331,7 +329,8 @@ def land_table_html(rows: pd.DataFrame, *, synthetic: bool, has_detail: bool) ->
     """The 地类 table of one site (its rows of :func:`land_frame`)."""
     if rows.empty:
         return ""
-    cap = "地类 Land classes（国土调查 land survey）" + (f" — {_stamp_text()}" if synthetic else "")
+    cap = "地类 Land classes（国土调查 land survey）" + (f' — <span class="synthetic">{_stamp_text()}</span>'
+                                                   if synthetic else "")
     h = [f'<table class="land"><caption>{cap}</caption><tr><th>代码 Code</th><th>地类 Class</th><th>公顷 ha</th>'
          "<th>亩 mu</th><th>占场址 % of site</th></tr>"]
     for r in rows.itertuples():
@@ -362,7 +361,9 @@ def cover_totals_html(lines: pd.DataFrame, land: pd.DataFrame, *, synthetic: boo
         occ = int(g["relation"].isin(["inside", "partly"]).sum())
         ha = float(np.nansum(g["ha"].to_numpy(float)))
         h.append(f"<tr><td>{name}</td><td>{occ}</td><td>{ha:,.4f}</td><td>{ha * MU_PER_HA:,.2f}</td></tr>")
-    h.append("</table>")
+    h.append('</table><p class="stamp">生态保护红线一行：所用管控区（含自然保护区、一般生态空间）的结论与压占面积，'
+             "级别为最严者（各场址表同）。/ The ecological row gives the verdict and overlap of the zones used (reserves "
+             "and general ecological space included), with the strictest level (so in each site's table).</p>")
     if len(land):
         h.append('<table class="land-total"><caption>地类汇总 Land classes, all sites</caption><tr><th>代码 Code</th>'
                  "<th>地类 Class</th><th>公顷 ha</th><th>亩 mu</th></tr>")

@@ -130,7 +130,8 @@ padding:.4em 1em;background:#f7f7f7}.unchecked{border-left:4px solid #56b4e9;pad
 table{overflow-wrap:anywhere}
 .synthetic{border:2px solid #c0392b;color:#c0392b;font-weight:bold;padding:.2em .6em;display:inline-block}
 .synthetic.big{font-size:1.4em;display:block;text-align:center}caption .synthetic{font-size:.9em}
-table.lines,table.land{margin:.4em 0}tr.sub td:nth-child(2){padding-left:1.5em}tr.unchecked-line td{color:#777}
+table.lines,table.land{margin:.4em 0}table.lines td:nth-child(n+5),table.land td:nth-child(n+3),
+table.lines .badge{white-space:nowrap}tr.sub td:nth-child(2){padding-left:1.5em}tr.unchecked-line td{color:#777}
 @media (max-width:600px){body{margin:.5em;padding:0 .4em}table{font-size:.8em}th,td{padding:2px 3px}}
 @page{size:A4;margin:12mm}
 @media print{body{max-width:none;margin:0;padding:0;font-size:8.5pt;line-height:1.3}
@@ -138,7 +139,8 @@ h2{margin-top:.6em}.cover-row{flex-wrap:nowrap}.overview .snip{width:230px;heigh
 .cover,.table-page{break-after:page}.site{break-before:page;break-inside:avoid;
 border:none;padding:0;margin:0}.sites-title,.legend{display:none}table,tr,.snip{break-inside:avoid}
 .badge,th,.note,.prov,.unchecked,.synthetic{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-.closing{break-before:page}}
+.closing{break-before:page}.site{font-size:8pt}table.lines,table.land{font-size:7.5pt}
+:is(table.lines,table.land,table.points) :is(td,th){padding:1px 3px}table.lines .badge{padding:0 5px}}
 """
 
 

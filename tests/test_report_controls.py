@@ -374,3 +374,23 @@ def test_compliance_map_draws_control_layers_with_the_synthetic_stamp(case, tmp_
     legend = [i["label"] for sec in config["legend"]["sections"] for i in sec["items"]]
     assert "永久基本农田 permanent basic farmland" in legend
     assert "饮用水水源保护区 drinking-water source protection area" in legend
+
+
+@pytest.mark.skipif(__import__("shutil").which("chromium") is None, reason="needs Debian chromium")
+def test_pdf_keeps_each_site_card_with_its_tables_on_one_page(case, tmp_path):
+    pypdf = pytest.importorskip("pypdf")
+    res, detail, zones, _, _ = case
+    paths = write_report(res, tmp_path / "r", zones=zones, occupation=detail, pdf=True)
+    import unicodedata
+
+    # the PDF's text layer may use CJK radical code points (⽰ for 示): compare in NFKC
+    texts = [unicodedata.normalize("NFKC", p.extract_text()) for p in pypdf.PdfReader(paths["pdf"]).pages]
+    pages = []
+    for sid in ("S1", "S2", "S3"):
+        starts = [i for i, t in enumerate(texts) if f"Site {sid} " in t]
+        ends = [i for i, t in enumerate(texts) if f"end of site {sid}" in t]
+        assert len(starts) == 1 and starts == ends, (sid, starts, ends)
+        pages.append(starts[0])
+    assert len(set(pages)) == 3
+    assert "三线压占" in texts[pages[0]] and "地类" in texts[pages[0]]
+    assert "合成示例·非真实数据" in texts[0]
