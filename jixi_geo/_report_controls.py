@@ -363,7 +363,7 @@ def cover_totals_html(lines: pd.DataFrame, land: pd.DataFrame, *, synthetic: boo
         h.append(f"<tr><td>{name}</td><td>{occ}</td><td>{ha:,.4f}</td><td>{ha * MU_PER_HA:,.2f}</td></tr>")
     h.append('</table><p class="stamp">生态保护红线一行：所用管控区（含自然保护区、一般生态空间）的结论与压占面积，'
              "级别为最严者（各场址表同）。/ The ecological row gives the verdict and overlap of the zones used "
-             "(reserves and general ecological space included), with the strictest level (so in each site's table).</p>")
+             "(reserves and general ecological space included), with the strictest level (as in each site table).</p>")
     if len(land):
         h.append('<table class="land-total"><caption>地类汇总 Land classes, all sites</caption><tr><th>代码 Code</th>'
                  "<th>地类 Class</th><th>公顷 ha</th><th>亩 mu</th></tr>")
