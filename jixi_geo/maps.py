@@ -72,6 +72,7 @@ __all__ = [
     "LABEL_MIN_ZOOM",
     "MAX_BUFFERS",
     "MAX_SITE_LABELS",
+    "MAX_CONTROL_FEATURES",
     "NAME_COLUMNS",
 ]
 
