@@ -48,7 +48,7 @@ class _Group(click.Group):
 CLI_FLAGS = {"crs": "--crs", "coords": "--coords", "id_column": "--id-column", "encoding": "--encoding",
              "layer": "--layer", "zones_layer": "--zones-layer", "cad_layer": "--cad-layer", "sheet": "--sheet",
              "name_column": "--name-column", "buffer_m": "--buffer", "make_valid": "--make-valid",
-             "activity": "--activity"}
+             "activity": "--activity", "landcover_layer": "--landcover-layer"}
 _KEYWORD = re.compile(r"(?<![\w.-])(" + "|".join(CLI_FLAGS) + r")=(?:'([^']*)'|\"([^\"]*)\"|(?=[\s,;.)]|$))")
 
 

@@ -227,3 +227,8 @@ def test_sample_controls_are_stamped_synthetic(site_file, tmp_path):
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
     assert '<p class="synthetic big">合成示例·非真实数据 / synthetic example, not real data</p>' in page
     _ = cli  # the module under test
+
+
+def test_loader_keyword_is_named_as_its_option():
+    msg = "图层不止一个，请用 landcover_layer='DLTB' / several layers: pass landcover_layer='DLTB'"
+    assert cli.as_cli_flags(msg) == "图层不止一个，请用 --landcover-layer DLTB / several layers: pass --landcover-layer DLTB"
