@@ -218,7 +218,7 @@ def load_cli_controls(base, overrides: Mapping[str, Path], *, landcover_layer: s
 
         layers.update(sample_controls().layers)
     elif base is not None:
-        # the toml's layers of the roles given explicitly are not read at all
+        # every layer the toml names is read (and checked), then replaced by the explicit ones
         layers.update(load_controls(base, landcover_layer=landcover_layer).layers)  # type: ignore[union-attr]
     if overrides:
         given = load_controls({k: str(v) for k, v in overrides.items()}, landcover_layer=landcover_layer)
