@@ -132,6 +132,7 @@ table{overflow-wrap:anywhere}
 .synthetic.big{font-size:1.4em;display:block;text-align:center}caption .synthetic{font-size:.9em}
 table.lines,table.land{margin:.4em 0}table.lines td:nth-child(n+5),table.land td:nth-child(n+3),
 table.lines .badge{white-space:nowrap}tr.sub td:nth-child(2){padding-left:1.5em}tr.unchecked-line td{color:#777}
+.reasons{margin:.3em 0}
 @media (max-width:600px){body{margin:.5em;padding:0 .4em}table{font-size:.8em}th,td{padding:2px 3px}}
 @page{size:A4;margin:12mm}
 @media print{body{max-width:none;margin:0;padding:0;font-size:8.5pt;line-height:1.3}
@@ -139,7 +140,7 @@ h2{margin-top:.6em}.cover-row{flex-wrap:nowrap}.overview .snip{width:230px;heigh
 .cover,.table-page{break-after:page}.site{break-before:page;break-inside:avoid;
 border:none;padding:0;margin:0}.sites-title,.legend{display:none}table,tr,.snip{break-inside:avoid}
 .badge,th,.note,.prov,.unchecked,.synthetic{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-.closing{break-before:page}.site{font-size:8pt}table.lines,table.land{font-size:7.5pt}
+.closing{break-before:page}.site{font-size:7.5pt}table.lines,table.land{font-size:7.5pt}
 :is(table.lines,table.land,table.points) :is(td,th){padding:1px 3px}table.lines .badge{padding:0 5px}}
 """
 
@@ -387,9 +388,9 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
                  f"<tr><th>规则 Rule</th><td>{_E(str(rec['rule_id']))}: {_E(str(rec['rule_zh']))}<br>"
                  f"{_E(str(rec['rule']))}</td></tr>"
                  f"<tr><th>依据 Basis</th><td>{_E(str(rec['basis'])) or '—'}</td></tr>"
-                 f"<tr><th>说明 Reasons</th><td>{_E(str(rec['reasons']))}</td></tr>"
                  + (f"<tr><th>备注 Notes</th><td>{_E(str(rec['note']))}</td></tr>" if str(rec.get("note", "")) else "")
                  + "</table></div></div>"
+                 + f'<p class="reasons"><b>说明 Reasons</b> {_E(str(rec["reasons"]))}</p>'
                  + "<h4>压占分析 Overlap analysis</h4>"
                  + (P.overlap_table_html(ov_by_site.get(sid, overlaps.iloc[:0])) if "unavailable" not in overlaps.attrs
                     else f'<p class="note">压占表无法计算 / No overlap table: {_E(overlaps.attrs["unavailable"])}</p>')
