@@ -140,7 +140,7 @@ h2{margin-top:.6em}.cover-row{flex-wrap:nowrap}.overview .snip{width:230px;heigh
 .cover,.table-page{break-after:page}.site{break-before:page;break-inside:avoid;
 border:none;padding:0;margin:0}.sites-title,.legend{display:none}table,tr,.snip{break-inside:avoid}
 .badge,th,.note,.prov,.unchecked,.synthetic{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-.closing{break-before:page}.site{font-size:7.5pt}table.lines,table.land{font-size:7.5pt}
+.closing{break-before:page}.site{font-size:7.5pt}.site-body .snip{width:210px;height:210px}table.lines,table.land{font-size:7.5pt}
 :is(table.lines,table.land,table.points) :is(td,th){padding:1px 3px}table.lines .badge{padding:0 5px}}
 """
 
