@@ -309,16 +309,17 @@ def lines_table_html(rows: pd.DataFrame, *, synthetic: bool) -> str:
     """The 三线压占 table of one site (its rows of :func:`lines_frame`)."""
     stamp = f' — <span class="synthetic">{_stamp_text()}</span>' if synthetic else ""
     h = [f'<table class="lines"><caption>三线压占 Control lines{stamp}</caption>',
-         "<tr><th>管控线 Line</th><th>结论 Verdict</th><th>压占关系 Relation</th><th>级别 Level</th>"
-         "<th>压占面积 公顷 ha</th><th>亩 mu</th><th>占场址 % of site</th><th>规则 Rule</th></tr>"]
+         "<tr><th>管控线 Line</th><th>结论 Verdict</th><th>压占关系 · 级别 Relation, level</th>"
+         "<th>公顷 ha</th><th>亩 mu</th><th>占场址 %</th><th>规则 Rule</th></tr>"]
     for r in rows.itertuples():
         name = _E(f"{r.line_zh} {r.line_en}")
         if not r.checked:
-            h.append(f'<tr class="unchecked-line"><td>{name}</td><td colspan="7">未核查（未提供该图层）/ not checked '
+            h.append(f'<tr class="unchecked-line"><td>{name}</td><td colspan="6">未核查（未提供该图层）/ not checked '
                      "(no layer given)</td></tr>")
             continue
+        level = f" · {_level_text(r.line, r.level)}" if r.level else ""
         h.append(f"<tr><td>{name}</td><td>{_badge(str(r.verdict))}</td>"
-                 f"<td>{_E(_display(term('relation', r.relation)))}</td><td>{_level_text(r.line, r.level)}</td>"
+                 f"<td>{_E(_display(term('relation', r.relation)))}{level}</td>"
                  f"<td>{_f(r.ha, 4)}</td><td>{_f(r.mu, 2)}</td><td>{_f(r.pct, 1)}</td>"
                  f"<td>{_E(str(r.rule_id)) or '—'}</td></tr>")
     h.append("</table>")

@@ -130,8 +130,8 @@ padding:.4em 1em;background:#f7f7f7}.unchecked{border-left:4px solid #56b4e9;pad
 table{overflow-wrap:anywhere}
 .synthetic{border:2px solid #c0392b;color:#c0392b;font-weight:bold;padding:.2em .6em;display:inline-block}
 .synthetic.big{font-size:1.4em;display:block;text-align:center}caption .synthetic{font-size:.9em}
-table.lines,table.land{margin:.4em 0}table.lines td:nth-child(n+5),table.land td:nth-child(n+3),
-table.lines .badge{white-space:nowrap}tr.sub td:nth-child(2){padding-left:1.5em}tr.unchecked-line td{color:#777}
+table.lines,table.land{margin:.4em 0}table.lines td:nth-child(n+4),table.land td:nth-child(n+3),
+table.lines :is(.badge,td:first-child){white-space:nowrap}tr.sub td:nth-child(2){padding-left:1.5em}tr.unchecked-line td{color:#777}
 .reasons{margin:.3em 0}
 @media (max-width:600px){body{margin:.5em;padding:0 .4em}table{font-size:.8em}th,td{padding:2px 3px}}
 @page{size:A4;margin:12mm}

@@ -129,13 +129,14 @@ def test_line_table_gives_half_the_site_on_farmland_in_ha_and_mu(case):
     rows = {r[0]: r for r in _rows(_table(_site(page, "S1"), "lines"))[1:]}
     farm = rows["永久基本农田 permanent basic farmland"]
     assert farm[1] == "禁止 prohibited" and farm[2].startswith(RC.term("relation", "partly")[0])
-    ha, mu = _num(farm[4]), _num(farm[5])
+    ha, mu = _num(farm[3]), _num(farm[4])
     assert ha == pytest.approx(0.5 * a1, abs=6e-5) and mu == pytest.approx(7.5 * a1, abs=6e-3)
-    assert mu == pytest.approx(15 * ha, abs=0.006) and farm[6] == "50.0" and farm[7] == "PF-1"
+    assert mu == pytest.approx(15 * ha, abs=0.006) and farm[5] == "50.0" and farm[6] == "PF-1"
     # the ecological row: the check's own verdict and overlap (the west half in the red line)
     eco = rows["生态保护红线 Ecological protection red line"]
     assert eco[1].startswith(jg.vocab.label("verdict", res.loc[0, "eco_verdict"]))
-    assert eco[6] == "50.0" and _num(eco[4]) == pytest.approx(50.0, rel=1e-4)
+    assert eco[5] == "50.0" and _num(eco[3]) == pytest.approx(50.0, rel=1e-4)
+    assert eco[2].endswith("· 生态保护红线 Ecological protection red line")  # the strictest level of the zones
     # water was not given: said so, no verdict
     water = rows["饮用水水源保护区 drinking-water source protection area"]
     assert "未核查" in water[1] and len(water) == 2
@@ -144,7 +145,7 @@ def test_line_table_gives_half_the_site_on_farmland_in_ha_and_mu(case):
 def test_point_site_counts_as_occupying_with_no_area(case):
     _, _, _, _, page = case
     farm = [r for r in _rows(_table(_site(page, "S3"), "lines")) if r[0].startswith("永久基本农田")][0]
-    assert farm[4] == "—" and farm[5] == "—" and farm[6] == "100.0"
+    assert farm[3] == "—" and farm[4] == "—" and farm[5] == "100.0"
 
 
 def test_land_table_shares_add_up_and_split_cultivated_land(case):
@@ -179,8 +180,8 @@ def test_cover_totals_are_the_sums_of_the_site_rows(case):
     assert urban[1] == "1" and _num(urban[2]) == pytest.approx(a2, abs=6e-5)
     assert "未核查" in tot["饮用水水源保护区 drinking-water source protection area"][1]
     # the site tables, summed, give the cover's figures
-    site_sum = sum(_num(r[4]) for sid in ("S1", "S2", "S3") for r in _rows(_table(_site(page, sid), "lines"))
-                   if r[0].startswith("城镇开发边界") and r[4] != "—")
+    site_sum = sum(_num(r[3]) for sid in ("S1", "S2", "S3") for r in _rows(_table(_site(page, sid), "lines"))
+                   if r[0].startswith("城镇开发边界") and r[3] != "—")
     assert _num(urban[2]) == pytest.approx(site_sum, abs=2e-4)
     land = {r[0] or r[1]: r for r in _rows(_table(cover, "land-total"))[1:]}
     assert _num(land["0301"][2]) == pytest.approx(0.35 * a1 + a2, abs=6e-5)
