@@ -131,7 +131,7 @@ table{overflow-wrap:anywhere}
 .synthetic{border:2px solid #c0392b;color:#c0392b;font-weight:bold;padding:.2em .6em;display:inline-block}
 .synthetic.big{font-size:1.4em;display:block;text-align:center}caption .synthetic{font-size:.9em}
 table.lines,table.land{margin:.4em 0}table.lines td:nth-child(n+4),table.land td:nth-child(n+3),
-table.lines :is(.badge,td:first-child){white-space:nowrap}tr.sub td:nth-child(2){padding-left:1.5em}tr.unchecked-line td{color:#777}
+table.lines .badge{white-space:nowrap}tr.sub td:nth-child(2){padding-left:1.5em}tr.unchecked-line td{color:#777}
 .reasons{margin:.3em 0}
 @media (max-width:600px){body{margin:.5em;padding:0 .4em}table{font-size:.8em}th,td{padding:2px 3px}}
 @page{size:A4;margin:12mm}
@@ -140,7 +140,8 @@ h2{margin-top:.6em}.cover-row{flex-wrap:nowrap}.overview .snip{width:230px;heigh
 .cover,.table-page{break-after:page}.site{break-before:page;break-inside:avoid;
 border:none;padding:0;margin:0}.sites-title,.legend{display:none}table,tr,.snip{break-inside:avoid}
 .badge,th,.note,.prov,.unchecked,.synthetic{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-.closing{break-before:page}.site{font-size:7.5pt}.site-body .snip{width:210px;height:210px}table.lines,table.land{font-size:7.5pt}
+.closing{break-before:page}.site{font-size:7.5pt}.site-body .snip{width:210px;height:210px}
+table.lines,table.land{font-size:7.5pt}table.lines td:first-child{white-space:nowrap}
 :is(table.lines,table.land,table.points) :is(td,th){padding:1px 3px}table.lines .badge{padding:0 5px}}
 """
 

@@ -231,4 +231,5 @@ def test_sample_controls_are_stamped_synthetic(site_file, tmp_path):
 
 def test_loader_keyword_is_named_as_its_option():
     msg = "图层不止一个，请用 landcover_layer='DLTB' / several layers: pass landcover_layer='DLTB'"
-    assert cli.as_cli_flags(msg) == "图层不止一个，请用 --landcover-layer DLTB / several layers: pass --landcover-layer DLTB"
+    assert cli.as_cli_flags(msg) == ("图层不止一个，请用 --landcover-layer DLTB / several layers: pass "
+                                     "--landcover-layer DLTB")
