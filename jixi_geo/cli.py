@@ -198,7 +198,8 @@ def controls_argument(paths: Mapping[str, Path | str | None], *, toml=None, samp
 
 def load_cli_controls(base, overrides: Mapping[str, Path], *, landcover_layer: str | None = None):
     """Read the control layers named by :func:`controls_argument`: the base (toml or synthetic sample),
-    then the explicit options, which replace the base's layer of the same role.
+    then the explicit options, which replace the base's layer of the same role (a toml entry so replaced
+    is never read: ``jixi_geo.controls.config.read_controls_toml`` gives the entries).
 
     Returns the :class:`jixi_geo.controls.Controls` to pass as ``controls=`` (None when none was given).
     Errors come from :func:`jixi_geo.controls.load_controls` (exit 3).
@@ -218,7 +219,13 @@ def load_cli_controls(base, overrides: Mapping[str, Path], *, landcover_layer: s
 
         layers.update(sample_controls().layers)
     elif base is not None:
-        # every layer the toml names is read (and checked), then replaced by the explicit ones
+        if overrides:  # the toml's entries for the roles given explicitly are never read
+            import importlib
+
+            toml = importlib.import_module("jixi_geo.controls.config").read_controls_toml(base)
+            spec = {**{r: e for r, e in toml.items() if r not in overrides},
+                    **{k: str(v) for k, v in overrides.items()}}
+            return load_controls(spec, landcover_layer=landcover_layer)
         layers.update(load_controls(base, landcover_layer=landcover_layer).layers)  # type: ignore[union-attr]
     if overrides:
         given = load_controls({k: str(v) for k, v in overrides.items()}, landcover_layer=landcover_layer)

@@ -84,22 +84,43 @@ def test_unknown_role_is_refused():
         controls_argument({"farmland": "x.gpkg"})
 
 
-def test_explicit_layers_replace_the_tomls_layer_of_their_role(monkeypatch):
-    from_toml = Controls({"permanent_farmland": _layer("permanent_farmland", [box(0, 0, 1, 1)]),
-                          "urban_boundary": _layer("urban_boundary", [box(0, 0, 1, 1)])})
-    explicit = _layer("permanent_farmland", [box(0, 0, 2, 2), box(3, 3, 4, 4)])
+def test_explicit_layers_replace_the_tomls_entry_of_their_role(monkeypatch):
+    """The toml's entry for a role given explicitly is never read (it may name a missing file)."""
+    import sys
+    import types
+
+    toml = {"permanent_farmland": {"path": "/office/missing.gpkg", "year": "2023"},
+            "urban_boundary": {"path": "/office/urban.shp", "year": "2022"}}
+    fake_config = types.ModuleType("jixi_geo.controls.config")
+    fake_config.read_controls_toml = lambda path: toml if Path(path) == Path("c.toml") else {}  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "jixi_geo.controls.config", fake_config)
     calls = []
+    loaded = Controls({"permanent_farmland": _layer("permanent_farmland", [box(0, 0, 1, 1)])})
 
     def fake(controls, *, landcover_layer=None):
         calls.append((controls, landcover_layer))
-        return from_toml if isinstance(controls, Path) else Controls({"permanent_farmland": explicit})
+        return loaded
 
     monkeypatch.setattr(jg.controls, "load_controls", fake)
     got = load_cli_controls(Path("c.toml"), {"permanent_farmland": Path("mine.gpkg")}, landcover_layer="DLTB")
-    assert got.roles == ("permanent_farmland", "urban_boundary")
-    assert got["permanent_farmland"] is explicit and got["urban_boundary"] is from_toml["urban_boundary"]
-    assert calls == [(Path("c.toml"), "DLTB"), ({"permanent_farmland": "mine.gpkg"}, "DLTB")]
+    assert got is loaded
+    assert calls == [({"urban_boundary": {"path": "/office/urban.shp", "year": "2022"},
+                       "permanent_farmland": "mine.gpkg"}, "DLTB")]
+    calls.clear()
+    load_cli_controls(Path("c.toml"), {})  # the toml alone goes to load_controls as it is
+    assert calls == [(Path("c.toml"), None)]
     assert load_cli_controls(None, {}) is None
+
+
+def test_sample_layers_are_replaced_by_explicit_ones(monkeypatch):
+    sample = Controls({"permanent_farmland": _layer("permanent_farmland", [box(0, 0, 1, 1)]),
+                       "landcover": _layer("landcover", [box(0, 0, 1, 1)])})
+    mine = _layer("permanent_farmland", [box(0, 0, 2, 2)])
+    monkeypatch.setattr(jg.controls, "sample_controls", lambda: sample, raising=False)
+    monkeypatch.setattr(jg.controls, "load_controls",
+                        lambda c, *, landcover_layer=None: Controls({"permanent_farmland": mine}))
+    got = load_cli_controls("sample", {"permanent_farmland": Path("mine.gpkg")})
+    assert got["permanent_farmland"] is mine and got["landcover"] is sample["landcover"]
 
 
 # ---------------------------------------------------------------------- exit 3, Chinese first
