@@ -152,15 +152,18 @@ def sources_html(info: ZonesInfo) -> str:
             f'<code>{_E(info.sha256)}</code>), supplied by the user; {rules}</p>')
 
 
-def unchecked_html(levels) -> str:
-    """Which control lines the zones used did not cover (empty string if none)."""
+def unchecked_html(levels, *, roles=()) -> str:
+    """Which control lines the check did not cover (empty string if none): those the zones used do not
+    hold (``control_level``) and whose control layer was not given (``role`` of
+    ``layers/rules/unchecked_controls.csv``, e.g. ``permanent_farmland`` from ``--farmland``)."""
     t = vocab.unchecked_controls(levels)
+    t = t[~t["role"].isin({str(r) for r in roles})]
     if t.empty:
         return ""
     zh = "、".join(t["name_zh"])
     en = ", ".join(t["name_en"])
-    return (f'<p class="unchecked">未核查 Not checked: {_E(zh)}（所用管控区数据不含此类图层 / the zones used hold no '
-            f"such layer: {_E(en)}）。</p>")
+    return (f'<p class="unchecked">未核查 Not checked: {_E(zh)}（所用管控区数据不含此类图层，也未提供该管控图层 / the '
+            f"zones used hold no such layer and no control layer was given: {_E(en)}）。</p>")
 
 
 def overlap_table_html(rows: pd.DataFrame) -> str:

@@ -1,4 +1,4 @@
-"""The Excel workbook of a compliance check: results and the 压占 (overlap) table.
+"""The Excel workbook of a compliance check: results, the 压占 (overlap) table, and the 三线 / 地类 sheets.
 
 Text cells that Excel would run as formulas are neutralised exactly as in the CSV
 (:func:`jixi_geo.sites.excel_safe_text`), and openpyxl is told to store every cell as a
@@ -44,7 +44,8 @@ def _sheet(wb, title: str, frame: pd.DataFrame) -> None:
     ws.freeze_panes = "A2"
 
 
-def write_xlsx(path, results: pd.DataFrame, overlaps: pd.DataFrame) -> Path:
+def write_xlsx(path, results: pd.DataFrame, overlaps: pd.DataFrame, *,
+               extra: dict[str, pd.DataFrame] | None = None) -> Path:
     """Write ``results`` (without geometry) and the per-zone ``overlaps`` to an .xlsx workbook.
 
     Parameters
@@ -56,6 +57,9 @@ def write_xlsx(path, results: pd.DataFrame, overlaps: pd.DataFrame) -> Path:
     overlaps : DataFrame
         One row per (site, zone) overlap: ``site_id, zone_id, zone_name_zh, control_level,
         overlap_ha, overlap_m, overlap_pct``; ``overlap_mu`` (亩) is added.
+    extra : dict of str to DataFrame, optional
+        More sheets by name, in order (the 三线压占 and 地类 sheets of a check with control layers);
+        written the same way (values only, text neutralised).
     """
     from openpyxl import Workbook
 
@@ -68,5 +72,7 @@ def write_xlsx(path, results: pd.DataFrame, overlaps: pd.DataFrame) -> Path:
     ov = overlaps.copy()
     ov.insert(ov.columns.get_loc("overlap_ha") + 1, "overlap_mu", ov["overlap_ha"] * (M2_PER_HA / M2_PER_MU))
     _sheet(wb, OVERLAP_SHEET, ov)
+    for title, frame in (extra or {}).items():
+        _sheet(wb, title, frame)
     wb.save(path)
     return Path(path)

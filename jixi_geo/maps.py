@@ -72,6 +72,7 @@ __all__ = [
     "LABEL_MIN_ZOOM",
     "MAX_BUFFERS",
     "MAX_SITE_LABELS",
+    "MAX_CONTROL_FEATURES",
     "NAME_COLUMNS",
 ]
 
@@ -866,10 +867,93 @@ def _site_name(row):
     return None
 
 
+#: A control layer with more features than this is not drawn on the compliance map (said in its notes).
+MAX_CONTROL_FEATURES = 5000
+
+
+def _control_layers(controls) -> dict[str, tuple[gpd.GeoDataFrame, str, bool]]:
+    """role -> (layer, source, synthetic) from a :class:`jixi_geo.controls.Controls` or a mapping role -> layer."""
+    if controls is None:
+        return {}
+    layers = getattr(controls, "layers", controls)
+    if not isinstance(layers, Mapping):
+        raise InputError(f"controls 须为 Controls 或 {{角色: GeoDataFrame}} / controls must be a Controls or a mapping "
+                         f"role -> GeoDataFrame; got {type(controls).__name__}")
+    return {str(role): (getattr(c, "gdf", c), str(getattr(c, "source", "") or ""), bool(getattr(c, "synthetic", False)))
+            for role, c in layers.items()}
+
+
+def _add_control_groups(m: folium.Map, controls, *, simplify_m: float, gcj02: bool,
+                        notes: list[str]) -> tuple[list[dict], bool]:
+    """Draw each control layer as one group under the sites; its legend items and whether any is synthetic."""
+    from ._report_controls import role_label, roles_table, term
+
+    t = roles_table()
+    layers = _control_layers(controls)
+    items: list[dict] = []
+    synthetic = False
+    order = [r for r in t.index if r in layers] + [r for r in layers if r not in t.index]
+    for i, role in enumerate(order):
+        gdf, source, synth = layers[role]
+        synthetic |= synth
+        zh, en = role_label(role)
+        colour = str(t.at[role, "colour"]) if role in t.index and t.at[role, "colour"] else GREY
+        fo = float(t.at[role, "fill_opacity"]) if role in t.index and t.at[role, "fill_opacity"] else 0.3
+        if len(gdf) > MAX_CONTROL_FEATURES:
+            notes.append(f"{zh}图层要素超过 {MAX_CONTROL_FEATURES:,} 个，未绘制。 The {en} layer has more than "
+                         f"{MAX_CONTROL_FEATURES:,} features and is not drawn.")
+            continue
+        shown = _display_copy(gdf, simplify_m=simplify_m, gcj02=gcj02, name=role)
+        file_name = source.replace("\\", "/").rsplit("/", 1)[-1]
+
+        def props(row, geom, role=role, zh=zh, en=en, colour=colour, fo=fo, file_name=file_name):
+            style = _path_style(geom, color=colour, fill=colour, fill_opacity=fo, weight=1,
+                                cls=f"jx-g-control-{_slug(role)}")
+            rows = [("图层 Layer", html.escape(f"{zh} {en}")), ("编号 ID", _esc(_col(row, "control_id")))]
+            level = _col(row, "level")
+            if not _is_missing(level) and str(level):
+                lz, le = term("level", level)
+                rows.append(("级别 Level", html.escape(lz if lz == le else f"{lz} {le}")))
+            if "class_code" in row:
+                rows.append(("地类代码 Class code", _esc(_col(row, "class_code"))))
+            rows.append(("来源 Source", _esc(file_name)))
+            name = _col(row, "name")
+            head = zh if _is_missing(name) or not str(name).strip() else name
+            return {"style": style, "_tip": _tooltip(head, None, html.escape(f"{zh} {en}")),
+                    "_popup": _popup(head, None, rows)}
+
+        if _add_group(m, f"control-{_slug(role)}", f"{zh} {en}", shown, props, order=80 + i):
+            items.append({"label": f"{zh} {en}", "color": colour, "fill": colour, "fillOpacity": fo, "shape": "fill"})
+    return items, synthetic
+
+
+def _line_rows(row) -> list[tuple[str, str]]:
+    """Popup rows of a site's per-line verdicts (when the results carry them): badge, relation, area."""
+    from ._report_controls import role_label, roles_table, term
+
+    t = roles_table()
+    out = []
+    lines = [("eco", "redline")] + [(str(t.at[r, "prefix"]), r) for r in t.index if t.at[r, "kind"] == "line"]
+    for prefix, role in lines:
+        v = _col(row, f"{prefix}_verdict")
+        if _is_missing(v) or str(v) not in VERDICTS:
+            continue
+        zh, en, colour = VERDICTS[str(v)]
+        badge = (f'<span class="jx-verdict" style="background:{colour};color:{vocab.text_colour("verdict", v)}">'
+                 f'{html.escape(f"{zh} {en}")}</span>')
+        rel = _col(row, f"{prefix}_relation")
+        rel_txt = "" if _is_missing(rel) else " " + html.escape(" ".join(dict.fromkeys(term("relation", rel))))
+        ha = _col(row, f"{prefix}_ha")
+        area = "" if _is_missing(ha) else " " + _num(ha, "ha", 4)
+        lz, le = role_label(role)
+        out.append((f"{lz} {le}", badge + rel_txt + area))
+    return out
+
+
 def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = None,
                    boundary: gpd.GeoDataFrame | None = None, buffer_m: float | None = None,
                    basemap: str | None = None, tianditu_key: str | None = None,
-                   simplify_m: float = 20.0) -> folium.Map:
+                   simplify_m: float = 20.0, controls=None) -> folium.Map:
     """Web map of red-line compliance results over the red-line control zones.
 
     Parameters
@@ -895,6 +979,12 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
         See :func:`pattern_map`.
     simplify_m : float, default 20
         Display tolerance for the zones, in metres; sites are never simplified.
+    controls : Controls or mapping of str to GeoDataFrame, optional
+        The control layers of a check with ``controls=`` (what :func:`jixi_geo.controls.load_controls`
+        returns): each drawn as one group under the sites, coloured by ``control_roles.csv`` (a layer of
+        more than :data:`MAX_CONTROL_FEATURES` features is left out, with a note). When one is the
+        synthetic sample the map carries the 合成示例·非真实数据 stamp. The sites' popups show their
+        per-line verdicts whenever the results carry them (``eco_verdict``, ``farmland_verdict`` …).
 
     Returns
     -------
@@ -985,6 +1075,10 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
                 zone_items.insert(0, {"label": f"{zh} {en}", "color": colour, "fill": colour,
                                       "fillOpacity": fo, "shape": "fill"})
 
+    ctl_items, ctl_synthetic = _add_control_groups(m, controls, simplify_m=simplify_m, gcj02=gcj02, notes=notes)
+    if "controls_synthetic" in results.columns:
+        ctl_synthetic |= bool(results["controls_synthetic"].fillna(False).astype(bool).any())
+
     def site_props(verdict):
         zh, en, colour = VERDICTS[verdict]
 
@@ -1013,6 +1107,7 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
                     ("规则 Rule", _rule_text(row)),
                     ("依据 Basis", _esc(_col(row, "basis"))),
                     ("理由 Reasons", _esc(_col(row, "reasons")))]
+            rows[1:1] = _line_rows(row)
             tip = html.escape(f"{zh} {en}")
             if not _is_missing(precision) and str(precision) in LOCATION_LABELS:
                 tip += html.escape(f" · {location_label(precision)}")
@@ -1061,6 +1156,7 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
     legend = {"title": "图例 Legend", "sections": [
         {"title": "检查结论 Verdict", "items": site_items},
         {"title": "红线管控分区 Red-line zones", "items": zone_items},
+        *([{"title": "管控图层 Control layers", "items": ctl_items}] if ctl_items else []),
         {"title": "基础地理 Reference", "items": ref_items},
     ]}
     search = []
@@ -1070,8 +1166,14 @@ def compliance_map(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None 
         search.append({"key": row["_key"], "name": _text(row["site_id"] if name is None else name),
                        "id": _text(row["site_id"]), "verdict": vocab.label("verdict", verdict),
                        "color": VERDICTS[verdict][2]})
+    stamp = _stamp_of(zones, results)
+    if ctl_synthetic:
+        from ._report_controls import synthetic_stamp
+
+        syn = synthetic_stamp()
+        stamp = [syn[0], syn[1]] if stamp is None else [f"{syn[0]} · {stamp[0]}", f"{syn[1]}; {stamp[1]}"]
     return _finish(m, [sites_d, zones_d, boundary_d], title=title, legend=legend, notes=notes,
-                   warnings=warnings, stamp=_stamp_of(zones, results), search=search)
+                   warnings=warnings, stamp=stamp, search=search)
 
 
 def _activity_text(value) -> str:

@@ -128,14 +128,21 @@ padding:.4em 1em;background:#f7f7f7}.unchecked{border-left:4px solid #56b4e9;pad
 .legend span{margin-right:1em}.cover-row{display:flex;gap:1.5em;flex-wrap:wrap;align-items:flex-start}
 .summary{flex:1;min-width:18em}.overview h2{margin-top:2em}caption{text-align:left;font-size:.85em;color:#444}
 table{overflow-wrap:anywhere}
+.synthetic{border:2px solid #c0392b;color:#c0392b;font-weight:bold;padding:.2em .6em;display:inline-block}
+.synthetic.big{font-size:1.4em;display:block;text-align:center}caption .synthetic{font-size:.9em}
+table.lines,table.land{margin:.4em 0}table.lines td:nth-child(n+4),table.land td:nth-child(n+3),
+table.lines .badge{white-space:nowrap}tr.sub td:nth-child(2){padding-left:1.5em}tr.unchecked-line td{color:#777}
+.reasons{margin:.3em 0}
 @media (max-width:600px){body{margin:.5em;padding:0 .4em}table{font-size:.8em}th,td{padding:2px 3px}}
 @page{size:A4;margin:12mm}
 @media print{body{max-width:none;margin:0;padding:0;font-size:8.5pt;line-height:1.3}
 h2{margin-top:.6em}.cover-row{flex-wrap:nowrap}.overview .snip{width:230px;height:230px}
 .cover,.table-page{break-after:page}.site{break-before:page;break-inside:avoid;
 border:none;padding:0;margin:0}.sites-title,.legend{display:none}table,tr,.snip{break-inside:avoid}
-.badge,th,.note,.prov,.unchecked{-webkit-print-color-adjust:exact;print-color-adjust:exact}
-.closing{break-before:page}}
+.badge,th,.note,.prov,.unchecked,.synthetic{-webkit-print-color-adjust:exact;print-color-adjust:exact}
+.closing{break-before:page}.site{font-size:7.5pt}.site-body .snip{width:210px;height:210px}
+table.lines,table.land{font-size:7.5pt}table.lines td:first-child{white-space:nowrap}
+:is(table.lines,table.land,table.points) :is(td,th){padding:1px 3px}table.lines .badge{padding:0 5px}}
 """
 
 
@@ -193,7 +200,8 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
                 max_sections: int | None = None, max_rows: int | None = None,
                 data_file: str = "results.csv", companions: dict[str, str] | None = None,
                 project: str | None = None, applicant: str | None = None, source=None,
-                zones_source=None, overlaps: pd.DataFrame | None = None) -> str:
+                zones_source=None, overlaps: pd.DataFrame | None = None, controls=None,
+                occupation: pd.DataFrame | None = None) -> str:
     """The HTML report of :func:`jixi_geo.check_sites` results, as a string.
 
     Modelled on the 压占分析 / 选址合规性审查 sheets of the Chinese 一张图 systems: a cover
@@ -235,7 +243,18 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
     overlaps : DataFrame, optional
         Per (site, zone) overlaps (``check_sites_detail`` rows with ``relation == "inside"``);
         computed when not given.
+    controls : Controls or list of dict, optional
+        The control layers of a check with ``controls=`` (what :func:`jixi_geo.controls.load_controls`
+        returned, or the list of ``results.attrs["controls"]``): their 数据来源 lines. Default
+        ``results.attrs["controls"]``; pass it explicitly, because pandas drops ``attrs`` in many
+        operations. When the results carry the line columns (``eco_verdict``, ``farmland_verdict`` …)
+        each site gets a 三线压占 table and, with a land-cover layer, a 地类 table, the cover their
+        totals, and the list of lines not checked drops the roles given.
+    occupation : DataFrame, optional
+        ``check_sites_detail(..., controls=...)`` rows with ``relation == "occupies"``: the land classes
+        beyond 耕地 itemised in the 地类 table.
     """
+    from . import _report_controls as RC
     from . import _report_parts as P
     from ._proximity import proximity
 
@@ -257,11 +276,17 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
     geoms_all = P.project(res.geometry.to_numpy(), res.crs)
     areas = P.site_areas_m2(geoms_all)
     checked_at = str(stamp["checked_at"]) if stamp is not None else ""
+    infos = RC.layer_infos(results, controls)
+    roles = RC.given_roles(results, infos)
+    with_lines = "eco_verdict" in res.columns
+    synthetic = RC.is_synthetic(results, infos)
+    lines = RC.lines_frame(results, roles) if with_lines else None
+    land = RC.land_frame(results, occupation) if with_lines else None
 
     h = ["<!DOCTYPE html><html lang=\"zh-CN\"><head><meta charset=\"utf-8\">",
          '<meta name="viewport" content="width=device-width, initial-scale=1">',
          f"<title>{_E(title)}</title><style>{_CSS}</style></head><body>",
-         f'<section class="cover"><h1>{_E(title)}</h1>']
+         f'<section class="cover"><h1>{_E(title)}</h1>', RC.stamp_html(synthetic, big=True)]
     src_name = Path(source).name if source is not None else ""
     src_sha = file_sha256(source) if source is not None and Path(source).is_file() else ""
     crs_vals = [str(c) for c in pd.unique(res["input_crs"].astype(str))] if "input_crs" in res else []
@@ -284,7 +309,7 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
     for v in VERDICTS:
         h.append(f"<tr><td>{_badge(v)}</td><td>{int(counts.get(v, 0))}</td></tr>")
     h.append(f"<tr><th>合计 Total</th><th>{len(res)}</th></tr></table>")
-    h.append(P.unchecked_html(info.levels) + "</div>")
+    h.append(P.unchecked_html(info.levels, roles=roles) + "</div>")
     inside = [g for g, v in zip(geoms_all, res["verdict"].astype(str), strict=True)
               if v != "outside_jixi" and g is not None]
     if inside:
@@ -293,6 +318,9 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
                  + _svg_snippet(overview, zp, size=300, crs_label="CGCS2000 3°GK CM132°E (EPSG:4553)",
                                 date=checked_at[:10]) + "</div>")
     h.append("</div>")
+    if lines is not None and land is not None:
+        h.append(RC.cover_totals_html(lines, land, synthetic=synthetic))
+    h.append(RC.layer_sources_html(infos))
     if stamp is not None:
         h.append(f'<p class="stamp">管控区数据校验和 zones sha256 {_E(str(stamp["zones_sha256"])[:16])}… · '
                  f'检查时间 checked {_E(checked_at)}</p>')
@@ -338,7 +366,9 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
     ov_by_site = {k: g for k, g in overlaps.groupby(overlaps["site_id"].astype(str))} if len(overlaps) else {}
     prox = proximity(gpd.GeoSeries(geoms, crs=ANALYSIS_CRS), zp)
     prox_by = {k: g for k, g in prox.groupby("site")} if len(prox) else {}
-    unchecked = P.unchecked_html(info.levels)
+    unchecked = P.unchecked_html(info.levels, roles=roles)
+    lines_by = {str(k): g for k, g in lines.groupby("site_id", sort=False)} if lines is not None else {}
+    land_by = {str(k): g for k, g in land.groupby("site_id", sort=False)} if land is not None and len(land) else {}
     crs_label = "CGCS2000 3°GK CM132°E (EPSG:4553)"
     for k, ((_, rec), g) in enumerate(zip(ordered.iterrows(), geoms, strict=True)):
         sid = str(rec["site_id"])
@@ -359,12 +389,15 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
                  f"<tr><th>规则 Rule</th><td>{_E(str(rec['rule_id']))}: {_E(str(rec['rule_zh']))}<br>"
                  f"{_E(str(rec['rule']))}</td></tr>"
                  f"<tr><th>依据 Basis</th><td>{_E(str(rec['basis'])) or '—'}</td></tr>"
-                 f"<tr><th>说明 Reasons</th><td>{_E(str(rec['reasons']))}</td></tr>"
                  + (f"<tr><th>备注 Notes</th><td>{_E(str(rec['note']))}</td></tr>" if str(rec.get("note", "")) else "")
                  + "</table></div></div>"
+                 + f'<p class="reasons"><b>说明 Reasons</b> {_E(str(rec["reasons"]))}</p>'
                  + "<h4>压占分析 Overlap analysis</h4>"
                  + (P.overlap_table_html(ov_by_site.get(sid, overlaps.iloc[:0])) if "unavailable" not in overlaps.attrs
                     else f'<p class="note">压占表无法计算 / No overlap table: {_E(overlaps.attrs["unavailable"])}</p>')
+                 + (RC.lines_table_html(lines_by[sid], synthetic=synthetic) if sid in lines_by else "")
+                 + (RC.land_table_html(land_by[sid], synthetic=synthetic, has_detail=occupation is not None)
+                    if sid in land_by else "")
                  + "<h4>周边管控区 Zones within 1 / 5 / 10 km</h4>"
                  + P.proximity_table_html(prox_by.get(k, prox.iloc[:0]))
                  + P.points_table_html(g, rec.geometry)
@@ -401,7 +434,7 @@ def _per_zone_table(res: pd.DataFrame) -> str:
 def write_report(results: gpd.GeoDataFrame, out_dir, *, zones: gpd.GeoDataFrame | None = None,
                  stem: str = "results", html_name: str = "report.html", project: str | None = None,
                  applicant: str | None = None, source=None, zones_source=None, pdf: bool = False,
-                 xlsx: bool = False) -> dict[str, Path]:
+                 xlsx: bool = False, controls=None, occupation: pd.DataFrame | None = None) -> dict[str, Path]:
     """Write ``results.csv`` (UTF-8 with BOM, for Excel), ``results.geojson`` and ``report.html``.
 
     The three files are written as one set: they appear together or not at all
@@ -438,7 +471,16 @@ def write_report(results: gpd.GeoDataFrame, out_dir, *, zones: gpd.GeoDataFrame 
         an :class:`~jixi_geo.errors.InputError` says so when no Chromium is installed.
     xlsx : bool
         Also write ``<stem>.xlsx``: the results and the 压占 table (one row per site and zone),
-        with text cells neutralised as in the CSV.
+        with text cells neutralised as in the CSV; for a check with control layers also the
+        三线压占 sheet (one row per site × line) and the 地类 sheet (site × land class).
+    controls : Controls or list of dict, optional
+        The control layers of a check with ``controls=``: passed explicitly because pandas may drop
+        ``results.attrs["controls"]`` (the default). A :class:`~jixi_geo.controls.Controls` (as
+        :func:`~jixi_geo.controls.load_controls` returns it) also lets the report itemise every land
+        class (``check_sites_detail(..., controls=...)``); a list of dicts gives the sources only.
+    occupation : DataFrame, optional
+        The ``relation == "occupies"`` rows of ``check_sites_detail(..., controls=...)`` when already
+        computed (else computed from a :class:`~jixi_geo.controls.Controls` given as ``controls``).
 
     Returns
     -------
@@ -463,7 +505,7 @@ def write_report(results: gpd.GeoDataFrame, out_dir, *, zones: gpd.GeoDataFrame 
             companions = {names["parquet"]: file_sha256(path.parent / names["parquet"])}
             path.write_text(report_html(results, zones=zones, data_file=names["parquet"], companions=companions,
                                         project=project, applicant=applicant, source=source,
-                                        zones_source=zones_source), encoding="utf-8")
+                                        zones_source=zones_source, controls=controls), encoding="utf-8")
 
         written = write_set(out, {names["parquet"]: write_parquet, names["html"]: write_big_html},
                             set_name=stem, meta={"kind": "jixi_geo compliance report", "jixi_geo": _version()})
@@ -474,7 +516,12 @@ def write_report(results: gpd.GeoDataFrame, out_dir, *, zones: gpd.GeoDataFrame 
     from ._report_pdf import html_to_pdf, require_chromium
 
     browser = require_chromium() if pdf else None  # before any work
-    opts = {"project": project, "applicant": applicant, "source": source, "zones_source": zones_source}
+    from . import _report_controls as RC
+
+    if occupation is None and getattr(controls, "layers", None) is not None and "eco_verdict" in results.columns:
+        occupation = RC.occupation(results, zones=zones, controls=controls)
+    opts = {"project": project, "applicant": applicant, "source": source, "zones_source": zones_source,
+            "controls": controls, "occupation": occupation}
     names = {"csv": f"{stem}.csv", "geojson": f"{stem}.geojson", "html": html_name}
     overlaps = _overlaps(results, zones)
     plain = results.copy()
@@ -496,7 +543,12 @@ def write_report(results: gpd.GeoDataFrame, out_dir, *, zones: gpd.GeoDataFrame 
         from ._report_xlsx import write_xlsx
 
         names["xlsx"] = f"{stem}.xlsx"
-        writers[names["xlsx"]] = lambda p: write_xlsx(p, plain, overlaps)
+        sheets = {}
+        if "eco_verdict" in results.columns:
+            infos = RC.layer_infos(results, controls)
+            sheets = RC.xlsx_sheets(results, RC.given_roles(results, infos), occupation,
+                                    synthetic=RC.is_synthetic(results, infos))
+        writers[names["xlsx"]] = lambda p: write_xlsx(p, plain, overlaps, extra=sheets)
     writers[names["html"]] = write_html
     if pdf:
         names["pdf"] = Path(html_name).with_suffix(".pdf").name

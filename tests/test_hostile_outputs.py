@@ -178,8 +178,31 @@ def _zones_file_case(p: str, tmp_path: Path):
     return maps.compliance_map(res, zones=zones, simplify_m=0), expected
 
 
+def _controls_case(p: str, tmp_path: Path):
+    """compliance_map with hostile control layers (names, ids, class codes, source file) and per-line columns."""
+    from jixi_geo.controls import ControlLayer, Controls
+
+    def layer(role, x0, **extra):
+        gdf = gpd.GeoDataFrame({"control_id": [_mark(f"{role}.control_id", p)], "name": [_mark(f"{role}.name", p)],
+                                "level": [""], **extra}, geometry=[box(x0, 45.4, x0 + 0.2, 45.6)], crs="EPSG:4490")
+        return ControlLayer(role=role, gdf=gdf, source=f"/data/{_mark(role + '.source', p).replace('/', '_')}.gpkg",
+                            synthetic=True)
+
+    controls = Controls({"permanent_farmland": layer("permanent_farmland", 131.1),
+                         "landcover": layer("landcover", 131.5, class_code=[_mark("landcover.class_code", p)],
+                                            class_known=[False])})
+    sites = gpd.GeoDataFrame({"site_id": ["C1"], "site_name": [_mark("ctl.site_name", p)], "verdict": ["prohibited"],
+                              "eco_verdict": ["clear"], "farmland_verdict": ["prohibited"],
+                              "farmland_relation": ["inside"], "farmland_ha": [1.5], "controls_synthetic": [True]},
+                             geometry=[Point(131.9, 45.5)], crs="EPSG:4490")
+    expected = [_mark(f"{r}.{f}", p) for r in ("permanent_farmland", "landcover") for f in ("control_id", "name")]
+    expected += [_mark("landcover.class_code", p), _mark("ctl.site_name", p)]
+    expected += [_mark(f"{r}.source", p).replace("/", "_") for r in ("permanent_farmland", "landcover")]
+    return maps.compliance_map(sites, zones=_tiny_zones(), controls=controls, simplify_m=0), expected
+
+
 BUILDERS = {"pattern": _pattern_case, "park": _park_case, "compliance": _compliance_case,
-            "zones_file": _zones_file_case}
+            "zones_file": _zones_file_case, "controls": _controls_case}
 
 
 @pytest.mark.parametrize("payload", list(PAYLOADS))
@@ -311,14 +334,15 @@ def _dom_texts(page) -> list[str]:
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("builder", ["pattern", "park", "compliance", "zones_file"])
+@pytest.mark.parametrize("builder", ["pattern", "park", "compliance", "zones_file", "controls"])
 def test_browser_shows_hostile_text_literally(builder, tmp_path, flag, open_map):
     m, expected = BUILDERS[builder](COMBO, tmp_path)
     path = maps.save_map(m, tmp_path / f"{builder}.html")
     page, watch = open_map(path)
     # a real hover and click on one feature, as a user would
     hover = {"pattern": "path.jx-g-lake", "park": "path[class*='jx-g-zones-']",
-             "compliance": "path.jx-g-verdict-prohibited", "zones_file": "path[class*='jx-g-verdict-']"}[builder]
+             "compliance": "path.jx-g-verdict-prohibited", "zones_file": "path[class*='jx-g-verdict-']",
+             "controls": "path.jx-g-control-permanent_farmland"}[builder]
     page.add_style_tag(content=".leaflet-control-container { display: none; }")  # long hostile labels
     tooltip, popup = _tooltip_and_popup(page, page.locator(hover).first)
     assert "{{7*7}}" in tooltip + popup and "<script>alert('s')</script>" in tooltip + popup
