@@ -320,16 +320,8 @@ def check_cmd(sites, activity, coords, crs, buffer_m, id_column, layer, encoding
                              f"need an output folder as --out, not {out.name}.")
         # large inputs: checked chunk by chunk (CSV and GeoParquet streamed) into GeoParquet parts
         # (resumable) or one GeoPackage
-        import inspect
-
         from .batch import check_file, result_verdicts
 
-        if ctl and "controls" not in inspect.signature(check_file).parameters:
-            from .errors import InputError
-
-            raise InputError(f"管控图层（--farmland 等）尚不支持 --out {out.name} 的大文件输出；请输出到文件夹。"
-                             f"/ Control layers (--farmland …) are not supported with --out {out.name} yet; write to "
-                             "a folder.")
         check_file(sites, out, activity=activity, zones=zones, buffer_m=buffer_m, coords=coords, crs=crs,
                    id_column=id_column, encoding=encoding, make_valid=make_valid, layer=layer,
                    cad_layer=cad_layer, sheet=sheet, name_column=name_column, **ctl)

@@ -26,6 +26,10 @@ def open_first(written: dict[str, Path]) -> str:
     return "没有写出文件 Nothing was written."
 
 
+#: The project line of the registry report's header (the sample registry is not one project).
+REGISTRY_PROJECT = "鸡西市生态文明建设示范区规划重点项目（示例登记表）/ Key projects of the Jixi eco-civilisation plan (sample registry)"
+
+
 def run_all(out_dir="maps", *, build: bool = True, figures: bool = True) -> dict[str, Path]:
     """Build the layers, write the web maps, figures and the sample compliance report.
 
@@ -75,10 +79,12 @@ def run_all(out_dir="maps", *, build: bool = True, figures: bool = True) -> dict
     if policy.any():
         log.info("left out of the compliance check, not spatial measures: %s", ", ".join(registry.loc[policy, "id"]))
     # the three control lines and land classes on the synthetic sample (合成示例·非真实数据; the report says so)
-    results = check_sites(registry[~policy], id_column="id", buffer_m=BUFFER_M, controls=sample_controls())
-    written["compliance_map"] = maps.save_map(maps.compliance_map(results, buffer_m=BUFFER_M),
+    controls = sample_controls()
+    results = check_sites(registry[~policy], id_column="id", buffer_m=BUFFER_M, controls=controls)
+    written["compliance_map"] = maps.save_map(maps.compliance_map(results, buffer_m=BUFFER_M, controls=controls),
                                               out / "compliance.html")
-    for kind, p in write_report(results, out, stem="compliance_results", html_name="report.html").items():
+    for kind, p in write_report(results, out, stem="compliance_results", html_name="report.html",
+                                controls=controls, project=REGISTRY_PROJECT).items():
         written[f"report_{kind}"] = p
 
     findings = []

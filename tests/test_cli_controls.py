@@ -9,8 +9,6 @@ once those accept control layers (skipped before: the lead unskips it at merge).
 from __future__ import annotations
 
 import csv
-import importlib.util
-import inspect
 from pathlib import Path
 
 import geopandas as gpd
@@ -145,7 +143,6 @@ def test_bad_control_options_exit_3_chinese_first(site_file, tmp_path, args, sta
 
 
 def test_missing_control_file_exits_3(site_file, tmp_path):
-    pytest.importorskip("jixi_geo.controls.codes", reason="load_controls reads files once helper A1 has landed")
     r = _run([site_file, "--farmland", tmp_path / "缺失.gpkg", "--out", tmp_path / "out"])
     assert r.exit_code == 3, r.output
     msg = r.output.removeprefix("error: ")
@@ -190,17 +187,19 @@ def test_cli_passes_the_loaded_layers_and_prints_one_line_per_control_line(site_
     assert "合成示例" not in page
 
 
-def test_big_output_with_controls_is_refused_until_supported(site_file, tmp_path, monkeypatch):
-    from jixi_geo import batch
+def test_big_output_carries_the_control_lines(site_file, tmp_path):
+    """--out NAME.parquet with a control layer: the streamed parts hold the per-line verdict and area."""
+    farm = tmp_path / "永久基本农田.gpkg"
+    gpd.GeoDataFrame({"name": ["基本农田"]}, geometry=[box(X - 2000, Y - 2000, X, Y + 2000)],
+                     crs="EPSG:4553").to_file(farm)
+    out = tmp_path / "r.parquet"
+    r = _run([site_file, "--farmland", farm, "--out", out])
+    assert r.exit_code in (0, 1), r.output
+    res = jg.read_results(out)
+    assert res["farmland_relation"].astype(str).tolist() == ["partly"]
+    assert float(res["farmland_ha"].iloc[0]) == pytest.approx(_geod_ha(box(X - 500, Y - 500, X, Y + 500)), rel=1e-4)
+    assert str(res["farmland_verdict"].iloc[0]) != "clear"
 
-    if "controls" in inspect.signature(batch.check_file).parameters:
-        pytest.skip("check_file takes controls")
-    monkeypatch.setattr(jg.controls, "load_controls", lambda c, *, landcover_layer=None: Controls({}))
-    r = _run([site_file, "--farmland", tmp_path / "f.gpkg", "--out", tmp_path / "r.parquet"])
-    assert r.exit_code == 3 and "管控图层" in r.output
-
-
-# ------------------------------------------------------------------------------ end to end
 
 def _geod_ha(geom_4553) -> float:
     ll = gpd.GeoSeries([geom_4553], crs="EPSG:4553").to_crs("EPSG:4490").iloc[0]
@@ -209,9 +208,6 @@ def _geod_ha(geom_4553) -> float:
 
 def test_end_to_end_farmland_half_and_land_classes(site_file, tmp_path):
     """A 1 km square site, its west half on 永久基本农田; land cover 0101 水田 west, 0301 乔木林地 east."""
-    if "controls" not in inspect.signature(jg.check_sites).parameters:
-        pytest.skip("check_sites takes no controls= yet (helper A2): the lead unskips this at merge")
-    pytest.importorskip("jixi_geo.controls.codes")
     west, east = box(X - 500, Y - 500, X, Y + 500), box(X, Y - 500, X + 500, Y + 500)
     farm = tmp_path / "永久基本农田.gpkg"
     gpd.GeoDataFrame({"name": ["基本农田"]}, geometry=[box(X - 2000, Y - 2000, X, Y + 2000)],
@@ -240,9 +236,6 @@ def test_end_to_end_farmland_half_and_land_classes(site_file, tmp_path):
 
 
 def test_sample_controls_are_stamped_synthetic(site_file, tmp_path):
-    if importlib.util.find_spec("jixi_geo.controls.sample") is None or \
-            "controls" not in inspect.signature(jg.check_sites).parameters:
-        pytest.skip("the synthetic sample (helper B) and check_sites(controls=) (helper A2) are not merged yet")
     r = _run([site_file, "--sample-controls", "--out", tmp_path / "out"])
     assert r.exit_code in (0, 1), r.output
     page = (tmp_path / "out" / "report.html").read_text(encoding="utf-8")
