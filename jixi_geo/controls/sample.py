@@ -23,25 +23,9 @@ __all__ = ["SAMPLE_NOTE", "sample_layer_name", "sample_controls"]
 #: The words every output that uses the sample carries (``precision.csv``, value ``synthetic``).
 SAMPLE_NOTE = "合成示例·非真实数据 / synthetic example, not real data"
 
-# until A1's load_controls lands: the stub takes frames with the contract's columns only
-_LEVELS = {"一级保护区": "first", "二级保护区": "second", "准保护区": "quasi"}
-
-
 def sample_layer_name(role: str) -> str:
     """The catalogue name of the sample layer of ``role`` (``"landcover"`` → ``"sample_landcover"``)."""
     return f"sample_{role}"
-
-
-def _normalised(role: str, gdf: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    # until A1's load_controls lands: map the export columns to the contract's names
-    out = gdf.assign(control_id=gdf["id"].astype(str), name=gdf["name"].fillna("").astype(str), level="")
-    if role == "water_source":
-        out["level"] = gdf["级别"].map(_LEVELS).fillna("")
-    if role == "landcover":
-        out["class_code"] = gdf["DLBM"].astype(str)
-        out["class_known"] = True  # every code the build writes is in the registry (tests check it)
-        out["black_soil"] = gdf["黑土耕地"].eq("是")
-    return out
 
 
 def sample_controls(*, roles=ROLES) -> Controls:
@@ -89,7 +73,6 @@ def sample_controls(*, roles=ROLES) -> Controls:
     sha = file_sha256(path)
     layers = {}
     for role, layer in loaded.layers.items():
-        gdf = layer.gdf if "control_id" in layer.gdf.columns else _normalised(role, layer.gdf)
-        layers[role] = dataclasses.replace(layer, gdf=gdf, source=str(path), sha256=sha, synthetic=True,
+        layers[role] = dataclasses.replace(layer, source=str(path), sha256=sha, synthetic=True,
                                            layer=role, year=None, crs="EPSG:4490")
     return Controls(layers)
