@@ -63,7 +63,8 @@ def rules_version() -> str:
 def rules_sha256() -> str:
     """Checksum of the rule files that decide verdicts."""
     h = hashlib.sha256()
-    for name in ("verdict_rules.csv", "activities.csv", "control_levels.csv"):
+    for name in ("verdict_rules.csv", "activities.csv", "control_levels.csv", "control_rules.csv",
+                 "control_roles.csv", "control_role_levels.csv", "landcover_codes.csv"):
         h.update((rules_dir() / name).read_bytes())
     return h.hexdigest()
 

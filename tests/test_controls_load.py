@@ -341,8 +341,11 @@ def test_gbk_shapefile_with_survey_columns(tmp_path):
     layer = load_controls({"landcover": str(shp)})["landcover"]
     assert list(layer.gdf["class_name"]) == ["水田", "旱地", "其他草地"]
     assert list(layer.gdf["black_soil"]) == [True, False, False]
-    assert layer.source == str(shp) and layer.sha256 == hashlib.sha256(shp.read_bytes()).hexdigest()
+    assert layer.source == str(shp) and layer.sha256 != hashlib.sha256(shp.read_bytes()).hexdigest()
     assert tree_sha(tmp_path) == before
+    # the checksum covers the attribute table: a changed 地类 in the .dbf alone changes it
+    (tmp_path / "地类图斑.dbf").write_bytes(dbf.replace("水田".encode("gbk"), "旱地".encode("gbk"), 1))
+    assert load_controls({"landcover": str(shp)})["landcover"].sha256 != layer.sha256
 
 
 def test_controls_toml_paths_are_relative_to_the_toml(tmp_path, monkeypatch):

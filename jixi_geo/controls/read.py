@@ -9,6 +9,7 @@ lists them. Files are only read, never written.
 
 from __future__ import annotations
 
+import glob
 import hashlib
 from pathlib import Path
 
@@ -77,8 +78,14 @@ def read_layer_file(path, *, role: str, role_zh: str, layer: str | None = None,
     return gdf, chosen
 
 
+#: The parts of a Shapefile that change what is read besides the ``.shp`` (attributes, index, CRS, encoding).
+_SHAPEFILE_PARTS = (".dbf", ".shx", ".prj", ".cpg")
+
+
 def file_sha256(path) -> str:
-    """SHA-256 of a file's bytes; of a folder (a ``.gdb``): of its files' names and bytes, in name order."""
+    """SHA-256 of a file's bytes; of a folder (a ``.gdb``): of its files' names and bytes, in name order;
+    of a Shapefile: of the ``.shp`` and its ``.dbf``, ``.shx``, ``.prj``, ``.cpg`` (a changed attribute
+    table changes the checksum)."""
     path = Path(path)
     h = hashlib.sha256()
     if path.is_dir():
@@ -86,6 +93,13 @@ def file_sha256(path) -> str:
             if p.is_file():
                 h.update(p.name.encode("utf-8") + b"\0")
                 h.update(p.read_bytes())
+        return h.hexdigest()
+    if path.suffix.lower() == ".shp":
+        parts = {p.suffix.lower(): p for p in path.parent.glob(glob.escape(path.stem) + ".*") if p.stem == path.stem}
+        for ext in (".shp",) + _SHAPEFILE_PARTS:
+            if ext in parts and parts[ext].is_file():
+                h.update(ext.encode("ascii") + b"\0")
+                h.update(parts[ext].read_bytes())
         return h.hexdigest()
     with open(path, "rb") as f:
         for chunk in iter(lambda: f.read(1 << 20), b""):
