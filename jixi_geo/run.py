@@ -27,7 +27,8 @@ def open_first(written: dict[str, Path]) -> str:
 
 
 #: The project line of the registry report's header (the sample registry is not one project).
-REGISTRY_PROJECT = "鸡西市生态文明建设示范区规划重点项目（示例登记表）/ Key projects of the Jixi eco-civilisation plan (sample registry)"
+REGISTRY_PROJECT = ("鸡西市生态文明建设示范区规划重点项目（示例登记表）/ "
+                    "Key projects of the Jixi eco-civilisation plan (sample registry)")
 
 
 def run_all(out_dir="maps", *, build: bool = True, figures: bool = True) -> dict[str, Path]:
