@@ -91,20 +91,21 @@ def fast(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buffer_m:
          search_m: float) -> Pairs:
     n = len(sites)
     dims = _dims(sites)
-    # candidate (site, tile) pairs that really intersect
-    s_idx, t_idx = pz.tree.query(sites, predicate="intersects")
+    # candidate (site, tile) pairs that really intersect; a line or polygon wholly inside a tile
+    # overlaps it by all of itself
+    s_idx, t_idx, whole = _intersecting(sites, dims, pz)
     z_idx = pz.tile_zone[t_idx]
     ov_a = np.zeros(len(s_idx))
     ov_l = np.zeros(len(s_idx))
     ext = np.flatnonzero(dims[s_idx] > 0)
     if len(ext):
-        ov_a[ext], ov_l[ext] = _tile_overlaps(sites, dims, s_idx[ext], t_idx[ext], pz)
+        ov_a[ext], ov_l[ext] = _tile_overlaps(sites, dims, s_idx[ext], t_idx[ext], whole[ext], pz)
     hits = (pd.DataFrame({"site": s_idx, "zone": z_idx, "overlap_m2": ov_a, "overlap_len_m": ov_l})
             .groupby(["site", "zone"], sort=True, as_index=False).sum())
     # a polygon/line touching a zone only along an edge has no overlap: not a hit
     hits = hits[(dims[hits["site"].to_numpy()] == 0) | (hits["overlap_m2"] > 0) | (hits["overlap_len_m"] > 0)]
     in_jixi = np.zeros(n, dtype=bool)
-    js, _ = jixi.tree.query(sites, predicate="intersects")
+    js, _, _ = _intersecting(sites, dims, jixi, whole=False)
     in_jixi[js] = True
     nearest_zone = np.full(n, -1)
     nearest_m = np.full(n, np.nan)
@@ -139,12 +140,34 @@ def fast(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buffer_m:
     return Pairs(hits.reset_index(drop=True), nearest_zone, nearest_m, near, in_jixi)
 
 
-def _tile_overlaps(sites: np.ndarray, dims: np.ndarray, s_idx: np.ndarray, t_idx: np.ndarray,
+def _intersecting(sites: np.ndarray, dims: np.ndarray, pz: PreparedZones, *,
+                  whole: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (site, tile) pairs that intersect, and whether the tile properly contains the site.
+
+    Candidates come from the tiles' boxes; the predicates are then evaluated on this
+    thread's prepared tiles (an STRtree query with a predicate prepares every site
+    instead, which for a site with one or two candidate tiles costs more than the test).
+    Containment (lines and polygons only, with ``whole``) is tested first: a tile
+    containing the site intersects it.
+    """
+    s_idx, t_idx = pz.tree.query(sites)
+    tiles = thread_tiles(pz)
+    inside = np.zeros(len(s_idx), dtype=bool)
+    if whole:
+        ext = np.flatnonzero(dims[s_idx] > 0)
+        inside[ext] = shapely.contains_properly(tiles[t_idx[ext]], sites[s_idx[ext]])
+    rest = np.flatnonzero(~inside)
+    hit = inside.copy()
+    hit[rest] = shapely.intersects(tiles[t_idx[rest]], sites[s_idx[rest]])
+    return s_idx[hit], t_idx[hit], inside[hit]
+
+
+def _tile_overlaps(sites: np.ndarray, dims: np.ndarray, s_idx: np.ndarray, t_idx: np.ndarray, whole: np.ndarray,
                    pz: PreparedZones) -> tuple[np.ndarray, np.ndarray]:
     """Area (m², polygons) and length (m, lines) of each line or polygon site ``s_idx`` in tile ``t_idx``.
 
     Overlay is the costly step, and most pairs need none: a site wholly inside the
-    tile overlaps it by all of itself (tested against the prepared tile); a site
+    tile (``whole``: properly contained) overlaps it by all of itself; a site
     crossing tile edges inside one zone, covered by that zone (tested against the
     prepared zone), overlaps the zone by all of itself, counted once, on its first
     tile pair. Only the rest are cut.
@@ -152,7 +175,7 @@ def _tile_overlaps(sites: np.ndarray, dims: np.ndarray, s_idx: np.ndarray, t_idx
     area = np.zeros(len(s_idx))
     length = np.zeros(len(s_idx))
     geom = sites[s_idx].copy()
-    cut = ~shapely.contains_properly(thread_tiles(pz)[t_idx], geom)
+    cut = ~whole
     c = np.flatnonzero(cut)
     if len(c):
         z = pz.tile_zone[t_idx[c]]
@@ -165,7 +188,6 @@ def _tile_overlaps(sites: np.ndarray, dims: np.ndarray, s_idx: np.ndarray, t_idx
             rest = np.setdiff1d(np.arange(len(cov)), first, assume_unique=True)
             cut[cov] = False
             geom[cov[rest]] = None
-        cut[c[~covered]] = True
         geom[cut] = shapely.intersection(geom[cut], pz.tiles[t_idx[cut]])
     d = dims[s_idx]
     poly, line = (d == 2) & ~shapely.is_missing(geom), (d == 1) & ~shapely.is_missing(geom)
