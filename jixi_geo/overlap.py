@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 import logging
 import re
+import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -295,14 +296,32 @@ def _pairs_tiled(a: _Dissolved, b: _Dissolved):
     swap = nverts[0] > nverts[1]
     big, small = (a, b) if swap else (b, a)
     tiles, owner, prepared, tree = _tiled(big)
-    i_small, t = tree.query(small.geoms, predicate="intersects")
-    i_big = owner[t]
+    # candidates from the tiles' boxes, tested on the prepared tiles (containment first: a
+    # tile containing the feature intersects it)
+    i_small, t = tree.query(small.geoms)
     whole = shapely.contains_properly(prepared[t], small.geoms[i_small])
+    rest = np.flatnonzero(~whole)
+    hit = whole.copy()
+    hit[rest] = shapely.intersects(prepared[t[rest]], small.geoms[i_small[rest]])
+    i_small, t, whole = i_small[hit], t[hit], whole[hit]
+    i_big = owner[t]
     area = np.zeros(len(t))
     if whole.any():  # wholly inside one tile: the overlap is the feature itself
         area[whole] = small.area_of(i_small[whole])
     pairs = pd.DataFrame({"s": i_small, "g": i_big, "whole": whole, "m2": area})
     pairs = pairs.groupby(["s", "g"], sort=False, as_index=False).agg(whole=("whole", "any"), m2=("m2", "sum"))
+    # a feature crossing tile edges but covered by the large feature (prepared) overlaps it by
+    # all of itself too
+    cut = np.flatnonzero(~pairs["whole"].to_numpy())
+    if len(cut):
+        s_idx, g_idx = pairs["s"].to_numpy()[cut], pairs["g"].to_numpy()[cut]
+        covered = shapely.covers(_prepared_geoms(big)[g_idx], small.geoms[s_idx])
+        if covered.any():
+            m2 = pairs["m2"].to_numpy().copy()
+            m2[cut[covered]] = small.area_of(s_idx[covered])
+            w = pairs["whole"].to_numpy().copy()
+            w[cut[covered]] = True
+            pairs["m2"], pairs["whole"] = m2, w
     # a feature not wholly inside one tile is intersected with the large feature clipped to
     # its box (plus a margin): the piece has the vertices of the whole intersection, so its
     # geodesic area is the old one (a piece cut at tile edges would gain vertices on the
@@ -322,6 +341,22 @@ def _pairs_tiled(a: _Dissolved, b: _Dissolved):
     df = pd.DataFrame({"a": ia.to_numpy(), "b": ib.to_numpy(), "m2": pairs["m2"].to_numpy()})
     df = df.sort_values(["a", "b"], kind="stable", ignore_index=True)
     return df["a"].to_numpy(), df["b"].to_numpy(), df["m2"].to_numpy()
+
+
+_LOCAL = threading.local()
+
+
+def _prepared_geoms(d: _Dissolved) -> np.ndarray:
+    """This thread's GEOS-prepared copy of ``d.geoms`` (preparing is lazy and not thread-safe)."""
+    cache = _LOCAL.__dict__.setdefault("prepared", {})
+    hit = cache.get(id(d))
+    if hit is not None and hit[0] is d:
+        return hit[1]
+    geoms = shapely.from_wkb(shapely.to_wkb(d.geoms))
+    shapely.prepare(geoms)
+    cache.clear()  # one layer at a time: the large features of the last call
+    cache[id(d)] = (d, geoms)
+    return geoms
 
 
 def _pairs(a: _Dissolved, b: _Dissolved):
