@@ -93,7 +93,7 @@ def fast(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buffer_m:
     dims = _dims(sites)
     # candidate (site, tile) pairs that really intersect; a line or polygon wholly inside a tile
     # overlaps it by all of itself
-    s_idx, t_idx, whole = _intersecting(sites, dims, pz)
+    s_idx, t_idx, whole = intersecting_pairs(sites, dims, pz)
     z_idx = pz.tile_zone[t_idx]
     ov_a = np.zeros(len(s_idx))
     ov_l = np.zeros(len(s_idx))
@@ -105,7 +105,7 @@ def fast(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buffer_m:
     # a polygon/line touching a zone only along an edge has no overlap: not a hit
     hits = hits[(dims[hits["site"].to_numpy()] == 0) | (hits["overlap_m2"] > 0) | (hits["overlap_len_m"] > 0)]
     in_jixi = np.zeros(n, dtype=bool)
-    js, _, _ = _intersecting(sites, dims, jixi, whole=False)
+    js, _, _ = intersecting_pairs(sites, dims, jixi, whole=False)
     in_jixi[js] = True
     nearest_zone = np.full(n, -1)
     nearest_m = np.full(n, np.nan)
@@ -140,7 +140,7 @@ def fast(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buffer_m:
     return Pairs(hits.reset_index(drop=True), nearest_zone, nearest_m, near, in_jixi)
 
 
-def _intersecting(sites: np.ndarray, dims: np.ndarray, pz: PreparedZones, *,
+def intersecting_pairs(sites: np.ndarray, dims: np.ndarray, pz: PreparedZones, *,
                   whole: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The (site, tile) pairs that intersect, and whether the tile properly contains the site.
 

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._kernels import ellipsoidal_area, ellipsoidal_length
+from ._kernels import ellipsoidal_area, ellipsoidal_length, intersecting_pairs
 from ._zones import prepare
 from .layers import load_layer
 
@@ -162,12 +162,11 @@ def union_overlap(site_geoms, pz, hits: pd.DataFrame, dims, site_area=None,
         multi = multi[~(whole_a | whole_l)]
     if len(multi) == 0:
         return area, length
-    s_rel, t_idx = pz.tree.query(site_geoms[multi], predicate="intersects")
+    s_rel, t_idx, _ = intersecting_pairs(site_geoms[multi], dims[multi], pz, whole=False)
     s_idx = multi[s_rel]
-    z_idx = pz.tile_zone[t_idx]
-    wanted = set(zip(hits["site"].to_numpy().tolist(), hits["zone"].to_numpy().tolist(), strict=True))
-    keep = np.fromiter(((a, b) in wanted for a, b in zip(s_idx.tolist(), z_idx.tolist(), strict=True)),
-                       bool, len(s_idx))
+    nz = len(pz.geoms)
+    wanted = hits["site"].to_numpy().astype(np.int64) * nz + hits["zone"].to_numpy()
+    keep = np.isin(s_idx.astype(np.int64) * nz + pz.tile_zone[t_idx], wanted)
     s_idx, t_idx = s_idx[keep], t_idx[keep]
     # polygons: the union of the site's pieces in each hit zone (areas are robust to
     # the float noise of separately computed pieces); lines: the line cut once by the
