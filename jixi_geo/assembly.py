@@ -190,9 +190,11 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
         pct_text, pct_code = _formatted(ov_pct[idx], "{:.1f}")
         kc = row_codes([hk, amt_code, pct_code])
         _, first = np.unique(kc, return_index=True)
+        heads_of = [hd[k] for k in hk[first].tolist()]
+        amounts_of = [amt_text[k] for k in amt_code[first].tolist()]
+        shares_of = [pct_text[k] for k in pct_code[first].tolist()]
         put(idx, [f"{h[0]}{p0}{m}{p1}{q}%{h[1]}{p2}{m}{p3}{q}{p4}{h[2]}"
-                  for h, m, q in zip([hd[k] for k in hk[first].tolist()], [amt_text[k] for k in amt_code[first].tolist()],
-                                     [pct_text[k] for k in pct_code[first].tolist()], strict=True)], kc)
+                  for h, m, q in zip(heads_of, amounts_of, shares_of, strict=True)], kc)
     # one category per distinct sentence, in order of first appearance
     index: dict[str, int] = {}
     remap = np.array([index.setdefault(t, len(index)) for t in texts], dtype=np.int64)
@@ -209,9 +211,9 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
             for f in first.tolist():
                 what_zh, what_en = ("面积", "area") if dims[part[f]] == 2 else ("长度", "length")
                 sh = shown[f]
-                block.append(f"{labels[codes[part[f]]]} 场址{what_zh}的 {sh}% 在鸡西市域外，域外部分未按本工具规则检查。"
-                             f"/ {sh}% of the site's {what_en} lies outside Jixi; that part is not checked by "
-                             "these rules.")
+                block.append(f"{labels[codes[part[f]]]} 场址{what_zh}的 {sh}% 在鸡西市域外，"
+                             f"域外部分未按本工具规则检查。/ {sh}% of the site's {what_en} lies outside Jixi; "
+                             "that part is not checked by these rules.")
             local = np.array([index.setdefault(t, len(index)) for t in block], dtype=np.int64)
             codes[part] = local[kc]
             labels = list(index)
