@@ -376,7 +376,7 @@ def targets(tmp: Path, *, stream_n: int, dask_n: int, poly_n: int, skip_plain: b
     polys = [run_worker("polygons", poly_n, "jixi_geo", tmp)[0] for _ in range(3)]
     ovl, _ = run_worker("polygons", poly_n, "overlay", tmp)
     med = {k: float(np.median([p[k] for p in polys])) for k in ("seconds", "warm", "cpu", "cpu_warm")}
-    rows.append((f"check_sites: {poly_n:,} random polygons, fresh process, zones prepared (first call)",
+    rows.append((f"check_sites: {poly_n:,} polygons, fresh process, zones prepared (first call)",
                  med["seconds"], ovl["seconds"], None, "≤ 0.6 s, ≥ 5× the overlay step",
                  f"CPU s {med['cpu']:.2f} (2 threads in the kernel); warm {med['warm']:.2f} s, CPU s "
                  f"{med['cpu_warm']:.2f}; plain = geopandas.overlay + planar area alone (CPU s {ovl['cpu']:.2f})"))
