@@ -15,6 +15,7 @@ zone layer, and return the same :class:`Pairs`:
 
 from __future__ import annotations
 
+import threading
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -94,40 +95,27 @@ def fast(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buffer_m:
          search_m: float) -> Pairs:
     n = len(sites)
     dims = _dims(sites)
-    # candidate (site, tile) pairs that really intersect
-    s_idx, t_idx = pz.tree.query(sites, predicate="intersects")
+    # candidate (site, tile) pairs that really intersect; a line or polygon wholly inside a tile
+    # overlaps it by all of itself
+    s_idx, t_idx, whole = intersecting_pairs(sites, dims, pz)
     z_idx = pz.tile_zone[t_idx]
     ov_a = np.zeros(len(s_idx))
     ov_l = np.zeros(len(s_idx))
-    ext = dims[s_idx] > 0
-    if ext.any():
-        e = np.flatnonzero(ext)
-        # a site wholly inside the tile overlaps it by all of itself: no overlay needed
-        # (against prepared tiles this test is cheap); the rest are cut
-        whole = shapely.contains_properly(thread_tiles(pz)[t_idx[e]], sites[s_idx[e]])
-        geom = sites[s_idx[e]].copy()
-        cut = ~whole
-        geom[cut] = shapely.intersection(geom[cut], pz.tiles[t_idx[e[cut]]])
-        d = dims[s_idx[e]]
-        ov_a[e[d == 2]] = ellipsoidal_area(geom[d == 2])
-        ov_l[e[d == 1]] = ellipsoidal_length(geom[d == 1])
+    ext = np.flatnonzero(dims[s_idx] > 0)
+    if len(ext):
+        ov_a[ext], ov_l[ext] = _tile_overlaps(sites, dims, s_idx[ext], t_idx[ext], whole[ext], pz)
     hits = (pd.DataFrame({"site": s_idx, "zone": z_idx, "overlap_m2": ov_a, "overlap_len_m": ov_l})
             .groupby(["site", "zone"], sort=True, as_index=False).sum())
     # a polygon/line touching a zone only along an edge has no overlap: not a hit
     hits = hits[(dims[hits["site"].to_numpy()] == 0) | (hits["overlap_m2"] > 0) | (hits["overlap_len_m"] > 0)]
     in_jixi = np.zeros(n, dtype=bool)
-    js, _ = jixi.tree.query(sites, predicate="intersects")
+    js, _, _ = intersecting_pairs(sites, dims, jixi, whole=False)
     in_jixi[js] = True
     nearest_zone = np.full(n, -1)
     nearest_m = np.full(n, np.nan)
     inside = np.zeros(n, dtype=bool)
     inside[hits["site"].to_numpy()] = True
     out = np.flatnonzero(~inside & in_jixi)  # outside Jixi no rule applies: no search
-    if len(out):
-        i_idx, z_near, dist = _nearest(pz.tree, sites[out], search_m, pz.tile_zone)
-        nearest_zone[out[i_idx]] = z_near
-        nearest_m[out[i_idx]] = dist
-    nearest_m[inside] = 0.0
     # every zone within buffer_m that the site does not intersect (for the detail table)
     near = pd.DataFrame({"site": [], "zone": [], "distance_m": []})
     if buffer_m > 0 and len(out):
@@ -136,7 +124,95 @@ def fast(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buffer_m:
             dist = shapely.distance(sites[out][s2], pz.tiles[t2])
             near = (pd.DataFrame({"site": out[s2], "zone": pz.tile_zone[t2], "distance_m": dist})
                     .groupby(["site", "zone"], sort=True, as_index=False)["distance_m"].min())
+    if len(out):
+        # a site with a zone within buffer_m has its nearest zone among those (the least
+        # distance, then the lowest zone position, as _nearest); only the others are searched
+        rest = out
+        if len(near):
+            ns, nz, nd = (near[c].to_numpy() for c in ("site", "zone", "distance_m"))
+            order = np.lexsort((nz, nd, ns))
+            first = order[np.r_[True, ns[order][1:] != ns[order][:-1]]]
+            ok = nd[first] <= search_m
+            nearest_zone[ns[first][ok].astype(np.int64)] = nz[first][ok]
+            nearest_m[ns[first][ok].astype(np.int64)] = nd[first][ok]
+            rest = np.setdiff1d(out, ns[first].astype(np.int64), assume_unique=True)
+        if len(rest) and (search_m > buffer_m or not len(near)):
+            i_idx, z_near, dist = _nearest(pz.tree, sites[rest], search_m, pz.tile_zone)
+            nearest_zone[rest[i_idx]] = z_near
+            nearest_m[rest[i_idx]] = dist
+    nearest_m[inside] = 0.0
     return Pairs(hits.reset_index(drop=True), nearest_zone, nearest_m, near, in_jixi)
+
+
+def intersecting_pairs(sites: np.ndarray, dims: np.ndarray, pz: PreparedZones, *,
+                  whole: bool = True) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The (site, tile) pairs that intersect, and whether the tile properly contains the site.
+
+    Candidates come from the tiles' boxes; the predicates are then evaluated on this
+    thread's prepared tiles (an STRtree query with a predicate prepares every site
+    instead, which for a site with one or two candidate tiles costs more than the test).
+    Containment (lines and polygons only, with ``whole``) is tested first: a tile
+    containing the site intersects it.
+    """
+    s_idx, t_idx = pz.tree.query(sites)
+    tiles = thread_tiles(pz)
+    inside = np.zeros(len(s_idx), dtype=bool)
+    if whole:
+        ext = np.flatnonzero(dims[s_idx] > 0)
+        inside[ext] = shapely.contains_properly(tiles[t_idx[ext]], sites[s_idx[ext]])
+    rest = np.flatnonzero(~inside)
+    hit = inside.copy()
+    hit[rest] = shapely.intersects(tiles[t_idx[rest]], sites[s_idx[rest]])
+    return s_idx[hit], t_idx[hit], inside[hit]
+
+
+def _tile_overlaps(sites: np.ndarray, dims: np.ndarray, s_idx: np.ndarray, t_idx: np.ndarray, whole: np.ndarray,
+                   pz: PreparedZones) -> tuple[np.ndarray, np.ndarray]:
+    """Area (m², polygons) and length (m, lines) of each line or polygon site ``s_idx`` in tile ``t_idx``.
+
+    Overlay is the costly step, and most pairs need none: a site wholly inside the
+    tile (``whole``: properly contained) overlaps it by all of itself; a site
+    crossing tile edges inside one zone, covered by that zone (tested against the
+    prepared zone), overlaps the zone by all of itself, counted once, on its first
+    tile pair. Only the rest are cut.
+    """
+    area = np.zeros(len(s_idx))
+    length = np.zeros(len(s_idx))
+    geom = sites[s_idx].copy()
+    cut = ~whole
+    c = np.flatnonzero(cut)
+    if len(c):
+        z = pz.tile_zone[t_idx[c]]
+        covered = shapely.covers(_thread_zones(pz)[z], geom[c])
+        cov = c[covered]
+        if len(cov):
+            # the first pair of each covered (site, zone) carries the site; its other pairs nothing
+            key = s_idx[cov].astype(np.int64) * len(pz.geoms) + pz.tile_zone[t_idx[cov]]
+            _, first = np.unique(key, return_index=True)
+            rest = np.setdiff1d(np.arange(len(cov)), first, assume_unique=True)
+            cut[cov] = False
+            geom[cov[rest]] = None
+        geom[cut] = shapely.intersection(geom[cut], pz.tiles[t_idx[cut]])
+    d = dims[s_idx]
+    poly, line = (d == 2) & ~shapely.is_missing(geom), (d == 1) & ~shapely.is_missing(geom)
+    area[poly] = ellipsoidal_area(geom[poly])
+    length[line] = ellipsoidal_length(geom[line])
+    return area, length
+
+
+_LOCAL = threading.local()
+
+
+def _thread_zones(pz: PreparedZones) -> np.ndarray:
+    """This thread's own GEOS-prepared copy of the whole zones ``pz.geoms`` (as
+    :func:`jixi_geo._zones.thread_tiles` for the tiles: preparing is lazy, not thread-safe)."""
+    cache = _LOCAL.__dict__.setdefault("zones", {})
+    key = (pz.sha256, len(pz.geoms))
+    geoms = cache.get(key)
+    if geoms is None:
+        geoms = cache[key] = shapely.from_wkb(shapely.to_wkb(pz.geoms))
+        shapely.prepare(geoms)
+    return geoms
 
 
 def _nearest(tree: shapely.STRtree, geoms: np.ndarray, search_m: float, tile_zone: np.ndarray):

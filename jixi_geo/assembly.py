@@ -120,29 +120,36 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
     sentence giving the share outside, which no rule here covers.
 
     Sites are described by integer codes into label lists (levels, zone names,
-    activities, rules); each distinct sentence is built once.
+    activities, rules). Each distinct template head is built once, each distinct
+    amount formatted once, and each distinct sentence put together once (in one
+    list comprehension per kind of site); the sites get integer codes into them.
     """
-    names = R.activities().set_index("activity")[["name_zh", "name_en"]]
-    act_text = {a: tuple(names.loc[a]) for a in names.index}
+    acts_table = R.activities()
+    act_text = dict(zip(acts_table["activity"].tolist(),
+                        zip(acts_table["name_zh"].tolist(), acts_table["name_en"].tolist(), strict=True),
+                        strict=True))
     act_text["unspecified"] = ("未说明活动类型（按最严格解释）", "activity not given (strictest reading)")
     act_codes, act_names = acts
-    lab = _Labels()
-    codes = np.zeros(len(vcode), dtype=np.int64)
-    codes[vcode == R.VERDICT_RANK["outside_jixi"]] = lab.code("场址不在鸡西市域内。/ The site is outside Jixi.")
-    codes[vcode == R.VERDICT_RANK["clear"]] = lab.code(
-        f"不在任何管控区内，{buffer_m:,.0f} 米范围内也无管控区。/ In no control zone and none within "
-        f"{buffer_m:,.0f} m.")
+    texts: list[str] = []  # candidate sentences (each kind's are distinct; kinds may repeat one)
+    codes = np.zeros(len(vcode), dtype=np.int64)  # per site: its sentence in ``texts``
+
+    def put(where: np.ndarray, block: list[str], local) -> None:
+        codes[where] = len(texts) + local
+        texts.extend(block)
+
+    put(np.flatnonzero(vcode == R.VERDICT_RANK["outside_jixi"]), ["场址不在鸡西市域内。/ The site is outside Jixi."], 0)
+    put(np.flatnonzero(vcode == R.VERDICT_RANK["clear"]),
+        [f"不在任何管控区内，{buffer_m:,.0f} 米范围内也无管控区。/ In no control zone and none within "
+         f"{buffer_m:,.0f} m."], 0)
     near = np.flatnonzero((vcode == R.VERDICT_RANK["attention"]) & (lcode == 0))
     if len(near):  # one sentence per (nearest zone, distance in whole metres)
         metres = np.round(dist[near]).astype(np.int64)
         kc = row_codes([nz_code[near], metres])
-        _, first = np.unique(kc, return_index=True)
-        texts = []
-        for f in first:
-            nearest, d = name_labels[nz_code[near[f]]], dist[near[f]]
-            texts.append(lab.code(f"距{nearest} {d:,.0f} 米（缓冲 {buffer_m:,.0f} 米内）。/ {d:,.0f} m from "
-                                  f"{nearest} (within the {buffer_m:,.0f} m buffer)."))
-        codes[near] = np.asarray(texts, dtype=np.int64)[kc]
+        first = near[np.unique(kc, return_index=True)[1]]
+        buf = f"{buffer_m:,.0f}"
+        put(near, [f"距{z} {d} 米（缓冲 {buf} 米内）。/ {d} m from {z} (within the {buf} m buffer)."
+                   for z, d in zip([name_labels[c] for c in nz_code[first].tolist()],
+                                   [f"{v:,.0f}" for v in dist[first].tolist()], strict=True)], kc)
     heads: dict = {}
 
     def head(i):
@@ -167,44 +174,56 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
     if len(pts):
         kc = row_codes([a[pts] for a in (lcode, zh_code, dec_code, act_codes, rcode)])
         _, first = np.unique(kc, return_index=True)  # the first site of each key, by key code
-        text_code = np.array([lab.code("".join(head(pts[f]))) for f in first], dtype=np.int64)
-        codes[pts] = text_code[kc]
+        put(pts, ["".join(head(pts[f])) for f in first.tolist()], kc)
     # lines and polygons: one head per distinct template key; each distinct amount is
     # formatted once, and each distinct (head, amount, share) sentence is built once
     templates = ((2, ov_ha, "{:,.2f}", ("，重叠 ", " 公顷，占场址 ", ", ", " ha, ", "% of the site")),
                  (1, ov_m, "{:,.0f}", ("，区内长度 ", " 米，占 ", ", ", " m inside, ", "% of its length")))
-    for dim, amounts, fmt, parts in templates:
+    for dim, amounts, fmt, (p0, p1, p2, p3, p4) in templates:
         idx = np.flatnonzero(in_zone & (dims == dim))
         if len(idx) == 0:
             continue
         hk = row_codes([a[idx] for a in (lcode, zh_code, dec_code, act_codes, rcode)])
         _, hfirst = np.unique(hk, return_index=True)
-        hd = [head(idx[f]) for f in hfirst]
+        hd = [head(idx[f]) for f in hfirst.tolist()]
         amt_text, amt_code = _formatted(amounts[idx], fmt)
         pct_text, pct_code = _formatted(ov_pct[idx], "{:.1f}")
         kc = row_codes([hk, amt_code, pct_code])
         _, first = np.unique(kc, return_index=True)
-        p0, p1, p2, p3, p4 = parts
-        texts = []
-        for f in first:
-            (a, b, c), m, q = hd[hk[f]], amt_text[amt_code[f]], pct_text[pct_code[f]]
-            texts.append(lab.code(f"{a}{p0}{m}{p1}{q}%{b}{p2}{m}{p3}{q}{p4}{c}"))
-        codes[idx] = np.asarray(texts, dtype=np.int64)[kc]
+        heads_of = [hd[k] for k in hk[first].tolist()]
+        amounts_of = [amt_text[k] for k in amt_code[first].tolist()]
+        shares_of = [pct_text[k] for k in pct_code[first].tolist()]
+        put(idx, [f"{h[0]}{p0}{m}{p1}{q}%{h[1]}{p2}{m}{p3}{q}{p4}{h[2]}"
+                  for h, m, q in zip(heads_of, amounts_of, shares_of, strict=True)], kc)
+    # one category per distinct sentence, in order of first appearance
+    index: dict[str, int] = {}
+    remap = np.array([index.setdefault(t, len(index)) for t in texts], dtype=np.int64)
+    codes = remap[codes]
+    labels = list(index)
     if out_pct is not None:
-        for i in np.flatnonzero((out_pct > 0) & (out_pct < 100)):
-            what_zh, what_en = ("面积", "area") if dims[i] == 2 else ("长度", "length")
-            shown = f"{out_pct[i]:.1f}" if out_pct[i] >= 0.05 else "<0.1"
-            codes[i] = lab.code(f"{lab.labels[codes[i]]} 场址{what_zh}的 {shown}% 在鸡西市域外，"
-                                "域外部分未按本工具规则检查。"
-                                f"/ {shown}% of the site's {what_en} lies outside Jixi; that part is not checked by "
-                                "these rules.")
-    return lab.categorical(codes)
+        part = np.flatnonzero((out_pct > 0) & (out_pct < 100))
+        if len(part):  # a second sentence per distinct (sentence, area or length, share shown)
+            shown = [f"{v:.1f}" if v >= 0.05 else "<0.1" for v in out_pct[part].tolist()]
+            shown_code = pd.factorize(np.asarray(shown, dtype=object))[0]
+            kc = row_codes([codes[part], (dims[part] == 2).astype(np.int64), shown_code])
+            _, first = np.unique(kc, return_index=True)
+            block = []
+            for f in first.tolist():
+                what_zh, what_en = ("面积", "area") if dims[part[f]] == 2 else ("长度", "length")
+                sh = shown[f]
+                block.append(f"{labels[codes[part[f]]]} 场址{what_zh}的 {sh}% 在鸡西市域外，"
+                             f"域外部分未按本工具规则检查。/ {sh}% of the site's {what_en} lies outside Jixi; "
+                             "that part is not checked by these rules.")
+            local = np.array([index.setdefault(t, len(index)) for t in block], dtype=np.int64)
+            codes[part] = local[kc]
+            labels = list(index)
+    return pd.Categorical.from_codes(codes, categories=pd.Index(labels, dtype="str"))
 
 
 def _formatted(values: np.ndarray, fmt: str) -> tuple[list[str], np.ndarray]:
     """Each distinct value formatted once: (texts, code of each value into them)."""
     uniq, inverse = np.unique(values, return_inverse=True)
-    return [fmt.format(v) for v in uniq], inverse.ravel()
+    return [fmt.format(v) for v in uniq.tolist()], inverse.ravel()
 
 
 def _label_location(reasons: pd.Categorical, precision: pd.Series) -> pd.Categorical:
@@ -286,7 +305,9 @@ def assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> g
     few dozen distinct verdicts, rules and zone names.
     """
     n = len(gdf)
-    dims, site_area, site_len = site_measures(geoms)
+    # a site's own area or length is needed only where it overlaps a zone (overlap_pct);
+    # outside_share measures the sites crossing the city's outline itself
+    dims, site_area, site_len = site_measures(geoms, where=pairs.hits["site"].to_numpy())
     hits = hit_table(pairs, pz, acts, dims, tolerance_ha)
     zl = _zone_labels(pz.zones)
     level_lab = _Labels([""])

@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from ._kernels import ellipsoidal_area, ellipsoidal_length
+from ._kernels import ellipsoidal_area, ellipsoidal_length, intersecting_pairs
 from ._zones import prepare
 from .layers import load_layer
 
@@ -24,53 +24,98 @@ WHOLE_SITE_REL_TOL = 1e-6
 OUTSIDE_NOISE_PCT = 1e-4
 
 
-def site_measures(geoms: np.ndarray):
-    """Each site's dimension (0 point, 1 line, 2 polygon), ellipsoidal area (m², polygons) and length (m, lines)."""
+def site_measures(geoms: np.ndarray, where: np.ndarray | None = None):
+    """Each site's dimension (0 point, 1 line, 2 polygon), ellipsoidal area (m², polygons) and length (m, lines).
+
+    ``where`` (boolean mask or positions, optional): measure only these sites; the
+    area and length of the others are NaN (not measured).
+    """
     dims = shapely.get_dimensions(geoms)
     area = np.full(len(geoms), np.nan)
     length = np.full(len(geoms), np.nan)
-    poly, line = dims == 2, dims == 1
-    if poly.any():
+    chosen = np.ones(len(geoms), dtype=bool)
+    if where is not None:
+        chosen = np.zeros(len(geoms), dtype=bool)
+        chosen[where] = True
+    poly, line = np.flatnonzero(chosen & (dims == 2)), np.flatnonzero(chosen & (dims == 1))
+    if len(poly):
         area[poly] = ellipsoidal_area(geoms[poly])
-    if line.any():
+    if len(line):
         length[line] = ellipsoidal_length(geoms[line])
     return dims, area, length
 
 
-def outside_share(geoms: np.ndarray, dims: np.ndarray, in_jixi: np.ndarray, site_area: np.ndarray,
-                   site_len: np.ndarray) -> np.ndarray:
+def _measured(values: np.ndarray, where: np.ndarray, geoms: np.ndarray, measure) -> np.ndarray:
+    """``values[where]``, measuring with ``measure`` those not measured yet (NaN)."""
+    out = values[where]
+    todo = np.isnan(out)
+    if todo.any():
+        out[todo] = measure(geoms[where[todo]])
+    return out
+
+
+def outside_share(geoms: np.ndarray, dims: np.ndarray, in_jixi: np.ndarray, site_area: np.ndarray | None = None,
+                  site_len: np.ndarray | None = None) -> np.ndarray:
     """Share (%) of each site's area (polygons) or length (lines) outside the Jixi boundary.
 
     Points: 0 inside, 100 outside. Lines and polygons touching the city: 0 if
-    covered by the boundary, else ``100 × (1 − inside / whole)`` on the CGCS2000
+    wholly inside, else ``100 × (1 − inside / whole)`` on the CGCS2000
     ellipsoid; shares below :data:`OUTSIDE_NOISE_PCT` (float noise along the border) count as 0.
-    ``geoms`` are in EPSG:4553 for lines and polygons.
+    ``geoms`` are in EPSG:4553 for lines and polygons. ``site_area``/``site_len``
+    (m², m; NaN where not measured) are the sites' own measures, measured here where missing.
+
+    Only the sites crossing the city's outline (found through an index of its short
+    segments) are measured. A polygon's area inside is the sum of its pieces in the
+    city's tiles (:mod:`jixi_geo._zones`: disjoint, small), not one overlay with the
+    whole outline; a line is cut by the whole city (pieces of a line along a tile
+    edge would count twice).
     """
+    n = len(geoms)
+    site_area = np.full(n, np.nan) if site_area is None else site_area
+    site_len = np.full(n, np.nan) if site_len is None else site_len
     pct = np.where(in_jixi, 0.0, 100.0)
     cand = np.flatnonzero(in_jixi & (dims > 0))
     if len(cand) == 0:
         return pct
     jixi = prepare(load_layer("boundary"))
     city = shapely.union_all(jixi.geoms) if len(jixi.geoms) > 1 else jixi.geoms[0]
-    # a site in Jixi that does not touch the city's outline lies wholly inside it: only the
-    # sites crossing the outline (found through an index of its short segments) are tested
+    # a site in Jixi that does not touch the city's outline lies wholly inside it
     touching = cand[np.unique(_outline_index(city).query(geoms[cand], predicate="intersects")[0])]
     if len(touching) == 0:
         return pct
+    by_tiles = len(jixi.geoms) == 1  # tiles of one geometry are disjoint: their pieces' areas add up
+    poly = touching[dims[touching] == 2] if by_tiles else touching[:0]
+    if len(poly):
+        s_rel, t_idx = jixi.tree.query(geoms[poly], predicate="intersects")
+        pieces = shapely.intersection(geoms[poly[s_rel]], jixi.tiles[t_idx])
+        inside = np.bincount(s_rel, weights=ellipsoidal_area(pieces), minlength=len(poly))
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share_in = inside / _measured(site_area, poly, geoms, ellipsoidal_area)
+        pct[poly] = _share_out(share_in)
+    rest = np.setdiff1d(touching, poly, assume_unique=True)
+    if len(rest) == 0:
+        return pct
     city = shapely.from_wkb(shapely.to_wkb(city))  # a private copy to prepare
     shapely.prepare(city)
-    part = touching[~shapely.covered_by(geoms[touching], city)]
+    part = rest[~shapely.covered_by(geoms[rest], city)]
     if len(part) == 0:
         return pct
     inner = shapely.intersection(geoms[part], city)
     d = dims[part]
     share_in = np.ones(len(part))
     with np.errstate(invalid="ignore", divide="ignore"):
-        share_in[d == 2] = ellipsoidal_area(inner[d == 2]) / site_area[part[d == 2]]
-        share_in[d == 1] = ellipsoidal_length(inner[d == 1]) / site_len[part[d == 1]]
-    out = np.clip(100.0 * (1.0 - np.nan_to_num(share_in, nan=1.0)), 0.0, 100.0)
-    pct[part] = np.where(out < OUTSIDE_NOISE_PCT, 0.0, out)
+        share_in[d == 2] = ellipsoidal_area(inner[d == 2]) / _measured(site_area, part[d == 2], geoms,
+                                                                        ellipsoidal_area)
+        share_in[d == 1] = ellipsoidal_length(inner[d == 1]) / _measured(site_len, part[d == 1], geoms,
+                                                                          ellipsoidal_length)
+    pct[part] = _share_out(share_in)
     return pct
+
+
+def _share_out(share_in: np.ndarray) -> np.ndarray:
+    """Share outside (%) from the share inside (0–1; NaN for a site of no size: all inside); noise is 0."""
+    out = np.clip(100.0 * (1.0 - np.nan_to_num(share_in, nan=1.0)), 0.0, 100.0)
+    return np.where(out < OUTSIDE_NOISE_PCT, 0.0, out)
 
 
 @functools.lru_cache(maxsize=4)
@@ -117,12 +162,11 @@ def union_overlap(site_geoms, pz, hits: pd.DataFrame, dims, site_area=None,
         multi = multi[~(whole_a | whole_l)]
     if len(multi) == 0:
         return area, length
-    s_rel, t_idx = pz.tree.query(site_geoms[multi], predicate="intersects")
+    s_rel, t_idx, _ = intersecting_pairs(site_geoms[multi], dims[multi], pz, whole=False)
     s_idx = multi[s_rel]
-    z_idx = pz.tile_zone[t_idx]
-    wanted = set(zip(hits["site"].to_numpy().tolist(), hits["zone"].to_numpy().tolist(), strict=True))
-    keep = np.fromiter(((a, b) in wanted for a, b in zip(s_idx.tolist(), z_idx.tolist(), strict=True)),
-                       bool, len(s_idx))
+    nz = len(pz.geoms)
+    wanted = hits["site"].to_numpy().astype(np.int64) * nz + hits["zone"].to_numpy()
+    keep = np.isin(s_idx.astype(np.int64) * nz + pz.tile_zone[t_idx], wanted)
     s_idx, t_idx = s_idx[keep], t_idx[keep]
     # polygons: the union of the site's pieces in each hit zone (areas are robust to
     # the float noise of separately computed pieces); lines: the line cut once by the

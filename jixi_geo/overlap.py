@@ -26,8 +26,10 @@ pairs come from a :class:`shapely.STRtree` (``query(..., predicate="intersects")
 
 from __future__ import annotations
 
+import functools
 import logging
 import re
+import threading
 import warnings
 from collections import OrderedDict
 from collections.abc import Mapping, Sequence
@@ -55,6 +57,9 @@ UNCLASSIFIED = "unclassified"
 CLASS_OVERLAP_WARN_M2 = 1.0
 #: How many dissolved layers are kept for the session (the least recently used goes first).
 _DISSOLVED_MAX = 8
+#: Layers of at most this many features (zone layers) are tiled by :func:`jixi_geo._zones.prepare`,
+#: cached on disk and shared with the site checks; larger ones are tiled for the session only.
+_SHARED_TILES_MAX = 10_000
 
 _NAME_COL = "name_zh"
 _FORMS = ("long", "wide")
@@ -80,6 +85,9 @@ class _Dissolved:
     geoms: np.ndarray  # shapely polygons in EPSG:4553
     _area: np.ndarray | None  # geodesic, CGCS2000 ellipsoid (NaN: not measured yet)
     n_rows: int  # rows before dissolving
+    #: the validated layer in its own CRS, kept when dissolving changed nothing and the layer is
+    #: small (a zone layer): its tiles are then the cached ones of :func:`jixi_geo._zones.prepare`
+    source: gpd.GeoDataFrame | None = None
 
     @property
     def area_m2(self) -> np.ndarray:
@@ -101,16 +109,17 @@ def _measure(geoms) -> np.ndarray:
     """Geodesic area (m²) of EPSG:4553 geometries, on the CGCS2000 ellipsoid.
 
     The same numbers as :func:`jixi_geo.crs.geodesic_area` (pyproj's
-    ``Geod.geometry_area_perimeter``: each ring's signed area, holes added to
-    their polygon, polygons summed, absolute value), with the rings read as
-    coordinate arrays instead of through shapely objects one by one.
+    ``Geod.geometry_area_perimeter`` on the geometries transformed to EPSG:4490: each
+    ring's signed area, holes added to their polygon, polygons summed, absolute
+    value), with the rings read as coordinate arrays: their coordinates are
+    transformed as ``to_crs`` transforms them (the same pyproj transformer, point by
+    point), without building transformed geometries.
     """
     if len(geoms) == 0:
         return np.zeros(0)
-    from .crs import STORAGE_CRS, STORAGE_GEOD
+    from .crs import STORAGE_GEOD
 
-    g = gpd.GeoSeries(list(geoms), crs=ANALYSIS_CRS).to_crs(STORAGE_CRS).values
-    g = np.asarray(g, dtype=object)
+    g = np.asarray(list(geoms) if not isinstance(geoms, np.ndarray) else geoms, dtype=object)
     out = np.zeros(len(g))
     dims = shapely.get_dimensions(g)
     ok = np.flatnonzero((dims == 2) & ~shapely.is_empty(g))
@@ -121,26 +130,49 @@ def _measure(geoms) -> np.ndarray:
     parts, part_of = parts[poly], part_of[poly]
     rings, ring_of = shapely.get_rings(parts, return_index=True)
     xy, coord_of = shapely.get_coordinates(rings, return_index=True)
+    if shapely.has_z(g[ok]).any():  # to_crs would transform z too: measure what it gives
+        from .crs import STORAGE_CRS
+
+        return _measure_projected(geoms, STORAGE_CRS, STORAGE_GEOD)
+    x, y = _to_storage().transform(xy[:, 0], xy[:, 1])
     bounds = np.searchsorted(coord_of, np.arange(len(rings) + 1))
     # pyproj's public polygon_area_perimeter copies each input to a buffer first; the
     # coordinates here are already contiguous float64 buffers, so its inner routine is
-    # called directly where pyproj has it (the same computation, the same numbers)
+    # called directly where pyproj has it (the same computation, the same numbers; it
+    # reads the arrays only, as radians=False)
     inner = getattr(STORAGE_GEOD, "_polygon_area_perimeter", None)
-    x, y = np.ascontiguousarray(xy[:, 0]), np.ascontiguousarray(xy[:, 1])
+    x, y = np.ascontiguousarray(x, dtype=float), np.ascontiguousarray(y, dtype=float)
     if inner is not None:
-        ring_area = np.array([inner(x[a:b].copy(), y[a:b].copy(), radians=False)[0]
-                              for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
+        ring_area = np.array([inner(x[a:b], y[a:b], radians=False)[0]
+                              for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist(), strict=True)])
     else:  # pragma: no cover - other pyproj versions
         ring_area = np.array([STORAGE_GEOD.polygon_area_perimeter(x[a:b], y[a:b])[0]
                               for a, b in zip(bounds[:-1], bounds[1:], strict=True)])
-    # the polygon's exterior plus its holes, in ring order, as pyproj adds them
-    poly_area = np.zeros(len(parts))
-    for r, p in zip(ring_area, ring_of, strict=True):
-        poly_area[p] += r
-    total = np.zeros(len(ok))
-    for a, i in zip(poly_area, part_of, strict=True):
-        total[i] += a
+    # the polygon's exterior plus its holes, in ring order, as pyproj adds them; then the
+    # polygons of each geometry (bincount adds in input order, as those loops do)
+    poly_area = np.bincount(ring_of, weights=ring_area, minlength=len(parts))
+    total = np.bincount(part_of, weights=poly_area, minlength=len(ok))
     out[ok] = np.abs(total)
+    return out
+
+
+@functools.lru_cache(maxsize=1)
+def _to_storage():
+    """The transformer ``GeoSeries.to_crs`` uses from EPSG:4553 to EPSG:4490 (always x/y)."""
+    import pyproj
+
+    from .crs import STORAGE_CRS
+
+    return pyproj.Transformer.from_crs(ANALYSIS_CRS, STORAGE_CRS, always_xy=True)
+
+
+def _measure_projected(geoms, crs, geod) -> np.ndarray:
+    """Geodesic areas of EPSG:4553 geometries transformed with ``to_crs`` (3-D input)."""
+    g = np.asarray(gpd.GeoSeries(list(geoms), crs=ANALYSIS_CRS).to_crs(crs).values, dtype=object)
+    out = np.zeros(len(g))
+    for i, gi in enumerate(g):
+        if gi is not None and not gi.is_empty and shapely.get_dimensions(gi) == 2:
+            out[i] = abs(geod.geometry_area_perimeter(gi)[0])
     return out
 
 
@@ -190,13 +222,15 @@ def _prepare(layer, *, key: str, arg: str, make_valid: bool, gdf_label=None, cac
         if hit is not None:
             _DISSOLVED.move_to_end(ckey)
             return hit
+    source = gdf
     gdf = gdf.to_crs(ANALYSIS_CRS)
     keys, geoms, names = dissolve_by_key(gdf, key)
     ndup = len(gdf) - len(keys)
     if ndup:
         log.info("%s: %d rows share a %r value with another row; dissolved to %d features",
                  label, ndup, key, len(keys))
-    out = _Dissolved(label, key, keys, names, geoms, None, len(gdf))
+    out = _Dissolved(label, key, keys, names, geoms, None, len(gdf),
+                     source if ndup == 0 and len(gdf) <= _SHARED_TILES_MAX else None)
     if ckey is not None:
         _DISSOLVED[ckey] = out
         while len(_DISSOLVED) > _DISSOLVED_MAX:
@@ -223,14 +257,23 @@ def _layer_sha256(gdf: gpd.GeoDataFrame, key: str) -> str:
 
 
 def _tiled(d: _Dissolved, tile_m: float = 5_000.0):
-    """``d``'s features cut into ``tile_m`` squares: (tiles, feature of each tile, prepared copies, STRtree)."""
-    from ._zones import tile as tile_geoms
+    """``d``'s features cut into ``tile_m`` squares: (tiles, feature of each tile, prepared copies, STRtree).
 
+    A small layer dissolved to itself (a zone layer) is tiled by :func:`jixi_geo._zones.prepare`,
+    which caches the tiles in memory and on disk, so a fresh process reuses the tiles a site
+    check made; they are used when that preparation holds exactly ``d``'s geometries.
+    """
+    from . import _zones
+
+    if d.source is not None and len(d.geoms):
+        pz = _zones.prepare(d.source, tile_m=tile_m)
+        if len(pz.geoms) == len(d.geoms) and np.array_equal(shapely.to_wkb(pz.geoms), shapely.to_wkb(d.geoms)):
+            return pz.tiles, pz.tile_zone, _zones.thread_tiles(pz), pz.tree
     k = (id(d), tile_m)
     hit = _TILES.get(k)
     if hit is not None and hit[0] is d:
         return hit[1]
-    tiles, owner = tile_geoms(d.geoms, tile_m) if len(d.geoms) else (np.empty(0, dtype=object), np.zeros(0, int))
+    tiles, owner = _zones.tile(d.geoms, tile_m) if len(d.geoms) else (np.empty(0, dtype=object), np.zeros(0, int))
     prepared = shapely.from_wkb(shapely.to_wkb(tiles))
     shapely.prepare(prepared)
     value = (tiles, owner, prepared, shapely.STRtree(tiles))
@@ -253,14 +296,32 @@ def _pairs_tiled(a: _Dissolved, b: _Dissolved):
     swap = nverts[0] > nverts[1]
     big, small = (a, b) if swap else (b, a)
     tiles, owner, prepared, tree = _tiled(big)
-    i_small, t = tree.query(small.geoms, predicate="intersects")
-    i_big = owner[t]
+    # candidates from the tiles' boxes, tested on the prepared tiles (containment first: a
+    # tile containing the feature intersects it)
+    i_small, t = tree.query(small.geoms)
     whole = shapely.contains_properly(prepared[t], small.geoms[i_small])
+    rest = np.flatnonzero(~whole)
+    hit = whole.copy()
+    hit[rest] = shapely.intersects(prepared[t[rest]], small.geoms[i_small[rest]])
+    i_small, t, whole = i_small[hit], t[hit], whole[hit]
+    i_big = owner[t]
     area = np.zeros(len(t))
     if whole.any():  # wholly inside one tile: the overlap is the feature itself
         area[whole] = small.area_of(i_small[whole])
     pairs = pd.DataFrame({"s": i_small, "g": i_big, "whole": whole, "m2": area})
     pairs = pairs.groupby(["s", "g"], sort=False, as_index=False).agg(whole=("whole", "any"), m2=("m2", "sum"))
+    # a feature crossing tile edges but covered by the large feature (prepared) overlaps it by
+    # all of itself too
+    cut = np.flatnonzero(~pairs["whole"].to_numpy())
+    if len(cut):
+        s_idx, g_idx = pairs["s"].to_numpy()[cut], pairs["g"].to_numpy()[cut]
+        covered = shapely.covers(_prepared_geoms(big)[g_idx], small.geoms[s_idx])
+        if covered.any():
+            m2 = pairs["m2"].to_numpy().copy()
+            m2[cut[covered]] = small.area_of(s_idx[covered])
+            w = pairs["whole"].to_numpy().copy()
+            w[cut[covered]] = True
+            pairs["m2"], pairs["whole"] = m2, w
     # a feature not wholly inside one tile is intersected with the large feature clipped to
     # its box (plus a margin): the piece has the vertices of the whole intersection, so its
     # geodesic area is the old one (a piece cut at tile edges would gain vertices on the
@@ -280,6 +341,22 @@ def _pairs_tiled(a: _Dissolved, b: _Dissolved):
     df = pd.DataFrame({"a": ia.to_numpy(), "b": ib.to_numpy(), "m2": pairs["m2"].to_numpy()})
     df = df.sort_values(["a", "b"], kind="stable", ignore_index=True)
     return df["a"].to_numpy(), df["b"].to_numpy(), df["m2"].to_numpy()
+
+
+_LOCAL = threading.local()
+
+
+def _prepared_geoms(d: _Dissolved) -> np.ndarray:
+    """This thread's GEOS-prepared copy of ``d.geoms`` (preparing is lazy and not thread-safe)."""
+    cache = _LOCAL.__dict__.setdefault("prepared", {})
+    hit = cache.get(id(d))
+    if hit is not None and hit[0] is d:
+        return hit[1]
+    geoms = shapely.from_wkb(shapely.to_wkb(d.geoms))
+    shapely.prepare(geoms)
+    cache.clear()  # one layer at a time: the large features of the last call
+    cache[id(d)] = (d, geoms)
+    return geoms
 
 
 def _pairs(a: _Dissolved, b: _Dissolved):

@@ -1,0 +1,177 @@
+"""The fast paths of polygon checks give the reference kernel's answers (issue 17).
+
+Random polygon sites of every kind the shortcuts distinguish: wholly inside a tile,
+crossing tile edges inside one zone (answered by the zone's ``covers``), crossing
+zone edges (cut), crossing the city border (share outside measured from the city's
+tiles), touching nothing, and slivers just under and over ``tolerance_ha``. Answers
+are compared with ``method="reference"`` (plain geopandas ``sjoin``/``intersection``
+with whole zones) and with measures computed here from whole geometries, never with
+the fast path's own output.
+"""
+
+import re
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+import pytest
+import shapely
+
+import jixi_geo as jg
+from jixi_geo.redline import check_sites
+
+TILE_M = 5_000.0
+
+
+def _sites(n: int, seed: int) -> gpd.GeoDataFrame:
+    rng = np.random.default_rng(seed)
+    zones = jg.load_layer("redline_zones", crs="EPSG:4553")
+    city = jg.load_layer("boundary", crs="EPSG:4553")
+    b = city.total_bounds
+    k = n // 8
+    geoms = []
+    # anywhere: squares, triangles, discs with a hole
+    x, y = rng.uniform(b[0], b[2], 3 * k), rng.uniform(b[1], b[3], 3 * k)
+    s = rng.uniform(30, 900, 3 * k)
+    geoms += list(shapely.box(x[:k], y[:k], x[:k] + s[:k], y[:k] + s[:k]))
+    a = rng.uniform(0, 2 * np.pi, k)
+    geoms += [shapely.Polygon([(x0, y0), (x0 + r * np.cos(t), y0 + r * np.sin(t)),
+                               (x0 + r * np.cos(t + 1.1), y0 + r * np.sin(t + 1.1))])
+              for x0, y0, r, t in zip(x[k:2 * k], y[k:2 * k], s[k:2 * k], a, strict=True)]
+    c = shapely.points(x[2 * k:], y[2 * k:])
+    geoms += list(shapely.difference(shapely.buffer(c, s[2 * k:] / 2, quad_segs=4),
+                                      shapely.buffer(c, s[2 * k:] / 6, quad_segs=4)))
+    # across zone edges and across the city border: boxes around their vertices
+    for layer in (zones, city):
+        v = shapely.get_coordinates(layer.geometry.boundary.values)
+        v = v[rng.integers(0, len(v), 2 * k)]
+        w = rng.uniform(5, 700, 2 * k)
+        geoms += list(shapely.box(v[:, 0] - w * rng.uniform(0.1, 1, 2 * k), v[:, 1] - w * rng.uniform(0.1, 1, 2 * k),
+                                  v[:, 0] + w, v[:, 1] + w))
+    # wholly inside a zone but across a tile edge (the zone covers them)
+    inner = shapely.buffer(zones.geometry.union_all(), -600)
+    gx = np.round(rng.uniform(b[0], b[2], 40 * k) / TILE_M) * TILE_M
+    gy = rng.uniform(b[1], b[3], 40 * k)
+    ok = shapely.contains_xy(inner, gx, gy)
+    gx, gy = gx[ok][:k], gy[ok][:k]
+    w = rng.uniform(20, 500, len(gx))
+    geoms += list(shapely.box(gx - w, gy - w / 2, gx + w / 3, gy + w))
+    # slivers: squares reaching into a zone by about the tolerance (0.01 ha = 100 m²)
+    e = shapely.get_coordinates(zones.geometry.values[:8])
+    e = e[rng.integers(0, len(e), k)]
+    d = rng.choice([9.0, 10.0, 11.0], k)
+    geoms += list(shapely.box(e[:, 0] - d, e[:, 1] - d, e[:, 0] + d, e[:, 1] + d))
+    return gpd.GeoDataFrame({"site_id": [f"p{i}" for i in range(len(geoms))],
+                             "activity": rng.choice(["wind_farm", "road", "ecological_restoration", ""], len(geoms))},
+                            geometry=geoms, crs="EPSG:4553")
+
+
+@pytest.fixture(scope="module")
+def results():
+    s = _sites(10_000, 17)
+    fast = check_sites(s, method="fast").drop(columns=["checked_at"])
+    ref = check_sites(s, method="reference").drop(columns=["checked_at"])
+    return s, fast, ref
+
+
+def test_ten_thousand_polygons_fast_equals_reference(results):
+    s, a, r = results
+    assert len(a) >= 10_000
+    # the sample reaches every path: in zones, partly in zones, border crossings, slivers
+    pct = a["overlap_pct"].to_numpy()
+    assert (pct == 100).sum() > 500 and ((pct > 0) & (pct < 100)).sum() > 500
+    assert ((a["outside_jixi_pct"] > 0) & (a["outside_jixi_pct"] < 100)).sum() > 300
+    assert len(set(a["verdict"].astype(str))) >= 5
+    same_amounts = np.ones(len(a), dtype=bool)
+    for col in a.columns:
+        if col == "geometry":
+            assert a.geometry.equals(r.geometry)
+        elif pd.api.types.is_float_dtype(a[col]):
+            x, y = a[col].to_numpy(float), r[col].to_numpy(float)
+            np.testing.assert_allclose(x, y, rtol=1e-6, atol=1e-6, err_msg=col)
+        elif col != "reasons":
+            assert a[col].astype(str).tolist() == r[col].astype(str).tolist(), col
+    # the reasons carry the amounts rounded for reading (0.01 ha, 0.1 %): a sentence may differ
+    # only where float noise between the two kernels crosses a rounding step, and then only in digits
+    for col, nd in (("overlap_ha", 2), ("overlap_pct", 1), ("outside_jixi_pct", 1)):
+        x, y = a[col].to_numpy(float), r[col].to_numpy(float)
+        same_amounts &= np.isnan(x) | (np.round(x, nd) == np.round(y, nd))
+    ta, tr = a["reasons"].astype(str).to_numpy(), r["reasons"].astype(str).to_numpy()
+    assert (ta[same_amounts] == tr[same_amounts]).all()
+    digits = re.compile(r"[0-9][0-9,.]*")
+    assert all(digits.sub("#", p) == digits.sub("#", q) for p, q in zip(ta[~same_amounts], tr[~same_amounts],
+                                                                        strict=True))
+    assert (~same_amounts).sum() <= 5
+
+
+def test_sites_covered_across_tile_edges_overlap_by_their_own_area(results):
+    """Boxes lying inside one zone across a tile edge: overlap 100 %, and overlap_ha equal to the
+    site's area measured here (planar area in EPSG:4553 / k², k from the site's centroid)."""
+    s, a, _ = results
+    g = s.geometry.values
+    in_one = np.zeros(len(g), dtype=bool)
+    for z in jg.load_layer("redline_zones", crs="EPSG:4553").geometry.values:
+        in_one |= shapely.within(g, z)
+    b = shapely.bounds(g)
+    across = (np.floor(b[:, 0] / TILE_M) != np.floor(b[:, 2] / TILE_M)) & in_one
+    assert across.sum() > 300
+    assert (a.loc[across, "overlap_pct"] == 100).all()
+    x = shapely.get_x(shapely.centroid(g[across])) - 500_000
+    r = 6_378_137.0 * np.sqrt(1 - 0.00669438002290) / (1 - 0.00669438002290 * np.sin(np.radians(45.5)) ** 2)
+    k = 1 + x * x / (2 * r * r)
+    np.testing.assert_allclose(a.loc[across, "overlap_ha"], shapely.area(g[across]) / k ** 2 / 1e4,
+                               rtol=1e-9, atol=5.1e-7)  # overlap_ha is rounded to 1e-6 ha
+
+
+def test_share_outside_of_border_crossings_matches_the_whole_city(results):
+    """The share outside Jixi, measured by the fast path from the city's tiles, equals the
+    share computed here from one intersection with the whole city outline (planar ratio in
+    EPSG:4553: the areal scale factor cancels to 1e-7 over a site)."""
+    s, a, _ = results
+    g = s.geometry.values
+    city = jg.load_layer("boundary", crs="EPSG:4553").geometry.union_all()
+    part = np.flatnonzero(shapely.intersects(g, city.boundary) & (shapely.area(g) > 0))
+    assert len(part) > 300
+    want = 100 * (1 - shapely.area(shapely.intersection(g[part], city)) / shapely.area(g[part]))
+    want = np.where(want < 1e-4, 0.0, want)
+    np.testing.assert_allclose(a["outside_jixi_pct"].to_numpy()[part], want, atol=1e-3)
+
+
+@pytest.mark.parametrize(("buffer_m", "search_m"), [(1000.0, 400.0), (1000.0, 1000.0), (500.0, 5000.0),
+                                                     (0.0, 3000.0)])
+def test_nearest_zone_from_the_buffer_query_equals_the_reference(buffer_m, search_m):
+    """The nearest zone of a site with zones within buffer_m is taken from the buffer query;
+    sites with none are searched up to search_m: the reference's answers either side."""
+    from jixi_geo import _kernels as K
+    from jixi_geo._zones import prepare
+
+    g = _sites(4000, 5).geometry.values
+    pz, jx = prepare(jg.load_layer("redline_zones")), prepare(jg.load_layer("boundary"))
+    f = K.fast(g, pz, jx, buffer_m=buffer_m, search_m=search_m)
+    r = K.reference(g, pz, jx, buffer_m=buffer_m, search_m=search_m)
+    assert (f.nearest_zone >= 0).sum() > 5 and (len(f.near) > 10 or buffer_m == 0)
+    np.testing.assert_array_equal(f.nearest_zone, r.nearest_zone)
+    np.testing.assert_allclose(f.nearest_m, r.nearest_m, rtol=1e-9, atol=1e-6)
+    assert f.near[["site", "zone"]].astype(int).values.tolist() == r.near[["site", "zone"]].astype(int).values.tolist()
+    np.testing.assert_allclose(f.near["distance_m"], r.near["distance_m"], rtol=1e-9, atol=1e-6)
+
+
+def test_overlap_measure_equals_geodesic_area_for_holes_and_multipolygons():
+    """overlap()'s ring-by-ring geodesic measure gives crs.geodesic_area's numbers exactly."""
+    import importlib
+
+    from jixi_geo.crs import geodesic_area
+
+    O = importlib.import_module("jixi_geo.overlap")
+    rng = np.random.default_rng(2)
+    n = 400
+    x, y = rng.uniform(400_000, 600_000, n), rng.uniform(4.95e6, 5.15e6, n)
+    holed = shapely.difference(shapely.buffer(shapely.points(x, y), rng.uniform(200, 3000, n)),
+                               shapely.buffer(shapely.points(x + 20, y - 10), rng.uniform(10, 150, n)))
+    multi = shapely.multipolygons([[p, q] for p, q in zip(shapely.box(x, y, x + 80, y + 60),
+                                                          shapely.box(x + 200, y, x + 290, y + 95), strict=True)])
+    g = np.concatenate([holed, multi, [shapely.Polygon(), None]])
+    got = O._measure(g)
+    want = geodesic_area(gpd.GeoSeries(list(g), crs="EPSG:4553"), unit="m2")
+    np.testing.assert_array_equal(got, want)
+    assert (got[:2 * n] > 0).all() and got[-1] == 0 and got[-2] == 0
