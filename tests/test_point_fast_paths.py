@@ -172,3 +172,24 @@ def test_import_does_not_load_rasterio_or_the_report_writer():
             "jg.write_report is w.write_report, 'write_report' in dir(jg))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False", "False", "True", "True", "True", "True"]
+
+
+@pytest.mark.parametrize("crs_from, input_crs", [
+    (["assumed lon/lat"] * 6, ["EPSG:4490"] * 6),  # one source, one CRS
+    (["file", "zone prefix", "assumed lon/lat", "file", "zone prefix", "given"],
+     ["EPSG:4490", "EPSG:4532", "EPSG:4490", "EPSG:4490", "EPSG:4533", "EPSG:4553"]),
+])
+def test_crs_notes_from_categorical_codes_equal_the_notes_from_text(crs_from, input_crs):
+    """The CRS notes read from the categoricals' codes are those read from the same columns as plain text,
+    and each row's note is the sentence of its own (crs_from, input_crs) pair."""
+    from jixi_geo.assembly import with_crs_notes
+    from jixi_geo.readers.crs_checks import crs_note
+
+    reasons = pd.Categorical(["r1", "r2", "r1", "r2", "r1", "r1"])
+    as_text = pd.DataFrame({"crs_from": pd.Series(crs_from, dtype=object),
+                            "input_crs": pd.Series(input_crs, dtype=object)})
+    as_cat = as_text.astype("category")
+    a, b = with_crs_notes(reasons, as_cat), with_crs_notes(reasons, as_text)
+    assert list(a.astype(str)) == list(b.astype(str))
+    want = [f"{r} {crs_note(h, c)}".strip() for r, h, c in zip(reasons.astype(str), crs_from, input_crs, strict=True)]
+    assert list(a.astype(str)) == want
