@@ -73,6 +73,8 @@ def resolve_ids(gdf, *, id_column, name, problems: Problems, id_offset: int = 0,
         return pd.Series(generated_ids(positions), dtype="str"), None
     vals = id_series(gdf[col])
     absent = vals.isna().to_numpy()
+    if spec_id is not None and not absent.any():
+        return vals, col  # a stream's chunk: the streaming reader proved the whole column present and distinct
     skip = {p + id_offset for p in reported}  # rows whose problem is already reported
     missing = [f"row {p + 1}" for p in np.flatnonzero(absent) + id_offset if p not in skip]
     present = vals[~absent]
