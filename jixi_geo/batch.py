@@ -87,7 +87,13 @@ def _write_part(res: gpd.GeoDataFrame, path: Path) -> None:
         import pyarrow.parquet as pq
         from geopandas.io.arrow import _geopandas_to_arrow
 
-        table = _points_table(res) or _geopandas_to_arrow(res, index=False)
+        try:
+            table = _points_table(res)
+        except (ValueError, KeyError, pa.ArrowException) as e:  # an unusual table: geopandas' own writer decides
+            log.debug("points fast path not taken (%s); writing through geopandas", e)
+            table = None
+        if table is None:
+            table = _geopandas_to_arrow(res, index=False)
     except (ImportError, TypeError):  # pragma: no cover - other geopandas versions
         plain_results(res).to_parquet(path)
         return
