@@ -193,3 +193,30 @@ def test_crs_notes_from_categorical_codes_equal_the_notes_from_text(crs_from, in
     assert list(a.astype(str)) == list(b.astype(str))
     want = [f"{r} {crs_note(h, c)}".strip() for r, h, c in zip(reasons.astype(str), crs_from, input_crs, strict=True)]
     assert list(a.astype(str)) == want
+
+
+def test_a_bad_row_in_a_later_chunk_stops_the_run_after_the_parts_before_it(tmp_path):
+    """check_file writes each part on a second thread while it checks the next chunk: a refused row is still
+    raised when its chunk is reached, after every earlier part is finished, and no later part is written."""
+    import json
+
+    import jixi_geo as jg
+    from jixi_geo.batch import check_file, read_results
+    from jixi_geo.errors import InputError
+
+    rng = np.random.default_rng(2)
+    b = jg.load_layer("boundary").total_bounds
+    n = 2000
+    df = pd.DataFrame({"site_id": [f"q{i}" for i in range(n)], "lon": rng.uniform(b[0], b[2], n).round(6).astype(str),
+                       "lat": rng.uniform(b[1], b[3], n).round(6)})
+    df.loc[1600, "lon"] = "abc"
+    src = tmp_path / "sites.csv"
+    df.to_csv(src, index=False)
+    out = tmp_path / "res.parquet"
+    with pytest.raises(InputError, match="row 1601"):
+        check_file(src, out, chunksize=500, progress=False, activity="wind_farm")
+    assert sorted(p.name for p in out.glob("part-*.parquet")) == [f"part-0000{i}.parquet" for i in range(3)]
+    manifest = json.loads((out / "_manifest.json").read_text())
+    assert manifest["done"] == [0, 1, 2] and not manifest.get("complete")
+    with pytest.raises(InputError, match="not finished"):
+        read_results(out)
