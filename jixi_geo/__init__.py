@@ -30,9 +30,7 @@ from . import crs, errors, units  # noqa: E402
 from .crs import geodesic_area, geodesic_length  # noqa: E402
 from .layers import list_layers, load_layer  # noqa: E402
 from .overlap import overlap, overlap_matrix, share_split  # noqa: E402
-from .raster import rasterize, zonal_composition  # noqa: E402
 from .redline import check_sites, check_sites_detail, validate_zones  # noqa: E402
-from .report import write_report  # noqa: E402
 from .batch import check_file, read_results  # noqa: E402
 from .sites import iter_sites_csv, iter_sites_parquet, read_sites  # noqa: E402
 from .units import convert_area  # noqa: E402
@@ -54,12 +52,23 @@ __all__ = [
 ]
 
 _LAZY = {"landuse", "maps", "plot"}
+#: Functions whose module loads on first use: rasterio (raster) and the report writer are not on the
+#: path of a check, so `import jixi_geo` does not pay for them. Their names differ from their modules'.
+_LAZY_FUNCTIONS = {"rasterize": "raster", "zonal_composition": "raster", "write_report": "report"}
 
 
 def __getattr__(name: str):
-    # heavy optional modules (folium, matplotlib) load on first use, keeping `import jixi_geo` fast
+    # heavy optional modules (folium, matplotlib, rasterio) load on first use, keeping `import jixi_geo` fast
     if name in _LAZY:
         return importlib.import_module(f".{name}", __name__)
+    if name in _LAZY_FUNCTIONS:
+        value = getattr(importlib.import_module(f".{_LAZY_FUNCTIONS[name]}", __name__), name)
+        globals()[name] = value
+        return value
     if name == "scale":  # deprecated alias of jixi_geo.batch for one release; warns on import
         return importlib.import_module(".scale", __name__)
     raise AttributeError(f"module 'jixi_geo' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._gc import paused
 from ._zones import PreparedZones, thread_tiles
 from .crs import ANALYSIS_CRS
 
@@ -351,7 +352,9 @@ def fast_points(xy: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buffe
     grid = _grid.build(pz, jixi)
     state = grid.lookup(xy, search_m)
     open_, done = np.flatnonzero(state < 0), np.flatnonzero(state >= 0)
-    exact = fast_parallel(shapely.points(xy[open_]), pz, jixi, buffer_m=buffer_m, search_m=search_m,
+    with paused():  # many geometry objects: no cyclic collections meanwhile
+        geoms = shapely.points(xy[open_])
+    exact = fast_parallel(geoms, pz, jixi, buffer_m=buffer_m, search_m=search_m,
                           workers=workers)
     return _concat([_from_grid(state[done], grid), exact], [done, open_], len(xy)), len(open_)
 

@@ -245,10 +245,13 @@ def with_crs_notes(reasons: pd.Categorical, gdf: gpd.GeoDataFrame) -> pd.Categor
     inferred (zone prefix) or assumed (lon/lat without a CRS)."""
     if "crs_from" not in gdf.columns or "input_crs" not in gdf.columns or not len(gdf):
         return reasons
-    how_codes, how = pd.factorize(gdf["crs_from"].astype(object), use_na_sentinel=False)
-    crs_codes, crs = pd.factorize(gdf["input_crs"].astype(object), use_na_sentinel=False)
-    pair = row_codes([how_codes, crs_codes])
-    _, first = np.unique(pair, return_index=True)
+    how_codes, how = _codes(gdf["crs_from"])
+    crs_codes, crs = _codes(gdf["input_crs"])
+    if len(how) == 1 and len(crs) == 1:  # one source, one CRS (the usual case): no grouping of rows
+        pair, first = np.zeros(len(gdf), dtype=np.int64), np.zeros(1, dtype=np.int64)
+    else:
+        pair = row_codes([how_codes, crs_codes])
+        _, first = np.unique(pair, return_index=True)
     notes = [crs_note(str(how[how_codes[f]]), str(crs[crs_codes[f]])) for f in first]
     if not any(notes):
         return reasons
@@ -262,6 +265,15 @@ def with_crs_notes(reasons: pd.Categorical, gdf: gpd.GeoDataFrame) -> pd.Categor
     texts = [f"{cat_texts[reasons.codes[f]]} {notes[pair[f]]}".strip() for f in first]
     _, combo = np.unique(combo, return_inverse=True)
     return _labels(combo, texts)
+
+
+def _codes(col: pd.Series) -> tuple[np.ndarray, pd.Index]:
+    """``pd.factorize(col.astype(object), use_na_sentinel=False)`` up to the numbering of the codes, read from
+    a categorical's own codes when it has no missing value (no million Python strings)."""
+    if isinstance(col.dtype, pd.CategoricalDtype) and not (col.cat.codes.to_numpy() < 0).any():
+        return col.cat.codes.to_numpy().astype(np.int64), pd.Index(col.cat.categories.astype(object))
+    codes, uniq = pd.factorize(col.astype(object), use_na_sentinel=False)
+    return codes, pd.Index(uniq)
 
 
 def _labels(codes: np.ndarray, labels: list) -> pd.Categorical:

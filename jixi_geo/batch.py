@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from typing import Literal
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
 from . import redline
@@ -78,21 +79,85 @@ def _write_part(res: gpd.GeoDataFrame, path: Path) -> None:
     Text columns are written dictionary-encoded with 32-bit indices and string
     values whatever the chunk (a million rows share a few dozen rule texts, so
     this is several times smaller and faster than plain strings); they read
-    back as categoricals. Without geopandas' Arrow writer (a private function),
-    plain strings are written instead.
+    back as categoricals. Statistics are written for the numeric columns only
+    (the text columns' would double the writing time and serve no reader).
+    Without geopandas' Arrow writer (a private function), plain strings are
+    written instead.
     """
     try:
         import pyarrow as pa
         import pyarrow.parquet as pq
         from geopandas.io.arrow import _geopandas_to_arrow
 
-        table = _geopandas_to_arrow(res, index=False)
+        try:
+            table = _points_table(res)
+        except (ValueError, KeyError, pa.ArrowException) as e:  # an unusual table: geopandas' own writer decides
+            log.debug("points fast path not taken (%s); writing through geopandas", e)
+            table = None
+        if table is None:
+            table = _geopandas_to_arrow(res, index=False)
     except (ImportError, TypeError):  # pragma: no cover - other geopandas versions
         plain_results(res).to_parquet(path)
         return
     stable = pa.dictionary(pa.int32(), pa.string())
     fields = [pa.field(f.name, stable) if pa.types.is_dictionary(f.type) else f for f in table.schema]
-    pq.write_table(table.cast(pa.schema(fields, metadata=table.schema.metadata)), path)
+    numeric = [f.name for f in table.schema if pa.types.is_floating(f.type) or pa.types.is_integer(f.type)]
+    pq.write_table(table.cast(pa.schema(fields, metadata=table.schema.metadata)), path, write_statistics=numeric)
+
+
+#: A little-endian 2-D WKB point as a packed record (byte order, geometry type, x, y: 21 bytes).
+_WKB_POINT = np.dtype([("order", "u1"), ("kind", "<u4"), ("x", "<f8"), ("y", "<f8")])
+
+
+def _points_table(res: gpd.GeoDataFrame):
+    """The Arrow table geopandas writes for ``res``, made without GEOS when every geometry is a 2-D point.
+
+    The WKB of a 2-D point is 21 fixed bytes around its coordinates, so the
+    geometry column is built from the coordinate array in one NumPy step
+    (``shapely.to_wkb`` takes most of the writing time otherwise); the schema
+    and its GeoParquet metadata are geopandas' own for the first row, with the
+    bounding box of the whole chunk. None when the geometries are anything else.
+    """
+    import pyarrow as pa
+    import shapely
+    from geopandas.io.arrow import _geopandas_to_arrow
+
+    geom = res.geometry.name
+    if len(res) == 0 or list(res.columns).count(geom) != 1 or sum(
+            isinstance(t, gpd.array.GeometryDtype) for t in res.dtypes) != 1:
+        return None
+    values = res.geometry.values
+    g = np.asarray(values, dtype=object)
+    if not ((shapely.get_type_id(g) == 0).all() and not shapely.has_z(g).any()):
+        return None
+    xy = shapely.get_coordinates(g)
+    if len(xy) != len(g) or not np.isfinite(xy).all():
+        return None
+    rec = np.empty(len(xy), dtype=_WKB_POINT)
+    rec["order"], rec["kind"], rec["x"], rec["y"] = 1, 1, xy[:, 0], xy[:, 1]
+    offsets = np.arange(len(xy) + 1, dtype=np.int32) * _WKB_POINT.itemsize
+    wkb = pa.Array.from_buffers(pa.binary(), len(xy), [None, pa.py_buffer(offsets), pa.py_buffer(rec)])
+    sample = _geopandas_to_arrow(res.iloc[:1], index=False)
+    meta = dict(sample.schema.metadata)
+    geo = json.loads(meta[b"geo"])
+    if geo.get("columns", {}).get(geom, {}).get("encoding") != "WKB" or "bbox" not in geo["columns"][geom]:
+        return None
+    geo["columns"][geom]["bbox"] = [float(xy[:, 0].min()), float(xy[:, 1].min()), float(xy[:, 0].max()),
+                                    float(xy[:, 1].max())]
+    meta[b"geo"] = json.dumps(geo).encode()
+    attrs = pa.Table.from_pandas(pd.DataFrame(res.drop(columns=[geom])), preserve_index=False)
+    arrays = []
+    for f in sample.schema:
+        if f.name == geom:
+            arrays.append(wkb.cast(f.type) if f.type != pa.binary() else wkb)
+            continue
+        col = attrs.column(f.name)
+        if pa.types.is_dictionary(f.type):  # categories of the whole chunk; the sample's index width may differ
+            col = col.cast(pa.dictionary(pa.int32(), f.type.value_type))
+            f = pa.field(f.name, col.type, f.nullable, f.metadata)
+        arrays.append(col)
+    fields = [pa.field(f.name, a.type, f.nullable, f.metadata) for f, a in zip(sample.schema, arrays, strict=True)]
+    return pa.Table.from_arrays(arrays, schema=pa.schema(fields, metadata=meta))
 
 
 def _why_read_whole(src: Path, read: ReadOptions) -> str | None:
@@ -222,18 +287,34 @@ def check_file(src, out, *, chunksize: int = CHUNK_SITES, resume: bool = True, p
         from tqdm import tqdm
 
         bar = tqdm(unit=" sites", desc="checking", file=sys.stderr)
-    for i, chunk in enumerate(chunks):
-        if i in done:
-            if bar is not None:
-                bar.update(len(chunk))
-            continue
-        res = redline.check_sites(chunk, **check_kw)
+
+    def finish_part(i: int, res: gpd.GeoDataFrame, n: int) -> None:
+        # the part, then the manifest naming it: an interrupted run never lists a part it did not finish
         with atomic_path(out / f"part-{i:05d}.parquet") as tmp:
             _write_part(res, tmp)
         done.append(i)
         write_text_atomic(mpath, json.dumps({**ident, "done": sorted(done)}, ensure_ascii=False, indent=1))
         if bar is not None:
-            bar.update(len(chunk))
+            bar.update(n)
+
+    # each part is written on a second thread while the next chunk is read and checked (Parquet
+    # encoding and file writes release the GIL); at most one part waits, so memory stays bounded
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1) as writer:
+        pending = None
+        for i, chunk in enumerate(chunks):
+            if i in done:
+                if bar is not None:
+                    bar.update(len(chunk))
+                continue
+            res = redline.check_sites(chunk, **check_kw)
+            if pending is not None:
+                pending.result()  # re-raises a failed write before more work is done
+            pending = writer.submit(finish_part, i, res, len(chunk))
+            del res, chunk
+        if pending is not None:
+            pending.result()
     if bar is not None:
         bar.close()
     write_text_atomic(mpath, json.dumps({**ident, "done": sorted(done), "complete": True}, ensure_ascii=False,

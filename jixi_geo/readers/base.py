@@ -165,10 +165,10 @@ def parse_wkt(values, labels) -> tuple[np.ndarray, set[int], dict[int, str]]:
 def frame_to_raw(df: pd.DataFrame, *, name: str, kind: str, id_offset: int = 0) -> Raw:
     """Build point/WKT geometry from a plain table (CSV chunk or DataFrame)."""
     wkt_col, lon_col, lat_col = geometry_columns(df.columns, name)
-    labels = [f"row {id_offset + i + 1}" for i in range(len(df))]
     problems: dict[int, str] = {}
     crs = None
     if wkt_col is not None:
+        labels = [f"row {id_offset + i + 1}" for i in range(len(df))]
         geoms, srids, problems = parse_wkt(df[wkt_col].tolist(), labels)
         attrs = df.drop(columns=[wkt_col])
         if len(srids) > 1:
@@ -185,10 +185,12 @@ def frame_to_raw(df: pd.DataFrame, *, name: str, kind: str, id_offset: int = 0) 
             if raw.dtype == object:
                 raw = raw.map(lambda v: v.strip() if isinstance(v, str) else v)
             num = pd.to_numeric(raw, errors="coerce")
-            notnum = num.isna() & raw.notna() & (raw.astype(str) != "")
+            notnum = num.isna() & raw.notna()
+            if notnum.any():  # text only where a value is not a number (turning every number to text is slow)
+                notnum &= raw.astype(str) != ""
             for i in np.flatnonzero(notnum.to_numpy()).tolist():
                 problems[i] = (
-                    f"{labels[i]}: {what} {raw.iloc[i]!r} in column {col!r} is not a number; "
+                    f"row {id_offset + i + 1}: {what} {raw.iloc[i]!r} in column {col!r} is not a number; "
                     "write decimal degrees (e.g. 131.25) or metres"
                 )
             xy.append(num.to_numpy(dtype=float))

@@ -28,6 +28,7 @@ from .._problems import Problems, fmt_list
 from ..crs import STORAGE_CRS
 from ..errors import InputError, InvalidGeometryError
 from . import planner_formats
+from .id_hash import surely_distinct
 from .base import Raw, SiteProblemsError, generated_ids, id_series, id_source
 from .crs_checks import crs_label, locate, resolve_crs
 
@@ -72,10 +73,12 @@ def resolve_ids(gdf, *, id_column, name, problems: Problems, id_offset: int = 0,
         return pd.Series(generated_ids(positions), dtype="str"), None
     vals = id_series(gdf[col])
     absent = vals.isna().to_numpy()
+    if spec_id is not None and not absent.any():
+        return vals, col  # a stream's chunk: the streaming reader proved the whole column present and distinct
     skip = {p + id_offset for p in reported}  # rows whose problem is already reported
     missing = [f"row {p + 1}" for p in np.flatnonzero(absent) + id_offset if p not in skip]
     present = vals[~absent]
-    dups = [] if present.is_unique else sorted(set(present[present.duplicated()]))
+    dups = [] if surely_distinct(present) or present.is_unique else sorted(set(present[present.duplicated()]))
     if not explicit and (missing or dups):
         log.info("column %r is not a unique id (%d missing, %d duplicated); generating ids",
                  col, len(missing), len(dups))

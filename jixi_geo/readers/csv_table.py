@@ -12,13 +12,16 @@ from pathlib import Path
 from collections.abc import Iterator
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 
+from .._gc import paused
 from .._problems import Problems, fmt_list
 from .._text import text_encoding
 from ..errors import InputError
-from .base import Raw, SiteProblemsError, csv_sep, frame_to_raw, geometry_columns, id_source, id_str
+from .base import Raw, SiteProblemsError, csv_sep, frame_to_raw, geometry_columns, id_series, id_source, id_str
 from .checks import finish
+from .id_hash import id_hashes
 from .crs_checks import Coords, stream_start
 from .formats import Source
 
@@ -54,7 +57,8 @@ def read_csv(path: Path, *, encoding, id_column) -> tuple[Raw, CsvSpec]:
     spec = csv_spec(path, encoding, id_column)
     dtype = {spec.id_col: str} if spec.id_col is not None else None
     df = pd.read_csv(path, encoding=spec.encoding, sep=spec.sep, dtype=dtype)
-    raw = frame_to_raw(df, name=path.name, kind="csv")
+    with paused():
+        raw = frame_to_raw(df, name=path.name, kind="csv")
     raw.encoding, raw.path = spec.encoding, path
     return raw, spec
 
@@ -64,9 +68,25 @@ def read(src: Source, *, layer=None, encoding=None, id_column=None) -> Raw:
     return read_csv(src.path, encoding=encoding, id_column=id_column)[0]
 
 
+def _ids_surely_unique(path: Path, spec: CsvSpec, chunksize: int) -> bool:
+    """Whether every id of the column is present and distinct, proved by 64-bit hashes read chunk by chunk
+    (8 bytes per site); False: look closer (missing or duplicate ids, ids that cannot be hashed so)."""
+    hashes = []
+    for chunk in pd.read_csv(path, encoding=spec.encoding, sep=spec.sep, usecols=[spec.id_col],
+                             dtype=str, chunksize=chunksize):
+        vals = id_series(chunk[spec.id_col])
+        h = id_hashes(vals) if not vals.isna().any() else None
+        if h is None:
+            return False
+        hashes.append(h)
+    return bool(pd.Index(np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64), copy=False).is_unique)
+
+
 def check_ids_stream(path: Path, spec: CsvSpec, chunksize: int) -> CsvSpec:
     """Check the id column over the whole file (one column only) before streaming."""
     if spec.id_col is None:
+        return spec
+    if _ids_surely_unique(path, spec, chunksize):  # the common case, without a set of every id
         return spec
     seen: set[str] = set()
     dups: set[str] = set()
@@ -151,7 +171,8 @@ def iter_sites_csv(
             for chunk in reader:
                 if len(chunk) == 0:
                     continue
-                raw = frame_to_raw(chunk, name=path.name, kind="csv", id_offset=offset)
+                with paused():  # one geometry object per row: no cyclic collections meanwhile
+                    raw = frame_to_raw(chunk, name=path.name, kind="csv", id_offset=offset)
                 raw.encoding, raw.path = spec.encoding, path
                 out = finish(raw, coords_key=coords_key, given_crs=given, id_column=id_column,
                               make_valid=make_valid, id_offset=offset, spec_id=spec_id)
