@@ -215,14 +215,14 @@ def load_cli_controls(base, overrides: Mapping[str, Path], *, landcover_layer: s
         return None
     layers = {}
     if base == "sample":
-        from .controls import sample_controls  # type: ignore[attr-defined]
+        from .controls import sample_controls
 
         layers.update(sample_controls().layers)
     elif base is not None:
         if overrides:  # the toml's entries for the roles given explicitly are never read
-            import importlib
+            from .controls.config import read_controls_toml
 
-            toml = importlib.import_module("jixi_geo.controls.config").read_controls_toml(base)
+            toml = read_controls_toml(base)
             spec = {**{r: e for r, e in toml.items() if r not in overrides},
                     **{k: str(v) for k, v in overrides.items()}}
             return load_controls(spec, landcover_layer=landcover_layer)
