@@ -1,19 +1,27 @@
 """The bundled layer catalogue: list and load the modelled layers.
 
 Layers are GeoPackages in ``layers/`` described by ``layers/catalog.json``,
-which the build step (``jixi-geo build-layers``) writes.
+which the build step (``jixi-geo build-layers``) writes. The first read of a
+GeoPackage goes through GDAL (pyogrio); a copy of the table is then kept in the
+persistent cache (:mod:`jixi_geo._cache`, keyed by the file's SHA-256), so later
+processes load it without GDAL. A copy is stored only if it reads back identical
+(columns, dtypes, values, WKB geometries, CRS).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from functools import lru_cache
 from pathlib import Path
 
 import geopandas as gpd
+import numpy as np
 import pandas as pd
 import pyproj
+import shapely
 
+from . import _cache
 from ._paths import layers_dir
 from .errors import CRSError, LayerNotFoundError
 
@@ -85,7 +93,77 @@ def list_layers() -> pd.DataFrame:
 
 @lru_cache(maxsize=64)
 def _read(path: str, layer: str, mtime: float) -> gpd.GeoDataFrame:
+    if not _cache.enabled():
+        return _read_gdal(path, layer)
+    k = _cache.key("layer", sha256=hashlib.sha256(Path(path).read_bytes()).hexdigest(), layer=layer)
+    gdf = _cache.load("layer", k, _unpack_frame)
+    if gdf is None:
+        gdf = _read_gdal(path, layer)
+        arrays = _pack_frame(gdf)
+        if arrays is not None and _identical(_unpack_frame(arrays), gdf):
+            _cache.store("layer", k, arrays)
+    return gdf
+
+
+def _read_gdal(path: str, layer: str) -> gpd.GeoDataFrame:
     return gpd.read_file(path, layer=layer, engine="pyogrio")
+
+
+def _pack_frame(gdf: gpd.GeoDataFrame) -> dict[str, np.ndarray] | None:
+    """A layer as plain arrays for :mod:`jixi_geo._cache` (no pickles), or None if a column is of
+    a kind not handled here (the layer is then read through GDAL each time)."""
+    if not isinstance(gdf.index, pd.RangeIndex) or gdf.index.start != 0 or gdf.index.step != 1 or gdf.crs is None:
+        return None
+    geom = gdf.geometry.name
+    names = [c for c in gdf.columns if c != geom]
+    if not all(isinstance(c, str) for c in names):
+        return None
+    blob, offsets = _cache.pack_geoms(gdf.geometry.values)
+    arrays = {"names": np.array(names + [geom], dtype=str), "crs": np.array(gdf.crs.to_wkt()),
+              "geom_blob": blob, "geom_offsets": offsets}
+    kinds = []
+    for i, c in enumerate(names):
+        col = gdf[c]
+        if isinstance(col.dtype, pd.StringDtype):
+            missing = col.isna().to_numpy()
+            arrays[f"c{i}"] = np.array(col.fillna("").astype(object).tolist(), dtype=str).reshape(len(col))
+            arrays[f"m{i}"] = missing
+            kinds.append("str")
+        elif isinstance(col.dtype, np.dtype) and col.dtype.kind in "biuf":
+            arrays[f"c{i}"] = col.to_numpy()
+            kinds.append("num")
+        else:
+            return None
+    arrays["kinds"] = np.array(kinds + ["geometry"], dtype=str)
+    return arrays
+
+
+def _unpack_frame(arrays: dict[str, np.ndarray]) -> gpd.GeoDataFrame:
+    """The layer :func:`_pack_frame` stored (string columns as pandas' default ``str`` dtype)."""
+    names, kinds = arrays["names"].tolist(), arrays["kinds"].tolist()
+    data = {}
+    for i, (c, kind) in enumerate(zip(names[:-1], kinds[:-1], strict=True)):
+        values = arrays[f"c{i}"]
+        if kind == "str":
+            s = pd.Series(values.astype(object), dtype="str")
+            data[c] = s.mask(arrays[f"m{i}"])
+        else:
+            data[c] = values
+    geoms = _cache.unpack_geoms(arrays["geom_blob"], arrays["geom_offsets"])
+    crs = pyproj.CRS.from_wkt(str(arrays["crs"]))
+    return gpd.GeoDataFrame(data, geometry=gpd.GeoSeries(geoms, crs=crs, name=names[-1]), crs=crs)
+
+
+def _identical(a: gpd.GeoDataFrame, b: gpd.GeoDataFrame) -> bool:
+    """Same columns, dtypes and values, the same WKB geometries and CRS."""
+    if list(a.columns) != list(b.columns) or a.geometry.name != b.geometry.name or a.crs != b.crs:
+        return False
+    try:
+        pd.testing.assert_frame_equal(a.drop(columns=a.geometry.name), b.drop(columns=b.geometry.name),
+                                      check_exact=True)
+    except AssertionError:
+        return False
+    return bool((shapely.to_wkb(a.geometry.values) == shapely.to_wkb(b.geometry.values)).all())
 
 
 def load_layer(name: str, *, crs=None) -> gpd.GeoDataFrame:

@@ -11,7 +11,6 @@ import functools
 import warnings
 
 import geopandas as gpd
-import pyogrio
 import shapely
 
 from . import rules as R
@@ -112,6 +111,8 @@ def _read_zone_file(path, *, layer) -> gpd.GeoDataFrame:
     if src.kind == "parquet":
         return _read_parquet(src.path, layer=None, encoding=None).gdf
     if src.kind in ("gpkg", "kml", "kmz", "geojson"):
+        import pyogrio  # here, not at the top: the check of bundled zones needs no GDAL
+
         try:
             layers = [str(n) for n in pyogrio.list_layers(src.gdal_path)[:, 0]]
         except Exception as e:  # pyogrio.errors.DataSourceError and friends

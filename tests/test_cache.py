@@ -84,7 +84,7 @@ def test_cache_miss_then_hit_give_the_reference_answers(cache, monkeypatch):
     ref = _reference(s)
     assert len(set(ref["verdict"])) >= 4
     miss = _grid_check(s, monkeypatch)  # computes, then stores
-    files = sorted(p.name.split("-")[0] for p in cache.glob("*.npz"))
+    files = sorted(p.name.split("-")[0] for p in cache.glob("*.npz") if not p.name.startswith("layer-"))
     assert files == ["grid", "zones", "zones"]  # the zone layer, the city boundary, the grid
     _forget()  # a fresh process: only the files remain
     loads = []
@@ -240,9 +240,40 @@ def test_two_processes_starting_together_both_succeed(tmp_path):
     assert [p.returncode for p in procs] == [0, 0], errs
     a, b = np.load(tmp_path / "out0.npy"), np.load(tmp_path / "out1.npy")
     np.testing.assert_array_equal(a, b)
-    assert len(list(d.glob("*.npz"))) == 3 and not list(d.glob("*.tmp"))
+    # zones, boundary and grid (plus the GDAL-free copies of the two layers)
+    assert len([p for p in d.glob("*.npz") if not p.name.startswith("layer-")]) == 3 and not list(d.glob("*.tmp"))
     # a third process reads what they wrote and gets the same grid
     p = subprocess.run([sys.executable, "-c", SCRIPT, str(tmp_path / "out2.npy")], env=env, cwd=ROOT,
                        capture_output=True, text=True, timeout=300)
     assert p.returncode == 0, p.stderr
     np.testing.assert_array_equal(a, np.load(tmp_path / "out2.npy"))
+
+
+@pytest.mark.parametrize("name", ["redline_zones", "boundary", "counties", "rivers"])
+def test_bundled_layer_from_the_cache_equals_the_gdal_read(cache, name):
+    """A bundled layer read back from the cache (no GDAL) equals the GeoPackage read through pyogrio:
+    columns, dtypes, missing values, WKB geometries and CRS; a corrupt copy is read through GDAL again."""
+    from jixi_geo import layers as L
+
+    info = L.layer_info(name)
+    path = str(L.layer_path(name))
+    gdal = gpd.read_file(path, layer=info.get("layer", name), engine="pyogrio")
+    L._read.cache_clear()
+    miss = L._read(path, info.get("layer", name), 0.0)
+    assert len(list(cache.glob("layer-*.npz"))) == 1
+    L._read.cache_clear()
+    real = L._read_gdal
+    try:
+        L._read_gdal = lambda *a: pytest.fail("GDAL read on a cache hit")
+        hit = L._read(path, info.get("layer", name), 0.0)
+    finally:
+        L._read_gdal = real
+        L._read.cache_clear()
+    for got in (miss, hit):
+        pd.testing.assert_frame_equal(got.drop(columns="geometry"), gdal.drop(columns="geometry"), check_exact=True)
+        assert got.crs == gdal.crs
+        assert (shapely.to_wkb(got.geometry.values) == shapely.to_wkb(gdal.geometry.values)).all()
+    next(cache.glob("layer-*.npz")).write_bytes(b"not a zip")
+    again = L._read(path, info.get("layer", name), 0.0)
+    L._read.cache_clear()
+    assert (shapely.to_wkb(again.geometry.values) == shapely.to_wkb(gdal.geometry.values)).all()
