@@ -152,21 +152,22 @@ def point_xy(geoms: np.ndarray, src, dst) -> np.ndarray | None:
 
 def _transform_xy(xy: np.ndarray, src: pyproj.CRS, dst: pyproj.CRS) -> np.ndarray:
     """Transform an (n, 2) array; long arrays in chunks on threads (pyproj releases the
-    GIL; a Transformer must not be shared between threads, so each chunk gets its own)."""
+    GIL; a Transformer must not be shared between threads, so each chunk gets its own).
+    Every chunk is transformed as the whole would be: the result does not depend on the split."""
     import os
     from concurrent.futures import ThreadPoolExecutor
 
-    out = np.empty_like(xy)
+    out = np.empty_like(xy, dtype=float)
     workers = min(os.cpu_count() or 1, 8)
+    if workers < 2 or len(xy) < PARALLEL_TRANSFORM_MIN:
+        out[:, 0], out[:, 1] = _transformer(src.to_wkt(), dst.to_wkt()).transform(xy[:, 0], xy[:, 1])
+        return out
 
     def run(ab):
         a, b = ab
         tr = pyproj.Transformer.from_crs(src, dst, always_xy=True)  # < 1 ms
         out[a:b, 0], out[a:b, 1] = tr.transform(xy[a:b, 0], xy[a:b, 1])
 
-    if workers < 2 or len(xy) < PARALLEL_TRANSFORM_MIN:
-        run((0, len(xy)))
-        return out
     bounds = np.linspace(0, len(xy), workers + 1).astype(int)
     with ThreadPoolExecutor(workers) as ex:
         list(ex.map(run, zip(bounds[:-1], bounds[1:], strict=True)))
@@ -198,13 +199,8 @@ def project(geoms: np.ndarray, src, dst) -> np.ndarray:
     xy = point_xy(geoms, src, dst)
     if xy is not None:
         return shapely.points(xy)
-    tr = _transformer(src.to_wkt(), dst.to_wkt())
-
-    def fn(c):
-        x, y = tr.transform(c[:, 0], c[:, 1])
-        return np.column_stack([x, y])
-
-    return shapely.transform(geoms, fn)
+    # lines and polygons: their coordinates transformed as one array (on threads when long)
+    return shapely.transform(geoms, lambda c: _transform_xy(c, src, dst))
 
 
 def _geographic_geoms(data, crs) -> np.ndarray:

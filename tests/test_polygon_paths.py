@@ -175,3 +175,46 @@ def test_overlap_measure_equals_geodesic_area_for_holes_and_multipolygons():
     want = geodesic_area(gpd.GeoSeries(list(g), crs="EPSG:4553"), unit="m2")
     np.testing.assert_array_equal(got, want)
     assert (got[:2 * n] > 0).all() and got[-1] == 0 and got[-2] == 0
+
+
+def test_threaded_validation_and_projection_equal_the_single_thread(monkeypatch):
+    """read_sites' validity test on a second thread and the projection of polygon coordinates in
+    chunks on threads give exactly what one thread gives: the same validity verdicts (invalid sites
+    refused by name, or repaired alike), and bit-identical EPSG:4553 coordinates (checked against one
+    pyproj Transformer over the whole array)."""
+    import pyproj
+
+    from jixi_geo import crs as jcrs
+    from jixi_geo.readers import checks
+    from jixi_geo.sites import read_sites
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    xs, ys = rng.uniform(130.6, 133.8, n), rng.uniform(45.0, 46.5, n)
+    geoms = shapely.box(xs, ys, xs + 0.004, ys + 0.003)
+    bow = shapely.Polygon([(131.0, 45.0), (131.01, 45.01), (131.01, 45.0), (131.0, 45.01)])  # self-crossing
+    geoms[[7, 2500]] = bow
+    s = gpd.GeoDataFrame({"site_id": [f"v{i}" for i in range(n)]}, geometry=geoms, crs=4490)
+
+    def run():
+        with pytest.raises(jg.errors.InvalidGeometryError) as e:
+            read_sites(s)
+        fixed = read_sites(s, make_valid=True)
+        return str(e.value), shapely.to_wkb(fixed.geometry.values), fixed["note"].astype(str).tolist()
+
+    single = run()
+    monkeypatch.setattr(checks, "BACKGROUND_MIN", 1)  # validity on a second thread at any size
+    threaded = run()
+    assert "v7" in single[0] and "v2500" in single[0]
+    assert threaded[0] == single[0]
+    assert (threaded[1] == single[1]).all() and threaded[2] == single[2]
+
+    good = np.delete(geoms, [7, 2500])
+    tr = pyproj.Transformer.from_crs(4490, 4553, always_xy=True)
+    want = shapely.transform(good, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
+    monkeypatch.setattr(jcrs, "PARALLEL_TRANSFORM_MIN", 10**9)
+    one = jcrs.project(good, 4490, 4553)
+    monkeypatch.setattr(jcrs, "PARALLEL_TRANSFORM_MIN", 1)  # chunks on threads at any size
+    many = jcrs.project(good, 4490, 4553)
+    assert (shapely.to_wkb(one) == shapely.to_wkb(want)).all()
+    assert (shapely.to_wkb(many) == shapely.to_wkb(want)).all()

@@ -219,11 +219,14 @@ def _measure(raw: Raw, geoms: np.ndarray, parsed_bad: np.ndarray):
     if raw.point_xy is not None and len(raw.point_xy) == n and not raw.row_problems:
         absent = np.zeros(n, dtype=bool)
         return absent, ~absent, raw.point_xy, np.arange(n), np.zeros(n, dtype=np.int32), absent, ~absent
+    # GEOS validity (the costliest measure) releases the GIL: large inputs run it on a
+    # second thread while this one reads the coordinates, which holds the GIL
+    valid = Background(shapely.is_valid, geoms, thread=n >= BACKGROUND_MIN)
     absent = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     present = ~absent & ~parsed_bad
     xy, where = shapely.get_coordinates(geoms[present], return_index=True)
     return (absent, present, xy, where, shapely.get_type_id(geoms), shapely.has_z(geoms),
-            shapely.is_valid(geoms))
+            valid.result())
 
 
 def finish(raw: Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_column,
