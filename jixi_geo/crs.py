@@ -135,15 +135,22 @@ def _transformer(src: str, dst: str) -> pyproj.Transformer:
                                        always_xy=True)
 
 
-def point_xy(geoms: np.ndarray, src, dst) -> np.ndarray | None:
+def point_xy(geoms: np.ndarray, src, dst, *, known: np.ndarray | None = None) -> np.ndarray | None:
     """Coordinates (n, 2) in ``dst`` of single 2-D points, or None if ``geoms`` holds
-    anything else (multipoints, empty or missing geometries, lines, polygons)."""
-    geoms = np.asarray(geoms, dtype=object)
-    if not len(geoms) or not (shapely.get_type_id(geoms) == 0).all() or shapely.has_z(geoms).any():
-        return None
-    xy = shapely.get_coordinates(geoms)
-    if len(xy) != len(geoms):  # empty points
-        return None
+    anything else (multipoints, empty or missing geometries, lines, polygons).
+
+    ``known``: the points' coordinates in ``src`` when the caller already has them (a
+    reader that built the points from them); ``geoms`` are then not read again.
+    """
+    if known is not None and len(known) == len(geoms):
+        xy = known
+    else:
+        geoms = np.asarray(geoms, dtype=object)
+        if not len(geoms) or not (shapely.get_type_id(geoms) == 0).all() or shapely.has_z(geoms).any():
+            return None
+        xy = shapely.get_coordinates(geoms)
+        if len(xy) != len(geoms):  # empty points
+            return None
     src, dst = pyproj.CRS.from_user_input(src), pyproj.CRS.from_user_input(dst)
     if src.equals(dst):
         return xy

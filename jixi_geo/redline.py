@@ -58,16 +58,19 @@ log = logging.getLogger(__name__)
 _REREAD_OPTIONS = ("coords", "crs", "id_column", "cad_layer", "sheet", "name_column")
 
 
-def _prepare_sites(sites, read: ReadOptions) -> gpd.GeoDataFrame:
-    """The sites as :func:`jixi_geo.read_sites` gives them; its own output is used as is."""
+def _prepare_sites(sites, read: ReadOptions) -> tuple[gpd.GeoDataFrame, np.ndarray | None]:
+    """The sites as :func:`jixi_geo.read_sites` gives them (its own output is used as is), and,
+    when this call read them and they are single points, their EPSG:4490 coordinates as read."""
+    from .readers.checks import take_point_xy
     from .sites import read_sites
 
     already = (isinstance(sites, gpd.GeoDataFrame) and "read_sites" in sites.attrs and sites.crs is not None
                and STORAGE_CRS.equals(sites.crs) and all(getattr(read, k) is None for k in _REREAD_OPTIONS)
                and {"site_id", "input_crs", "converted_from"} <= set(sites.columns))
     if already:  # the output of read_sites: validated, ids set, conversions recorded
-        return sites
-    return read_sites(sites, **read.kwargs())
+        return sites, None
+    gdf = read_sites(sites, **read.kwargs())
+    return gdf, take_point_xy(gdf)  # taken now: no one else has seen this frame
 
 
 def _activities(sites: gpd.GeoDataFrame, activity) -> tuple[np.ndarray, list[str]]:
@@ -95,14 +98,14 @@ def _run(sites, *, read: ReadOptions, activity, zones, zones_layer, buffer_m, to
     buffer_m = amount(buffer_m, name="buffer_m")
     tolerance_ha = amount(tolerance_ha, name="tolerance_ha", unit="ha")
     search_m = amount(search_m, name="search_m")
-    gdf = _prepare_sites(sites, read)
+    gdf, known_xy = _prepare_sites(sites, read)
     zones = (load_layer("redline_zones") if zones is None
              else R.apply_zone_types(validate_zones(zones, layer=zones_layer)))
     ensure_crs(zones, name="zones")
     pz = prepare(zones)
     jixi = prepare(load_layer("boundary"))
     search = max(float(buffer_m), float(search_m))
-    xy = (point_xy(gdf.geometry.values, gdf.crs, ANALYSIS_CRS)
+    xy = (point_xy(gdf.geometry.values, gdf.crs, ANALYSIS_CRS, known=known_xy)
           if method == "fast" and len(gdf) >= _kernels.GRID_MIN_POINTS else None)
     if xy is not None:
         # many points: the cell grid answers most from coordinates; downstream only the

@@ -218,3 +218,39 @@ def test_streamed_ids_are_checked_over_the_whole_file(tmp_path, ids, problem):
     g["site_id"] = ["x", "y", "z"]
     g.to_parquet(p, row_group_size=1)
     assert [c["site_id"].iloc[0] for c in iter_sites_parquet(p, chunksize=1)] == ["x", "y", "z"]
+
+
+@pytest.mark.parametrize("crs", ["EPSG:4490", "EPSG:4553"])
+def test_grid_check_with_the_readers_coordinates_equals_reading_them_again(tmp_path, monkeypatch, crs):
+    """The point coordinates a GeoParquet or table reader already had are handed to the cell grid
+    instead of being read again from the geometries: the same result as with the hand-over off, and
+    the verdicts agree with the reference kernel. Points in another CRS (EPSG:4553, transformed on
+    reading) get no hand-over, and a frame changed after read_sites is read again."""
+    from jixi_geo import _kernels
+    from jixi_geo.readers import checks
+
+    rng = np.random.default_rng(8)
+    n = 4000
+    b = jg.load_layer("boundary", crs="EPSG:4553").total_bounds
+    pts = gpd.GeoSeries(shapely.points(rng.uniform(b[0], b[2], n), rng.uniform(b[1], b[3], n)), crs="EPSG:4553")
+    g = gpd.GeoDataFrame({"site_id": [f"q{i}" for i in range(n)]}, geometry=pts.to_crs(crs))
+    path = tmp_path / "pts.parquet"
+    g.to_parquet(path)
+    monkeypatch.setattr(_kernels, "GRID_MIN_POINTS", 1)
+    taken = []
+    real_take = checks.take_point_xy
+    monkeypatch.setattr(checks, "take_point_xy", lambda f: taken.append(x := real_take(f)) or x)
+    got = jg.check_sites(path, search_m=1000.0).drop(columns=["checked_at"])
+    assert (taken[-1] is not None) == (crs == "EPSG:4490")
+    monkeypatch.setattr(checks, "take_point_xy", lambda f: None)  # the hand-over off: coordinates read again
+    again = jg.check_sites(path, search_m=1000.0).drop(columns=["checked_at"])
+    pd.testing.assert_frame_equal(got, again, check_exact=True)
+    ref = jg.check_sites(path, search_m=1000.0, method="reference").drop(columns=["checked_at"])
+    assert got["verdict"].astype(str).tolist() == ref["verdict"].astype(str).tolist()
+    # a frame read earlier and then changed in place is checked as it is now, not as it was read
+    monkeypatch.setattr(checks, "take_point_xy", real_take)
+    s = read_sites(path)
+    zone = jg.load_layer("redline_zones").geometry.values[0]
+    s.geometry.values[:] = shapely.points(np.repeat(shapely.get_coordinates(zone.representative_point()), n, 0))
+    moved = jg.check_sites(s, search_m=1000.0)
+    assert (moved["zones_hit"].astype(str) != "").all()

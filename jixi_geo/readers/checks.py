@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import weakref
 
 import geopandas as gpd
 import numpy as np
@@ -33,7 +34,7 @@ from .base import Raw, SiteProblemsError, generated_ids, id_series, id_source
 from .crs_checks import crs_label, locate, resolve_crs
 
 __all__ = ["OUT_COLUMNS", "Ids", "resolve_ids", "check_missing", "check_finite", "check_collections", "drop_z",
-           "check_valid", "note_column", "constant", "Background", "BACKGROUND_MIN", "finish"]
+           "check_valid", "note_column", "constant", "Background", "BACKGROUND_MIN", "finish", "take_point_xy"]
 
 log = logging.getLogger("jixi_geo.sites")
 
@@ -286,7 +287,7 @@ def finish(raw: Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_column
     ok = check_valid(geoms, ok, valid, ids, make_valid=make_valid, notes=notes, problems=problems)
 
     src, how = resolve_crs(raw, given_crs, geoms, ok, coords_key, problems)
-    out = None
+    out = pts = None
     if src is not None:
         # single points: their bounds are their coordinates, already read
         pts = xy if (ok.all() and len(xy) == n and (type_id == 0).all()) else None
@@ -294,7 +295,34 @@ def finish(raw: Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_column
     problems.raise_if_any()
     # a None here came with a recorded problem, raised above
     assert out is not None and src is not None
-    return _assemble(raw, out, id_series_, id_col, src, how, coords_key, notes, name_column)
+    result = _assemble(raw, out, id_series_, id_col, src, how, coords_key, notes, name_column)
+    if pts is not None and out is geoms and not coords_key and STORAGE_CRS.equals(src):
+        # EPSG:4490 points kept as read: ``pts`` are their coordinates
+        _remember_xy(result, pts)
+    return result
+
+
+#: id(frame) -> (the frame, weakly; its geometry array; the points' EPSG:4490 coordinates), for
+#: :func:`take_point_xy`; an entry goes when it is taken or when its frame is collected
+_POINT_XY: dict[int, tuple[weakref.ref, object, np.ndarray]] = {}
+
+
+def _remember_xy(result: gpd.GeoDataFrame, xy: np.ndarray) -> None:
+    key = id(result)
+    _POINT_XY[key] = (weakref.ref(result), result.geometry.values, xy)
+    weakref.finalize(result, _POINT_XY.pop, key, None)
+
+
+def take_point_xy(gdf: gpd.GeoDataFrame) -> np.ndarray | None:
+    """The EPSG:4490 coordinates (n, 2) of the single 2-D points of ``gdf``, a frame :func:`finish`
+    just returned, as the reader had them (no second pass over a million geometries); None if
+    not known. Taken once: call it right after the read, before anyone could change the frame.
+    """
+    entry = _POINT_XY.pop(id(gdf), None)
+    if entry is None or entry[0]() is not gdf or gdf.geometry.values is not entry[1]:
+        return None
+    xy = entry[2]
+    return xy if len(xy) == len(gdf) else None
 
 
 def _assemble(raw: Raw, out: np.ndarray, id_values: pd.Series, id_col: str | None, src: pyproj.CRS, how: str,
