@@ -319,10 +319,13 @@ def take_point_xy(gdf: gpd.GeoDataFrame) -> np.ndarray | None:
     not known. Taken once: call it right after the read, before anyone could change the frame.
     """
     entry = _POINT_XY.pop(id(gdf), None)
-    if entry is None or entry[0]() is not gdf or gdf.geometry.values is not entry[1]:
+    if entry is None:
         return None
-    xy = entry[2]
-    return xy if len(xy) == len(gdf) else None
+    ref, geometry, xy = entry
+    same_frame = bool(ref() is gdf)  # a bool: no narrowing of ``gdf`` by the weak reference's type
+    if not same_frame or gdf.geometry.values is not geometry or len(xy) != len(gdf):
+        return None
+    return xy
 
 
 def _assemble(raw: Raw, out: np.ndarray, id_values: pd.Series, id_col: str | None, src: pyproj.CRS, how: str,
