@@ -15,7 +15,6 @@ zone layer, and return the same :class:`Pairs`:
 
 from __future__ import annotations
 
-import threading
 from dataclasses import dataclass
 
 import geopandas as gpd
@@ -24,7 +23,7 @@ import pandas as pd
 import shapely
 
 from ._gc import paused
-from ._zones import PreparedZones, thread_tiles
+from ._zones import PreparedZones, thread_prepared, thread_tiles
 from .crs import ANALYSIS_CRS
 
 # --- tuning thresholds (speed only: results are the same either side of each) ---
@@ -201,19 +200,9 @@ def _tile_overlaps(sites: np.ndarray, dims: np.ndarray, s_idx: np.ndarray, t_idx
     return area, length
 
 
-_LOCAL = threading.local()
-
-
 def _thread_zones(pz: PreparedZones) -> np.ndarray:
-    """This thread's own GEOS-prepared copy of the whole zones ``pz.geoms`` (as
-    :func:`jixi_geo._zones.thread_tiles` for the tiles: preparing is lazy, not thread-safe)."""
-    cache = _LOCAL.__dict__.setdefault("zones", {})
-    key = (pz.sha256, len(pz.geoms))
-    geoms = cache.get(key)
-    if geoms is None:
-        geoms = cache[key] = shapely.from_wkb(shapely.to_wkb(pz.geoms))
-        shapely.prepare(geoms)
-    return geoms
+    """This thread's own GEOS-prepared copy of the whole zones ``pz.geoms`` (as for the tiles)."""
+    return thread_prepared(pz, "geoms")
 
 
 def _nearest(tree: shapely.STRtree, geoms: np.ndarray, search_m: float, tile_zone: np.ndarray):
