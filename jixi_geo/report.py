@@ -7,6 +7,8 @@ from input files is HTML-escaped.
 
 from __future__ import annotations
 
+import functools
+
 import html
 import logging
 from pathlib import Path
@@ -157,14 +159,14 @@ def _badge(v: str) -> str:
 
 def _activity(key) -> str:
     """``"风电场 wind farm"``: the activity's names from ``layers/rules/activities.csv``."""
+    return _activity_names().get(str(key), str(key))
+
+
+@functools.cache
+def _activity_names() -> dict[str, str]:
     from .rules import activities
 
-    t = activities()
-    row = t[t["activity"] == str(key)]
-    if row.empty:
-        return str(key)
-    zh, en = str(row["name_zh"].iloc[0]), str(row["name_en"].iloc[0])
-    return f"{zh} {en}"
+    return {str(r["activity"]): f'{r["name_zh"]} {r["name_en"]}' for r in activities().to_dict("records")}
 
 
 def _result_badge(verdict, level) -> str:
@@ -310,10 +312,10 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
         h.append(f"<tr><td>{_badge(v)}</td><td>{int(counts.get(v, 0))}</td></tr>")
     h.append(f"<tr><th>合计 Total</th><th>{len(res)}</th></tr></table>")
     h.append(P.unchecked_html(info.levels, roles=roles) + "</div>")
-    inside = [g for g, v in zip(geoms_all, res["verdict"].astype(str), strict=True)
-              if v != "outside_jixi" and g is not None]
-    if inside:
-        overview = shapely.GeometryCollection([p for g in inside for p in shapely.get_parts(g)])
+    garr = np.asarray(geoms_all, dtype=object)
+    keep = (res["verdict"].astype(str).to_numpy() != "outside_jixi") & ~shapely.is_missing(garr)
+    if keep.any():  # one vectorised pass: a big report has 10⁵ sites
+        overview = shapely.GeometryCollection(list(shapely.get_parts(garr[keep])))
         h.append('<div class="overview"><h2>位置总图 / Overview map</h2>'
                  + _svg_snippet(overview, zp, size=300, crs_label="CGCS2000 3°GK CM132°E (EPSG:4553)",
                                 date=checked_at[:10]) + "</div>")

@@ -66,10 +66,14 @@ def keys(kind: Kind) -> tuple[str, ...]:
     return tuple(_table(kind).index)
 
 
-def _row(kind: str, key) -> pd.Series | None:
-    t = _table(kind)
-    key = str(key)
-    return t.loc[key] if key in t.index else None
+@cache
+def _records(kind: str) -> dict[str, dict[str, str]]:
+    """The rows of ``kind`` as plain dicts by key (labels are looked up per site in reports: no pandas per call)."""
+    return {str(k): {str(c): str(v) for c, v in row.items()} for k, row in _table(kind).iterrows()}
+
+
+def _row(kind: str, key) -> dict[str, str] | None:
+    return _records(kind).get(str(key))
 
 
 def label(kind: Kind, key, lang: Literal["zh", "en"] = "zh") -> str:
@@ -102,7 +106,7 @@ def display(kind: Kind, key, *, sep: str = " ") -> str:
 
 def _field(kind: str, key, column: str, default: str) -> str:
     row = _row(kind, key)
-    if row is None or column not in row.index or not str(row[column]):
+    if row is None or column not in row or not str(row[column]):
         return default
     return str(row[column])
 
