@@ -86,13 +86,18 @@ def _svg_snippet(site, zones_prj: gpd.GeoDataFrame, *, size=260, margin_m=2000.0
         out.append(f'<path d="{path(g)}" fill="{col}" fill-opacity="0.35" stroke="{col}" stroke-width="0.8" '
                    f'fill-rule="evenodd"><title>{_E(str(rec.name_zh))}</title></path>')
     if site.geom_type == "GeometryCollection":  # the cover's overview: every site, points as dots
-        for part in shapely.get_parts(site):
-            if part.geom_type == "Point":
-                out.append(f'<circle cx="{(part.x - x0) * k:.1f}" cy="{(y1 - part.y) * k:.1f}" r="3" fill="#000"/>')
-            else:
-                fill = "none" if part.geom_type == "LineString" else "#000"
-                out.append(f'<path d="{path(part)}" fill="{fill}" fill-opacity="0.4" stroke="#000" '
-                           'stroke-width="1.5"/>')
+        parts = shapely.get_parts(site)
+        is_point = shapely.get_type_id(parts) == 0
+        if is_point.any():
+            # one dot per position at the drawing's 0.1 px precision: 10⁵ sites of a big report
+            # draw the same picture without a circle element for each point on the same spot
+            xy = shapely.get_coordinates(parts[is_point])
+            dots = np.unique(np.round(np.column_stack([(xy[:, 0] - x0) * k, (y1 - xy[:, 1]) * k]), 1), axis=0)
+            out.extend(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#000"/>' for x, y in dots)
+        for part in parts[~is_point]:
+            fill = "none" if part.geom_type == "LineString" else "#000"
+            out.append(f'<path d="{path(part)}" fill="{fill}" fill-opacity="0.4" stroke="#000" '
+                       'stroke-width="1.5"/>')
     elif site.geom_type in ("Point", "MultiPoint"):
         for p in shapely.get_parts(site):
             out.append(f'<circle cx="{(p.x - x0) * k:.1f}" cy="{(y1 - p.y) * k:.1f}" r="5" fill="#000" '

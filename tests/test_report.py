@@ -128,6 +128,26 @@ def test_the_report_draws_the_zones_checked_against(tmp_path):
     assert "<title>" not in report_html(res, zones=own.iloc[:0]).split("<svg", 1)[1]
 
 
+def test_overview_draws_one_dot_per_position_and_every_distinct_site():
+    """The cover's overview: a dot per distinct position (two sites on one spot draw one dot), placed
+    by construction: the sites span 2 km × 0.5 km, so with a 1 km margin the drawing is 4 km wide at
+    260 px (0.065 px/m), centred 250 m north of the points: ±1 km → 130 ∓ 65 px, 250 m → 16.25 px down."""
+    from shapely import GeometryCollection, LineString
+
+    from jixi_geo.report import _svg_snippet
+
+    x, y = 500_000.0, 5_030_000.0
+    none = gpd.GeoDataFrame({"name_zh": [], "control_level": []}, geometry=[], crs="EPSG:4553")
+    sites = GeometryCollection([Point(x - 1000, y), Point(x - 1000, y), Point(x + 1000, y),
+                                LineString([(x - 1000, y + 500), (x + 1000, y + 500)])])
+    svg = _svg_snippet(sites, none, margin_m=1000)
+    dots = re.findall(r'<circle cx="([\d.]+)" cy="([\d.]+)" r="3"', svg)
+    got = sorted((float(a), float(b)) for a, b in dots)
+    assert len(got) == 2
+    assert got == [pytest.approx((65.0, 146.25), abs=0.06), pytest.approx((195.0, 146.25), abs=0.06)]
+    assert svg.count('fill="none" fill-opacity="0.4"') == 1  # the line is still drawn
+
+
 def test_site_snippet_is_drawn_to_scale_north_up():
     """The SVG snippet: site centred, zones placed by their coordinates (y up = north), a scale
     bar of the length it says. Expected figures follow from the construction: a point with the
