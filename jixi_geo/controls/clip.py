@@ -48,7 +48,10 @@ def convex_windows(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Exterior rings, ragged: vertices without the closing one (m, 2), each ring's start and count."""
-    xy, owner = shapely.get_coordinates(shapely.get_exterior_ring(geoms), return_index=True)
+    # polygons without holes (all that reach here, by eligible_subjects / convex_windows) list their
+    # exterior ring's vertices as their coordinates: no ring copies needed
+    src = geoms if not np.any(shapely.get_num_interior_rings(geoms)) else shapely.get_exterior_ring(geoms)
+    xy, owner = shapely.get_coordinates(src, return_index=True)
     counts = np.bincount(owner, minlength=len(geoms)).astype(np.int64)  # with the closing vertex
     start = np.cumsum(counts) - counts
     keep = (np.arange(len(xy)) - np.repeat(start, counts)) < np.repeat(counts - 1, counts)
