@@ -279,6 +279,8 @@ def append_reasons(reasons: pd.Categorical, lines: list[LineResult], *, dims: np
     _, firsts, inverse = np.unique(key, return_index=True, return_inverse=True)
     cats = np.asarray(reasons.categories, dtype=object)
     texts = [" ".join([str(cats[base[f]])] + [t[c[f]] for t, c in parts]) for f in firsts]
+    if len(set(texts)) == len(texts):
+        return pd.Categorical.from_codes(inverse.ravel(), categories=pd.Index(texts, dtype="str"))
     # different code combinations can read the same (e.g. two rules with one text): one category each
     tcodes, uniq = pd.factorize(np.asarray(texts, dtype=object))
     return pd.Categorical.from_codes(tcodes[inverse.ravel()], categories=pd.Index(uniq, dtype="str"))
