@@ -42,6 +42,7 @@ __all__ = [
     "planar_area",
     "gauss_kruger_crs",
     "gk_crs_from_prefixed_easting", "PARALLEL_TRANSFORM_MIN", "point_xy", "project",
+    "ballpark_datum", "ballpark_datum_message",
 ]
 
 log = logging.getLogger(__name__)
@@ -203,6 +204,15 @@ def project(geoms: np.ndarray, src, dst) -> np.ndarray:
     geoms = np.asarray(geoms, dtype=object)
     if src.equals(dst):
         return geoms
+    if src.is_bound and not dst.is_bound:
+        # PROJ applies a +towgs84 shift only on the way to WGS 84; towards CGCS2000 it would use a
+        # null (ballpark) shift and drop it silently. So: through WGS 84, which CGCS2000 matches to < 1 m.
+        wgs84 = pyproj.CRS.from_epsg(4326)
+        return project(_project_direct(geoms, src, wgs84), wgs84, dst)
+    return _project_direct(geoms, src, dst)
+
+
+def _project_direct(geoms: np.ndarray, src: pyproj.CRS, dst: pyproj.CRS) -> np.ndarray:
     xy = point_xy(geoms, src, dst)
     if xy is not None:
         return shapely.points(xy)
@@ -342,3 +352,43 @@ def gk_crs_from_prefixed_easting(easting: float) -> pyproj.CRS:
         f"easting {easting:.0f} has no CGCS2000 Gauss-Kruger zone prefix (expected 13–23 for 6° "
         "or 25–45 for 3° zones); give the CRS explicitly"
     )
+
+
+@functools.cache
+def _ballpark_datums() -> dict[str, str]:
+    """Datums PROJ takes to CGCS2000 by a ballpark (null) shift, with their Chinese names, from
+    ``layers/rules/gk_zone_crs.csv``."""
+    import csv
+
+    from ._paths import rules_dir
+
+    with open(rules_dir() / "gk_zone_crs.csv", encoding="utf-8", newline="") as f:
+        return {r["datum"]: r["datum_zh"] for r in csv.DictReader(f) if r["datum_to_cgcs2000"] == "ballpark"}
+
+
+def ballpark_datum(crs) -> str | None:
+    """The datum of ``crs`` when pyproj can take it to CGCS2000 only by a ballpark shift, else ``None``.
+
+    Beijing 1954 and Xian 1980 coordinates differ from CGCS2000 by tens of metres; PROJ has no
+    transformation for them and silently applies a null shift. A CRS that carries its own
+    ``+towgs84`` parameters (a bound CRS) is taken as given.
+
+    >>> ballpark_datum("EPSG:2441"), ballpark_datum("EPSG:4553")
+    ('Beijing 1954', None)
+    """
+    c = pyproj.CRS.from_user_input(crs)
+    if c.is_bound or c.datum is None:
+        return None
+    name = c.datum.name
+    return next((d for d in _ballpark_datums() if name.startswith(d)), None)
+
+
+def ballpark_datum_message(label: str, datum: str) -> tuple[str, str]:
+    """The (中文, English) refusal of a CRS on a ballpark datum, naming the fix."""
+    zh = _ballpark_datums().get(datum, datum)
+    return (f"坐标系 {label} 属于{zh}：pyproj 没有它到 2000国家大地坐标系的转换，"
+            "只会按零偏移粗略处理（误差可达数十米）；"
+            "请先用官方转换参数转换为 CGCS2000，或给出含 +towgs84 转换参数的坐标系",
+            f"the CRS {label} is on the {datum} datum: pyproj has no transformation of it to CGCS2000 and "
+            "would apply a null (ballpark) shift, tens of metres off; convert the data to CGCS2000 with the "
+            "official parameters first, or give a CRS with +towgs84 parameters")

@@ -429,3 +429,22 @@ def test_line_rule_fallback_order():
         line_rule("landcover", relation="inside")
     with pytest.raises(KeyError, match="relation"):
         line_rule("urban_boundary", relation="near")
+
+
+@pytest.mark.parametrize("code", [2441, 2389])  # Beijing 1954 / Xian 1980, 3-degree GK CM 132E
+def test_ballpark_datum_layer_is_refused_and_towgs84_is_taken(code):
+    """pyproj takes Beijing 1954 / Xian 1980 to CGCS2000 by a null shift (tens of metres off):
+    such a layer is refused, Chinese first, naming the fix; with +towgs84 it is used, shifted."""
+    from pyproj import CRS
+
+    geom = [shapely.box(500_000, 5_015_000, 501_000, 5_016_000)]
+    with pytest.raises(CRSError) as e:
+        load_controls({"landcover": gpd.GeoDataFrame({"DLBM": ["0101"]}, geometry=geom, crs=code)})
+    text = str(e.value)
+    assert "+towgs84" in text and re.search(r"[\u4e00-\u9fff]", text.splitlines()[0])
+    assert f"EPSG:{code}" in text
+    bound = CRS.from_epsg(code).to_proj4() + " +towgs84=24,-123,-94,0.02,-0.25,-0.13,1.1"
+    layer = load_controls({"landcover": gpd.GeoDataFrame({"DLBM": ["0101"]}, geometry=geom, crs=bound)})["landcover"]
+    null = gpd.GeoSeries(geom, crs=code).to_crs(4490).iloc[0].centroid
+    moved = layer.gdf.geometry.iloc[0].centroid
+    assert moved.distance(null) > 1e-5  # the +towgs84 shift was applied (metres, not the null shift)

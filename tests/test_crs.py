@@ -112,3 +112,23 @@ def test_project_and_point_xy_agree_with_geopandas_to_crs():
     xy = jcrs.point_xy(pts.values, 4490, 4553)
     np.testing.assert_allclose(xy, shapely.get_coordinates(pts.to_crs(4553).values), atol=1e-6)
     assert jcrs.point_xy(mixed.values, 4490, 4553) is None  # not all single points
+
+
+def test_project_applies_a_towgs84_shift_towards_cgcs2000():
+    """PROJ drops +towgs84 on the way to CGCS2000 (a null 'ballpark' shift); project() goes through
+    WGS 84 so the shift is applied: the result equals pyproj's own transform to EPSG:4326 and lies
+    tens of metres from the null-shift position."""
+    import pyproj
+    from shapely import Point
+
+    from jixi_geo.crs import project
+
+    b54 = ("+proj=tmerc +lat_0=0 +lon_0=132 +k=1 +x_0=500000 +y_0=0 +ellps=krass "
+           "+towgs84=15.8,-154.4,-82.3,0,0,0,0 +units=m +no_defs")
+    x, y = 500_000.0, 5_015_000.0
+    got = project(np.array([Point(x, y)], dtype=object), b54, "EPSG:4490")[0]
+    lon, lat = pyproj.Transformer.from_crs(b54, "EPSG:4326", always_xy=True).transform(x, y)
+    assert (got.x, got.y) == pytest.approx((lon, lat), abs=1e-9)
+    null = pyproj.Transformer.from_crs("EPSG:2441", "EPSG:4490", always_xy=True).transform(x, y)
+    metres = pyproj.Geod(ellps="GRS80").inv(got.x, got.y, *null)[2]
+    assert 20 < metres < 300

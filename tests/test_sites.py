@@ -624,3 +624,23 @@ def test_crs_note_names_the_inferred_crs(crs_from, input_crs, head):
         assert note.endswith("if the data are Beijing 1954 or Xian 1980, give the CRS with --crs (crs= in Python).")
     # a CRS that is not a Gauss-Kruger zone is named as it is
     assert crs_note("zone prefix", "EPSG:4490").startswith("坐标系由带号推断为 CGCS2000 China Geodetic Coordinate System 2000")
+
+
+@pytest.mark.parametrize("code", [2441, 2389, 4214])  # Beijing 1954 GK, Xian 1980 GK, Beijing 1954 lon/lat
+def test_sites_on_a_ballpark_datum_are_refused_not_shifted_by_zero(code):
+    """A frame or file in Beijing 1954 / Xian 1980 would be moved to CGCS2000 by PROJ's null shift
+    (tens of metres off, silently): refused with the fix, Chinese first; +towgs84 is accepted."""
+    import geopandas as gpd
+    from pyproj import CRS
+    from shapely import Point
+
+    import jixi_geo as jg
+    from jixi_geo.errors import CRSError
+
+    xy = (132.0, 45.3) if CRS.from_epsg(code).is_geographic else (500_000.0, 5_015_000.0)
+    g = gpd.GeoDataFrame({"site_id": ["a"]}, geometry=[Point(*xy)], crs=code)
+    with pytest.raises(CRSError) as e:
+        jg.read_sites(g)
+    assert "+towgs84" in str(e.value) and "坐标系" in str(e.value) and f"EPSG:{code}" in str(e.value)
+    bound = CRS.from_epsg(code).to_proj4() + " +towgs84=24,-123,-94,0.02,-0.25,-0.13,1.1"
+    assert len(jg.read_sites(g.set_crs(bound, allow_override=True))) == 1

@@ -24,7 +24,7 @@ import geopandas as gpd
 
 from .. import rules as _rules
 from .._kernels import ellipsoidal_area
-from ..crs import ANALYSIS_CRS, JIXI_BOUNDS, STORAGE_CRS, project
+from ..crs import ANALYSIS_CRS, JIXI_BOUNDS, STORAGE_CRS, ballpark_datum, ballpark_datum_message, project
 from ..errors import CRSError, SchemaError
 from . import codes as _codes
 from .rules import level_key, role_levels
@@ -168,6 +168,10 @@ def _check_crs_and_place(gdf, problems) -> tuple[np.ndarray | None, str]:
     src = pyproj.CRS.from_user_input(gdf.crs)
     auth = src.to_authority(min_confidence=70)
     label = f"{auth[0]}:{auth[1]}" if auth else src.name
+    datum = ballpark_datum(src)
+    if datum is not None:  # reprojected by a null shift it would sit tens of metres off: refused
+        problems.append((CRSError, *ballpark_datum_message(label, datum)))
+        return None, label
     g = gdf.geometry.values
     ok = ~(shapely.is_missing(g) | shapely.is_empty(g))
     if not ok.any():

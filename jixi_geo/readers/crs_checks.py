@@ -29,7 +29,8 @@ import shapely
 
 from .. import coords as _coords
 from .._problems import Problems, fmt_list
-from ..crs import JIXI_BOUNDS, STORAGE_CRS, gk_crs_from_prefixed_easting, project
+from ..crs import (JIXI_BOUNDS, STORAGE_CRS, ballpark_datum, ballpark_datum_message,
+                   gk_crs_from_prefixed_easting, project)
 from ..errors import CRSError, InputError
 from .base import Raw, parse_crs
 
@@ -98,7 +99,19 @@ def stream_start(path, chunksize, coords, crs) -> tuple[Path, int, str, pyproj.C
 
 def resolve_crs(raw: Raw, given: pyproj.CRS | None, geoms: np.ndarray, ok: np.ndarray,
                  coords_key: str, problems: Problems) -> tuple[pyproj.CRS | None, str]:
-    """The CRS of the source coordinates and how it was found."""
+    """The CRS of the source coordinates and how it was found; a CRS on a datum pyproj takes to
+    CGCS2000 only by a ballpark shift (Beijing 1954, Xian 1980) is refused, not used silently."""
+    src, how = _resolve_crs(raw, given, geoms, ok, coords_key, problems)
+    datum = ballpark_datum(src) if src is not None else None
+    if src is not None and datum is not None:
+        zh, en = ballpark_datum_message(crs_label(src), datum)
+        problems.add(CRSError, f"{zh}。/ {raw.name}: {en}.")
+        return None, "ballpark datum"
+    return src, how
+
+
+def _resolve_crs(raw: Raw, given: pyproj.CRS | None, geoms: np.ndarray, ok: np.ndarray,
+                 coords_key: str, problems: Problems) -> tuple[pyproj.CRS | None, str]:
     file_crs = pyproj.CRS.from_user_input(raw.gdf.crs) if raw.gdf.crs is not None else None
     if file_crs is not None:
         if given is not None and not same_crs(file_crs, given):
