@@ -78,6 +78,12 @@ class Pairs:
     (-1 if none within ``search_m``) and its distance (m, 0 inside, NaN if none);
     ``near``: (site, zone, distance_m) for zones within ``buffer_m`` not intersected;
     ``in_jixi``: whether the site touches the Jixi boundary.
+
+    What the fast kernel measured on the way, so that the assembly need not measure it
+    again (``None`` from the other kernels): ``site_size``, per site its own ellipsoidal
+    area (m², polygons) or length (m, lines) where a tile or zone held it whole, NaN
+    elsewhere; ``pieces``, the cut pieces of the sites hitting several zones, as
+    (site, tile, geometry) arrays in the order of the tile query.
     """
 
     hits: pd.DataFrame
@@ -85,6 +91,8 @@ class Pairs:
     nearest_m: np.ndarray
     near: pd.DataFrame
     in_jixi: np.ndarray
+    site_size: np.ndarray | None = None
+    pieces: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
 
 
 def _dims(geoms):
@@ -102,12 +110,22 @@ def fast(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buffer_m:
     ov_a = np.zeros(len(s_idx))
     ov_l = np.zeros(len(s_idx))
     ext = np.flatnonzero(dims[s_idx] > 0)
+    site_size = np.full(n, np.nan)
+    piece_geom, carries = np.empty(0, dtype=object), np.zeros(0, dtype=bool)
     if len(ext):
-        ov_a[ext], ov_l[ext] = _tile_overlaps(sites, dims, s_idx[ext], t_idx[ext], whole[ext], pz)
+        ov_a[ext], ov_l[ext], piece_geom, carries = _tile_overlaps(sites, dims, s_idx[ext], t_idx[ext], whole[ext],
+                                                                  pz)
+        # a pair that carries the whole site measured the site itself
+        held = ext[carries]
+        site_size[s_idx[held]] = np.where(dims[s_idx[held]] == 2, ov_a[held], ov_l[held])
     hits = (pd.DataFrame({"site": s_idx, "zone": z_idx, "overlap_m2": ov_a, "overlap_len_m": ov_l})
             .groupby(["site", "zone"], sort=True, as_index=False).sum())
     # a polygon/line touching a zone only along an edge has no overlap: not a hit
     hits = hits[(dims[hits["site"].to_numpy()] == 0) | (hits["overlap_m2"] > 0) | (hits["overlap_len_m"] > 0)]
+    # the cut pieces of sites in several zones: their union is the overlap with the zones (measures.union_overlap)
+    several = np.bincount(hits["site"].to_numpy().astype(np.int64), minlength=n) > 1
+    keep = several[s_idx[ext]] & ~carries & ~shapely.is_missing(piece_geom)
+    pieces = (s_idx[ext][keep], t_idx[ext][keep], piece_geom[keep])
     in_jixi = np.zeros(n, dtype=bool)
     js, _, _ = intersecting_pairs(sites, dims, jixi, whole=False)
     in_jixi[js] = True
@@ -141,7 +159,7 @@ def fast(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buffer_m:
             nearest_zone[rest[i_idx]] = z_near
             nearest_m[rest[i_idx]] = dist
     nearest_m[inside] = 0.0
-    return Pairs(hits.reset_index(drop=True), nearest_zone, nearest_m, near, in_jixi)
+    return Pairs(hits.reset_index(drop=True), nearest_zone, nearest_m, near, in_jixi, site_size, pieces)
 
 
 def intersecting_pairs(sites: np.ndarray, dims: np.ndarray, pz: PreparedZones, *,
@@ -167,7 +185,7 @@ def intersecting_pairs(sites: np.ndarray, dims: np.ndarray, pz: PreparedZones, *
 
 
 def _tile_overlaps(sites: np.ndarray, dims: np.ndarray, s_idx: np.ndarray, t_idx: np.ndarray, whole: np.ndarray,
-                   pz: PreparedZones) -> tuple[np.ndarray, np.ndarray]:
+                   pz: PreparedZones) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Area (m², polygons) and length (m, lines) of each line or polygon site ``s_idx`` in tile ``t_idx``.
 
     Overlay is the costly step, and most pairs need none: a site wholly inside the
@@ -175,11 +193,16 @@ def _tile_overlaps(sites: np.ndarray, dims: np.ndarray, s_idx: np.ndarray, t_idx
     crossing tile edges inside one zone, covered by that zone (tested against the
     prepared zone), overlaps the zone by all of itself, counted once, on its first
     tile pair. Only the rest are cut.
+
+    Also returns, per pair, the geometry measured (the site itself, its cut piece,
+    or None for the further pairs of a covered site) and whether the pair carries
+    the whole site (the geometry is then the site).
     """
     area = np.zeros(len(s_idx))
     length = np.zeros(len(s_idx))
     geom = sites[s_idx].copy()
     cut = ~whole
+    carries = whole.copy()
     c = np.flatnonzero(cut)
     if len(c):
         z = pz.tile_zone[t_idx[c]]
@@ -191,13 +214,14 @@ def _tile_overlaps(sites: np.ndarray, dims: np.ndarray, s_idx: np.ndarray, t_idx
             _, first = np.unique(key, return_index=True)
             rest = np.setdiff1d(np.arange(len(cov)), first, assume_unique=True)
             cut[cov] = False
+            carries[cov[first]] = True
             geom[cov[rest]] = None
         geom[cut] = shapely.intersection(geom[cut], pz.tiles[t_idx[cut]])
     d = dims[s_idx]
     poly, line = (d == 2) & ~shapely.is_missing(geom), (d == 1) & ~shapely.is_missing(geom)
     area[poly] = ellipsoidal_area(geom[poly])
     length[line] = ellipsoidal_length(geom[line])
-    return area, length
+    return area, length, geom, carries
 
 
 def _thread_zones(pz: PreparedZones) -> np.ndarray:
@@ -295,6 +319,8 @@ def _concat(parts: list[Pairs], positions: list[np.ndarray], n: int) -> Pairs:
     nearest_zone = np.full(n, -1)
     nearest_m = np.full(n, np.nan)
     in_jixi = np.zeros(n, dtype=bool)
+    sizes = [p.site_size for p in parts]
+    cuts = [p.pieces for p in parts]
     for where, p in zip(positions, parts, strict=True):
         nearest_zone[where] = p.nearest_zone
         nearest_m[where] = p.nearest_m
@@ -303,7 +329,16 @@ def _concat(parts: list[Pairs], positions: list[np.ndarray], n: int) -> Pairs:
     near = pd.concat([remap(p.near, k) for k, p in enumerate(parts)], ignore_index=True)
     hits = hits.sort_values(["site", "zone"], kind="stable", ignore_index=True)
     near = near.sort_values(["site", "zone"], kind="stable", ignore_index=True)
-    return Pairs(hits, nearest_zone, nearest_m, near, in_jixi)
+    site_size, pieces = None, None
+    if all(z is not None for z in sizes) and all(c is not None for c in cuts):
+        site_size = np.full(n, np.nan)
+        for where, z in zip(positions, sizes, strict=True):
+            site_size[where] = z
+        # each part's pieces, their sites mapped to the whole (parts are in site order)
+        ps = [positions[k][c[0].astype(np.int64)] for k, c in enumerate(cuts) if c is not None]
+        pieces = (np.concatenate(ps), np.concatenate([c[1] for c in cuts if c is not None]),
+                  np.concatenate([c[2] for c in cuts if c is not None]))
+    return Pairs(hits, nearest_zone, nearest_m, near, in_jixi, site_size, pieces)
 
 
 def _from_grid(state: np.ndarray, grid) -> Pairs:

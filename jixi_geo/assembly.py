@@ -21,6 +21,7 @@ import pandas as pd
 from . import __version__
 from . import rules as R
 from . import vocab
+from ._categorical import from_distinct
 from ._kernels import Pairs
 from .crs import STORAGE_CRS
 from .measures import outside_share, site_measures, union_overlap
@@ -195,11 +196,16 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
         shares_of = [pct_text[k] for k in pct_code[first].tolist()]
         put(idx, [f"{h[0]}{p0}{m}{p1}{q}%{h[1]}{p2}{m}{p3}{q}{p4}{h[2]}"
                   for h, m, q in zip(heads_of, amounts_of, shares_of, strict=True)], kc)
-    # one category per distinct sentence, in order of first appearance
-    index: dict[str, int] = {}
-    remap = np.array([index.setdefault(t, len(index)) for t in texts], dtype=np.int64)
-    codes = remap[codes]
-    labels = list(index)
+    # one category per distinct sentence, in order of first appearance; the kinds of site word their
+    # sentences differently, so the candidates are usually distinct already (one set tells)
+    index: dict[str, int] | None = None
+    if len(set(texts)) == len(texts):
+        labels = texts
+    else:
+        index = {}
+        remap = np.array([index.setdefault(t, len(index)) for t in texts], dtype=np.int64)
+        codes = remap[codes]
+        labels = list(index)
     if out_pct is not None:
         part = np.flatnonzero((out_pct > 0) & (out_pct < 100))
         if len(part):  # a second sentence per distinct (sentence, area or length, share shown)
@@ -214,16 +220,22 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
                 block.append(f"{labels[codes[part[f]]]} 场址{what_zh}的 {sh}% 在鸡西市域外，"
                              f"域外部分未按本工具规则检查。/ {sh}% of the site's {what_en} lies outside Jixi; "
                              "that part is not checked by these rules.")
+            if index is None:
+                index = dict(zip(labels, range(len(labels)), strict=True))
             local = np.array([index.setdefault(t, len(index)) for t in block], dtype=np.int64)
             codes[part] = local[kc]
             labels = list(index)
-    return pd.Categorical.from_codes(codes, categories=pd.Index(labels, dtype="str"))
+    return from_distinct(codes, labels)  # distinct: checked by the set, or the keys of ``index``
 
 
 def _formatted(values: np.ndarray, fmt: str) -> tuple[list[str], np.ndarray]:
-    """Each distinct value formatted once: (texts, code of each value into them)."""
+    """Each distinct value formatted once: (distinct texts, code of each value into them).
+
+    Values that read alike once formatted (0.681 and 0.684 as "0.68") share one text and one code.
+    """
     uniq, inverse = np.unique(values, return_inverse=True)
-    return [fmt.format(v) for v in uniq.tolist()], inverse.ravel()
+    codes, texts = pd.factorize(np.asarray([fmt.format(v) for v in uniq.tolist()], dtype=object))
+    return list(texts), codes[inverse.ravel()]
 
 
 def _label_location(reasons: pd.Categorical, precision: pd.Series) -> pd.Categorical:
@@ -256,8 +268,8 @@ def with_crs_notes(reasons: pd.Categorical, gdf: gpd.GeoDataFrame) -> pd.Categor
     if not any(notes):
         return reasons
     if len(notes) == 1:  # one source, one CRS (the usual case): append to each distinct reason
-        cats = [f"{c} {notes[0]}" for c in reasons.categories]
-        return pd.Categorical.from_codes(reasons.codes, categories=pd.Index(cats, dtype="str"))
+        cats = [f"{c} {notes[0]}" for c in reasons.categories]  # one suffix: still distinct
+        return from_distinct(reasons.codes, cats)
     _, pair = np.unique(pair, return_inverse=True)  # pair codes in the order of ``notes``
     combo = row_codes([reasons.codes.astype(np.int64), pair])
     _, first = np.unique(combo, return_index=True)
@@ -319,7 +331,7 @@ def assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> g
     n = len(gdf)
     # a site's own area or length is needed only where it overlaps a zone (overlap_pct);
     # outside_share measures the sites crossing the city's outline itself
-    dims, site_area, site_len = site_measures(geoms, where=pairs.hits["site"].to_numpy())
+    dims, site_area, site_len = site_measures(geoms, where=pairs.hits["site"].to_numpy(), known=pairs.site_size)
     hits = hit_table(pairs, pz, acts, dims, tolerance_ha)
     zl = _zone_labels(pz.zones)
     level_lab = _Labels([""])
@@ -330,7 +342,7 @@ def assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> g
     nearest_zone, distance = _nearest_columns(pairs, deciding)
     vcode, lcode, rcode = _verdict_codes(vcode, lcode, rcode, inside, nearest_zone, distance, pairs.in_jixi,
                                          rule_lab, buffer_m=buffer_m)
-    overlap_ha, overlap_m, pct = _overlap_columns(geoms, pz, hits, dims, site_area, site_len, inside)
+    overlap_ha, overlap_m, pct = _overlap_columns(geoms, pz, hits, dims, site_area, site_len, inside, pairs.pieces)
     decider = np.where(inside, zl.name_code[np.maximum(deciding, 0)], 0)
     nz_code = np.where(nearest_zone >= 0, zl.name_code[np.maximum(nearest_zone, 0)], 0)
     nzi_code = np.where(nearest_zone >= 0, zl.id_code[np.maximum(nearest_zone, 0)], 0)
@@ -469,15 +481,16 @@ def _verdict_codes(vcode: np.ndarray, lcode: np.ndarray, rcode: np.ndarray, insi
 
 
 def _overlap_columns(geoms: np.ndarray, pz, hits: pd.DataFrame, dims: np.ndarray, site_area: np.ndarray,
-                     site_len: np.ndarray, inside: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+                     site_len: np.ndarray, inside: np.ndarray,
+                     pieces=None) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per site, the overlap with the union of its zones: hectares (polygons), metres (lines), % of the site.
 
     Points are 100 % inside a zone or 0 %; ``overlap_ha``/``overlap_m`` are NaN
     where they do not apply (points; lines for ``overlap_ha``; polygons for
-    ``overlap_m``). Unrounded.
+    ``overlap_m``). Unrounded. ``pieces``: the kernel's cuts (:func:`union_overlap`).
     """
     n = len(geoms)
-    ov_m2, ov_len = union_overlap(geoms, pz, hits, dims, site_area, site_len)
+    ov_m2, ov_len = union_overlap(geoms, pz, hits, dims, site_area, site_len, pieces)
     poly, line = np.flatnonzero(dims == 2), np.flatnonzero(dims == 1)
     overlap_ha = np.full(n, np.nan)
     overlap_ha[poly] = ov_m2[poly] / 1e4

@@ -41,7 +41,7 @@ __all__ = [
     "geodesic_length",
     "planar_area",
     "gauss_kruger_crs",
-    "gk_crs_from_prefixed_easting", "PARALLEL_TRANSFORM_MIN", "point_xy", "project",
+    "gk_crs_from_prefixed_easting", "PARALLEL_TRANSFORM_MIN", "point_xy", "project", "transform_coords",
     "ballpark_datum", "ballpark_datum_message",
 ]
 
@@ -217,7 +217,53 @@ def _project_direct(geoms: np.ndarray, src: pyproj.CRS, dst: pyproj.CRS) -> np.n
     if xy is not None:
         return shapely.points(xy)
     # lines and polygons: their coordinates transformed as one array (on threads when long)
-    return shapely.transform(geoms, lambda c: _transform_xy(c, src, dst))
+    return transform_coords(geoms, lambda c: _transform_xy(c, src, dst))
+
+
+def transform_coords(geoms: np.ndarray, fn) -> np.ndarray:
+    """``shapely.transform(geoms, fn)`` (2-D): the same geometries, built faster for simple shapes.
+
+    When every present geometry is a line string or a polygon without holes (of one
+    type, 2-D, not empty), the transformed coordinates are assembled into new
+    geometries with :func:`shapely.from_ragged_array`, which for 10⁵ polygons takes
+    about half the time of rewriting each geometry's coordinates in place; anything
+    else goes through :func:`shapely.transform`. Missing values (None) stay missing.
+    Coordinates and their order are the same either way.
+
+    Parameters
+    ----------
+    geoms : ndarray of shapely geometries
+    fn : callable
+        Maps an (n, 2) array of x/y coordinates to the transformed (n, 2) array.
+
+    Returns
+    -------
+    ndarray of shapely geometries
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    present = ~shapely.is_missing(geoms)
+    kinds = np.unique(shapely.get_type_id(geoms[present]))
+    simple = (len(kinds) == 1 and int(kinds[0]) in (1, 3) and not shapely.has_z(geoms[present]).any()
+              and not shapely.is_empty(geoms[present]).any())
+    if simple and int(kinds[0]) == 3:
+        simple = not shapely.get_num_interior_rings(geoms[present]).any()
+    if not simple:
+        return shapely.transform(geoms, fn)
+    part = geoms if present.all() else geoms[present]
+    xy = shapely.get_coordinates(part)
+    offsets = np.zeros(len(part) + 1, dtype=np.int64)
+    np.cumsum(shapely.get_num_coordinates(part), out=offsets[1:])
+    new_xy = np.asarray(fn(xy), dtype=float)
+    if int(kinds[0]) == 1:
+        built = shapely.from_ragged_array(shapely.GeometryType.LINESTRING, new_xy, (offsets,))
+    else:  # one ring per polygon: ring and polygon offsets coincide in length
+        built = shapely.from_ragged_array(shapely.GeometryType.POLYGON, new_xy,
+                                          (offsets, np.arange(len(part) + 1, dtype=np.int64)))
+    if present.all():
+        return built
+    out = np.full(len(geoms), None, dtype=object)
+    out[present] = built
+    return out
 
 
 def _geographic_geoms(data, crs) -> np.ndarray:

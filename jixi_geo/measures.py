@@ -24,11 +24,13 @@ WHOLE_SITE_REL_TOL = 1e-6
 OUTSIDE_NOISE_PCT = 1e-4
 
 
-def site_measures(geoms: np.ndarray, where: np.ndarray | None = None):
+def site_measures(geoms: np.ndarray, where: np.ndarray | None = None, known: np.ndarray | None = None):
     """Each site's dimension (0 point, 1 line, 2 polygon), ellipsoidal area (m², polygons) and length (m, lines).
 
     ``where`` (boolean mask or positions, optional): measure only these sites; the
-    area and length of the others are NaN (not measured).
+    area and length of the others are NaN (not measured). ``known`` (optional): per
+    site its area (polygons) or length (lines) already measured the same way
+    (:attr:`jixi_geo._kernels.Pairs.site_size`), NaN where not; those are taken as they are.
     """
     dims = shapely.get_dimensions(geoms)
     area = np.full(len(geoms), np.nan)
@@ -37,6 +39,11 @@ def site_measures(geoms: np.ndarray, where: np.ndarray | None = None):
     if where is not None:
         chosen = np.zeros(len(geoms), dtype=bool)
         chosen[where] = True
+    if known is not None:
+        have = chosen & ~np.isnan(known)
+        area[have & (dims == 2)] = known[have & (dims == 2)]
+        length[have & (dims == 1)] = known[have & (dims == 1)]
+        chosen &= ~have
     poly, line = np.flatnonzero(chosen & (dims == 2)), np.flatnonzero(chosen & (dims == 1))
     if len(poly):
         area[poly] = ellipsoidal_area(geoms[poly])
@@ -129,7 +136,7 @@ def _outline_index(city) -> shapely.STRtree:
 
 
 def union_overlap(site_geoms, pz, hits: pd.DataFrame, dims, site_area=None,
-                   site_len=None) -> tuple[np.ndarray, np.ndarray]:
+                   site_len=None, pieces=None) -> tuple[np.ndarray, np.ndarray]:
     """Per site, area (m²) and length (m) inside the union of the zones it hits.
 
     Zones of one level may overlap each other; summing per-zone overlaps would count
@@ -138,6 +145,10 @@ def union_overlap(site_geoms, pz, hits: pd.DataFrame, dims, site_area=None,
     wholly inside one of its zones (that zone's overlap equals the site's own area
     or length, given as ``site_area``/``site_len``, to 1e-6) needs no union: the
     union is the site.
+
+    ``pieces`` (optional, from the fast kernel: :attr:`jixi_geo._kernels.Pairs.pieces`): the
+    (site, tile, piece) cuts of the polygon sites in several zones, already made; they are
+    the same cuts this function would make, in the same order, so the union is the same.
     """
     n = len(site_geoms)
     area = np.zeros(n)
@@ -162,19 +173,28 @@ def union_overlap(site_geoms, pz, hits: pd.DataFrame, dims, site_area=None,
         multi = multi[~(whole_a | whole_l)]
     if len(multi) == 0:
         return area, length
-    s_rel, t_idx, _ = intersecting_pairs(site_geoms[multi], dims[multi], pz, whole=False)
-    s_idx = multi[s_rel]
     nz = len(pz.geoms)
     wanted = hits["site"].to_numpy().astype(np.int64) * nz + hits["zone"].to_numpy()
-    keep = np.isin(s_idx.astype(np.int64) * nz + pz.tile_zone[t_idx], wanted)
-    s_idx, t_idx = s_idx[keep], t_idx[keep]
+    made = None
+    if pieces is not None and (dims[multi] == 2).all():  # polygons only: their cuts are made
+        ps, pt, pg = pieces
+        mine = np.isin(ps, multi)
+        made, ps, pt = pg[mine], ps[mine], pt[mine]
+        keep = np.isin(ps.astype(np.int64) * nz + pz.tile_zone[pt], wanted)
+        s_idx, t_idx, made = ps[keep], pt[keep], made[keep]
+    else:
+        s_rel, t_idx, _ = intersecting_pairs(site_geoms[multi], dims[multi], pz, whole=False)
+        s_idx = multi[s_rel]
+        keep = np.isin(s_idx.astype(np.int64) * nz + pz.tile_zone[t_idx], wanted)
+        s_idx, t_idx = s_idx[keep], t_idx[keep]
     # polygons: the union of the site's pieces in each hit zone (areas are robust to
     # the float noise of separately computed pieces); lines: the line cut once by the
     # union of the hit zones' tiles clipped to its box (a union of separately cut
     # collinear pieces would count their overlaps twice)
     line = dims[s_idx] == 1
     parts = np.empty(len(s_idx), dtype=object)
-    parts[~line] = shapely.intersection(site_geoms[s_idx[~line]], pz.tiles[t_idx[~line]])
+    parts[~line] = (made if made is not None
+                    else shapely.intersection(site_geoms[s_idx[~line]], pz.tiles[t_idx[~line]]))
     if line.any():
         b = shapely.bounds(site_geoms[s_idx[line]])
         frame = shapely.box(b[:, 0] - 1, b[:, 1] - 1, b[:, 2] + 1, b[:, 3] + 1)

@@ -30,6 +30,7 @@ import pandas as pd
 
 from . import rules as R
 from . import _kernels
+from ._gc import paused
 from ._kernels import KERNELS, fast_points
 from ._zones import prepare
 from .assembly import NEAR_RULE, RESULT_COLUMNS, assemble, hit_table
@@ -214,10 +215,13 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
         if accepts(sites):
             extra = {} if ctl is None else {"controls": ctl}
             return check(sites, **options, **read.kwargs(), **extra)
-    gdf, geoms, pz, pairs, acts = _run(sites, read=read, **options, projected=ctl is not None)
-    result = assemble(gdf, geoms, pz, pairs, acts, buffer_m=buffer_m, tolerance_ha=tolerance_ha)
-    if ctl is not None:
-        result = with_controls(result, geoms, ctl, acts=acts, tolerance_ha=float(tolerance_ha))
+    # the check makes and drops a geometry object or more per site and no reference cycle of its own:
+    # the cyclic collector would only walk the process's objects again and again meanwhile (_gc)
+    with paused():
+        gdf, geoms, pz, pairs, acts = _run(sites, read=read, **options, projected=ctl is not None)
+        result = assemble(gdf, geoms, pz, pairs, acts, buffer_m=buffer_m, tolerance_ha=tolerance_ha)
+        if ctl is not None:
+            result = with_controls(result, geoms, ctl, acts=acts, tolerance_ha=float(tolerance_ha))
     if isinstance(sites, pd.DataFrame):
         # keep the input's index, as geopandas' sjoin keeps the left index, so results join back by index
         result.index = sites.index

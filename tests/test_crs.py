@@ -132,3 +132,40 @@ def test_project_applies_a_towgs84_shift_towards_cgcs2000():
     null = pyproj.Transformer.from_crs("EPSG:2441", "EPSG:4490", always_xy=True).transform(x, y)
     metres = pyproj.Geod(ellps="GRS80").inv(got.x, got.y, *null)[2]
     assert 20 < metres < 300
+
+
+def test_transform_coords_builds_the_same_geometries_as_shapely_transform():
+    """The ragged-array path (lines, polygons without holes) and the fallback (anything else) give
+    exactly shapely.transform's geometries, vertex for vertex, None kept; a wrong ring/polygon
+    offset or a dropped None would show here."""
+    import shapely
+    from shapely import MultiPolygon, Polygon
+
+    rng = np.random.default_rng(7)
+    xs, ys = rng.uniform(130, 134, 300), rng.uniform(44, 47, 300)
+    boxes = shapely.box(xs, ys, xs + 0.01, ys + 0.02)
+    tri = shapely.polygons(np.stack([np.c_[xs, ys], np.c_[xs + 0.01, ys], np.c_[xs, ys + 0.01],
+                                     np.c_[xs, ys]], axis=1))
+    lines = shapely.linestrings(np.stack([np.c_[xs, ys], np.c_[xs + 0.01, ys + 0.03], np.c_[xs + 0.02, ys]],
+                                         axis=1))
+    holed = Polygon([(0, 0), (4, 0), (4, 4), (0, 4)], [[(1, 1), (2, 1), (2, 2), (1, 1)]])
+    cases = {
+        "polygons": np.concatenate([boxes, tri]),
+        "polygons and None": np.array([boxes[0], None, tri[1], None], dtype=object),
+        "lines": lines,
+        "lines and None": np.array([None, lines[0], lines[1]], dtype=object),
+        "a polygon with a hole": np.array([boxes[0], holed], dtype=object),
+        "lines and polygons": np.array([lines[0], boxes[0]], dtype=object),
+        "multipolygon": np.array([MultiPolygon([boxes[0], boxes[1]]), boxes[2]], dtype=object),
+        "empty": np.array([boxes[0], Polygon()], dtype=object),
+        "nothing": np.array([], dtype=object),
+    }
+    fn = lambda c: np.column_stack([c[:, 0] * 1000 + 7, c[:, 1] * 500 - 3])  # noqa: E731
+    for name, geoms in cases.items():
+        got = jcrs.transform_coords(geoms, fn)
+        want = shapely.transform(geoms, fn)
+        assert len(got) == len(want), name
+        assert (shapely.is_missing(got) == shapely.is_missing(want)).all(), name
+        keep = ~shapely.is_missing(want)
+        assert shapely.equals_exact(got[keep], want[keep], tolerance=0).all(), name
+        assert (shapely.get_type_id(got[keep]) == shapely.get_type_id(want[keep])).all(), name

@@ -218,3 +218,96 @@ def test_threaded_validation_and_projection_equal_the_single_thread(monkeypatch)
     many = jcrs.project(good, 4490, 4553)
     assert (shapely.to_wkb(one) == shapely.to_wkb(want)).all()
     assert (shapely.to_wkb(many) == shapely.to_wkb(want)).all()
+
+
+def test_kernel_pieces_and_site_sizes_give_what_measuring_again_gives():
+    """The assembly reuses what the fast kernel measured: the cut pieces of sites in several zones
+    (their union is the overlap) and the area of sites a tile or zone held whole. Both equal what
+    union_overlap and site_measures compute on their own, bit for bit, on sites chosen to lie in
+    two overlapping zones (a reserve inside a barrier) and across tile edges."""
+    from jixi_geo import _kernels as K
+    from jixi_geo._zones import prepare
+    from jixi_geo.measures import site_measures, union_overlap
+
+    pz, jx = prepare(jg.load_layer("redline_zones")), prepare(jg.load_layer("boundary"))
+    zones = jg.load_layer("redline_zones", crs="EPSG:4553")
+    rng = np.random.default_rng(11)
+    # boxes around vertices of zones that overlap other zones: in several zones, partly
+    v = shapely.get_coordinates(zones.geometry.boundary.values)
+    v = v[rng.integers(0, len(v), 3000)]
+    w = rng.uniform(50, 2500, len(v))
+    g = np.concatenate([shapely.box(v[:, 0] - w, v[:, 1] - w, v[:, 0] + w / 2, v[:, 1] + w),
+                        _sites(4000, 23).geometry.values])
+    pairs = K.fast(g, pz, jx, buffer_m=1000.0, search_m=1000.0)
+    assert pairs.pieces is not None and pairs.site_size is not None
+    hits = pairs.hits
+    several = hits.groupby("site").size()
+    assert (several > 1).sum() > 300 and len(pairs.pieces[0]) > 600
+    dims, area, length = site_measures(g, where=hits["site"].to_numpy())
+    dims2, area2, length2 = site_measures(g, where=hits["site"].to_numpy(), known=pairs.site_size)
+    assert np.isfinite(pairs.site_size).sum() > 500
+    np.testing.assert_array_equal(area2, area)
+    np.testing.assert_array_equal(length2, length)
+    a0, l0 = union_overlap(g, pz, hits, dims, area, length)
+    a1, l1 = union_overlap(g, pz, hits, dims, area, length, pairs.pieces)
+    np.testing.assert_array_equal(a1, a0)
+    np.testing.assert_array_equal(l1, l0)
+    # and the union is not the plain sum for some: the overlap of the zones is counted once
+    summed = np.bincount(hits["site"].to_numpy().astype(int), weights=hits["overlap_m2"].to_numpy(),
+                         minlength=len(g))
+    assert (summed - a1 > 1.0).sum() > 20
+
+
+def test_threaded_kernel_keeps_pieces_and_sizes_in_site_order(monkeypatch):
+    """fast_parallel splits the sites in chunks: the pieces and sizes it returns, mapped back to the
+    whole, are those of one pass."""
+    from jixi_geo import _kernels as K
+    from jixi_geo._zones import prepare
+
+    pz, jx = prepare(jg.load_layer("redline_zones")), prepare(jg.load_layer("boundary"))
+    g = _sites(6000, 29).geometry.values
+    one = K.fast(g, pz, jx, buffer_m=1000.0, search_m=1000.0)
+    monkeypatch.setattr(K, "PARALLEL_MIN_SITES", 1)
+    many = K.fast_parallel(g, pz, jx, buffer_m=1000.0, search_m=1000.0, workers=3)
+    np.testing.assert_array_equal(many.site_size, one.site_size)
+    for a, b in zip(many.pieces[:2], one.pieces[:2], strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert (shapely.to_wkb(many.pieces[2]) == shapely.to_wkb(one.pieces[2])).all()
+    assert len(one.pieces[0]) > 50
+
+
+def test_distinct_label_categorical_equals_the_checked_constructor():
+    """from_distinct skips pandas' uniqueness check for many labels: the column it builds equals
+    from_codes' code for code and label for label, and a code outside the labels is refused."""
+    from jixi_geo._categorical import FASTPATH_MIN_LABELS, from_distinct
+
+    for n in (3, FASTPATH_MIN_LABELS + 500, 40_000):
+        labels = [f"位于第 {i} 区 / in zone {i}" for i in range(n)]
+        codes = np.random.default_rng(n).integers(0, n, 3 * n)
+        got = from_distinct(codes, labels)
+        want = pd.Categorical.from_codes(codes, categories=pd.Index(labels, dtype="str"))
+        assert got.dtype == want.dtype and got.codes.dtype == want.codes.dtype
+        assert (got.codes == want.codes).all() and list(got.categories) == list(want.categories)
+        assert pd.Series(got).equals(pd.Series(want))
+        with pytest.raises(ValueError):
+            from_distinct(np.r_[codes, n], labels)
+
+
+def test_amounts_that_read_alike_share_one_sentence():
+    """Overlaps of 0.681 and 0.684 ha both read "0.68": one reason sentence serves both sites, so the
+    sentences are distinct, and each site's reason shows its own rounded amount."""
+    from jixi_geo.assembly import _formatted
+
+    texts, codes = _formatted(np.array([0.681, 0.684, 1.0, 0.679, 1234.5]), "{:,.2f}")
+    assert texts == ["0.68", "1.00", "1,234.50"]
+    assert [texts[c] for c in codes] == ["0.68", "0.68", "1.00", "0.68", "1,234.50"]
+    z = jg.load_layer("redline_zones", crs="EPSG:4553")
+    inner = shapely.buffer(z.geometry.values[0], -2000)
+    x, y = shapely.get_coordinates(shapely.point_on_surface(inner))[0]
+    sides = np.sqrt(np.array([6810.0, 6840.0, 6810.0]))  # 0.681, 0.684 and 0.681 ha on the plane
+    boxes = [shapely.box(x + 300 * i, y, x + 300 * i + s, y + s) for i, s in enumerate(sides)]
+    r = check_sites(gpd.GeoDataFrame({"site_id": ["a", "b", "c"]}, geometry=boxes, crs="EPSG:4553"),
+                    activity="wind_farm")
+    assert (r["overlap_pct"] == 100).all() and r["overlap_ha"].round(2).tolist() == [0.68, 0.68, 0.68]
+    assert r["reasons"].nunique() == 1 and "0.68 公顷" in r["reasons"].iloc[0]
+    assert len(r["reasons"].cat.categories) == len(set(r["reasons"].cat.categories))

@@ -362,3 +362,41 @@ def test_row_codes_never_merge_distinct_rows():
     assert list(row_codes([np.array([2**19, 2**19, 0]), np.array([0, 1, 2**40])])) == [0, 1, 2]
     # a radix product beyond 2**64: a mixed-radix int64 key would wrap (2**32, 5) onto (0, 5)
     assert list(row_codes([np.array([0, 2**32, 7]), np.array([5, 5, 2**32 - 1])])) == [0, 1, 2]
+
+
+def test_check_sites_pauses_the_collector_and_leaves_it_as_it_was():
+    """check_sites runs with Python's cyclic collector paused (it makes geometry objects, no cycles):
+    afterwards the collector is enabled again, also when the check refused its input, stays disabled
+    for a caller who disabled it, and a call leaves no cyclic garbage behind for it to find."""
+    import gc
+
+    import geopandas as gpd
+    from shapely import Point, box
+
+    from jixi_geo.errors import JixiGeoError
+
+    sites = gpd.GeoDataFrame({"site_id": ["a", "b", "c"]},
+                             geometry=[Point(132.45, 45.43), box(131.0, 45.4, 131.02, 45.42), Point(131.05, 45.45)],
+                             crs="EPSG:4490")
+    seen = []
+    real = gc.disable
+
+    check_sites(sites, activity="wind_farm")  # warm: caches filled
+    assert gc.isenabled()
+    gc.collect()
+    gc.disable = lambda: (seen.append(True), real())[1]
+    try:
+        check_sites(sites, activity="wind_farm")
+    finally:
+        gc.disable = real
+    assert seen and gc.isenabled()
+    assert gc.collect() == 0  # nothing cyclic was left to collect
+    with pytest.raises(JixiGeoError):
+        check_sites(sites, activity="wind_farm", buffer_m=-1)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        check_sites(sites, activity="wind_farm")
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
