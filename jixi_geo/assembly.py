@@ -175,7 +175,8 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
     if len(pts):
         kc = row_codes([a[pts] for a in (lcode, zh_code, dec_code, act_codes, rcode)])
         _, first = np.unique(kc, return_index=True)  # the first site of each key, by key code
-        put(pts, ["".join(head(pts[f])) for f in first.tolist()], kc)
+        tc, block = _distinct([head(pts[f]) for f in first.tolist()])
+        put(pts, ["".join(h) for h in block], tc[kc])
     # lines and polygons: one head per distinct template key; each distinct amount is
     # formatted once, and each distinct (head, amount, share) sentence is built once
     templates = ((2, ov_ha, "{:,.2f}", ("，重叠 ", " 公顷，占场址 ", ", ", " ha, ", "% of the site")),
@@ -186,7 +187,9 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
             continue
         hk = row_codes([a[idx] for a in (lcode, zh_code, dec_code, act_codes, rcode)])
         _, hfirst = np.unique(hk, return_index=True)
-        hd = [head(idx[f]) for f in hfirst.tolist()]
+        # two keys may read alike (zone sets A+B and A+C both read "A and 1 more zone"): one head
+        tc, hd = _distinct([head(idx[f]) for f in hfirst.tolist()])
+        hk = tc[hk]
         amt_text, amt_code = _formatted(amounts[idx], fmt)
         pct_text, pct_code = _formatted(ov_pct[idx], "{:.1f}")
         kc = row_codes([hk, amt_code, pct_code])
@@ -226,6 +229,13 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
             codes[part] = local[kc]
             labels = list(index)
     return from_distinct(codes, labels)  # distinct: checked by the set, or the keys of ``index``
+
+
+def _distinct(heads: list[tuple[str, ...]]) -> tuple[np.ndarray, list[tuple[str, ...]]]:
+    """The distinct texts of ``heads`` (tuples of sentence parts): (code of each head into them, the texts)."""
+    index: dict[tuple[str, ...], int] = {}
+    codes = np.array([index.setdefault(h, len(index)) for h in heads], dtype=np.int64)
+    return codes, list(index)
 
 
 def _formatted(values: np.ndarray, fmt: str) -> tuple[list[str], np.ndarray]:
