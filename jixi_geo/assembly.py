@@ -175,8 +175,8 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
     if len(pts):
         kc = row_codes([a[pts] for a in (lcode, zh_code, dec_code, act_codes, rcode)])
         _, first = np.unique(kc, return_index=True)  # the first site of each key, by key code
-        tc, block = _distinct([head(pts[f]) for f in first.tolist()])
-        put(pts, ["".join(h) for h in block], tc[kc])
+        tc, pt_heads = _distinct([head(pts[f]) for f in first.tolist()])
+        put(pts, ["".join(h) for h in pt_heads], tc[kc])
     # lines and polygons: one head per distinct template key; each distinct amount is
     # formatted once, and each distinct (head, amount, share) sentence is built once
     templates = ((2, ov_ha, "{:,.2f}", ("，重叠 ", " 公顷，占场址 ", ", ", " ha, ", "% of the site")),
