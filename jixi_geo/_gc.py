@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-__all__ = ["paused"]
+__all__ = ["paused", "while_paused"]
 
 _LOCK = threading.Lock()
 _DEPTH = [0]  # pauses in progress (nested, or on several threads)
@@ -37,3 +37,15 @@ def paused() -> Iterator[None]:
             _DEPTH[0] -= 1
             if _DEPTH[0] == 0 and _WAS_ENABLED[0]:
                 gc.enable()
+
+
+def while_paused(fn: Callable) -> Callable:
+    """Decorator: ``fn`` runs inside :func:`paused`."""
+    import functools
+
+    @functools.wraps(fn)
+    def run(*args, **kwargs):
+        with paused():
+            return fn(*args, **kwargs)
+
+    return run

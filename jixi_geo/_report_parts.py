@@ -166,35 +166,45 @@ def unchecked_html(levels, *, roles=()) -> str:
             f"zones used hold no such layer and no control layer was given: {_E(en)}）。</p>")
 
 
-def overlap_table_html(rows: pd.DataFrame) -> str:
-    """The 压占 table of one site: zone, level, overlap in ha and 亩 (rows of ``check_sites_detail``)."""
-    if rows.empty:
+def _records(rows) -> list[dict]:
+    """Table rows as dicts: a DataFrame's, or a list of dicts as given."""
+    return rows.to_dict("records") if isinstance(rows, pd.DataFrame) else list(rows)
+
+
+def overlap_table_html(rows) -> str:
+    """The 压占 table of one site: zone, level, overlap in ha and 亩 (rows of ``check_sites_detail``,
+    as a DataFrame or a list of dicts)."""
+    rows = _records(rows)
+    if not rows:
         return '<p class="none">压占 Overlaps: 无 none</p>'
     h = ['<table class="overlap"><tr><th>压占管控区 Zone</th><th>管控级别 Level</th><th>压占面积 公顷 ha</th>'
          "<th>亩 mu</th><th>占场址 % of site</th></tr>"]
-    for r in rows.itertuples():
-        if pd.isna(r.overlap_ha):
-            area = f"{r.overlap_m:,.0f} 米 m" if not pd.isna(r.overlap_m) else "点位 point"
+    for r in rows:
+        if pd.isna(r["overlap_ha"]):
+            area = f"{r['overlap_m']:,.0f} 米 m" if not pd.isna(r["overlap_m"]) else "点位 point"
             ha, mu = area, "—"
         else:
-            ha, mu = f"{r.overlap_ha:,.4f}", f"{r.overlap_ha * MU_PER_HA:,.2f}"
-        h.append(f"<tr><td>{_E(str(r.zone_name_zh))}</td><td>{_E(vocab.display('control_level', r.control_level))}"
-                 f"</td><td>{ha}</td><td>{mu}</td><td>{r.overlap_pct:.1f}</td></tr>")
+            ha, mu = f"{r['overlap_ha']:,.4f}", f"{r['overlap_ha'] * MU_PER_HA:,.2f}"
+        h.append(f"<tr><td>{_E(str(r['zone_name_zh']))}</td>"
+                 f"<td>{_E(vocab.display('control_level', r['control_level']))}"
+                 f"</td><td>{ha}</td><td>{mu}</td><td>{r['overlap_pct']:.1f}</td></tr>")
     return "".join(h) + "</table>"
 
 
-def proximity_table_html(rows: pd.DataFrame) -> str:
-    """Zones within 1, 5 and 10 km of one site, nearest first (rows of :func:`jixi_geo._proximity.proximity`)."""
-    rows = rows[rows["distance_m"] > 0]
-    if rows.empty:
+def proximity_table_html(rows) -> str:
+    """Zones within 1, 5 and 10 km of one site, nearest first (rows of :func:`jixi_geo._proximity.proximity`,
+    as a DataFrame or a list of dicts)."""
+    rows = [r for r in _records(rows) if r["distance_m"] > 0]
+    if not rows:
         return '<p class="none">10 km 内无其他管控区 / No other zone within 10 km</p>'
     h = ['<table class="prox"><tr><th>范围 Within</th><th>管控区 Zone</th><th>管控级别 Level</th>'
          "<th>方位 距离 Direction, distance</th></tr>"]
-    for r in rows.itertuples():
-        d = f"{r.distance_m / 1000:.1f} km" if r.distance_m >= 100 else f"{r.distance_m:.0f} m"
-        h.append(f"<tr><td>{r.band_m / 1000:g} km</td><td>{_E(str(r.zone_name_zh))}</td>"
-                 f"<td>{_E(vocab.label('control_level', r.control_level))}</td>"
-                 f"<td>{_E(r.direction_zh)} {d} ({_E(r.direction_en)})</td></tr>")
+    for r in rows:
+        dm = r["distance_m"]
+        d = f"{dm / 1000:.1f} km" if dm >= 100 else f"{dm:.0f} m"
+        h.append(f"<tr><td>{r['band_m'] / 1000:g} km</td><td>{_E(str(r['zone_name_zh']))}</td>"
+                 f"<td>{_E(vocab.label('control_level', r['control_level']))}</td>"
+                 f"<td>{_E(r['direction_zh'])} {d} ({_E(r['direction_en'])})</td></tr>")
     return "".join(h) + "</table>"
 
 
@@ -224,5 +234,7 @@ def points_table_html(geom_prj, geom_ll) -> str:
 
 
 def project(geoms, crs) -> np.ndarray:
-    """Geometries in EPSG:4553 (as an array)."""
-    return np.asarray(gpd.GeoSeries(geoms, crs=crs).to_crs(ANALYSIS_CRS).array, dtype=object)
+    """Geometries in EPSG:4553 (as an array), by :func:`jixi_geo.crs.project` (the transformation of ``to_crs``)."""
+    from .crs import project as to_crs
+
+    return to_crs(np.asarray(geoms, dtype=object), crs, ANALYSIS_CRS)

@@ -213,11 +213,14 @@ def project(geoms: np.ndarray, src, dst) -> np.ndarray:
 
 
 def _project_direct(geoms: np.ndarray, src: pyproj.CRS, dst: pyproj.CRS) -> np.ndarray:
+    from ._gc import paused
+
     xy = point_xy(geoms, src, dst)
-    if xy is not None:
-        return shapely.points(xy)
-    # lines and polygons: their coordinates transformed as one array (on threads when long)
-    return transform_coords(geoms, lambda c: _transform_xy(c, src, dst))
+    with paused():  # a new geometry object per site, no reference cycle: no cyclic collections meanwhile
+        if xy is not None:
+            return shapely.points(xy)
+        # lines and polygons: their coordinates transformed as one array (on threads when long)
+        return transform_coords(geoms, lambda c: _transform_xy(c, src, dst))
 
 
 def transform_coords(geoms: np.ndarray, fn) -> np.ndarray:

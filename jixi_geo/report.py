@@ -18,6 +18,8 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from ._gc import while_paused
+from ._report_svg import LEVEL_COLOURS, dots as _dots, svg_snippet as _svg_snippet  # noqa: F401 (names of this module before)
 from ._io import atomic_path, file_sha256, verify_set, write_set
 from .crs import ANALYSIS_CRS
 from .layers import load_layer
@@ -31,9 +33,6 @@ log = logging.getLogger(__name__)
 
 #: verdict -> colour (hex), from ``layers/rules/verdicts.csv`` (see :mod:`jixi_geo.vocab`).
 VERDICT_COLOURS = {v: vocab.colour("verdict", v) for v in vocab.keys("verdict")}
-#: control level -> colour (hex) of the levels drawn as zones, from ``layers/rules/control_levels.csv``.
-LEVEL_COLOURS = {lv: vocab.colour("control_level", lv) for lv in vocab.keys("control_level")
-                 if vocab.table("control_level").at[lv, "colour"]}
 #: Sites given their own section in the HTML report at most (the tables list all).
 MAX_SITE_SECTIONS = 500
 #: Inputs with more sites than this are *big*: the report summarises (counts, sites per
@@ -46,76 +45,36 @@ BIG_SITE_SECTIONS = 50
 _E = html.escape
 
 
+def _texts(col: pd.Series) -> np.ndarray:
+    """A text column as an object array of str (missing as ""), read from a categorical's
+    categories and codes without converting row by row."""
+    if isinstance(col.dtype, pd.CategoricalDtype):
+        cats = np.append(np.asarray(col.cat.categories.astype(str), dtype=object), "")
+        return cats[col.cat.codes.to_numpy()]  # code -1 (missing) takes the last: ""
+    return col.astype(object).where(col.notna(), "").astype(str).to_numpy(dtype=object)
+
+
+def _codes_in(values: np.ndarray, labels) -> np.ndarray:
+    """Position of each value in ``labels`` (every value must be one of them)."""
+    uniq, inverse = np.unique(values.astype(str), return_inverse=True)
+    where = {v: i for i, v in enumerate(labels)}
+    return np.array([where[u] for u in uniq.tolist()], dtype=np.int64)[inverse.ravel()]
+
+
+def _records_by(frame: pd.DataFrame, key: pd.Series) -> dict:
+    """The rows of ``frame`` as dicts, grouped by ``key`` (in row order within each group)."""
+    out: dict = {}
+    for k, rec in zip(key.tolist(), frame.to_dict("records"), strict=True):
+        out.setdefault(k, []).append(rec)
+    return out
+
+
 def _fmt(v, nd=2, unit=""):
     if v is None or (isinstance(v, float) and np.isnan(v)):
         return "—"
     return f"{v:,.{nd}f}{unit}"
 
 
-def _svg_snippet(site, zones_prj: gpd.GeoDataFrame, *, size=260, margin_m=2000.0, crs_label: str = "EPSG:4553",
-                 date: str = "") -> str:
-    """An SVG map of ``site`` (EPSG:4553) and the zones around it: north up, with a scale bar,
-    a north arrow, the 坐标系 and the date (``crs_label`` and ``date`` are program text)."""
-    x0, y0, x1, y1 = site.bounds
-    pad = max(margin_m, 0.25 * max(x1 - x0, y1 - y0))
-    x0, y0, x1, y1 = x0 - pad, y0 - pad, x1 + pad, y1 + pad
-    span = max(x1 - x0, y1 - y0)
-    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
-    x0, x1, y0, y1 = cx - span / 2, cx + span / 2, cy - span / 2, cy + span / 2
-    k = size / span
-    window = shapely.box(x0, y0, x1, y1)
-
-    def path(g):
-        parts = []
-        for poly in shapely.get_parts(g):
-            rings = [poly.exterior, *poly.interiors] if poly.geom_type == "Polygon" else [poly]
-            for ring in rings:
-                xy = np.asarray(ring.coords)
-                pts = " ".join(f"{(x - x0) * k:.1f},{(y1 - y) * k:.1f}" for x, y in xy)
-                parts.append(f"M{pts}" + ("Z" if poly.geom_type == "Polygon" else ""))
-        return " ".join(parts)
-
-    out = [f'<svg class="snip" viewBox="0 0 {size} {size}" width="{size}" height="{size}" '
-           f'xmlns="http://www.w3.org/2000/svg" role="img"><rect width="{size}" height="{size}" fill="#fbfbf8"/>']
-    cand = zones_prj.iloc[zones_prj.sindex.query(window, predicate="intersects")]
-    for rec in cand.itertuples():
-        g = shapely.intersection(rec.geometry, window)
-        if g.is_empty:
-            continue
-        col = LEVEL_COLOURS.get(rec.control_level, vocab.GREY)
-        out.append(f'<path d="{path(g)}" fill="{col}" fill-opacity="0.35" stroke="{col}" stroke-width="0.8" '
-                   f'fill-rule="evenodd"><title>{_E(str(rec.name_zh))}</title></path>')
-    if site.geom_type == "GeometryCollection":  # the cover's overview: every site, points as dots
-        parts = shapely.get_parts(site)
-        is_point = shapely.get_type_id(parts) == 0
-        if is_point.any():
-            # one dot per position at the drawing's 0.1 px precision: 10⁵ sites of a big report
-            # draw the same picture without a circle element for each point on the same spot
-            xy = shapely.get_coordinates(parts[is_point])
-            dots = np.unique(np.round(np.column_stack([(xy[:, 0] - x0) * k, (y1 - xy[:, 1]) * k]), 1), axis=0)
-            out.extend(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#000"/>' for x, y in dots)
-        for part in parts[~is_point]:
-            fill = "none" if part.geom_type == "LineString" else "#000"
-            out.append(f'<path d="{path(part)}" fill="{fill}" fill-opacity="0.4" stroke="#000" '
-                       'stroke-width="1.5"/>')
-    elif site.geom_type in ("Point", "MultiPoint"):
-        for p in shapely.get_parts(site):
-            out.append(f'<circle cx="{(p.x - x0) * k:.1f}" cy="{(y1 - p.y) * k:.1f}" r="5" fill="#000" '
-                       'stroke="#fff" stroke-width="1.5"/>')
-    elif site.geom_type in ("LineString", "MultiLineString"):
-        out.append(f'<path d="{path(site)}" fill="none" stroke="#000" stroke-width="2.5"/>')
-    else:
-        out.append(f'<path d="{path(site)}" fill="#000" fill-opacity="0.25" stroke="#000" stroke-width="2" '
-                   'fill-rule="evenodd"/>')
-    bar = 10 ** np.floor(np.log10(span / 3))
-    out.append(f'<g font-size="10" font-family="sans-serif"><rect x="0" y="{size - 30}" width="{size}" height="30" '
-               f'fill="#fff" fill-opacity="0.8"/><line x1="10" y1="{size - 20}" x2="{10 + bar * k:.1f}" '
-               f'y2="{size - 20}" stroke="#000" stroke-width="2"/><text x="{14 + bar * k:.1f}" y="{size - 17}">'
-               f'{bar / 1000:g} km</text><text class="crs" x="10" y="{size - 6}" font-size="8">坐标系 {_E(crs_label)}'
-               f' · {_E(date)}</text><g class="north" transform="translate({size - 18},8)">'
-               '<path d="M0,0 L7,18 L0,13 L-7,18 Z" fill="#000"/><text x="0" y="30" text-anchor="middle" '
-               'font-weight="bold">N</text></g></g></svg>')
-    return "".join(out)
 
 
 _CSS = """
@@ -202,6 +161,7 @@ def _overlaps(results: gpd.GeoDataFrame, zones: gpd.GeoDataFrame | None) -> pd.D
     return d[d["relation"] == "inside"][cols].reset_index(drop=True)
 
 
+@while_paused  # a geometry or text object per site, no reference cycle: no cyclic collections meanwhile
 def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = None,
                 title: str = "红线合规检查报告 / Red-line compliance report",
                 max_sections: int | None = None, max_rows: int | None = None,
@@ -272,8 +232,10 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
     zones = load_layer("redline_zones") if zones is None else zones
     zp = zones.to_crs(ANALYSIS_CRS)
     res = results.copy()
-    res["_rank"] = res["verdict"].astype(str).map({v: i for i, v in enumerate(VERDICTS)})
-    counts = res["verdict"].astype(str).value_counts()
+    site_verdicts = _texts(res["verdict"])  # once: a big report has 10⁵ rows
+    rank_of = {v: i for i, v in enumerate(VERDICTS)}
+    res["_rank"] = np.array([rank_of[v] for v in VERDICTS], dtype=np.int64)[_codes_in(site_verdicts, VERDICTS)]
+    counts = pd.Series(site_verdicts).value_counts()
     stamp = res.iloc[0] if len(res) else None
     name_col = next((c for c in ("site_name", "name_zh", "name") if c in res.columns), None)
     if source is None:
@@ -318,9 +280,9 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
     h.append(f"<tr><th>合计 Total</th><th>{len(res)}</th></tr></table>")
     h.append(P.unchecked_html(info.levels, roles=roles) + "</div>")
     garr = np.asarray(geoms_all, dtype=object)
-    keep = (res["verdict"].astype(str).to_numpy() != "outside_jixi") & ~shapely.is_missing(garr)
+    keep = (site_verdicts != "outside_jixi") & ~shapely.is_missing(garr)
     if keep.any():  # one vectorised pass: a big report has 10⁵ sites
-        overview = shapely.GeometryCollection(list(shapely.get_parts(garr[keep])))
+        overview = garr[keep]
         h.append('<div class="overview"><h2>位置总图 / Overview map</h2>'
                  + _svg_snippet(overview, zp, size=300, crs_label="CGCS2000 3°GK CM132°E (EPSG:4553)",
                                 date=checked_at[:10]) + "</div>")
@@ -337,8 +299,10 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
 
     shown = res
     h.append('<section class="table-page">')
+    shown_sorted = None
     if len(res) > max_rows:
-        shown = res.sort_values(["_rank"], kind="stable").head(max_rows)
+        shown_sorted = res.sort_values(["_rank"], kind="stable")
+        shown = shown_sorted.head(max_rows)
         h.append(f'<h2>最严重的 {max_rows} 个场址 / The {max_rows} most severe sites</h2><p class="note">共 {len(res)} '
                  f"个场址，表中仅列出最严重的 {max_rows} 个；全部结果见 {_E(data_file)}。"
                  f"/ Of {len(res)} sites, the table "
@@ -364,15 +328,15 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
              + "".join(f'<span style="color:{c}">■</span><span>{_E(n)}</span>' for n, c in
                        [(vocab.display("control_level", lv), c) for lv, c in LEVEL_COLOURS.items()])
              + "</p>")
-    ordered = res.sort_values(["_rank"], kind="stable")
-    ordered = ordered[ordered["verdict"].astype(str) != "outside_jixi"].head(max_sections)
+    ordered = shown_sorted if shown_sorted is not None else res.sort_values(["_rank"], kind="stable")
+    ordered = ordered[ordered["_rank"] != VERDICTS.index("outside_jixi")].head(max_sections)
     pos = res.index.get_indexer(ordered.index)
     geoms = geoms_all[pos]
     if overlaps is None:
         overlaps = _overlaps(ordered, None if bundled else zones)
-    ov_by_site = {k: g for k, g in overlaps.groupby(overlaps["site_id"].astype(str))} if len(overlaps) else {}
+    ov_by_site = _records_by(overlaps, overlaps["site_id"].astype(str)) if len(overlaps) else {}
     prox = proximity(gpd.GeoSeries(geoms, crs=ANALYSIS_CRS), zp)
-    prox_by = {k: g for k, g in prox.groupby("site")} if len(prox) else {}
+    prox_by = _records_by(prox, prox["site"]) if len(prox) else {}
     unchecked = P.unchecked_html(info.levels, roles=roles)
     lines_by = {str(k): g for k, g in lines.groupby("site_id", sort=False)} if lines is not None else {}
     land_by = {str(k): g for k, g in land.groupby("site_id", sort=False)} if land is not None and len(land) else {}
@@ -400,17 +364,17 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
                  + "</table></div></div>"
                  + f'<p class="reasons"><b>说明 Reasons</b> {_E(str(rec["reasons"]))}</p>'
                  + "<h4>压占分析 Overlap analysis</h4>"
-                 + (P.overlap_table_html(ov_by_site.get(sid, overlaps.iloc[:0])) if "unavailable" not in overlaps.attrs
+                 + (P.overlap_table_html(ov_by_site.get(sid, [])) if "unavailable" not in overlaps.attrs
                     else f'<p class="note">压占表无法计算 / No overlap table: {_E(overlaps.attrs["unavailable"])}</p>')
                  + (RC.lines_table_html(lines_by[sid], synthetic=synthetic) if sid in lines_by else "")
                  + (RC.land_table_html(land_by[sid], synthetic=synthetic, has_detail=occupation is not None)
                     if sid in land_by else "")
                  + "<h4>周边管控区 Zones within 1 / 5 / 10 km</h4>"
-                 + P.proximity_table_html(prox_by.get(k, prox.iloc[:0]))
+                 + P.proximity_table_html(prox_by.get(k, []))
                  + P.points_table_html(g, rec.geometry)
                  + (unchecked if verdict in ("clear", "attention") else "")
                  + f'<p class="end">场址 {_E(sid)} 完 / end of site {_E(sid)}</p></div>')
-    if len(res[res["verdict"].astype(str) != "outside_jixi"]) > max_sections:
+    if int((site_verdicts != "outside_jixi").sum()) > max_sections:
         h.append(f"<p>仅列出最严重的 {max_sections} 个场址；完整结果见 {_E(data_file)}。/ Only the {max_sections} "
                  f"most severe sites are shown; {_E(data_file)} has them all.</p>")
     h.append('<section class="closing">' + P.sources_html(info))
@@ -423,12 +387,17 @@ def report_html(results: gpd.GeoDataFrame, *, zones: gpd.GeoDataFrame | None = N
 
 
 def _per_zone_table(res: pd.DataFrame) -> str:
-    """Sites per zone hit and verdict (for big reports): one row per zone."""
-    hit = res[res["zones_hit"].astype(str) != ""]
-    if hit.empty:
+    """Sites per zone hit and verdict (for big reports): one row per zone.
+
+    Counted per distinct (zones hit, verdict) pair first (a few dozen for 10⁵ sites), then
+    each combination of zones split once."""
+    zones_hit, verdict = _texts(res["zones_hit"]), _texts(res["verdict"])
+    hit = zones_hit != ""
+    if not hit.any():
         return ""
-    pairs = pd.DataFrame({"zone": hit["zones_hit"].astype(str).str.split("; "), "verdict": hit["verdict"].astype(str)})
-    counts = pairs.explode("zone").value_counts().unstack(fill_value=0)
+    combos = pd.DataFrame({"zones": zones_hit[hit], "verdict": verdict[hit]}).value_counts().reset_index(name="n")
+    pairs = combos.assign(zone=combos["zones"].str.split("; ")).explode("zone")
+    counts = pairs.pivot_table(index="zone", columns="verdict", values="n", aggfunc="sum", fill_value=0)
     counts = counts.reindex(columns=[v for v in VERDICTS if v in counts.columns])
     counts = counts.loc[counts.sum(axis=1).sort_values(ascending=False, kind="stable").index]
     h = ["<h2>按管控区汇总 / Sites per zone</h2><table><tr><th>管控区 Zone</th>"

@@ -204,3 +204,22 @@ def test_report_figures_match_the_results_row_by_row():
     rank = {v: i for i, v in enumerate(VERDICTS)}
     assert [rank[r.loc[m, "verdict"]] for m in order] == sorted(rank[r.loc[m, "verdict"]] for m in order)
     assert order[0] == "wind" and r.loc["wind", "verdict"] == "prohibited"
+
+
+def test_overview_dots_are_written_as_formatting_each_position_would():
+    """The overview's dots are written in one vectorised pass: the same text, in the same order, as
+    rounding each position to 0.1 px, keeping the distinct ones and formatting each with ``:.1f``."""
+    import numpy as np
+
+    from jixi_geo.report import _dots
+
+    rng = np.random.default_rng(4)
+    for n in (1, 7, 20_000):
+        v = np.round(rng.uniform(0, 300, (n, 2)) * rng.choice([1, 1e-3], (n, 1)), rng.integers(0, 4))
+        v = np.vstack([v, v[: n // 3]])  # repeated positions
+        want_pos = np.unique(np.round(v, 1), axis=0)
+        want = "".join(f'<circle cx="{x:.1f}" cy="{y:.1f}" r="3" fill="#000"/>' for x, y in want_pos)
+        got = _dots(np.rint(v[:, 0] * 10).astype(np.int64), np.rint(v[:, 1] * 10).astype(np.int64))
+        assert got == want
+    assert _dots(np.array([-5, 12]), np.array([3, 3])) == ('<circle cx="-0.5" cy="0.3" r="3" fill="#000"/>'
+                                                            '<circle cx="1.2" cy="0.3" r="3" fill="#000"/>')

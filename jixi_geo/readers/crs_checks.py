@@ -207,7 +207,8 @@ def crs_notes(frame: pd.DataFrame) -> list[str]:
     columns (sites or results), in order of first appearance; empty if none applies."""
     if "crs_from" not in frame.columns or "input_crs" not in frame.columns:
         return []
-    pairs = frame[["crs_from", "input_crs"]].astype(str).drop_duplicates()
+    # distinct rows first (categoricals compare by code), then as text
+    pairs = frame[["crs_from", "input_crs"]].drop_duplicates().astype(str).drop_duplicates()
     return [t for t in (crs_note(a, b) for a, b in pairs.itertuples(index=False)) if t]
 
 
