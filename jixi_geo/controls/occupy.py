@@ -128,9 +128,23 @@ def clear_memory_cache() -> None:
 
 def _fingerprint(gdf: gpd.GeoDataFrame) -> tuple:
     cols = [c for c in _KEY_COLUMNS[1:] if c in gdf.columns]  # those that change what is measured
-    attrs = int(pd.util.hash_pandas_object(gdf[cols], index=False).sum()) if cols else 0
     bounds = shapely.bounds(np.asarray(gdf.geometry.values))
-    return (len(gdf), str(gdf.crs), tuple(cols), attrs, float(np.nansum(bounds)), float(np.nansum(bounds[:, ::2])))
+    return (len(gdf), str(gdf.crs), tuple(cols), tuple(_column_print(gdf[c]) for c in cols),
+            float(np.nansum(bounds)), float(np.nansum(bounds[:, ::2])))
+
+
+def _column_print(col: pd.Series):
+    """What tells a column's values apart: an Arrow-backed column's array itself (immutable: a change
+    replaces it; tuples compare it by identity, else by content), a digest of a NumPy bool or number
+    column's bytes, else pandas' hash of the values."""
+    arr = col.array
+    pa_array = getattr(arr, "_pa_array", None)
+    if pa_array is not None:
+        return pa_array
+    values = col.to_numpy()
+    if values.dtype.kind in "biuf":
+        return values.dtype.str, hashlib.sha256(np.ascontiguousarray(values).tobytes()).hexdigest()
+    return int(pd.util.hash_pandas_object(col, index=False).sum())
 
 
 def _sha256(gdf: gpd.GeoDataFrame) -> str:

@@ -212,9 +212,11 @@ def control_columns(lines: list[LineResult], classes: ClassResult | None, *, n: 
                                                                                             dtype="str"))
         cols[f"{p}_ha"] = np.round(np.where(dims == 2, lr.m2 / 1e4, np.nan), 6)
         cols[f"{p}_pct"] = np.round(lr.pct, 4)
-        cols[f"{p}_level"] = pd.Categorical(lr.level.astype(str))
-        ids = np.array([r["rule_id"] for r in lr.rules] or [""], dtype=object)
-        cols[f"{p}_rule_id"] = pd.Categorical(ids[lr.rule].astype(str)) if len(lr.rule) else pd.Categorical([])
+        lvl_codes, lvl_names = pd.factorize(lr.level)
+        cols[f"{p}_level"] = sorted_categorical(lvl_codes, lvl_names)
+        id_codes, id_names = pd.factorize(np.array([r["rule_id"] for r in lr.rules] or [""], dtype=object))
+        cols[f"{p}_rule_id"] = (sorted_categorical(id_codes[lr.rule], id_names) if len(lr.rule)
+                                else pd.Categorical([]))
     if classes is not None:
         for k, v in _class_sums(classes, n, dims).items():
             cols[k] = np.round(v, 6)
@@ -229,43 +231,42 @@ def overall_verdict(eco_rank: np.ndarray, lines: list[LineResult]) -> np.ndarray
     return np.where(eco_rank == R.VERDICT_RANK["outside_jixi"], eco_rank, out)
 
 
-def _formatted(values: np.ndarray, fmt: str) -> tuple[list[str], np.ndarray]:
-    uniq, inverse = np.unique(values, return_inverse=True)
-    return [fmt.format(v) for v in uniq], inverse.ravel().astype(np.int64)
-
-
 def reason_sentences(lr: LineResult, *, dims: np.ndarray, tolerance_ha: float) -> tuple[list[str], np.ndarray]:
     """One bilingual sentence per site for a line role: (distinct texts, code per site).
 
     Each distinct (relation, rule, amount, share, dimension) is written once.
     """
     info = role_info(lr.role)
+    name_en = f"{info['name_en'][:1].upper()}{info['name_en'][1:]}"
     poly, line = dims == 2, dims == 1
     amount = np.where(poly, np.round(lr.m2 / 1e4, 2), np.where(line, np.round(lr.len_m), 0.0))
-    amt_text, amt_code = _formatted(amount, "{:,.2f}")
-    len_text, _ = _formatted(amount, "{:,.0f}")
-    pct_text, pct_code = _formatted(np.round(lr.pct, 1), "{:.1f}")
+    pct = np.round(lr.pct, 1)
     sliver = (lr.relation == 2) & poly & (lr.m2 > 0)
-    key = row_codes([lr.relation.astype(np.int64), lr.rule, amt_code, pct_code, dims.astype(np.int64),
+    key = row_codes([lr.relation.astype(np.int64), lr.rule, _codes_of(amount), _codes_of(pct), dims.astype(np.int64),
                      sliver.astype(np.int64)])
     _, firsts, inverse = np.unique(key, return_index=True, return_inverse=True)
     texts = []
-    for f in firsts:
-        rz, re_ = term(RELATIONS[lr.relation[f]])
-        rule = lr.rules[lr.rule[f]]
+    for rel, rule_k, d, amt, share, thin, m2 in zip(*(a[firsts].tolist() for a in (
+            lr.relation, lr.rule, dims, amount, pct, sliver, lr.m2)), strict=True):
+        rz, re_ = term(RELATIONS[rel])
+        rule = lr.rules[rule_k]
         az = ae = ""
-        if lr.relation[f] != 2 and dims[f] == 2:
-            az = f"，占用 {amt_text[amt_code[f]]} 公顷（{pct_text[pct_code[f]]}%）"
-            ae = f", {amt_text[amt_code[f]]} ha ({pct_text[pct_code[f]]}% of the site)"
-        elif lr.relation[f] != 2 and dims[f] == 1:
-            az = f"，区内长度 {len_text[amt_code[f]]} 米（{pct_text[pct_code[f]]}%）"
-            ae = f", {len_text[amt_code[f]]} m inside ({pct_text[pct_code[f]]}% of its length)"
-        elif sliver[f]:
-            az = f"（重叠 {lr.m2[f] / 1e4:.4f} 公顷，小于容差 {tolerance_ha:g} 公顷，不计）"
-            ae = f" (an overlap of {lr.m2[f] / 1e4:.4f} ha is below the {tolerance_ha:g} ha tolerance)"
-        texts.append(f"{info['name_zh']}：{rz}{az}。{rule['rule_zh']} / {info['name_en'][:1].upper()}"
-                     f"{info['name_en'][1:]}: {re_}{ae}. {rule['rule_en']}")
+        if rel != 2 and d == 2:
+            az = f"，占用 {amt:,.2f} 公顷（{share:.1f}%）"
+            ae = f", {amt:,.2f} ha ({share:.1f}% of the site)"
+        elif rel != 2 and d == 1:
+            az = f"，区内长度 {amt:,.0f} 米（{share:.1f}%）"
+            ae = f", {amt:,.0f} m inside ({share:.1f}% of its length)"
+        elif thin:
+            az = f"（重叠 {m2 / 1e4:.4f} 公顷，小于容差 {tolerance_ha:g} 公顷，不计）"
+            ae = f" (an overlap of {m2 / 1e4:.4f} ha is below the {tolerance_ha:g} ha tolerance)"
+        texts.append(f"{info['name_zh']}：{rz}{az}。{rule['rule_zh']} / {name_en}: {re_}{ae}. {rule['rule_en']}")
     return texts, inverse.ravel().astype(np.int64)
+
+
+def _codes_of(values: np.ndarray) -> np.ndarray:
+    """A code per value, equal values equal codes (positions among the sorted distinct values)."""
+    return np.unique(values, return_inverse=True)[1].ravel().astype(np.int64)
 
 
 def append_reasons(reasons: pd.Categorical, lines: list[LineResult], *, dims: np.ndarray,
@@ -278,12 +279,46 @@ def append_reasons(reasons: pd.Categorical, lines: list[LineResult], *, dims: np
     key = row_codes([base] + [codes for _, codes in parts])
     _, firsts, inverse = np.unique(key, return_index=True, return_inverse=True)
     cats = np.asarray(reasons.categories, dtype=object)
-    texts = [" ".join([str(cats[base[f]])] + [t[c[f]] for t, c in parts]) for f in firsts]
+    columns = [cats[base[firsts]]] + [np.array(t, dtype=object)[c[firsts]] for t, c in parts]
+    texts = [" ".join(words) for words in zip(*columns, strict=True)]
     if len(set(texts)) == len(texts):
-        return pd.Categorical.from_codes(inverse.ravel(), categories=pd.Index(texts, dtype="str"))
+        return categorical_from_codes(inverse.ravel(), texts)
     # different code combinations can read the same (e.g. two rules with one text): one category each
     tcodes, uniq = pd.factorize(np.asarray(texts, dtype=object))
     return pd.Categorical.from_codes(tcodes[inverse.ravel()], categories=pd.Index(uniq, dtype="str"))
+
+
+def _code_dtype(n: int) -> type:
+    """The code type pandas gives a categorical of ``n`` categories."""
+    for t in (np.int8, np.int16, np.int32):
+        if n < np.iinfo(t).max:
+            return t
+    return np.int64
+
+
+def categorical_from_codes(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
+    """``pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype="str"))`` for categories
+    known to be distinct and codes known to be in range, without pandas' checks of both.
+
+    The checks (a hash of every category) cost more than the rest for tens of thousands
+    of long sentences. pandas' private constructors are used where they exist, with
+    :meth:`pandas.Categorical.from_codes` as the fallback; a test compares both.
+    """
+    index = pd.Index(categories, dtype="str")
+    try:
+        dtype = pd.CategoricalDtype._from_fastpath(index, ordered=False)
+        return pd.Categorical._simple_new(np.asarray(codes).astype(_code_dtype(len(index)), copy=False), dtype)
+    except (AttributeError, TypeError):  # pragma: no cover - another pandas
+        return pd.Categorical.from_codes(codes, categories=index)
+
+
+def sorted_categorical(codes: np.ndarray, labels) -> pd.Categorical:
+    """``pd.Categorical(labels[codes])`` (categories: the labels used, sorted) for distinct str ``labels``."""
+    labels = [str(v) for v in labels]
+    used = sorted(np.unique(codes).tolist(), key=labels.__getitem__)
+    remap = np.full(len(labels), -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    return categorical_from_codes(remap[codes], [labels[i] for i in used])
 
 
 def controls_attrs(controls: Controls, prepared: dict[str, PreparedControl] | None = None) -> list[dict]:
