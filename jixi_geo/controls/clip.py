@@ -15,7 +15,8 @@ from __future__ import annotations
 import numpy as np
 import shapely
 
-__all__ = ["clip_area", "rings", "eligible_subjects", "convex_windows", "MAX_SUBJECT_VERTICES", "MAX_WINDOW_VERTICES"]
+__all__ = ["clip_area", "rings", "ccw_rings", "CCWRings", "eligible_subjects", "convex_windows", "MAX_SUBJECT_VERTICES",
+           "MAX_WINDOW_VERTICES"]
 
 #: Subjects with more ring vertices than this go through GEOS (padding cost grows with the widest ring).
 MAX_SUBJECT_VERTICES = 64
@@ -84,6 +85,16 @@ def _side(x: np.ndarray, y: np.ndarray, ax: np.ndarray, ay: np.ndarray, dx: np.n
     return dx[:, None] * (y - ay[:, None]) - dy[:, None] * (x - ax[:, None])
 
 
+def _following(v: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Each ring vertex's successor (the first after the last); beyond ``counts`` finite values that mean
+    nothing (they meet zeros in the sums)."""
+    out = np.empty_like(v)
+    out[:, :-1] = v[:, 1:]
+    out[:, -1] = v[:, 0]
+    out[np.arange(len(v)), np.maximum(counts, 1) - 1] = v[:, 0]
+    return out
+
+
 def _halfplane(x: np.ndarray, y: np.ndarray, counts: np.ndarray, side: np.ndarray
                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Cut rings (x, y: (m, width), ``counts`` vertices each) by a half-plane (inclusive), given each
@@ -94,8 +105,7 @@ def _halfplane(x: np.ndarray, y: np.ndarray, counts: np.ndarray, side: np.ndarra
     """
     m, width = x.shape
     ok = np.arange(width)[None, :] < counts[:, None]
-    nxt = _next(counts, width)
-    xe, ye, side_e = (np.take_along_axis(v, nxt, axis=1) for v in (x, y, side))
+    xe, ye, side_e = _following(x, counts), _following(y, counts), _following(side, counts)
     in_e = side_e >= 0
     cross = ok & ((side >= 0) != in_e)
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -106,33 +116,49 @@ def _halfplane(x: np.ndarray, y: np.ndarray, counts: np.ndarray, side: np.ndarra
     pos = np.cumsum(emit, axis=1) - 1  # each emitted point's place in the new ring
     new_counts = pos[:, -1] + 1
     new_width = max(int(new_counts.max()) if m else 0, 1)
-    flat = pos + (np.arange(m) * new_width)[:, None]
-    at_cross, at_end = flat[:, 0::2][cross], flat[:, 1::2][emit[:, 1::2]]
+    # every slot is written: emitted points to their place, the others to one spare slot at the end
+    flat = np.where(emit, pos + (np.arange(m) * new_width)[:, None], m * new_width)
     out = []
+    both = np.empty((m, 2 * width))
     for v, ve in ((x, xe), (y, ye)):
-        w = np.zeros(m * new_width)
-        w[at_cross] = (v + (ve - v) * t)[cross]
-        w[at_end] = ve[emit[:, 1::2]]
-        out.append(w.reshape(m, new_width))
+        both[:, 0::2] = v + (ve - v) * t
+        both[:, 1::2] = ve
+        w = np.zeros(m * new_width + 1)
+        w[flat] = both
+        out.append(w[:-1].reshape(m, new_width))
     return out[0], out[1], new_counts
 
 
-def _ccw(windows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Ragged rings with each clockwise ring reversed (the first vertex stays the first of the output's
-    ``origin``: see :func:`clip_area`); counter-clockwise rings as they are."""
+class CCWRings(tuple):
+    """Ragged rings (:func:`rings`) made counter-clockwise by :func:`ccw_rings`; ``flipped`` says which
+    were reversed."""
+
+    flipped: np.ndarray
+
+
+def ccw_rings(windows: tuple[np.ndarray, np.ndarray, np.ndarray]) -> CCWRings:
+    """Ragged rings with each clockwise ring reversed (``v0 v1 … vk`` reads ``vk … v1 v0``), the others as
+    they are.
+
+    :func:`clip_area` orients its windows so; rings oriented once here (windows met by
+    several layers) are not oriented again.
+    """
+    if isinstance(windows, CCWRings):
+        return windows
     xy, start, count = windows
-    if len(xy) == 0:
-        return windows
-    owner = np.repeat(np.arange(len(count)), count)
-    j = np.arange(len(xy)) - start[owner]
-    nxt = start[owner] + np.where(j + 1 < count[owner], j + 1, 0)
-    cr = xy[:, 0] * xy[nxt, 1] - xy[nxt, 0] * xy[:, 1]
-    signed = np.bincount(owner, weights=cr, minlength=len(count))
-    flip = (signed < 0)[owner]
-    if not flip.any():
-        return windows
-    src = np.where(flip, start[owner] + count[owner] - 1 - j, np.arange(len(xy)))
-    return xy[src], start, count
+    flipped = np.zeros(len(count), dtype=bool)
+    if len(xy):
+        owner = np.repeat(np.arange(len(count)), count)
+        j = np.arange(len(xy)) - start[owner]
+        nxt = start[owner] + np.where(j + 1 < count[owner], j + 1, 0)
+        cr = xy[:, 0] * xy[nxt, 1] - xy[nxt, 0] * xy[:, 1]
+        flipped = np.bincount(owner, weights=cr, minlength=len(count)) < 0
+        if flipped.any():
+            f = flipped[owner]
+            xy = xy[np.where(f, start[owner] + count[owner] - 1 - j, np.arange(len(xy)))]
+    out = CCWRings((xy, start, count))
+    out.flipped = flipped
+    return out
 
 
 def clip_area(subjects, windows, subject_idx=None, window_idx=None) -> tuple[np.ndarray, np.ndarray]:
@@ -156,9 +182,14 @@ def clip_area(subjects, windows, subject_idx=None, window_idx=None) -> tuple[np.
     n = len(subject_idx)
     if n == 0:
         return np.zeros(0), np.zeros(0)
-    origin = windows[0][windows[1][window_idx]]  # local coordinates: no cancellation in the cross products
+    windows = ccw_rings(windows)  # counter-clockwise: the inside on each edge's left
+    # local coordinates (no cancellation in the cross products), from each window's first vertex as given
+    # (a reversed ring's last)
+    xy, start, count = windows
+    first = start[window_idx]
+    origin = xy[np.where(windows.flipped[window_idx], first + count[window_idx] - 1, first)]
     ring, counts = _padded(subjects, subject_idx)
-    win, wcounts = _padded(_ccw(windows), window_idx)  # windows counter-clockwise (inside on each edge's left)
+    win, wcounts = _padded(windows, window_idx)
     x, y = ring[..., 0] - origin[:, :1], ring[..., 1] - origin[:, 1:]
     wx, wy = win[..., 0] - origin[:, :1], win[..., 1] - origin[:, 1:]
     rows = np.arange(n)[:, None]
@@ -201,8 +232,7 @@ def clip_area(subjects, windows, subject_idx=None, window_idx=None) -> tuple[np.
     if len(alive):
         width = int(counts[alive].max())
         xa, ya, ca = x[alive, :width], y[alive, :width], counts[alive]
-        nxt = _next(ca, width)
-        xn, yn = np.take_along_axis(xa, nxt, axis=1), np.take_along_axis(ya, nxt, axis=1)
+        xn, yn = _following(xa, ca), _following(ya, ca)
         valid = np.arange(width)[None, :] < ca[:, None]
         cr = np.where(valid, xa * yn - xn * ya, 0.0)
         area2 = cr.sum(axis=1)

@@ -24,6 +24,7 @@ is not intersected: it occupies all of itself.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ from .._kernels import MAX_WORKERS, area_on_ellipsoid, ellipsoidal_area, ellipso
 from .._zones import TILE_M, PreparedZones, thread_tiles, tile
 from ..crs import ANALYSIS_CRS
 from ..rules import read_rule_file
-from .clip import clip_area, convex_windows, eligible_subjects, rings
+from .clip import ccw_rings, clip_area, convex_windows, eligible_subjects, rings
 from .layers import ControlLayer, Controls
 
 __all__ = ["PreparedControl", "Occupation", "prepare_control", "occupy", "role_levels", "control_sha256",
@@ -91,6 +92,11 @@ class Occupation:
 
 def role_levels(role: str) -> tuple[str, ...]:
     """The level keys of ``role``, strictest first (``levels`` of ``control_roles.csv``); ``("",)`` if none."""
+    return _role_levels(role)
+
+
+@functools.cache
+def _role_levels(role: str) -> tuple[str, ...]:
     roles = read_rule_file("control_roles.csv").set_index("role")
     text = str(roles.loc[role, "levels"]) if role in roles.index else ""
     levels = tuple(v.strip() for v in text.split(";") if v.strip())
@@ -469,7 +475,7 @@ def occupy(sites: np.ndarray, controls: Controls, *, dims: np.ndarray, site_area
     convex[poly], hull[poly] = convex_windows(sites[poly])
     hull_pos = np.full(len(sites), -1, dtype=np.int64)
     hull_pos[convex] = np.arange(int(convex.sum()))
-    windows = (convex, rings(hull[convex]), hull_pos)
+    windows = (convex, ccw_rings(rings(hull[convex])), hull_pos)  # oriented once for every layer
     for role in controls.roles:
         pc = prepared[role] if prepared is not None and role in prepared else prepare_control(controls[role])
         site, piece, m2, ln = _pieces(sites, dims, site_area, site_len, pc, windows)
