@@ -445,6 +445,18 @@ def _intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def _windows(sites: np.ndarray, dims: np.ndarray) -> tuple[np.ndarray, tuple, np.ndarray]:
+    """Which sites are convex windows of :func:`jixi_geo.controls.clip.clip_area`, their hulls' rings
+    (counter-clockwise, once for every layer) and each site's position in them (-1: not a window)."""
+    poly = np.flatnonzero(dims == 2)
+    convex = np.zeros(len(sites), dtype=bool)
+    hull = np.empty(len(sites), dtype=object)
+    convex[poly], hull[poly] = convex_windows(sites[poly])
+    hull_pos = np.full(len(sites), -1, dtype=np.int64)
+    hull_pos[convex] = np.arange(int(convex.sum()))
+    return convex, ccw_rings(rings(hull[convex])), hull_pos
+
+
 def occupy(sites: np.ndarray, controls: Controls, *, dims: np.ndarray, site_area: np.ndarray,
            site_len: np.ndarray, prepared: dict[str, PreparedControl] | None = None) -> dict[str, Occupation]:
     """What each site occupies of each control layer, by role.
@@ -469,13 +481,7 @@ def occupy(sites: np.ndarray, controls: Controls, *, dims: np.ndarray, site_area
         ``site, class_code, class_known, m2, black_m2`` for polygon sites.
     """
     out: dict[str, Occupation] = {}
-    poly = np.flatnonzero(dims == 2)
-    convex = np.zeros(len(sites), dtype=bool)
-    hull = np.empty(len(sites), dtype=object)
-    convex[poly], hull[poly] = convex_windows(sites[poly])
-    hull_pos = np.full(len(sites), -1, dtype=np.int64)
-    hull_pos[convex] = np.arange(int(convex.sum()))
-    windows = (convex, ccw_rings(rings(hull[convex])), hull_pos)  # oriented once for every layer
+    windows = _windows(sites, dims)
     for role in controls.roles:
         pc = prepared[role] if prepared is not None and role in prepared else prepare_control(controls[role])
         site, piece, m2, ln = _pieces(sites, dims, site_area, site_len, pc, windows)

@@ -306,10 +306,14 @@ def categorical_from_codes(codes: np.ndarray, categories: list[str]) -> pd.Categ
     """
     index = pd.Index(categories, dtype="str")
     try:
-        dtype = pd.CategoricalDtype._from_fastpath(index, ordered=False)
-        return pd.Categorical._simple_new(np.asarray(codes).astype(_code_dtype(len(index)), copy=False), dtype)
-    except (AttributeError, TypeError):  # pragma: no cover - another pandas
+        return _unchecked_categorical(np.asarray(codes), index)
+    except (AttributeError, TypeError):  # another pandas
         return pd.Categorical.from_codes(codes, categories=index)
+
+
+def _unchecked_categorical(codes: np.ndarray, index: pd.Index) -> pd.Categorical:
+    dtype = pd.CategoricalDtype._from_fastpath(index, ordered=False)
+    return pd.Categorical._simple_new(codes.astype(_code_dtype(len(index)), copy=False), dtype)
 
 
 def sorted_categorical(codes: np.ndarray, labels) -> pd.Categorical:
