@@ -156,22 +156,27 @@ def class_results(occ: Occupation, *, dims: np.ndarray, site_area: np.ndarray,
     """Land-class areas per polygon site; unknown codes and the uncovered part as one unclassified row."""
     c = occ.classes if occ.classes is not None else pd.DataFrame(
         {"site": [], "class_code": [], "class_known": [], "m2": [], "black_m2": []})
-    reg = _known_codes(c["class_code"])
-    in_registry = {k for k, v in reg.items() if v}
-    known = c["class_known"].to_numpy(dtype=bool) & c["class_code"].isin(in_registry).to_numpy()
-    kn = c[known]
+    site = c["site"].to_numpy(dtype=np.int64)
+    code = c["class_code"].to_numpy(dtype=object)
+    m2, black = c["m2"].to_numpy(dtype=float), c["black_m2"].to_numpy(dtype=float)
+    kcodes, kuniq = pd.factorize(code)
+    reg = _known_codes(kuniq)
+    known = c["class_known"].to_numpy(dtype=bool) & np.array([bool(reg[k]) for k in kuniq] + [False])[kcodes]
+    n = len(dims)
     poly = np.flatnonzero(dims == 2)
-    covered = np.zeros(len(dims))
-    np.add.at(covered, kn["site"].to_numpy(dtype=np.int64), kn["m2"].to_numpy())
-    unknown_black = np.zeros(len(dims))
-    unk = c[~known]
-    np.add.at(unknown_black, unk["site"].to_numpy(dtype=np.int64), unk["black_m2"].to_numpy())
+    covered = np.bincount(site[known], weights=m2[known], minlength=n)
+    unknown_black = np.bincount(site[~known], weights=black[~known], minlength=n)
     rest = np.maximum(np.nan_to_num(site_area) - covered, 0.0)
-    un = pd.DataFrame({"site": poly, "class_code": "", "m2": rest[poly], "black_m2": unknown_black[poly]})
-    un = un[un["m2"] > 0]
-    table = pd.concat([kn[["site", "class_code", "m2", "black_m2"]], un], ignore_index=True)
-    table["site"] = table["site"].astype(np.int64)
-    table = table.sort_values(["site", "class_code"], kind="stable", ignore_index=True)
+    un = poly[rest[poly] > 0]
+    t_site = np.concatenate([site[known], un])
+    t_code = np.concatenate([code[known], np.full(len(un), "", dtype=object)])
+    tcodes, tuniq = pd.factorize(t_code)
+    rank = np.empty(len(tuniq), dtype=np.int64)
+    rank[sorted(range(len(tuniq)), key=lambda i: tuniq[i])] = np.arange(len(tuniq))
+    order = np.lexsort((rank[tcodes], t_site))  # by site, then code ("" first): stable
+    table = pd.DataFrame({"site": t_site[order], "class_code": t_code[order],
+                          "m2": np.concatenate([m2[known], rest[un]])[order],
+                          "black_m2": np.concatenate([black[known], unknown_black[un]])[order]})
     return ClassResult(table, has_black_soil)
 
 
@@ -179,21 +184,20 @@ def _class_sums(cr: ClassResult, n: int, dims: np.ndarray) -> dict[str, np.ndarr
     """Per site, hectares of 耕地 (and 水田/水浇地/旱地), 黑土耕地 and unclassified; NaN for non-polygons."""
     t = cr.table
     site = t["site"].to_numpy(dtype=np.int64)
-    codes, uniq = pd.factorize(t["class_code"].astype(object))
+    codes, uniq = pd.factorize(t["class_code"].to_numpy(dtype=object))
     info = _known_codes(uniq)
     group = np.array([info[c].get("group", "") for c in uniq] or [""], dtype=object)[codes]
     cult = np.array([info[c].get("cultivated", "") for c in uniq] or [""], dtype=object)[codes]
+    blank = np.array([c == "" for c in uniq] or [False], dtype=bool)[codes]
     ha = t["m2"].to_numpy() / 1e4
     poly = dims == 2
     out = {}
     for name, sel in (("cultivated_ha", group == "cultivated"), ("paddy_ha", cult == "paddy"),
                       ("irrigated_ha", cult == "irrigated"), ("dryland_ha", cult == "dryland"),
-                      ("unclassified_ha", t["class_code"].to_numpy() == "")):
-        v = np.zeros(n)
-        np.add.at(v, site[sel], ha[sel])
+                      ("unclassified_ha", blank)):
+        v = np.bincount(site[sel], weights=ha[sel], minlength=n)
         out[name] = np.where(poly, v, np.nan)
-    b = np.zeros(n)
-    np.add.at(b, site, t["black_m2"].to_numpy() / 1e4)
+    b = np.bincount(site, weights=t["black_m2"].to_numpy() / 1e4, minlength=n)
     out["black_soil_ha"] = np.where(poly & cr.has_black_soil, b, np.nan)
     return out
 
