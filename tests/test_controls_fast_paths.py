@@ -216,3 +216,25 @@ def test_fingerprint_sees_in_place_changes():
     lc.loc[1, "black_soil"] = True
     third = O.prepare_control(ControlLayer("landcover", lc))
     assert third is not second and list(third.pz.zones["black_soil"]) == [False, True]
+
+
+def test_sentences_joined_in_arrow_equal_those_joined_in_python():
+    rng = np.random.default_rng(21)
+    base = np.array([f"生态红线理由 {i} / red-line reason {i}" for i in range(40)], dtype=object)
+    role = np.array(["永久基本农田：不占用。 / Farmland: outside.",
+                     "永久基本农田：占用 1.00 公顷。 / Farmland: 1.00 ha.",
+                     "永久基本农田：不占用。 / Farmland: outside."], dtype=object)  # two read alike
+    water = np.array([f"水源保护区：{k} / Water: {k}" for k in range(7)], dtype=object)
+    n = 300
+    words = [(base, rng.integers(0, 40, n)), (role, rng.integers(0, 3, n)), (water, rng.integers(0, 7, n))]
+    codes = rng.integers(0, n, 2000)
+    a = V.joined_categorical(words, codes, arrow=True)
+    b = V.joined_categorical(words, codes, arrow=False)
+    pd.testing.assert_extension_array_equal(a, b)
+    assert a.codes.dtype == b.codes.dtype and a.categories.dtype == b.categories.dtype
+    assert len(a.categories) < n  # alike sentences are one category
+    first = codes[0]
+    assert a[0] == " ".join([base[words[0][1][first]], role[words[1][1][first]], water[words[2][1][first]]])
+    unique_words = [(base, np.arange(40)), (water, np.arange(40) % 7)]
+    c = V.joined_categorical(unique_words, np.arange(40)[::-1], arrow=True)
+    pd.testing.assert_extension_array_equal(c, V.joined_categorical(unique_words, np.arange(40)[::-1], arrow=False))

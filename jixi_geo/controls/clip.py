@@ -66,11 +66,12 @@ def _padded(ragged: tuple[np.ndarray, np.ndarray, np.ndarray], idx: np.ndarray) 
     counts = count[idx]
     width = max(int(counts.max()) if len(counts) else 0, 1)
     if len(counts) and int(counts.min()) == width:  # rings of one length (rectangles, quadrilaterals): one gather
-        return xy[start[idx][:, None] + np.arange(width)], counts
+        return np.take(xy, start[idx][:, None] + np.arange(width), axis=0), counts
     first = np.cumsum(counts) - counts
     k = np.arange(int(counts.sum()))
     out = np.zeros((len(idx) * width, 2))
-    out[np.repeat(np.arange(len(idx)) * width - first, counts) + k] = xy[np.repeat(start[idx] - first, counts) + k]
+    src = np.repeat(start[idx] - first, counts) + k
+    out[np.repeat(np.arange(len(idx)) * width - first, counts) + k] = np.take(xy, src, axis=0)
     return out.reshape(len(idx), width, 2), counts
 
 
@@ -220,8 +221,8 @@ def clip_area(subjects, windows, subject_idx=None, window_idx=None) -> tuple[np.
         if len(mix) == 0:
             continue
         nx, ny, nc = _halfplane(xs[mix], ys[mix], cs[mix], side[mix])
-        if nx.shape[1] > x.shape[1]:
-            grow = np.zeros((n, nx.shape[1] - x.shape[1]))
+        if nx.shape[1] > x.shape[1]:  # room for this cut and a few more
+            grow = np.zeros((n, max(nx.shape[1] - x.shape[1], 4)))
             x, y = np.concatenate([x, grow], axis=1), np.concatenate([y, grow], axis=1)
         x[r[mix], :nx.shape[1]] = nx
         y[r[mix], :nx.shape[1]] = ny

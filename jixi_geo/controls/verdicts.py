@@ -282,14 +282,37 @@ def append_reasons(reasons: pd.Categorical, lines: list[LineResult], *, dims: np
     base = np.asarray(reasons.codes, dtype=np.int64)
     key = row_codes([base] + [codes for _, codes in parts])
     _, firsts, inverse = np.unique(key, return_index=True, return_inverse=True)
-    cats = np.asarray(reasons.categories, dtype=object)
-    columns = [cats[base[firsts]]] + [np.array(t, dtype=object)[c[firsts]] for t, c in parts]
-    texts = [" ".join(words) for words in zip(*columns, strict=True)]
+    words = [(np.asarray(reasons.categories, dtype=object), base[firsts])] + [
+        (np.asarray(t, dtype=object), c[firsts]) for t, c in parts]
+    return joined_categorical(words, inverse.ravel())
+
+
+def joined_categorical(words: list[tuple[np.ndarray, np.ndarray]], codes: np.ndarray, *,
+                       arrow: bool = True) -> pd.Categorical:
+    """A categorical of sentences: sentence ``k`` joins, with spaces, ``texts[picks[k]]`` of each
+    ``(texts, picks)`` of ``words``; row ``i`` is sentence ``codes[i]``. Sentences that read alike
+    are one category (first come, first).
+
+    Joined and told apart in pyarrow (``arrow``, where pandas keeps its strings in Arrow), else
+    in Python; a test compares both ways.
+    """
+    str_dtype = pd.Index([], dtype="str").dtype
+    if arrow and getattr(str_dtype, "storage", None) == "pyarrow" and all(
+            len(p) == 0 or p.min() >= 0 for _, p in words):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        cols = [pa.array(t, type=pa.large_string()).take(pa.array(p, type=pa.int64())) for t, p in words]
+        enc = pc.binary_join_element_wise(*cols, pa.scalar(" ", type=pa.large_string())).dictionary_encode()
+        categories = pd.Index(pd.array(enc.dictionary, dtype="str"))
+        if categories.dtype == str_dtype:
+            return categorical_from_codes(enc.indices.to_numpy(zero_copy_only=False)[codes], categories)
+    texts = [" ".join(w) for w in zip(*(t[p] for t, p in words), strict=True)]
     if len(set(texts)) == len(texts):
-        return categorical_from_codes(inverse.ravel(), texts)
+        return categorical_from_codes(codes, texts)
     # different code combinations can read the same (e.g. two rules with one text): one category each
     tcodes, uniq = pd.factorize(np.asarray(texts, dtype=object))
-    return pd.Categorical.from_codes(tcodes[inverse.ravel()], categories=pd.Index(uniq, dtype="str"))
+    return pd.Categorical.from_codes(tcodes[codes], categories=pd.Index(uniq, dtype="str"))
 
 
 def _code_dtype(n: int) -> type:
@@ -300,7 +323,7 @@ def _code_dtype(n: int) -> type:
     return np.int64
 
 
-def categorical_from_codes(codes: np.ndarray, categories: list[str]) -> pd.Categorical:
+def categorical_from_codes(codes: np.ndarray, categories: list[str] | pd.Index) -> pd.Categorical:
     """``pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype="str"))`` for categories
     known to be distinct and codes known to be in range, without pandas' checks of both.
 
@@ -308,7 +331,7 @@ def categorical_from_codes(codes: np.ndarray, categories: list[str]) -> pd.Categ
     of long sentences. pandas' private constructors are used where they exist, with
     :meth:`pandas.Categorical.from_codes` as the fallback; a test compares both.
     """
-    index = pd.Index(categories, dtype="str")
+    index = categories if isinstance(categories, pd.Index) else pd.Index(categories, dtype="str")
     try:
         return _unchecked_categorical(np.asarray(codes), index)
     except (AttributeError, TypeError):  # another pandas
