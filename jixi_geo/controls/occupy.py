@@ -315,10 +315,12 @@ def _pieces(sites: np.ndarray, dims: np.ndarray, site_area: np.ndarray, site_len
     """Arrays site, piece, m2, len_m: every site and piece it occupies (positive measure; points: in it),
     by site, then piece (sorted where pieces are cut into tiles, else in the index's order).
 
-    Pairs of a convex polygon site (``windows``: which sites are, their hulls' rings and
-    each site's position in them) and a
-    simple tile are measured by :func:`jixi_geo.controls.clip.clip_area`; the others by
-    GEOS, after the test whether the site lies wholly inside the tile.
+    The pairs come from the index by boxes (:func:`_candidates`). Pairs of a convex polygon
+    site (``windows``, :func:`_windows`: which sites are, their hulls' rings and each
+    site's position in them) and a simple tile are measured by
+    :func:`jixi_geo.controls.clip.clip_area` (shapes that do not meet: 0); the others,
+    once GEOS says they meet, by GEOS, after the test whether the site lies wholly inside
+    the tile. Sums per (site, piece) in NumPy (:func:`_group_sums`).
     """
     pz = pc.pz
     convex, hull_rings, hull_pos = windows
