@@ -83,11 +83,19 @@ class LineResult:
     pct: np.ndarray          # % of the site's area or length; 100/0 for points
     rule: np.ndarray         # int codes into ``rules``
     rules: list[dict]        # the distinct rule rows
-    by_level: pd.DataFrame   # site, level, m2, len_m (rows with something occupied)
+    lines: pd.DataFrame      # the occupation's rows: site, level_rank, m2, len_m
+    levels: tuple[str, ...]  # the role's levels (rank -> key; a last rank for an unknown level)
 
     @property
     def verdict_rank(self) -> np.ndarray:
         return np.array([R.VERDICT_RANK[r["verdict"]] for r in self.rules], dtype=np.int64)[self.rule]
+
+    @property
+    def by_level(self) -> pd.DataFrame:
+        """Rows ``site, level, m2, len_m`` (with something occupied), built when asked for (the details)."""
+        bl = self.lines.copy()
+        bl["level"] = np.array(list(self.levels) + [""], dtype=object)[bl["level_rank"].to_numpy()]
+        return bl[["site", "level", "m2", "len_m"]]
 
 
 def line_results(occ: Occupation, *, dims: np.ndarray, site_area: np.ndarray, site_len: np.ndarray,
@@ -137,10 +145,8 @@ def line_results(occ: Occupation, *, dims: np.ndarray, site_area: np.ndarray, si
     _, firsts, inverse = np.unique(key, return_index=True, return_inverse=True)
     rules = [line_rule(occ.role, level=str(lvl_names[lvl_codes[f]]), relation=RELATIONS[relation[f]],
                        activity=act_names[act_codes[f]]) for f in firsts]
-    bl = occ.lines.copy()
-    bl["level"] = np.array(list(levels) + [""], dtype=object)[rank]
     return LineResult(occ.role, relation, level, np.where(poly, tot_a, 0.0), np.where(line, tot_l, 0.0), pct,
-                      inverse.ravel().astype(np.int64), rules, bl[["site", "level", "m2", "len_m"]])
+                      inverse.ravel().astype(np.int64), rules, occ.lines, tuple(levels))
 
 
 @dataclass
