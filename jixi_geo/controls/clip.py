@@ -61,18 +61,15 @@ def rings(geoms: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def _padded(ragged: tuple[np.ndarray, np.ndarray, np.ndarray], idx: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Rings ``idx`` of a ragged set as a padded array (len(idx), width, 2) and their counts."""
+    """Rings ``idx`` of a ragged set as a padded array (len(idx), width, 2) and their counts; a shorter
+    ring is padded with copies of its first vertex (so that a test of any of the padded vertices
+    is one of the ring's)."""
     xy, start, count = ragged
     counts = count[idx]
     width = max(int(counts.max()) if len(counts) else 0, 1)
-    if len(counts) and int(counts.min()) == width:  # rings of one length (rectangles, quadrilaterals): one gather
-        return np.take(xy, start[idx][:, None] + np.arange(width), axis=0), counts
-    first = np.cumsum(counts) - counts
-    k = np.arange(int(counts.sum()))
-    out = np.zeros((len(idx) * width, 2))
-    src = np.repeat(start[idx] - first, counts) + k
-    out[np.repeat(np.arange(len(idx)) * width - first, counts) + k] = np.take(xy, src, axis=0)
-    return out.reshape(len(idx), width, 2), counts
+    j = np.arange(width)[None, :]
+    at = j if len(counts) and int(counts.min()) == width else np.where(j < counts[:, None], j, 0)
+    return np.take(xy, start[idx][:, None] + at, axis=0), counts
 
 
 def _next(counts: np.ndarray, width: int) -> np.ndarray:
@@ -198,14 +195,13 @@ def clip_area(subjects, windows, subject_idx=None, window_idx=None) -> tuple[np.
     # edges a -> b; beyond a window's vertices a degenerate edge (d = 0) that keeps everything
     real = np.arange(win.shape[1])[None, :] < wcounts[:, None]
     dx, dy = np.where(real, wx[rows, wn] - wx, 0.0), np.where(real, wy[rows, wn] - wy, 0.0)
-    ok = np.arange(x.shape[1])[None, :] < counts[:, None]
     cut = np.zeros(dx.shape, dtype=bool)  # (pair, edge): the subject straddles the edge's line
     dead = np.zeros(n, dtype=bool)        # the subject lies on or beyond an edge's line: no area
-    for k in range(win.shape[1]):
+    for k in range(win.shape[1]):  # (the padding repeats a ring's first vertex: no mask needed)
         side = _side(x, y, wx[:, k], wy[:, k], dx[:, k], dy[:, k])
         degenerate = (dx[:, k] == 0) & (dy[:, k] == 0)
-        dead |= ~((side > 0) & ok).any(axis=1) & ~degenerate
-        cut[:, k] = ~((side >= 0) | ~ok).all(axis=1) & ~degenerate
+        dead |= ~(side > 0).any(axis=1) & ~degenerate
+        cut[:, k] = (side < 0).any(axis=1) & ~degenerate
     cut &= ~dead[:, None]
     for k in range(win.shape[1]):
         r = np.flatnonzero(cut[:, k] & ~dead)
@@ -220,7 +216,9 @@ def clip_area(subjects, windows, subject_idx=None, window_idx=None) -> tuple[np.
         mix = np.flatnonzero(~gone & ~((side >= 0) | ~valid).all(axis=1))
         if len(mix) == 0:
             continue
-        nx, ny, nc = _halfplane(xs[mix], ys[mix], cs[mix], side[mix])
+        if len(mix) < len(r):
+            xs, ys, cs, side = xs[mix], ys[mix], cs[mix], side[mix]
+        nx, ny, nc = _halfplane(xs, ys, cs, side)
         if nx.shape[1] > x.shape[1]:  # room for this cut and a few more
             grow = np.zeros((n, max(nx.shape[1] - x.shape[1], 4)))
             x, y = np.concatenate([x, grow], axis=1), np.concatenate([y, grow], axis=1)
