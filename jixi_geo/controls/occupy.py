@@ -43,7 +43,7 @@ from .clip import ccw_rings, clip_area, convex_windows, eligible_subjects, rings
 from .layers import ControlLayer, Controls
 
 __all__ = ["PreparedControl", "Occupation", "prepare_control", "occupy", "role_levels", "control_sha256",
-           "clear_memory_cache", "PARALLEL_MIN_PAIRS", "OVERLAP_MIN_M2"]
+           "clear_memory_cache", "PARALLEL_MIN_PAIRS", "OVERLAP_MIN_M2", "NOISE_CHECK_M2"]
 
 _CACHE: dict[str, PreparedControl] = {}
 _LOCK = threading.Lock()

@@ -34,7 +34,8 @@ from .rules import line_rule
 
 __all__ = ["LineResult", "ClassResult", "line_results", "class_results", "control_columns", "overall_verdict",
            "reason_sentences", "append_reasons", "controls_attrs", "detail_rows", "measure", "with_controls",
-           "role_info", "term", "RELATIONS", "HA_TO_MU", "DETAIL_COLUMNS"]
+           "role_info", "term", "RELATIONS", "HA_TO_MU", "DETAIL_COLUMNS", "categorical_from_codes",
+           "sorted_categorical", "joined_categorical"]
 
 #: 亩 per hectare (1 公顷 = 15 亩).
 HA_TO_MU = 15.0
