@@ -63,8 +63,13 @@ def landcover_groups() -> pd.DataFrame:
 
 def class_info(code) -> dict | None:
     """The registry row of a normalised code (``"0101"``) as a dict, or None if unknown."""
+    row = _row(str(code))
+    return dict(row) if row is not None else None
+
+
+@cache
+def _row(key: str) -> dict | None:
     t = _codes()
-    key = str(code)
     return t.loc[key].to_dict() if key in t.index else None
 
 

@@ -24,6 +24,7 @@ is not intersected: it occupies all of itself.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import threading
 from dataclasses import dataclass
@@ -38,11 +39,11 @@ from .._kernels import MAX_WORKERS, area_on_ellipsoid, ellipsoidal_area, ellipso
 from .._zones import TILE_M, PreparedZones, thread_tiles, tile
 from ..crs import ANALYSIS_CRS
 from ..rules import read_rule_file
-from .clip import clip_area, convex_windows, eligible_subjects, rings
+from .clip import ccw_rings, clip_area, convex_windows, eligible_subjects, rings
 from .layers import ControlLayer, Controls
 
 __all__ = ["PreparedControl", "Occupation", "prepare_control", "occupy", "role_levels", "control_sha256",
-           "clear_memory_cache", "PARALLEL_MIN_PAIRS", "OVERLAP_MIN_M2"]
+           "clear_memory_cache", "PARALLEL_MIN_PAIRS", "OVERLAP_MIN_M2", "NOISE_CHECK_M2"]
 
 _CACHE: dict[str, PreparedControl] = {}
 _LOCK = threading.Lock()
@@ -91,6 +92,11 @@ class Occupation:
 
 def role_levels(role: str) -> tuple[str, ...]:
     """The level keys of ``role``, strictest first (``levels`` of ``control_roles.csv``); ``("",)`` if none."""
+    return _role_levels(role)
+
+
+@functools.cache
+def _role_levels(role: str) -> tuple[str, ...]:
     roles = read_rule_file("control_roles.csv").set_index("role")
     text = str(roles.loc[role, "levels"]) if role in roles.index else ""
     levels = tuple(v.strip() for v in text.split(";") if v.strip())
@@ -128,9 +134,23 @@ def clear_memory_cache() -> None:
 
 def _fingerprint(gdf: gpd.GeoDataFrame) -> tuple:
     cols = [c for c in _KEY_COLUMNS[1:] if c in gdf.columns]  # those that change what is measured
-    attrs = int(pd.util.hash_pandas_object(gdf[cols], index=False).sum()) if cols else 0
     bounds = shapely.bounds(np.asarray(gdf.geometry.values))
-    return (len(gdf), str(gdf.crs), tuple(cols), attrs, float(np.nansum(bounds)), float(np.nansum(bounds[:, ::2])))
+    return (len(gdf), str(gdf.crs), tuple(cols), tuple(_column_print(gdf[c]) for c in cols),
+            float(np.nansum(bounds)), float(np.nansum(bounds[:, ::2])))
+
+
+def _column_print(col: pd.Series):
+    """What tells a column's values apart: an Arrow-backed column's array itself (immutable: a change
+    replaces it; tuples compare it by identity, else by content), a digest of a NumPy bool or number
+    column's bytes, else pandas' hash of the values."""
+    arr = col.array
+    pa_array = getattr(arr, "_pa_array", None)
+    if pa_array is not None:
+        return pa_array
+    values = col.to_numpy()
+    if values.dtype.kind in "biuf":
+        return values.dtype.str, hashlib.sha256(np.ascontiguousarray(values).tobytes()).hexdigest()
+    return int(pd.util.hash_pandas_object(col, index=False).sum())
 
 
 def _sha256(gdf: gpd.GeoDataFrame) -> str:
@@ -291,23 +311,27 @@ def _unpack(a: dict):
 
 
 def _pieces(sites: np.ndarray, dims: np.ndarray, site_area: np.ndarray, site_len: np.ndarray,
-            pc: PreparedControl, windows: tuple) -> pd.DataFrame:
-    """(site, piece, m2, len_m) of every site and piece it occupies (positive measure; points: in it).
+            pc: PreparedControl, windows: tuple) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Arrays site, piece, m2, len_m: every site and piece it occupies (positive measure; points: in it),
+    by site, then piece (sorted where pieces are cut into tiles, else in the index's order).
 
-    Pairs of a convex polygon site (``windows``: which sites are, their hulls' rings and
-    each site's position in them) and a
-    simple tile are measured by :func:`jixi_geo.controls.clip.clip_area`; the others by
-    GEOS, after the test whether the site lies wholly inside the tile.
+    The pairs come from the index by boxes (:func:`_candidates`). Pairs of a convex polygon
+    site (``windows``, :func:`_windows`: which sites are, their hulls' rings and each
+    site's position in them) and a simple tile are measured by
+    :func:`jixi_geo.controls.clip.clip_area` (shapes that do not meet: 0); the others,
+    once GEOS says they meet, by GEOS, after the test whether the site lies wholly inside
+    the tile. Sums per (site, piece) in NumPy (:func:`_group_sums`).
     """
     pz = pc.pz
-    s, t = pz.tree.query(sites, predicate="intersects")
-    m2 = np.zeros(len(s))
-    ln = np.zeros(len(s))
     convex, hull_rings, hull_pos = windows
     simple, tile_rings, tile_pos = _simple_tiles(pz)
+    s, t = _candidates(sites, pz, convex, simple)
+    m2 = np.zeros(len(s))
+    ln = np.zeros(len(s))
     fast = np.flatnonzero(convex[s] & simple[t])
     if len(fast):
         a, cx = clip_area(tile_rings, hull_rings, tile_pos[t[fast]], hull_pos[s[fast]])
+        a = _disjoint_noise(a, sites[s[fast]], pz.tiles[t[fast]])
         m2[fast] = np.where(a > 0, area_on_ellipsoid(a, np.nan_to_num(cx)), 0.0)
     ext = np.flatnonzero((dims[s] > 0) & ~(convex[s] & simple[t]))
     if len(ext):
@@ -328,11 +352,50 @@ def _pieces(sites: np.ndarray, dims: np.ndarray, site_area: np.ndarray, site_len
             dc = np.where(shapely.is_empty(geom), -1, dims[s[cut]])  # empty: measures stay 0
             m2[cut[dc == 2]] = ellipsoidal_area(geom[dc == 2])
             ln[cut[dc == 1]] = ellipsoidal_length(geom[dc == 1])
-    out = pd.DataFrame({"site": s.astype(np.int64), "piece": pz.tile_zone[t], "m2": m2, "len_m": ln})
+    site, piece = s.astype(np.int64), pz.tile_zone[t].astype(np.int64)
     if len(pz.tiles) != len(pz.geoms):  # some pieces are cut into several tiles: add their parts up
-        out = out.groupby(["site", "piece"], sort=True, as_index=False).sum()
-    d = dims[out["site"].to_numpy()]
-    return out[(d == 0) | (out["m2"].to_numpy() > 0) | (out["len_m"].to_numpy() > 0)].reset_index(drop=True)
+        key, (m2, ln) = _group_sums(site * len(pz.geoms) + piece, m2, ln)
+        site, piece = key // len(pz.geoms), key % len(pz.geoms)
+    keep = (dims[site] == 0) | (m2 > 0) | (ln > 0)
+    return site[keep], piece[keep], m2[keep], ln[keep]
+
+
+def _group_sums(key: np.ndarray, *values: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The distinct keys (sorted) and each of ``values`` summed per key, in row order (``groupby(key).sum()``)."""
+    uniq, inverse = np.unique(key, return_inverse=True)
+    inverse = inverse.ravel()
+    return uniq, [np.bincount(inverse, weights=v, minlength=len(uniq)) for v in values]
+
+
+def _candidates(sites: np.ndarray, pz: PreparedZones, convex: np.ndarray,
+                simple: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(site, tile) pairs to measure: those of ``pz.tree.query(sites, predicate="intersects")``, in its order,
+    and, for a convex site and a simple tile (measured by the clip), also boxes that meet without the shapes
+    meeting (their clipped area is 0; :func:`_disjoint_noise` rules out float noise).
+
+    The exact ``intersects`` test, the costly part of an indexed query, runs only on the other pairs.
+    """
+    s, t = pz.tree.query(sites)  # boxes meet; the same pairs and order the predicate query filters
+    other = np.flatnonzero(~(convex[s] & simple[t]))
+    if len(other):
+        keep = np.ones(len(s), dtype=bool)
+        keep[other] = shapely.intersects(sites[s[other]], pz.tiles[t[other]])
+        s, t = s[keep], t[keep]
+    return s, t
+
+
+#: Clipped areas (m², planar) below this are checked with GEOS ``intersects`` (a pair whose shapes do not
+#: meet can only get float noise, far below this, from the clip).
+NOISE_CHECK_M2 = 1e-3
+
+
+def _disjoint_noise(area: np.ndarray, sites: np.ndarray, tiles: np.ndarray) -> np.ndarray:
+    """``area`` with 0 where a tiny clipped area belongs to a site and tile that do not meet."""
+    tiny = np.flatnonzero((area > 0) & (area < NOISE_CHECK_M2))
+    if len(tiny):
+        area = area.copy()
+        area[tiny[~shapely.intersects(sites[tiny], tiles[tiny])]] = 0.0
+    return area
 
 
 _BOUNDS: dict[str, np.ndarray] = {}
@@ -384,6 +447,18 @@ def _intersection(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.concatenate(parts)
 
 
+def _windows(sites: np.ndarray, dims: np.ndarray) -> tuple[np.ndarray, tuple, np.ndarray]:
+    """Which sites are convex windows of :func:`jixi_geo.controls.clip.clip_area`, their hulls' rings
+    (counter-clockwise, once for every layer) and each site's position in them (-1: not a window)."""
+    poly = np.flatnonzero(dims == 2)
+    convex = np.zeros(len(sites), dtype=bool)
+    hull = np.empty(len(sites), dtype=object)
+    convex[poly], hull[poly] = convex_windows(sites[poly])
+    hull_pos = np.full(len(sites), -1, dtype=np.int64)
+    hull_pos[convex] = np.arange(int(convex.sum()))
+    return convex, ccw_rings(rings(hull[convex])), hull_pos
+
+
 def occupy(sites: np.ndarray, controls: Controls, *, dims: np.ndarray, site_area: np.ndarray,
            site_len: np.ndarray, prepared: dict[str, PreparedControl] | None = None) -> dict[str, Occupation]:
     """What each site occupies of each control layer, by role.
@@ -408,33 +483,25 @@ def occupy(sites: np.ndarray, controls: Controls, *, dims: np.ndarray, site_area
         ``site, class_code, class_known, m2, black_m2`` for polygon sites.
     """
     out: dict[str, Occupation] = {}
-    poly = np.flatnonzero(dims == 2)
-    convex = np.zeros(len(sites), dtype=bool)
-    hull = np.empty(len(sites), dtype=object)
-    convex[poly], hull[poly] = convex_windows(sites[poly])
-    hull_pos = np.full(len(sites), -1, dtype=np.int64)
-    hull_pos[convex] = np.arange(int(convex.sum()))
-    windows = (convex, rings(hull[convex]), hull_pos)
+    windows = _windows(sites, dims)
     for role in controls.roles:
         pc = prepared[role] if prepared is not None and role in prepared else prepare_control(controls[role])
-        p = _pieces(sites, dims, site_area, site_len, pc, windows)
+        site, piece, m2, ln = _pieces(sites, dims, site_area, site_len, pc, windows)
         z = pc.pz.zones
-        p["level_rank"] = z["level_rank"].to_numpy()[p["piece"].to_numpy()]
-        lines = p.groupby(["site", "level_rank"], sort=True, as_index=False)[["m2", "len_m"]].sum()
+        nl = len(pc.levels) + 1  # level ranks run to len(levels) (an unknown level)
+        key, (lm2, lln) = _group_sums(site * nl + z["level_rank"].to_numpy().astype(np.int64)[piece], m2, ln)
+        lines = pd.DataFrame({"site": key // nl, "level_rank": key % nl, "m2": lm2, "len_m": lln})
         classes = None
         if role == "landcover":
-            poly = p[dims[p["site"].to_numpy()] == 2]
-            piece = poly["piece"].to_numpy()
             assert pc.class_key is not None
-            sums = pd.DataFrame({
-                "site": poly["site"].to_numpy(), "key": pc.class_key[piece], "m2": poly["m2"].to_numpy(),
-                "black_m2": np.where(z["black_soil"].to_numpy()[piece], poly["m2"].to_numpy(), 0.0)
-            }).groupby(["site", "key"], sort=True, as_index=False).sum()
-            key = sums["key"].to_numpy()
+            on = dims[site] == 2
+            nk = max(len(pc.class_keys), 1)
+            black = np.where(z["black_soil"].to_numpy(dtype=bool)[piece], m2, 0.0)
+            key, (cm2, cbl) = _group_sums(site[on] * nk + np.asarray(pc.class_key, dtype=np.int64)[piece[on]],
+                                          m2[on], black[on])
             codes = np.array([c for c, _ in pc.class_keys] or [""], dtype=object)
             known = np.array([k for _, k in pc.class_keys] or [False], dtype=bool)
-            classes = pd.DataFrame({"site": sums["site"].to_numpy(), "class_code": codes[key],
-                                    "class_known": known[key], "m2": sums["m2"].to_numpy(),
-                                    "black_m2": sums["black_m2"].to_numpy()})
+            classes = pd.DataFrame({"site": key // nk, "class_code": codes[key % nk], "class_known": known[key % nk],
+                                    "m2": cm2, "black_m2": cbl})
         out[role] = Occupation(role, pc.levels, lines, classes)
     return out

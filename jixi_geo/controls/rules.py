@@ -42,6 +42,16 @@ def _index() -> dict[tuple[str, str, str, str], int]:
             enumerate(t[["role", "level", "relation", "activity"]].itertuples(index=False))}
 
 
+@cache
+def _roles() -> list[str]:
+    return sorted(set(_table()["role"]))
+
+
+@cache
+def _row(i: int) -> dict:
+    return _table().iloc[i].to_dict()
+
+
 def control_rules() -> pd.DataFrame:
     """The rule table (a copy), one row per (role, level, relation, activity)."""
     return _table().copy()
@@ -73,7 +83,7 @@ def line_rule(role: str, *, level: str | None = "", relation: str, activity: str
     UnknownCodeError
         For a role without rules or a relation not in :data:`RELATIONS`.
     """
-    roles = sorted(set(_table()["role"]))
+    roles = _roles()
     if role not in roles:
         raise UnknownCodeError(f"管控规则表中没有角色 {role!r}（有：{', '.join(roles)}）。/ no rules for the control "
                                f"role {role!r}; roles with rules: {', '.join(roles)}")
@@ -86,7 +96,7 @@ def line_rule(role: str, *, level: str | None = "", relation: str, activity: str
     for key in ((lv, act), (lv, "*"), ("*", act), ("*", "*")):
         i = idx.get((role, key[0], relation, key[1]))
         if i is not None:
-            return _table().iloc[i].to_dict()
+            return dict(_row(i))
     raise UnknownCodeError(  # pragma: no cover - a test checks the table is complete
         f"{role}/{relation} 缺少 */* 兜底规则。/ control_rules.csv lacks the */* row for {role}/{relation}")
 

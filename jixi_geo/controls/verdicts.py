@@ -34,7 +34,8 @@ from .rules import line_rule
 
 __all__ = ["LineResult", "ClassResult", "line_results", "class_results", "control_columns", "overall_verdict",
            "reason_sentences", "append_reasons", "controls_attrs", "detail_rows", "measure", "with_controls",
-           "role_info", "term", "RELATIONS", "HA_TO_MU", "DETAIL_COLUMNS"]
+           "role_info", "term", "RELATIONS", "HA_TO_MU", "DETAIL_COLUMNS", "categorical_from_codes",
+           "sorted_categorical", "joined_categorical"]
 
 #: 亩 per hectare (1 公顷 = 15 亩).
 HA_TO_MU = 15.0
@@ -83,11 +84,19 @@ class LineResult:
     pct: np.ndarray          # % of the site's area or length; 100/0 for points
     rule: np.ndarray         # int codes into ``rules``
     rules: list[dict]        # the distinct rule rows
-    by_level: pd.DataFrame   # site, level, m2, len_m (rows with something occupied)
+    lines: pd.DataFrame      # the occupation's rows: site, level_rank, m2, len_m
+    levels: tuple[str, ...]  # the role's levels (rank -> key; a last rank for an unknown level)
 
     @property
     def verdict_rank(self) -> np.ndarray:
         return np.array([R.VERDICT_RANK[r["verdict"]] for r in self.rules], dtype=np.int64)[self.rule]
+
+    @property
+    def by_level(self) -> pd.DataFrame:
+        """Rows ``site, level, m2, len_m`` (with something occupied), built when asked for (the details)."""
+        bl = self.lines.copy()
+        bl["level"] = np.array(list(self.levels) + [""], dtype=object)[bl["level_rank"].to_numpy()]
+        return bl[["site", "level", "m2", "len_m"]]
 
 
 def line_results(occ: Occupation, *, dims: np.ndarray, site_area: np.ndarray, site_len: np.ndarray,
@@ -137,10 +146,8 @@ def line_results(occ: Occupation, *, dims: np.ndarray, site_area: np.ndarray, si
     _, firsts, inverse = np.unique(key, return_index=True, return_inverse=True)
     rules = [line_rule(occ.role, level=str(lvl_names[lvl_codes[f]]), relation=RELATIONS[relation[f]],
                        activity=act_names[act_codes[f]]) for f in firsts]
-    bl = occ.lines.copy()
-    bl["level"] = np.array(list(levels) + [""], dtype=object)[rank]
     return LineResult(occ.role, relation, level, np.where(poly, tot_a, 0.0), np.where(line, tot_l, 0.0), pct,
-                      inverse.ravel().astype(np.int64), rules, bl[["site", "level", "m2", "len_m"]])
+                      inverse.ravel().astype(np.int64), rules, occ.lines, tuple(levels))
 
 
 @dataclass
@@ -156,22 +163,27 @@ def class_results(occ: Occupation, *, dims: np.ndarray, site_area: np.ndarray,
     """Land-class areas per polygon site; unknown codes and the uncovered part as one unclassified row."""
     c = occ.classes if occ.classes is not None else pd.DataFrame(
         {"site": [], "class_code": [], "class_known": [], "m2": [], "black_m2": []})
-    reg = _known_codes(c["class_code"])
-    in_registry = {k for k, v in reg.items() if v}
-    known = c["class_known"].to_numpy(dtype=bool) & c["class_code"].isin(in_registry).to_numpy()
-    kn = c[known]
+    site = c["site"].to_numpy(dtype=np.int64)
+    code = c["class_code"].to_numpy(dtype=object)
+    m2, black = c["m2"].to_numpy(dtype=float), c["black_m2"].to_numpy(dtype=float)
+    kcodes, kuniq = pd.factorize(code)
+    reg = _known_codes(kuniq)
+    known = c["class_known"].to_numpy(dtype=bool) & np.array([bool(reg[k]) for k in kuniq] + [False])[kcodes]
+    n = len(dims)
     poly = np.flatnonzero(dims == 2)
-    covered = np.zeros(len(dims))
-    np.add.at(covered, kn["site"].to_numpy(dtype=np.int64), kn["m2"].to_numpy())
-    unknown_black = np.zeros(len(dims))
-    unk = c[~known]
-    np.add.at(unknown_black, unk["site"].to_numpy(dtype=np.int64), unk["black_m2"].to_numpy())
+    covered = np.bincount(site[known], weights=m2[known], minlength=n)
+    unknown_black = np.bincount(site[~known], weights=black[~known], minlength=n)
     rest = np.maximum(np.nan_to_num(site_area) - covered, 0.0)
-    un = pd.DataFrame({"site": poly, "class_code": "", "m2": rest[poly], "black_m2": unknown_black[poly]})
-    un = un[un["m2"] > 0]
-    table = pd.concat([kn[["site", "class_code", "m2", "black_m2"]], un], ignore_index=True)
-    table["site"] = table["site"].astype(np.int64)
-    table = table.sort_values(["site", "class_code"], kind="stable", ignore_index=True)
+    un = poly[rest[poly] > 0]
+    t_site = np.concatenate([site[known], un])
+    t_code = np.concatenate([code[known], np.full(len(un), "", dtype=object)])
+    tcodes, tuniq = pd.factorize(t_code)
+    rank = np.empty(len(tuniq), dtype=np.int64)
+    rank[sorted(range(len(tuniq)), key=lambda i: tuniq[i])] = np.arange(len(tuniq))
+    order = np.lexsort((rank[tcodes], t_site))  # by site, then code ("" first): stable
+    table = pd.DataFrame({"site": t_site[order], "class_code": t_code[order],
+                          "m2": np.concatenate([m2[known], rest[un]])[order],
+                          "black_m2": np.concatenate([black[known], unknown_black[un]])[order]})
     return ClassResult(table, has_black_soil)
 
 
@@ -179,21 +191,20 @@ def _class_sums(cr: ClassResult, n: int, dims: np.ndarray) -> dict[str, np.ndarr
     """Per site, hectares of 耕地 (and 水田/水浇地/旱地), 黑土耕地 and unclassified; NaN for non-polygons."""
     t = cr.table
     site = t["site"].to_numpy(dtype=np.int64)
-    codes, uniq = pd.factorize(t["class_code"].astype(object))
+    codes, uniq = pd.factorize(t["class_code"].to_numpy(dtype=object))
     info = _known_codes(uniq)
     group = np.array([info[c].get("group", "") for c in uniq] or [""], dtype=object)[codes]
     cult = np.array([info[c].get("cultivated", "") for c in uniq] or [""], dtype=object)[codes]
+    blank = np.array([c == "" for c in uniq] or [False], dtype=bool)[codes]
     ha = t["m2"].to_numpy() / 1e4
     poly = dims == 2
     out = {}
     for name, sel in (("cultivated_ha", group == "cultivated"), ("paddy_ha", cult == "paddy"),
                       ("irrigated_ha", cult == "irrigated"), ("dryland_ha", cult == "dryland"),
-                      ("unclassified_ha", t["class_code"].to_numpy() == "")):
-        v = np.zeros(n)
-        np.add.at(v, site[sel], ha[sel])
+                      ("unclassified_ha", blank)):
+        v = np.bincount(site[sel], weights=ha[sel], minlength=n)
         out[name] = np.where(poly, v, np.nan)
-    b = np.zeros(n)
-    np.add.at(b, site, t["black_m2"].to_numpy() / 1e4)
+    b = np.bincount(site, weights=t["black_m2"].to_numpy() / 1e4, minlength=n)
     out["black_soil_ha"] = np.where(poly & cr.has_black_soil, b, np.nan)
     return out
 
@@ -212,9 +223,11 @@ def control_columns(lines: list[LineResult], classes: ClassResult | None, *, n: 
                                                                                             dtype="str"))
         cols[f"{p}_ha"] = np.round(np.where(dims == 2, lr.m2 / 1e4, np.nan), 6)
         cols[f"{p}_pct"] = np.round(lr.pct, 4)
-        cols[f"{p}_level"] = pd.Categorical(lr.level.astype(str))
-        ids = np.array([r["rule_id"] for r in lr.rules] or [""], dtype=object)
-        cols[f"{p}_rule_id"] = pd.Categorical(ids[lr.rule].astype(str)) if len(lr.rule) else pd.Categorical([])
+        lvl_codes, lvl_names = pd.factorize(lr.level)
+        cols[f"{p}_level"] = sorted_categorical(lvl_codes, lvl_names)
+        id_codes, id_names = pd.factorize(np.array([r["rule_id"] for r in lr.rules] or [""], dtype=object))
+        cols[f"{p}_rule_id"] = (sorted_categorical(id_codes[lr.rule], id_names) if len(lr.rule)
+                                else pd.Categorical([]))
     if classes is not None:
         for k, v in _class_sums(classes, n, dims).items():
             cols[k] = np.round(v, 6)
@@ -229,43 +242,42 @@ def overall_verdict(eco_rank: np.ndarray, lines: list[LineResult]) -> np.ndarray
     return np.where(eco_rank == R.VERDICT_RANK["outside_jixi"], eco_rank, out)
 
 
-def _formatted(values: np.ndarray, fmt: str) -> tuple[list[str], np.ndarray]:
-    uniq, inverse = np.unique(values, return_inverse=True)
-    return [fmt.format(v) for v in uniq], inverse.ravel().astype(np.int64)
-
-
 def reason_sentences(lr: LineResult, *, dims: np.ndarray, tolerance_ha: float) -> tuple[list[str], np.ndarray]:
     """One bilingual sentence per site for a line role: (distinct texts, code per site).
 
     Each distinct (relation, rule, amount, share, dimension) is written once.
     """
     info = role_info(lr.role)
+    name_en = f"{info['name_en'][:1].upper()}{info['name_en'][1:]}"
     poly, line = dims == 2, dims == 1
     amount = np.where(poly, np.round(lr.m2 / 1e4, 2), np.where(line, np.round(lr.len_m), 0.0))
-    amt_text, amt_code = _formatted(amount, "{:,.2f}")
-    len_text, _ = _formatted(amount, "{:,.0f}")
-    pct_text, pct_code = _formatted(np.round(lr.pct, 1), "{:.1f}")
+    pct = np.round(lr.pct, 1)
     sliver = (lr.relation == 2) & poly & (lr.m2 > 0)
-    key = row_codes([lr.relation.astype(np.int64), lr.rule, amt_code, pct_code, dims.astype(np.int64),
+    key = row_codes([lr.relation.astype(np.int64), lr.rule, _codes_of(amount), _codes_of(pct), dims.astype(np.int64),
                      sliver.astype(np.int64)])
     _, firsts, inverse = np.unique(key, return_index=True, return_inverse=True)
     texts = []
-    for f in firsts:
-        rz, re_ = term(RELATIONS[lr.relation[f]])
-        rule = lr.rules[lr.rule[f]]
+    for rel, rule_k, d, amt, share, thin, m2 in zip(*(a[firsts].tolist() for a in (
+            lr.relation, lr.rule, dims, amount, pct, sliver, lr.m2)), strict=True):
+        rz, re_ = term(RELATIONS[rel])
+        rule = lr.rules[rule_k]
         az = ae = ""
-        if lr.relation[f] != 2 and dims[f] == 2:
-            az = f"，占用 {amt_text[amt_code[f]]} 公顷（{pct_text[pct_code[f]]}%）"
-            ae = f", {amt_text[amt_code[f]]} ha ({pct_text[pct_code[f]]}% of the site)"
-        elif lr.relation[f] != 2 and dims[f] == 1:
-            az = f"，区内长度 {len_text[amt_code[f]]} 米（{pct_text[pct_code[f]]}%）"
-            ae = f", {len_text[amt_code[f]]} m inside ({pct_text[pct_code[f]]}% of its length)"
-        elif sliver[f]:
-            az = f"（重叠 {lr.m2[f] / 1e4:.4f} 公顷，小于容差 {tolerance_ha:g} 公顷，不计）"
-            ae = f" (an overlap of {lr.m2[f] / 1e4:.4f} ha is below the {tolerance_ha:g} ha tolerance)"
-        texts.append(f"{info['name_zh']}：{rz}{az}。{rule['rule_zh']} / {info['name_en'][:1].upper()}"
-                     f"{info['name_en'][1:]}: {re_}{ae}. {rule['rule_en']}")
+        if rel != 2 and d == 2:
+            az = f"，占用 {amt:,.2f} 公顷（{share:.1f}%）"
+            ae = f", {amt:,.2f} ha ({share:.1f}% of the site)"
+        elif rel != 2 and d == 1:
+            az = f"，区内长度 {amt:,.0f} 米（{share:.1f}%）"
+            ae = f", {amt:,.0f} m inside ({share:.1f}% of its length)"
+        elif thin:
+            az = f"（重叠 {m2 / 1e4:.4f} 公顷，小于容差 {tolerance_ha:g} 公顷，不计）"
+            ae = f" (an overlap of {m2 / 1e4:.4f} ha is below the {tolerance_ha:g} ha tolerance)"
+        texts.append(f"{info['name_zh']}：{rz}{az}。{rule['rule_zh']} / {name_en}: {re_}{ae}. {rule['rule_en']}")
     return texts, inverse.ravel().astype(np.int64)
+
+
+def _codes_of(values: np.ndarray) -> np.ndarray:
+    """A code per value, equal values equal codes (positions among the sorted distinct values)."""
+    return np.unique(values, return_inverse=True)[1].ravel().astype(np.int64)
 
 
 def append_reasons(reasons: pd.Categorical, lines: list[LineResult], *, dims: np.ndarray,
@@ -277,13 +289,74 @@ def append_reasons(reasons: pd.Categorical, lines: list[LineResult], *, dims: np
     base = np.asarray(reasons.codes, dtype=np.int64)
     key = row_codes([base] + [codes for _, codes in parts])
     _, firsts, inverse = np.unique(key, return_index=True, return_inverse=True)
-    cats = np.asarray(reasons.categories, dtype=object)
-    texts = [" ".join([str(cats[base[f]])] + [t[c[f]] for t, c in parts]) for f in firsts]
+    words = [(np.asarray(reasons.categories, dtype=object), base[firsts])] + [
+        (np.asarray(t, dtype=object), c[firsts]) for t, c in parts]
+    return joined_categorical(words, inverse.ravel())
+
+
+def joined_categorical(words: list[tuple[np.ndarray, np.ndarray]], codes: np.ndarray, *,
+                       arrow: bool = True) -> pd.Categorical:
+    """A categorical of sentences: sentence ``k`` joins, with spaces, ``texts[picks[k]]`` of each
+    ``(texts, picks)`` of ``words``; row ``i`` is sentence ``codes[i]``. Sentences that read alike
+    are one category (first come, first).
+
+    Joined and told apart in pyarrow (``arrow``, where pandas keeps its strings in Arrow), else
+    in Python; a test compares both ways.
+    """
+    str_dtype = pd.Index([], dtype="str").dtype
+    if arrow and getattr(str_dtype, "storage", None) == "pyarrow" and all(
+            len(p) == 0 or p.min() >= 0 for _, p in words):
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        cols = [pa.array(t, type=pa.large_string()).take(pa.array(p, type=pa.int64())) for t, p in words]
+        enc = pc.binary_join_element_wise(*cols, pa.scalar(" ", type=pa.large_string())).dictionary_encode()
+        categories = pd.Index(pd.array(enc.dictionary, dtype="str"))
+        if categories.dtype == str_dtype:
+            return categorical_from_codes(enc.indices.to_numpy(zero_copy_only=False)[codes], categories)
+    texts = [" ".join(w) for w in zip(*(t[p] for t, p in words), strict=True)]
     if len(set(texts)) == len(texts):
-        return pd.Categorical.from_codes(inverse.ravel(), categories=pd.Index(texts, dtype="str"))
+        return categorical_from_codes(codes, texts)
     # different code combinations can read the same (e.g. two rules with one text): one category each
     tcodes, uniq = pd.factorize(np.asarray(texts, dtype=object))
-    return pd.Categorical.from_codes(tcodes[inverse.ravel()], categories=pd.Index(uniq, dtype="str"))
+    return pd.Categorical.from_codes(tcodes[codes], categories=pd.Index(uniq, dtype="str"))
+
+
+def _code_dtype(n: int) -> type:
+    """The code type pandas gives a categorical of ``n`` categories."""
+    for t in (np.int8, np.int16, np.int32):
+        if n < np.iinfo(t).max:
+            return t
+    return np.int64
+
+
+def categorical_from_codes(codes: np.ndarray, categories: list[str] | pd.Index) -> pd.Categorical:
+    """``pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype="str"))`` for categories
+    known to be distinct and codes known to be in range, without pandas' checks of both.
+
+    The checks (a hash of every category) cost more than the rest for tens of thousands
+    of long sentences. pandas' private constructors are used where they exist, with
+    :meth:`pandas.Categorical.from_codes` as the fallback; a test compares both.
+    """
+    index = categories if isinstance(categories, pd.Index) else pd.Index(categories, dtype="str")
+    try:
+        return _unchecked_categorical(np.asarray(codes), index)
+    except (AttributeError, TypeError):  # another pandas
+        return pd.Categorical.from_codes(codes, categories=index)
+
+
+def _unchecked_categorical(codes: np.ndarray, index: pd.Index) -> pd.Categorical:
+    dtype = pd.CategoricalDtype._from_fastpath(index, ordered=False)
+    return pd.Categorical._simple_new(codes.astype(_code_dtype(len(index)), copy=False), dtype)
+
+
+def sorted_categorical(codes: np.ndarray, labels) -> pd.Categorical:
+    """``pd.Categorical(labels[codes])`` (categories: the labels used, sorted) for distinct str ``labels``."""
+    labels = [str(v) for v in labels]
+    used = sorted(np.unique(codes).tolist(), key=labels.__getitem__)
+    remap = np.full(len(labels), -1, dtype=np.int64)
+    remap[used] = np.arange(len(used))
+    return categorical_from_codes(remap[codes], [labels[i] for i in used])
 
 
 def controls_attrs(controls: Controls, prepared: dict[str, PreparedControl] | None = None) -> list[dict]:
