@@ -4,6 +4,7 @@
 thousands of text labels (the bilingual reason of each polygon site) costs more than
 building them. :func:`from_distinct` skips that check where the caller built the labels
 distinct, and falls back to ``from_codes`` if the pandas internals it uses are absent.
+Used by :mod:`jixi_geo.assembly` and :mod:`jixi_geo.controls.verdicts`.
 """
 
 from __future__ import annotations
@@ -17,39 +18,45 @@ __all__ = ["from_distinct", "FASTPATH_MIN_LABELS"]
 FASTPATH_MIN_LABELS = 1_000
 
 
-def from_distinct(codes: np.ndarray, labels: list[str]) -> pd.Categorical:
+def from_distinct(codes: np.ndarray, labels: list[str] | pd.Index) -> pd.Categorical:
     """``pd.Categorical.from_codes(codes, categories=pd.Index(labels, dtype="str"))`` without re-checking
     that ``labels`` are distinct.
 
     Parameters
     ----------
     codes : ndarray of int
-        Per row, a position in ``labels`` (no missing values: every code is in range).
-    labels : list of str
-        Distinct texts: the caller guarantees no two are equal.
+        Per row, a position in ``labels`` (no missing values: every code is in range;
+        a code out of range raises ``ValueError``).
+    labels : list of str or pandas.Index
+        Distinct texts (an Index is taken as the categories as it is): the caller
+        guarantees no two are equal.
 
     Returns
     -------
     pandas.Categorical
         Equal, category for category and code for code, to the checked constructor's result.
     """
-    categories = pd.Index(labels, dtype="str")
-    if len(labels) < FASTPATH_MIN_LABELS:
+    categories = labels if isinstance(labels, pd.Index) else pd.Index(labels, dtype="str")
+    codes = np.asarray(codes)
+    if len(codes) and (codes.min() < 0 or codes.max() >= len(categories)):
+        raise ValueError("a code outside the labels")
+    if len(categories) < FASTPATH_MIN_LABELS:
         return pd.Categorical.from_codes(codes, categories=categories)
     try:
-        dtype = pd.CategoricalDtype._from_fastpath(categories, ordered=False)
-        codes = np.asarray(codes)
-        if len(codes) and (codes.min() < 0 or codes.max() >= len(labels)):
-            raise ValueError("a code outside the labels")
-        small = codes.astype(pd.api.types.pandas_dtype(_code_dtype(len(labels))), copy=False)
-        return pd.Categorical._simple_new(small, dtype=dtype)
+        return _unchecked(codes, categories)
     except (AttributeError, TypeError):  # pandas internals changed: the checked way
         return pd.Categorical.from_codes(codes, categories=categories)
 
 
-def _code_dtype(n: int) -> str:
+def _unchecked(codes: np.ndarray, categories: pd.Index) -> pd.Categorical:
+    """The categorical from pandas' private constructors (no check of the categories)."""
+    dtype = pd.CategoricalDtype._from_fastpath(categories, ordered=False)
+    return pd.Categorical._simple_new(codes.astype(_code_dtype(len(categories)), copy=False), dtype=dtype)
+
+
+def _code_dtype(n: int) -> type:
     """The integer type pandas itself gives the codes of ``n`` categories."""
-    for name, top in (("int8", 2 ** 7), ("int16", 2 ** 15), ("int32", 2 ** 31)):
-        if n < top:
-            return name
-    return "int64"
+    for t in (np.int8, np.int16, np.int32):
+        if n < np.iinfo(t).max:
+            return t
+    return np.int64

@@ -27,6 +27,7 @@ from jixi_geo.controls import occupy as O
 from jixi_geo.controls.clip import ccw_rings, clip_area, convex_windows, eligible_subjects, rings
 from jixi_geo.controls.layers import ControlLayer
 from jixi_geo.controls import verdicts as V
+from jixi_geo import _categorical
 from jixi_geo.controls.verdicts import categorical_from_codes, sorted_categorical
 from jixi_geo.measures import site_measures
 
@@ -191,7 +192,7 @@ def test_categorical_from_codes_equals_pandas(n, monkeypatch):
     def gone(*args, **kwargs):
         raise AttributeError("not in this pandas")
 
-    monkeypatch.setattr(V, "_unchecked_categorical", gone)  # the fallback
+    monkeypatch.setattr(_categorical, "_unchecked", gone)  # the fallback
     pd.testing.assert_extension_array_equal(categorical_from_codes(codes, cats), want)
 
 

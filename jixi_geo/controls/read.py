@@ -14,7 +14,6 @@ import hashlib
 from pathlib import Path
 
 import geopandas as gpd
-import pyogrio
 import shapely
 
 from ..errors import InputError
@@ -54,6 +53,8 @@ def read_layer_file(path, *, role: str, role_zh: str, layer: str | None = None,
     chosen = layer
     if src.kind in MULTI_LAYER_KINDS:
         try:
+            import pyogrio  # here: a check without control layers never loads GDAL
+
             layers = [str(n) for n in pyogrio.list_layers(src.gdal_path)[:, 0]]
         except Exception as e:  # pyogrio.errors.DataSourceError and friends
             raise InputError(f"{role_zh}图层文件 {name} 无法作为矢量文件打开（{e}）；请从原软件重新导出。/ the "

@@ -23,6 +23,7 @@ import geopandas as gpd
 import numpy as np
 import pandas as pd
 
+from .._categorical import from_distinct as categorical_from_codes
 from .. import rules as R
 from ..assembly import row_codes
 from ..measures import WHOLE_SITE_REL_TOL
@@ -320,34 +321,6 @@ def joined_categorical(words: list[tuple[np.ndarray, np.ndarray]], codes: np.nda
     # different code combinations can read the same (e.g. two rules with one text): one category each
     tcodes, uniq = pd.factorize(np.asarray(texts, dtype=object))
     return pd.Categorical.from_codes(tcodes[codes], categories=pd.Index(uniq, dtype="str"))
-
-
-def _code_dtype(n: int) -> type:
-    """The code type pandas gives a categorical of ``n`` categories."""
-    for t in (np.int8, np.int16, np.int32):
-        if n < np.iinfo(t).max:
-            return t
-    return np.int64
-
-
-def categorical_from_codes(codes: np.ndarray, categories: list[str] | pd.Index) -> pd.Categorical:
-    """``pd.Categorical.from_codes(codes, categories=pd.Index(categories, dtype="str"))`` for categories
-    known to be distinct and codes known to be in range, without pandas' checks of both.
-
-    The checks (a hash of every category) cost more than the rest for tens of thousands
-    of long sentences. pandas' private constructors are used where they exist, with
-    :meth:`pandas.Categorical.from_codes` as the fallback; a test compares both.
-    """
-    index = categories if isinstance(categories, pd.Index) else pd.Index(categories, dtype="str")
-    try:
-        return _unchecked_categorical(np.asarray(codes), index)
-    except (AttributeError, TypeError):  # another pandas
-        return pd.Categorical.from_codes(codes, categories=index)
-
-
-def _unchecked_categorical(codes: np.ndarray, index: pd.Index) -> pd.Categorical:
-    dtype = pd.CategoricalDtype._from_fastpath(index, ordered=False)
-    return pd.Categorical._simple_new(codes.astype(_code_dtype(len(index)), copy=False), dtype)
 
 
 def sorted_categorical(codes: np.ndarray, labels) -> pd.Categorical:

@@ -13,7 +13,6 @@ import logging
 import zipfile
 
 import geopandas as gpd
-import pyogrio
 
 from .._text import frame_mojibake, is_utf8
 from ..errors import EncodingError, InputError
@@ -25,13 +24,20 @@ __all__ = ["read", "read_vector", "read_shapefile", "cpg_text"]
 log = logging.getLogger("jixi_geo.sites")
 
 
+def _ogr():
+    """pyogrio, imported on first use: checks of tables and GeoParquet never load GDAL."""
+    import pyogrio
+
+    return pyogrio
+
+
 def read_vector(src: formats.Source, *, layer, encoding) -> Raw:
     """Read a GeoJSON, GeoPackage, Shapefile (plain or zipped) or KML/KMZ the allow-list accepted."""
     path, gpath = src.path, src.gdal_path
     opts = formats.open_options(src)
     try:
-        layers = [str(n) for n in pyogrio.list_layers(gpath)[:, 0]]
-        driver = pyogrio.read_info(gpath, layer=0, **opts)["driver"]
+        layers = [str(n) for n in _ogr().list_layers(gpath)[:, 0]]
+        driver = _ogr().read_info(gpath, layer=0, **opts)["driver"]
     except Exception as e:  # pyogrio.errors.DataSourceError and friends
         raise InputError(
             f"{path.name} 的文件名和文件头符合 {src.kind} 格式，但 GDAL 无法打开（{e}）：文件可能已损坏或不完整，"
@@ -64,7 +70,7 @@ def read_vector(src: formats.Source, *, layer, encoding) -> Raw:
     if is_shp:
         gdf, used = read_shapefile(src, layer=layer, encoding=encoding)
     else:
-        gdf = pyogrio.read_dataframe(gpath, layer=layer, **opts)
+        gdf = _ogr().read_dataframe(gpath, layer=layer, **opts)
     if gdf.geometry.name != "geometry":
         gdf = gdf.rename_geometry("geometry")
     raw = Raw(gdf=gdf, name=name, kind="shapefile" if is_shp else "vector", carries_crs=True,
@@ -91,7 +97,7 @@ def read_shapefile(src: formats.Source, *, layer, encoding) -> tuple[gpd.GeoData
     cpg = cpg_text(src)
     if encoding is not None:
         try:
-            gdf = pyogrio.read_dataframe(gpath, layer=layer, encoding=encoding)
+            gdf = _ogr().read_dataframe(gpath, layer=layer, encoding=encoding)
         except UnicodeDecodeError as e:
             raise EncodingError(
                 f"{path.name}: the .dbf attribute table is not in encoding={encoding!r} ({e}). "
@@ -105,7 +111,7 @@ def read_shapefile(src: formats.Source, *, layer, encoding) -> tuple[gpd.GeoData
             )
         return gdf, encoding
     if cpg is not None:
-        gdf = pyogrio.read_dataframe(gpath, layer=layer)
+        gdf = _ogr().read_dataframe(gpath, layer=layer)
         shown = frame_mojibake(gdf)
         if shown:
             raise EncodingError(
@@ -117,7 +123,7 @@ def read_shapefile(src: formats.Source, *, layer, encoding) -> tuple[gpd.GeoData
     tried = []
     for enc in ("utf-8", "gb18030"):
         try:
-            gdf = pyogrio.read_dataframe(gpath, layer=layer, encoding=enc)
+            gdf = _ogr().read_dataframe(gpath, layer=layer, encoding=enc)
         except UnicodeDecodeError:
             tried.append(f"{enc} (decoding fails)")
             continue
