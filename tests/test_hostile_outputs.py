@@ -17,7 +17,6 @@ import csv
 import errno
 import hashlib
 import html
-import importlib.util
 import json
 import os
 import re
@@ -60,17 +59,6 @@ PAYLOADS = {
 COMBO = " ".join(PAYLOADS.values())
 
 
-def _browser_helpers():
-    """tests/test_maps_browser.py's fixtures and helpers (network blocked, dialogs recorded)."""
-    spec = importlib.util.spec_from_file_location("_jx_maps_browser",
-                                                  Path(__file__).with_name("test_maps_browser.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-_tmb = _browser_helpers()
-browser, open_map, _tooltip_and_popup = _tmb.browser, _tmb.open_map, _tmb._tooltip_and_popup
 
 
 @pytest.fixture
@@ -335,7 +323,7 @@ def _dom_texts(page) -> list[str]:
 
 @pytest.mark.browser
 @pytest.mark.parametrize("builder", ["pattern", "park", "compliance", "zones_file", "controls"])
-def test_browser_shows_hostile_text_literally(builder, tmp_path, flag, open_map):
+def test_browser_shows_hostile_text_literally(builder, tmp_path, flag, open_map, tooltip_and_popup):
     m, expected = BUILDERS[builder](COMBO, tmp_path)
     path = maps.save_map(m, tmp_path / f"{builder}.html")
     page, watch = open_map(path)
@@ -344,7 +332,7 @@ def test_browser_shows_hostile_text_literally(builder, tmp_path, flag, open_map)
              "compliance": "path.jx-g-verdict-prohibited", "zones_file": "path[class*='jx-g-verdict-']",
              "controls": "path.jx-g-control-permanent_farmland"}[builder]
     page.add_style_tag(content=".leaflet-control-container { display: none; }")  # long hostile labels
-    tooltip, popup = _tooltip_and_popup(page, page.locator(hover).first)
+    tooltip, popup = tooltip_and_popup(page, page.locator(hover).first)
     assert "{{7*7}}" in tooltip + popup and "<script>alert('s')</script>" in tooltip + popup
     page.locator(".leaflet-popup-close-button").click()
     page.add_style_tag(content=".leaflet-control-container { display: block; }")

@@ -20,8 +20,6 @@ pytestmark = pytest.mark.browser
 
 XSS = "<script>alert(1)</script>"
 XSS_EN = "<img src=x onerror=alert(2)>"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--no-first-run", "--disable-sync"]
 
 
 # ----------------------------------------------------------------------------- data
@@ -104,70 +102,6 @@ def saved_maps(artifacts):
     }
 
 
-@pytest.fixture(scope="module")
-def browser(chromium_path):
-    sync_api = pytest.importorskip("playwright.sync_api")
-    with sync_api.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=chromium_path, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
-
-
-class _Watch:
-    """What a page did that it must not: network requests, console errors, dialogs."""
-
-    def __init__(self):
-        self.requests: list[str] = []
-        self.errors: list[str] = []
-        self.dialogs: list[str] = []
-
-
-@pytest.fixture
-def open_map(browser):
-    """open_map(path) -> (page, watch); after the test: no network, no errors, no dialogs."""
-    contexts, watches = [], []
-
-    def _open(path, *, allow_network_to: tuple[str, ...] = (), viewport: dict | None = None):
-        context = browser.new_context(viewport=viewport or {"width": 1280, "height": 860})
-        watch = _Watch()
-
-        def route(r):
-            url = r.request.url
-            if url.startswith("file:"):
-                r.continue_()
-            else:
-                watch.requests.append(url)
-                r.abort()
-
-        context.route("**/*", route)
-        page = context.new_page()
-        page.on("console", lambda msg: msg.type == "error" and watch.errors.append(msg.text))
-        page.on("pageerror", lambda exc: watch.errors.append(f"page error: {exc}"))
-
-        def on_dialog(dialog):
-            watch.dialogs.append(dialog.message)
-            dialog.dismiss()
-
-        page.on("dialog", on_dialog)
-        page.goto(path.resolve().as_uri())
-        page.wait_for_selector("path.jx-f")
-        page.wait_for_function(
-            "() => { const m = window[document.querySelector('.folium-map').id];"
-            " return m && m._loaded && !m._animatingZoom && !(m._panAnim && m._panAnim._inProgress); }")
-        contexts.append(context)
-        watches.append((watch, allow_network_to))
-        return page, watch
-
-    yield _open
-    for context in contexts:
-        context.close()
-    for watch, allowed in watches:
-        unexpected = [u for u in watch.requests if not u.startswith(allowed or ("\0",))]
-        assert not unexpected, f"the map tried to load from the network: {unexpected}"
-        assert not watch.errors, f"console errors: {watch.errors}"
-        assert not watch.dialogs, f"a dialog fired (XSS?): {watch.dialogs}"
-
-
 def _count(page, selector: str) -> int:
     return page.locator(selector).count()
 
@@ -177,16 +111,6 @@ def _drawn(page, key: str) -> int:
     return page.evaluate(
         "(k) => Array.from(document.querySelectorAll('path.jx-g-' + k))"
         ".filter(p => (p.getAttribute('d') || '').length > 4).length", key)
-
-
-def _tooltip_and_popup(page, feature) -> tuple[str, str]:
-    """Hover a feature, then click it: the tooltip's and the popup's text."""
-    feature.hover()
-    page.locator(".leaflet-tooltip").wait_for()
-    tooltip = page.locator(".leaflet-tooltip").inner_text()
-    feature.click()
-    page.locator(".leaflet-popup-content").wait_for()
-    return tooltip, page.locator(".leaflet-popup-content").inner_text()
 
 
 def _overlay_label(page, text: str):
@@ -241,9 +165,9 @@ def test_popup_lists_attributes(saved_maps, open_map):
     assert "测试廊道" in text and "1,000.00 ha" in text and "schematic" in text
 
 
-def test_feature_named_like_a_script_shows_as_text(saved_maps, open_map):
+def test_feature_named_like_a_script_shows_as_text(saved_maps, open_map, tooltip_and_popup):
     page, watch = open_map(saved_maps["pattern"])
-    tooltip, text = _tooltip_and_popup(page, page.locator("path.jx-g-protected_area").nth(1))
+    tooltip, text = tooltip_and_popup(page, page.locator("path.jx-g-protected_area").nth(1))
     assert XSS in tooltip
     assert XSS in text and XSS_EN in text
     injected = page.evaluate("document.querySelectorAll('.leaflet-pane script, .leaflet-pane img').length")
@@ -352,9 +276,9 @@ def test_compliance_map_draws_sites_over_zones(saved_maps, open_map, artifacts):
     page.screenshot(path=str(artifacts / "compliance_map.png"))
 
 
-def test_compliance_site_named_like_a_script_shows_as_text(saved_maps, open_map):
+def test_compliance_site_named_like_a_script_shows_as_text(saved_maps, open_map, tooltip_and_popup):
     page, watch = open_map(saved_maps["compliance"])
-    tooltip, text = _tooltip_and_popup(page, page.locator("path.jx-g-verdict-restricted"))
+    tooltip, text = tooltip_and_popup(page, page.locator("path.jx-g-verdict-restricted"))
     assert XSS in tooltip
     assert XSS in text and XSS_EN in text
     page.wait_for_timeout(300)
@@ -446,9 +370,9 @@ def test_search_finds_a_site_by_chinese_name_and_opens_its_popup(saved_maps, ope
                            "document.querySelector('.leaflet-popup-content').innerText.startsWith('S3')")
 
 
-def test_tooltip_and_popup_put_the_site_name_before_its_id(saved_maps, open_map):
+def test_tooltip_and_popup_put_the_site_name_before_its_id(saved_maps, open_map, tooltip_and_popup):
     page, _ = open_map(saved_maps["compliance"])
-    tooltip, popup = _tooltip_and_popup(page, page.locator("path.jx-g-verdict-attention"))
+    tooltip, popup = tooltip_and_popup(page, page.locator("path.jx-g-verdict-attention"))
     assert tooltip.index("测试关注项目") < tooltip.index("S4")
     assert popup.index("测试关注项目") < popup.index("S4")
     assert "道路 Road" in popup or "Road" in popup  # activity "road" named from activities.csv

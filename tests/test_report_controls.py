@@ -12,7 +12,6 @@ from __future__ import annotations
 import html
 import importlib.util
 import re
-from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -307,16 +306,7 @@ def test_report_without_controls_has_no_line_tables(case):
 
 # ------------------------------------------------------------------------------- Chromium
 
-def _browser_module():
-    spec = importlib.util.spec_from_file_location("_jx_maps_browser_ctl",
-                                                  Path(__file__).with_name("test_maps_browser.py"))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-browser = _browser_module().browser
-_ARGS = _browser_module().CHROMIUM_ARGS
+# the ``browser`` fixture is shared from conftest.py
 
 
 @pytest.mark.browser
