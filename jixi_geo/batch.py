@@ -184,6 +184,39 @@ def _chunks(src: Path, *, chunksize: int, read: ReadOptions, whole=None) -> Iter
     return stream(src, chunksize=chunksize, **streamed)
 
 
+_END = object()
+
+
+def _check_chunk(chunk: gpd.GeoDataFrame, check_kw: dict, *, streamed: bool) -> gpd.GeoDataFrame:
+    """check_sites of one chunk; a streamed chunk, straight from its reader, lends the check
+    the points' coordinates the reader decoded (no second pass over the geometries)."""
+    from .readers.checks import take_point_xy
+
+    xy = take_point_xy(chunk) if streamed else None
+    with redline.given_point_xy(chunk, xy):
+        return redline.check_sites(chunk, **check_kw)
+
+
+def _read_ahead(chunks: Iterator[gpd.GeoDataFrame]) -> Iterator[gpd.GeoDataFrame]:
+    """The chunks of a streaming reader, the next one read on a second thread while this one is checked.
+
+    Arrow's reading and decoding release the GIL, so they overlap the check; at most
+    one chunk waits (memory stays bounded). A reader's error is raised when the
+    chunk it was reading is asked for, as without read-ahead: the parts before it
+    are written, none after.
+    """
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(1, thread_name_prefix="jixi-geo-read") as pool:
+        pending = pool.submit(next, chunks, _END)
+        while True:
+            chunk = pending.result()
+            if chunk is _END:
+                return
+            pending = pool.submit(next, chunks, _END)
+            yield chunk
+
+
 @with_read_options_doc
 def check_file(src, out, *, chunksize: int = CHUNK_SITES, resume: bool = True, progress: bool | None = None,
                activity: str | None = None, zones=None, buffer_m: float = 1000.0, tolerance_ha: float = 0.01,
@@ -255,9 +288,11 @@ def check_file(src, out, *, chunksize: int = CHUNK_SITES, resume: bool = True, p
     check_kw = {"activity": activity, "zones": zones, "buffer_m": buffer_m, "tolerance_ha": tolerance_ha,
                 "search_m": search_m, "method": method, **({} if ctl is None else {"controls": ctl})}
     chunks = _chunks(src, chunksize=chunksize, read=read, whole=whole)
+    if whole is None:
+        chunks = _read_ahead(chunks)
     if out.suffix.lower() == ".gpkg":
         output_dir(out.parent)  # an unwritable place: OutputError before any work
-        return _check_to_gpkg(out, chunks=chunks, progress=progress, check_kw=check_kw)
+        return _check_to_gpkg(out, chunks=chunks, progress=progress, check_kw=check_kw, streamed=whole is None)
     out = output_dir(out)
     zones_key = "bundled" if zones is None else zones_sha256(zones)
     options = {"chunksize": chunksize, "activity": activity, "zones": zones_key, "buffer_m": buffer_m,
@@ -308,7 +343,7 @@ def check_file(src, out, *, chunksize: int = CHUNK_SITES, resume: bool = True, p
                 if bar is not None:
                     bar.update(len(chunk))
                 continue
-            res = redline.check_sites(chunk, **check_kw)
+            res = _check_chunk(chunk, check_kw, streamed=whole is None)
             if pending is not None:
                 pending.result()  # re-raises a failed write before more work is done
             pending = writer.submit(finish_part, i, res, len(chunk))
@@ -322,7 +357,7 @@ def check_file(src, out, *, chunksize: int = CHUNK_SITES, resume: bool = True, p
     return out
 
 
-def _check_to_gpkg(out: Path, *, chunks, progress, check_kw) -> Path:
+def _check_to_gpkg(out: Path, *, chunks, progress, check_kw, streamed: bool) -> Path:
     """check_file into one GeoPackage: chunks appended to a temporary file, moved into place at the end."""
     import pyogrio
 
@@ -334,7 +369,7 @@ def _check_to_gpkg(out: Path, *, chunks, progress, check_kw) -> Path:
         bar = tqdm(unit=" sites", desc="checking", file=sys.stderr)
     with atomic_path(out) as tmp:
         for i, chunk in enumerate(chunks):
-            res = plain_results(redline.check_sites(chunk, **check_kw))
+            res = plain_results(_check_chunk(chunk, check_kw, streamed=streamed))
             pyogrio.write_dataframe(res, tmp, layer="results", driver="GPKG", append=i > 0)
             if bar is not None:
                 bar.update(len(chunk))

@@ -22,6 +22,9 @@ Partitioned inputs (a dask-geopandas GeoDataFrame) are handed by
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Literal
 
 import geopandas as gpd
@@ -59,6 +62,33 @@ log = logging.getLogger(__name__)
 _REREAD_OPTIONS = ("coords", "crs", "id_column", "cad_layer", "sheet", "name_column")
 
 
+#: (frame, its geometry array, the points' EPSG:4490 coordinates) that a caller of check_sites already
+#: holds for the frame it checks (:func:`given_point_xy`); None otherwise
+_GIVEN_XY: ContextVar[tuple[object, object, np.ndarray] | None] = ContextVar("jixi_geo_given_xy", default=None)
+
+
+@contextmanager
+def given_point_xy(frame: gpd.GeoDataFrame, xy: np.ndarray | None) -> Iterator[None]:
+    """Inside the block, :func:`check_sites` of exactly ``frame`` (the output of a reader, unchanged)
+    takes ``xy``, the EPSG:4490 coordinates of its single points as the reader had them, instead of
+    reading them from the geometries again (private: for :func:`jixi_geo.batch.check_file`'s chunks,
+    taken with :func:`jixi_geo.readers.checks.take_point_xy` as they arrive)."""
+    token = _GIVEN_XY.set(None if xy is None else (frame, frame.geometry.values, xy))
+    try:
+        yield
+    finally:
+        _GIVEN_XY.reset(token)
+
+
+def _given_xy(sites: gpd.GeoDataFrame) -> np.ndarray | None:
+    given = _GIVEN_XY.get()
+    if given is None:
+        return None
+    frame, geometry, xy = given
+    same = bool(frame is sites) and sites.geometry.values is geometry and len(xy) == len(sites)
+    return xy if same else None
+
+
 def _prepare_sites(sites, read: ReadOptions) -> tuple[gpd.GeoDataFrame, np.ndarray | None]:
     """The sites as :func:`jixi_geo.read_sites` gives them (its own output is used as is), and,
     when this call read them and they are single points, their EPSG:4490 coordinates as read."""
@@ -69,7 +99,7 @@ def _prepare_sites(sites, read: ReadOptions) -> tuple[gpd.GeoDataFrame, np.ndarr
                and STORAGE_CRS.equals(sites.crs) and all(getattr(read, k) is None for k in _REREAD_OPTIONS)
                and {"site_id", "input_crs", "converted_from"} <= set(sites.columns))
     if already:  # the output of read_sites: validated, ids set, conversions recorded
-        return sites, None
+        return sites, _given_xy(sites)
     gdf = read_sites(sites, **read.kwargs())
     return gdf, take_point_xy(gdf)  # taken now: no one else has seen this frame
 

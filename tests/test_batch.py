@@ -72,6 +72,31 @@ def test_interrupted_run_resumes_after_the_last_finished_part(tmp_path, monkeypa
     _same(read_results(out), check_sites(src))
 
 
+@pytest.mark.parametrize("kind", ["csv", "parquet"])
+def test_a_bad_row_in_a_later_chunk_stops_the_run_after_the_parts_before_it(tmp_path, kind):
+    """The next chunk is read ahead on a second thread; a reader's refusal still surfaces when
+    that chunk's turn comes: the parts before it are finished and listed, none after it, and
+    the run is not marked complete."""
+    from jixi_geo.errors import JixiGeoError
+
+    df = _points(2000)
+    df["lon"] = df["lon"].astype(object)
+    df.loc[1234, "lon"] = "abc"  # chunk 2 of 500-site chunks (rows 1000-1499)
+    src = tmp_path / f"sites.{kind}"
+    if kind == "csv":
+        df.to_csv(src, index=False)
+    else:
+        df.astype({"lon": str, "lat": str}).to_parquet(src, row_group_size=500)
+    out = tmp_path / "res.parquet"
+    with pytest.raises(JixiGeoError, match="p001234"):
+        check_file(src, out, chunksize=500, progress=False)
+    assert sorted(p.name for p in out.glob("part-*.parquet")) == ["part-00000.parquet", "part-00001.parquet"]
+    manifest = json.loads((out / "_manifest.json").read_text())
+    assert manifest["done"] == [0, 1] and not manifest.get("complete")
+    with pytest.raises(JixiGeoError):
+        read_results(out)
+
+
 def test_changed_options_do_not_resume(tmp_path):
     df = _points(600)
     src = tmp_path / "sites.csv"

@@ -82,6 +82,41 @@ def test_streamed_parquet_with_duplicate_ids_is_still_refused(tmp_path):
         list(iter_sites_parquet(path, chunksize=300, id_column="site_id"))
 
 
+@pytest.mark.parametrize("case", ["distinct", "dup_far", "dup_last", "missing_late", "long_dup", "long_distinct",
+                                  "numbers", "blank_late", "padded_dup"])
+def test_whole_file_id_pass_agrees_with_the_exact_check(tmp_path, case):
+    """The threaded, batch-by-batch hash pass over a Parquet id column says "distinct" exactly when
+    pandas' exact check on the whole column does (many batches in flight, a duplicate or a missing
+    id in any of them, ids too long to hash byte by byte, numbers)."""
+    from jixi_geo.readers.base import id_series
+    from jixi_geo.readers.geoparquet import ids_unique_by_hash
+
+    n = 5000
+    ids: list = [f"id{i}" for i in range(n)]
+    if case == "dup_far":
+        ids[4321] = ids[17]
+    elif case == "dup_last":
+        ids[-1] = ids[-2]
+    elif case == "missing_late":
+        ids[4999] = None
+    elif case.startswith("long"):
+        ids = [f"{'x' * (MAX_ID_BYTES + 5)}{i}" for i in range(n)]
+        if case == "long_dup":
+            ids[3000] = ids[1]
+    elif case == "numbers":
+        ids = list(range(n))
+    elif case == "blank_late":
+        ids[4000] = "   "  # blank after stripping: missing
+    elif case == "padded_dup":
+        ids[2500] = f" {ids[10]} "  # equal to ids[10] once normalised
+    path = tmp_path / "ids.parquet"
+    pq.write_table(pa.table({"site_id": ids}), path, row_group_size=300)
+    exact = id_series(pd.Series(ids))
+    want = bool(exact.notna().all() and exact.is_unique)
+    assert ids_unique_by_hash(pq.ParquetFile(path), "site_id", batch_rows=250) is want
+    assert want is (case in ("distinct", "long_distinct", "numbers"))
+
+
 def test_wkb_points_read_from_buffers_equal_geos(tmp_path):
     from jixi_geo.readers.geoparquet import wkb_points_xy
 
@@ -220,3 +255,42 @@ def test_a_bad_row_in_a_later_chunk_stops_the_run_after_the_parts_before_it(tmp_
     assert manifest["done"] == [0, 1, 2] and not manifest.get("complete")
     with pytest.raises(InputError, match="not finished"):
         read_results(out)
+
+
+def test_streamed_chunks_lend_their_coordinates_only_to_their_own_frame(tmp_path):
+    """check_file hands check_sites the coordinates the streaming reader decoded
+    (``redline.given_point_xy``): used for exactly that frame, ignored for a copy or a
+    frame whose geometry was replaced, and the result is the one without them."""
+    import jixi_geo as jg
+    from jixi_geo import redline
+    from jixi_geo.readers.checks import take_point_xy
+    from jixi_geo.sites import iter_sites_parquet
+
+    rng = np.random.default_rng(11)
+    n = 60_000  # above the cell grid's threshold (_kernels.GRID_MIN_POINTS): the path that reads coordinates
+    g = gpd.GeoDataFrame({"site_id": [f"q{i}" for i in range(n)]},
+                         geometry=shapely.points(rng.uniform(130.5, 133.5, n), rng.uniform(44.9, 46.5, n)), crs=4490)
+    path = tmp_path / "pts.parquet"
+    g.to_parquet(path)
+    chunk = next(iter_sites_parquet(path, chunksize=n))
+    xy = take_point_xy(chunk)
+    assert xy is not None and np.array_equal(xy, shapely.get_coordinates(chunk.geometry.values))
+    kw = {"activity": "wind_farm", "buffer_m": 1000, "search_m": 1000}
+    plain = jg.check_sites(chunk, **kw)
+    with redline.given_point_xy(chunk, xy):
+        lent = jg.check_sites(chunk, **kw)
+    assert_cols = ["verdict", "zones_hit", "nearest_zone", "distance_m", "rule"]
+    pd.testing.assert_frame_equal(pd.DataFrame(lent[assert_cols]), pd.DataFrame(plain[assert_cols]))
+    # a lie is believed for this very frame (so the coordinates are really used) ...
+    far = xy + np.array([20.0, 0.0])  # 20° east: outside Jixi
+    with redline.given_point_xy(chunk, far):
+        lied = jg.check_sites(chunk, **kw)
+    assert n >= redline._kernels.GRID_MIN_POINTS
+    assert (lied["verdict"].astype(str) == "outside_jixi").all()
+    # ... and ignored for a copy, or once the geometry is replaced
+    with redline.given_point_xy(chunk, far):
+        copied = jg.check_sites(chunk.copy(), **kw)
+        moved = chunk.set_geometry(gpd.GeoSeries(chunk.geometry.values.copy(), index=chunk.index, crs=chunk.crs))
+        replaced = jg.check_sites(moved, **kw)
+    for other in (copied, replaced):
+        assert (other["verdict"].astype(str).to_numpy() == plain["verdict"].astype(str).to_numpy()).all()

@@ -25,7 +25,7 @@ from .._text import is_utf8
 from ..errors import InputError
 from .base import Raw, SiteProblemsError, frame_to_raw, geometry_columns, id_series, id_source
 from .checks import finish
-from .id_hash import id_hashes
+from .id_hash import all_distinct, id_hashes
 from .crs_checks import Coords, stream_start
 from .formats import Source
 
@@ -156,21 +156,50 @@ def ids_unique_by_hash(pf, id_col: str, batch_rows: int = 200_000) -> bool:
     the whole column, so equal ids in different batches always collide. False
     means "look closer": a missing id, or two equal hashes (a duplicate, or very
     rarely a collision); the exact check then reads the column whole and words the problem.
+
+    Batches are normalised and hashed on two threads while the next ones are read
+    (Arrow string kernels and NumPy release the GIL), at most four batches in flight.
     """
-    for fast in (True, False):
-        hashes = []
-        for batch in pf.iter_batches(batch_size=batch_rows, columns=[id_col]):
-            vals = id_series(batch.column(0).to_pandas())
-            if vals.isna().any():
+    from collections import deque
+    from concurrent.futures import ThreadPoolExecutor
+
+    def hashed(batch, fast: bool):
+        vals = id_series(batch.column(0).to_pandas())
+        if vals.isna().any():
+            return _MISSING
+        return id_hashes(vals) if fast else pd.util.hash_pandas_object(vals, index=False).to_numpy()
+
+    with ThreadPoolExecutor(2) as pool:
+        for fast in (True, False):
+            hashes: list[np.ndarray] = []
+            flight: deque = deque()
+            answer = None  # _MISSING, or None while every batch hashes
+            for batch in pf.iter_batches(batch_size=batch_rows, columns=[id_col]):
+                flight.append(pool.submit(hashed, batch, fast))
+                while flight and (len(flight) > 4 or flight[0].done()):
+                    h = flight.popleft().result()
+                    if h is None or h is _MISSING:
+                        answer = _MISSING if h is _MISSING else False
+                        break
+                    hashes.append(h)
+                if answer is not None:
+                    break
+            for job in flight:  # the batches still in flight, in order
+                h = job.result()
+                if answer is None and (h is None or h is _MISSING):
+                    answer = _MISSING if h is _MISSING else False
+                elif answer is None:
+                    hashes.append(h)
+            if answer is _MISSING:
                 return False
-            h = id_hashes(vals) if fast else pd.util.hash_pandas_object(vals, index=False).to_numpy()
-            if h is None:
-                break
-            hashes.append(h)
-        else:
-            h = np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64)
-            return bool(pd.Index(h, copy=False).is_unique)
+            if answer is None:
+                return all_distinct(np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64),
+                                    in_place=True)
     raise AssertionError("unreachable: pandas hashes every batch")  # pragma: no cover
+
+
+#: A batch with a missing id (:func:`ids_unique_by_hash`).
+_MISSING = object()
 
 
 def check_ids_parquet(pf, path: Path, id_col: str | None, explicit: bool) -> tuple[str | None, bool]:
