@@ -558,10 +558,14 @@ def _frame_join(gdf: gpd.GeoDataFrame, added: dict) -> gpd.GeoDataFrame:
     geom = gdf.geometry.name
     front = [c for c in gdf.columns if c not in RESULT_COLUMNS and c != geom]
     cols = ["site_id"] + [c for c in front if c != "site_id"] + [c for c in RESULT_COLUMNS if c != "site_id"]
-    data = {c: (added[c] if c in added else gdf[c].array) for c in cols}
+    # the added columns are this call's own arrays: taken as they are (no copy, no consolidation of the
+    # float columns into one block, which for a million sites costs more than the rest of this step);
+    # the sites' columns go in as Series, so copy-on-write still guards the caller's frame
+    data = {c: (added[c] if c in added else gdf[c]) for c in cols}
     if geom == "geometry":
-        result = gpd.GeoDataFrame(data, index=gdf.index, geometry=gdf.geometry.array)
+        result = gpd.GeoDataFrame(data, index=gdf.index, geometry=gdf.geometry.array, copy=False)
     else:
-        data[geom] = gdf.geometry.array
-        result = gpd.GeoDataFrame(pd.DataFrame(data, index=gdf.index, copy=False), geometry=geom, crs=gdf.crs)
+        data[geom] = gdf.geometry
+        result = gpd.GeoDataFrame(pd.DataFrame(data, index=gdf.index, copy=False), geometry=geom, crs=gdf.crs,
+                                  copy=False)
     return result if STORAGE_CRS.equals(result.crs) else result.to_crs(STORAGE_CRS)

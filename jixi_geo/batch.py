@@ -4,7 +4,8 @@
   batch by batch with pyarrow, never whole), reads any other format
   :func:`jixi_geo.read_sites` accepts whole (DXF and Excel included), checks each
   chunk with :func:`jixi_geo.check_sites` and writes each result chunk as its own
-  GeoParquet part file, atomically. An interrupted run keeps every
+  GeoParquet part file, atomically (a streamed file's next chunk is read, and
+  the last part written, on second threads meanwhile). An interrupted run keeps every
   finished part; running it again with the same input and options resumes after
   the last finished part.
 - :func:`check_sites_dask` maps :func:`jixi_geo.check_sites` over the partitions of

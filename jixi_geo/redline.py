@@ -53,7 +53,7 @@ from .measures import OUTSIDE_NOISE_PCT, WHOLE_SITE_REL_TOL  # noqa: F401
 from .zonefile import SHOWN_DUPLICATE_IDS, SHOWN_INVALID_REASONS  # noqa: F401
 
 __all__ = ["check_sites", "check_sites_detail", "validate_zones", "ReadOptions", "READ_OPTIONS_DOC",
-           "with_read_options_doc", "register_partitioned", "ZONE_COLUMNS", "RESULT_COLUMNS"]
+           "with_read_options_doc", "register_partitioned", "ZONE_COLUMNS", "RESULT_COLUMNS", "given_point_xy"]
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +71,7 @@ _GIVEN_XY: ContextVar[tuple[object, object, np.ndarray] | None] = ContextVar("ji
 def given_point_xy(frame: gpd.GeoDataFrame, xy: np.ndarray | None) -> Iterator[None]:
     """Inside the block, :func:`check_sites` of exactly ``frame`` (the output of a reader, unchanged)
     takes ``xy``, the EPSG:4490 coordinates of its single points as the reader had them, instead of
-    reading them from the geometries again (private: for :func:`jixi_geo.batch.check_file`'s chunks,
+    reading them from the geometries again (for :func:`jixi_geo.batch.check_file`'s chunks,
     taken with :func:`jixi_geo.readers.checks.take_point_xy` as they arrive)."""
     token = _GIVEN_XY.set(None if xy is None else (frame, frame.geometry.values, xy))
     try:

@@ -294,3 +294,35 @@ def test_streamed_chunks_lend_their_coordinates_only_to_their_own_frame(tmp_path
         replaced = jg.check_sites(moved, **kw)
     for other in (copied, replaced):
         assert (other["verdict"].astype(str).to_numpy() == plain["verdict"].astype(str).to_numpy()).all()
+
+
+def test_trusted_geometry_array_equals_geopandas_checked_one():
+    from geopandas.array import from_shapely
+
+    from jixi_geo._geoarray import trusted
+
+    geoms = np.array([shapely.Point(1, 2), None, shapely.box(0, 0, 1, 1), shapely.Point()], dtype=object)
+    fast, checked = trusted(geoms, crs=4490), from_shapely(geoms, crs=4490)
+    assert type(fast) is type(checked) and fast.crs.equals(checked.crs)
+    assert fast.isna().tolist() == checked.isna().tolist() == [False, True, False, False]
+    assert shapely.equals_exact(fast[~fast.isna()], checked[~checked.isna()], 0).all()
+    with pytest.raises(TypeError):  # anything but a 1-D object array is checked as before
+        trusted([shapely.Point(0, 0), "not a geometry"])
+
+
+def test_result_columns_are_not_shared_with_the_input_frame():
+    """The result is put together without copying its own columns; the input's columns
+    still are guarded by copy-on-write: writing into one never changes the other."""
+    import jixi_geo as jg
+
+    g = gpd.GeoDataFrame({"site_id": ["a", "b"], "name": ["甲", "乙"], "n": [1.5, 2.5]},
+                         geometry=[shapely.Point(132.45, 45.43), shapely.Point(131.05, 45.45)], crs=4490)
+    r = jg.check_sites(g, activity="wind_farm")
+    r.loc[r.index[0], "name"] = "changed"
+    r.loc[r.index[0], "n"] = -1.0
+    r.loc[r.index[1], "distance_m"] = -5.0
+    assert g["name"].tolist() == ["甲", "乙"] and g["n"].tolist() == [1.5, 2.5]
+    g.loc[1, "n"] = 99.0
+    assert r["n"].tolist() == [-1.0, 2.5] and r["distance_m"].iloc[1] == -5.0
+    again = jg.check_sites(g.assign(n=[1.5, 2.5]), activity="wind_farm")  # a later result is unaffected
+    assert again["distance_m"].iloc[1] != -5.0

@@ -21,6 +21,7 @@ import pandas as pd
 import pyproj
 import shapely
 
+from .._geoarray import trusted
 from ..errors import CRSError, InputError, InvalidGeometryError
 
 __all__ = [
@@ -198,7 +199,8 @@ def frame_to_raw(df: pd.DataFrame, *, name: str, kind: str, id_offset: int = 0) 
         for i in problems:
             geoms[i] = None
         attrs = df
-    gdf = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(geoms, index=df.index), crs=crs)
+    # ``geoms`` were made by shapely above (points or parsed WKT): no per-element check
+    gdf = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(trusted(geoms, crs=crs), index=df.index), crs=crs)
     point_xy = None
     if wkt_col is None and not problems:
         point_xy = np.column_stack(xy)

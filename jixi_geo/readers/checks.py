@@ -26,6 +26,7 @@ import pyproj
 import shapely
 
 from .._problems import Problems, fmt_list
+from .._geoarray import trusted
 from ..crs import STORAGE_CRS
 from ..errors import InputError, InvalidGeometryError
 from . import planner_formats
@@ -343,7 +344,9 @@ def _assemble(raw: Raw, out: np.ndarray, id_values: pd.Series, id_col: str | Non
         converted_from=constant(coords_key, n),
         note=note_column(notes, n),
     )
-    result = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(out, index=attrs.index), crs=STORAGE_CRS)
+    # ``out``: the read geometries or their transformation, all made by shapely
+    result = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(trusted(out, crs=STORAGE_CRS), index=attrs.index),
+                              crs=STORAGE_CRS)
     result.attrs["read_sites"] = {
         "source": str(raw.path) if raw.path is not None else raw.name,
         "format": raw.kind,

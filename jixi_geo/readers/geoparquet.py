@@ -20,6 +20,7 @@ import pyproj
 import shapely
 
 from .._gc import paused
+from .._geoarray import trusted
 from .._problems import Problems, fmt_list
 from .._text import is_utf8
 from ..errors import InputError
@@ -80,7 +81,7 @@ def parquet_table_to_raw(table, geo: dict | None, *, name: str, path: Path, id_o
         with paused():  # a million geometry objects: no cyclic collections meanwhile
             geoms = shapely.points(xy) if xy is not None else shapely.from_wkb(
                 np.asarray(arr.to_pandas(), dtype=object))
-        gs = gpd.GeoSeries(geoms, crs=crs)
+        gs = gpd.GeoSeries(trusted(geoms, crs=crs))  # shapely's own output: no per-element check
     else:  # native GeoArrow encodings
         with paused():
             gs = gpd.GeoSeries.from_arrow(arr.combine_chunks(), crs=crs)
