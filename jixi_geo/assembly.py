@@ -12,6 +12,7 @@ audit stamp (:func:`_stamp_columns`), joined to the input's columns once
 from __future__ import annotations
 
 import datetime as _dt
+import functools
 from typing import NamedTuple
 
 import geopandas as gpd
@@ -515,8 +516,10 @@ def _overlap_columns(geoms: np.ndarray, pz, hits: pd.DataFrame, dims: np.ndarray
     return overlap_ha, overlap_m, pct
 
 
+@functools.lru_cache(maxsize=1)
 def _rules_by_id() -> dict[str, dict]:
-    """rule_id -> rule row of ``verdict_rules.csv``, plus the NEAR, CLEAR and OUTSIDE rules."""
+    """rule_id -> rule row of ``verdict_rules.csv``, plus the NEAR, CLEAR and OUTSIDE rules
+    (built once per process, as the rule table is read once; shared: read it, never write to it)."""
     rules_by_id = {r["rule_id"]: r for r in R.verdict_rules().to_dict("records")}
     for special in (NEAR_RULE, CLEAR_RULE, OUTSIDE_RULE):
         rules_by_id[special["rule_id"]] = special
