@@ -169,3 +169,24 @@ def test_transform_coords_builds_the_same_geometries_as_shapely_transform():
         keep = ~shapely.is_missing(want)
         assert shapely.equals_exact(got[keep], want[keep], tolerance=0).all(), name
         assert (shapely.get_type_id(got[keep]) == shapely.get_type_id(want[keep])).all(), name
+
+
+def test_transform_coords_with_pyproj_equals_shapely_transform_vertex_for_vertex():
+    """With the real transformation (CGCS2000 lon/lat → EPSG:4553, on threads for long arrays,
+    each chunk with its own Transformer), the ragged-array path gives exactly shapely.transform's
+    polygons: rings still close, and every vertex is the one PROJ gives."""
+    import pyproj
+    import shapely
+
+    rng = np.random.default_rng(17)
+    n = 50_000  # 250 000 vertices: above the threaded transformation's threshold
+    assert 5 * n >= jcrs.PARALLEL_TRANSFORM_MIN
+    xs, ys = rng.uniform(130.3, 134.0, n), rng.uniform(44.5, 46.8, n)
+    geoms = shapely.box(xs, ys, xs + rng.uniform(1e-4, 0.05, n), ys + rng.uniform(1e-4, 0.05, n))
+    src, dst = pyproj.CRS.from_epsg(4490), pyproj.CRS.from_epsg(4553)
+    got = jcrs.transform_coords(geoms, lambda c: jcrs._transform_xy(c, src, dst))
+    tr = pyproj.Transformer.from_crs(src, dst, always_xy=True)
+    want = shapely.transform(geoms, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
+    assert shapely.equals_exact(got, want, tolerance=0).all()
+    assert np.array_equal(shapely.get_coordinates(got), shapely.get_coordinates(want))
+    assert shapely.is_valid(got).all()

@@ -194,6 +194,9 @@ def test_threaded_validation_and_projection_equal_the_single_thread(monkeypatch)
     geoms = shapely.box(xs, ys, xs + 0.004, ys + 0.003)
     bow = shapely.Polygon([(131.0, 45.0), (131.01, 45.01), (131.01, 45.0), (131.0, 45.01)])  # self-crossing
     geoms[[7, 2500]] = bow
+    # 3-D sites: their Z is dropped (in place, in the array being validated) while validity is
+    # tested on the other thread, which works on its own copy
+    geoms[[11, 2999]] = shapely.force_3d(geoms[[11, 2999]], z=12.5)
     s = gpd.GeoDataFrame({"site_id": [f"v{i}" for i in range(n)]}, geometry=geoms, crs=4490)
 
     def run():
@@ -208,8 +211,10 @@ def test_threaded_validation_and_projection_equal_the_single_thread(monkeypatch)
     assert "v7" in single[0] and "v2500" in single[0]
     assert threaded[0] == single[0]
     assert (threaded[1] == single[1]).all() and threaded[2] == single[2]
+    assert "Z coordinates dropped" in threaded[2][11] and "Z coordinates dropped" in threaded[2][2999]
+    assert not shapely.has_z(shapely.from_wkb(threaded[1])).any()
 
-    good = np.delete(geoms, [7, 2500])
+    good = shapely.force_2d(np.delete(geoms, [7, 2500]))
     tr = pyproj.Transformer.from_crs(4490, 4553, always_xy=True)
     want = shapely.transform(good, lambda c: np.column_stack(tr.transform(c[:, 0], c[:, 1])))
     monkeypatch.setattr(jcrs, "PARALLEL_TRANSFORM_MIN", 10**9)

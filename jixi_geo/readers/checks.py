@@ -214,21 +214,33 @@ class Background:
         return self._value
 
 
+class _Done:
+    """A result already known, in :class:`Background`'s interface."""
+
+    def __init__(self, value):
+        self._value = value
+
+    def result(self):
+        return self._value
+
+
 def _measure(raw: Raw, geoms: np.ndarray, parsed_bad: np.ndarray):
     """(absent, present, xy, where, type_id, has_z, valid) of the geometries, from GEOS, or from
-    the coordinates a reader built 2-D points from (nothing to ask GEOS then)."""
+    the coordinates a reader built 2-D points from (nothing to ask GEOS then); ``valid`` is
+    a job whose ``result()`` is the validity array (computed on a second thread for large inputs)."""
     n = len(geoms)
     if raw.point_xy is not None and len(raw.point_xy) == n and not raw.row_problems:
         absent = np.zeros(n, dtype=bool)
-        return absent, ~absent, raw.point_xy, np.arange(n), np.zeros(n, dtype=np.int32), absent, ~absent
+        return absent, ~absent, raw.point_xy, np.arange(n), np.zeros(n, dtype=np.int32), absent, _Done(~absent)
     # GEOS validity (the costliest measure) releases the GIL: large inputs run it on a
-    # second thread while this one reads the coordinates, which holds the GIL
-    valid = Background(shapely.is_valid, geoms, thread=n >= BACKGROUND_MIN)
+    # second thread while this one reads the coordinates and checks the rest, which hold the GIL;
+    # it gets its own copy of the array, which drop_z may change meanwhile
+    big = n >= BACKGROUND_MIN
+    valid = Background(shapely.is_valid, geoms.copy() if big else geoms, thread=big)
     absent = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     present = ~absent & ~parsed_bad
     xy, where = shapely.get_coordinates(geoms[present], return_index=True)
-    return (absent, present, xy, where, shapely.get_type_id(geoms), shapely.has_z(geoms),
-            valid.result())
+    return absent, present, xy, where, shapely.get_type_id(geoms), shapely.has_z(geoms), valid
 
 
 def finish(raw: Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_column,
@@ -285,7 +297,7 @@ def finish(raw: Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_column
     gc = check_collections(present, type_id, ids, problems)
     ok = present & ~nonfinite & ~gc
     drop_z(geoms, ok & has_z, notes)
-    ok = check_valid(geoms, ok, valid, ids, make_valid=make_valid, notes=notes, problems=problems)
+    ok = check_valid(geoms, ok, valid.result(), ids, make_valid=make_valid, notes=notes, problems=problems)
 
     src, how = resolve_crs(raw, given_crs, geoms, ok, coords_key, problems)
     out = pts = None
