@@ -430,6 +430,20 @@ def import_time() -> float:
     return min(best)
 
 
+def cpu_probe() -> float:
+    """Seconds for a fixed pure-Python loop (best of 3): how fast this machine runs right now.
+
+    The same code measures differently on machines of the same kind, and on one machine from
+    hour to hour (shared hosts); this figure, printed with every run, tells runs apart.
+    """
+    best = []
+    for _ in range(3):
+        t = time.perf_counter()
+        sum(i * i for i in range(10_000_000))
+        best.append(time.perf_counter() - t)
+    return min(best)
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="only the two smallest sizes")
@@ -451,7 +465,8 @@ def main() -> None:
     # set (as on the build machine) every fresh process would otherwise compile jixi_geo from source (~0.1 s)
     subprocess.run([sys.executable, "-m", "compileall", "-q", str(ROOT / "jixi_geo")], check=True,
                    capture_output=True)
-    print(f"import jixi_geo: {import_time():.2f} s (best of 3, fresh interpreter, package byte-compiled)")
+    print(f"import jixi_geo: {import_time():.2f} s (best of 3, fresh interpreter, package byte-compiled); "
+          f"CPU probe (a pure-Python loop of 10⁷ squares): {cpu_probe():.2f} s (best of 3)")
     with tempfile.TemporaryDirectory() as tmp:
         targets(Path(tmp), stream_n=0 if args.quick else args.stream, dask_n=0 if args.quick else args.dask,
                 poly_n=10_000 if args.quick else 100_000, skip_plain=args.quick)
