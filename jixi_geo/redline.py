@@ -33,7 +33,7 @@ import pandas as pd
 
 from . import rules as R
 from . import _kernels
-from ._gc import paused
+from ._gc import paused, while_paused
 from ._kernels import KERNELS, fast_points
 from ._zones import prepare
 from .assembly import NEAR_RULE, RESULT_COLUMNS, assemble, hit_table
@@ -260,6 +260,7 @@ def check_sites(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame |
 
 
 @with_read_options_doc
+@while_paused  # as check_sites: geometry objects by the thousand, no reference cycles
 def check_sites_detail(sites, *, activity: str | None = None, zones: gpd.GeoDataFrame | None = None,
                        buffer_m: float = 1000.0, tolerance_ha: float = 0.01, search_m: float | None = None,
                        zones_layer: str | None = None, method: Literal["fast", "reference"] = "fast",

@@ -400,3 +400,33 @@ def test_check_sites_pauses_the_collector_and_leaves_it_as_it_was():
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_check_sites_detail_pauses_the_collector_too(monkeypatch):
+    """check_sites_detail, like check_sites, runs with the cyclic collector paused (also after its
+    kernel, while it builds the rows) and restores it, also after refusing its input; its
+    documented signature is the undecorated one."""
+    import gc
+    import inspect
+
+    import geopandas as gpd
+    from shapely import Point, box
+
+    import jixi_geo.redline as rl
+    from jixi_geo.errors import JixiGeoError
+
+    sites = gpd.GeoDataFrame({"site_id": ["a", "b"]},
+                             geometry=[Point(132.45, 45.43), box(131.0, 45.4, 131.02, 45.42)], crs="EPSG:4490")
+    check_sites_detail(sites, activity="wind_farm")
+    seen = []
+    real = rl.hit_table
+    monkeypatch.setattr(rl, "hit_table", lambda *a, **k: (seen.append(gc.isenabled()), real(*a, **k))[1])
+    gc.collect()
+    rows = check_sites_detail(sites, activity="wind_farm")
+    assert seen == [False] and gc.isenabled() and len(rows) >= 1
+    assert gc.collect() == 0
+    with pytest.raises(JixiGeoError):
+        check_sites_detail(sites, activity="wind_farm", buffer_m=-1)
+    assert gc.isenabled()
+    assert "buffer_m" in inspect.signature(check_sites_detail).parameters
+    assert "{read_options}" not in check_sites_detail.__doc__ and "coords" in check_sites_detail.__doc__
