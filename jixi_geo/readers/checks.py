@@ -214,16 +214,6 @@ class Background:
         return self._value
 
 
-class _Done:
-    """A result already known, in :class:`Background`'s interface."""
-
-    def __init__(self, value):
-        self._value = value
-
-    def result(self):
-        return self._value
-
-
 def _measure(raw: Raw, geoms: np.ndarray, parsed_bad: np.ndarray):
     """(absent, present, xy, where, type_id, has_z, valid) of the geometries, from GEOS, or from
     the coordinates a reader built 2-D points from (nothing to ask GEOS then); ``valid`` is
@@ -231,7 +221,8 @@ def _measure(raw: Raw, geoms: np.ndarray, parsed_bad: np.ndarray):
     n = len(geoms)
     if raw.point_xy is not None and len(raw.point_xy) == n and not raw.row_problems:
         absent = np.zeros(n, dtype=bool)
-        return absent, ~absent, raw.point_xy, np.arange(n), np.zeros(n, dtype=np.int32), absent, _Done(~absent)
+        valid = Background(np.logical_not, absent, thread=False)  # known at once: every point is valid
+        return absent, ~absent, raw.point_xy, np.arange(n), np.zeros(n, dtype=np.int32), absent, valid
     # GEOS validity (the costliest measure) releases the GIL: large inputs run it on a
     # second thread while this one reads the coordinates and checks the rest, which hold the GIL;
     # it gets its own copy of the array, which drop_z may change meanwhile
