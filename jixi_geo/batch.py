@@ -191,10 +191,9 @@ _END = object()
 def _check_chunk(chunk: gpd.GeoDataFrame, check_kw: dict, *, streamed: bool) -> gpd.GeoDataFrame:
     """check_sites of one chunk; a streamed chunk, straight from its reader, lends the check
     the points' coordinates the reader decoded (no second pass over the geometries)."""
-    from .readers.checks import take_point_xy
+    from contextlib import nullcontext
 
-    xy = take_point_xy(chunk) if streamed else None
-    with redline.given_point_xy(chunk, xy):
+    with redline.fresh_from_reader(chunk) if streamed else nullcontext():
         return redline.check_sites(chunk, **check_kw)
 
 

@@ -53,7 +53,7 @@ from .measures import OUTSIDE_NOISE_PCT, WHOLE_SITE_REL_TOL  # noqa: F401
 from .zonefile import SHOWN_DUPLICATE_IDS, SHOWN_INVALID_REASONS  # noqa: F401
 
 __all__ = ["check_sites", "check_sites_detail", "validate_zones", "ReadOptions", "READ_OPTIONS_DOC",
-           "with_read_options_doc", "register_partitioned", "ZONE_COLUMNS", "RESULT_COLUMNS", "given_point_xy"]
+           "with_read_options_doc", "register_partitioned", "ZONE_COLUMNS", "RESULT_COLUMNS", "fresh_from_reader"]
 
 log = logging.getLogger(__name__)
 
@@ -62,31 +62,21 @@ log = logging.getLogger(__name__)
 _REREAD_OPTIONS = ("coords", "crs", "id_column", "cad_layer", "sheet", "name_column")
 
 
-#: (frame, its geometry array, the points' EPSG:4490 coordinates) that a caller of check_sites already
-#: holds for the frame it checks (:func:`given_point_xy`); None otherwise
-_GIVEN_XY: ContextVar[tuple[object, object, np.ndarray] | None] = ContextVar("jixi_geo_given_xy", default=None)
+#: The frame a caller of check_sites received straight from a reader, untouched (:func:`fresh_from_reader`)
+_FRESH: ContextVar[object | None] = ContextVar("jixi_geo_fresh_frame", default=None)
 
 
 @contextmanager
-def given_point_xy(frame: gpd.GeoDataFrame, xy: np.ndarray | None) -> Iterator[None]:
-    """Inside the block, :func:`check_sites` of exactly ``frame`` (the output of a reader, unchanged)
-    takes ``xy``, the EPSG:4490 coordinates of its single points as the reader had them, instead of
-    reading them from the geometries again (for :func:`jixi_geo.batch.check_file`'s chunks,
-    taken with :func:`jixi_geo.readers.checks.take_point_xy` as they arrive)."""
-    token = _GIVEN_XY.set(None if xy is None else (frame, frame.geometry.values, xy))
+def fresh_from_reader(frame: gpd.GeoDataFrame) -> Iterator[None]:
+    """Inside the block, :func:`check_sites` of exactly ``frame`` may take the points' coordinates its
+    reader kept (:func:`jixi_geo.readers.checks.take_point_xy`) instead of reading them from the
+    geometries again. Only for a frame no one could have changed since it was read (the chunks
+    :func:`jixi_geo.batch.check_file` streams); any other frame is read as always."""
+    token = _FRESH.set(frame)
     try:
         yield
     finally:
-        _GIVEN_XY.reset(token)
-
-
-def _given_xy(sites: gpd.GeoDataFrame) -> np.ndarray | None:
-    given = _GIVEN_XY.get()
-    if given is None:
-        return None
-    frame, geometry, xy = given
-    same = bool(frame is sites) and sites.geometry.values is geometry and len(xy) == len(sites)
-    return xy if same else None
+        _FRESH.reset(token)
 
 
 def _prepare_sites(sites, read: ReadOptions) -> tuple[gpd.GeoDataFrame, np.ndarray | None]:
@@ -99,7 +89,7 @@ def _prepare_sites(sites, read: ReadOptions) -> tuple[gpd.GeoDataFrame, np.ndarr
                and STORAGE_CRS.equals(sites.crs) and all(getattr(read, k) is None for k in _REREAD_OPTIONS)
                and {"site_id", "input_crs", "converted_from"} <= set(sites.columns))
     if already:  # the output of read_sites: validated, ids set, conversions recorded
-        return sites, _given_xy(sites)
+        return sites, take_point_xy(sites) if _FRESH.get() is sites else None
     gdf = read_sites(sites, **read.kwargs())
     return gdf, take_point_xy(gdf)  # taken now: no one else has seen this frame
 

@@ -258,12 +258,13 @@ def test_a_bad_row_in_a_later_chunk_stops_the_run_after_the_parts_before_it(tmp_
 
 
 def test_streamed_chunks_lend_their_coordinates_only_to_their_own_frame(tmp_path):
-    """check_file hands check_sites the coordinates the streaming reader decoded
-    (``redline.given_point_xy``): used for exactly that frame, ignored for a copy or a
-    frame whose geometry was replaced, and the result is the one without them."""
+    """check_file lets check_sites take the coordinates the streaming reader decoded
+    (``redline.fresh_from_reader``): used for exactly that frame, ignored for a copy, a
+    frame whose geometry was replaced, or any frame outside the block (a user's frame
+    may have been changed since it was read), and the result is the one without them."""
     import jixi_geo as jg
     from jixi_geo import redline
-    from jixi_geo.readers.checks import take_point_xy
+    from jixi_geo.readers.checks import _remember_xy, take_point_xy
     from jixi_geo.sites import iter_sites_parquet
 
     rng = np.random.default_rng(11)
@@ -277,22 +278,29 @@ def test_streamed_chunks_lend_their_coordinates_only_to_their_own_frame(tmp_path
     assert xy is not None and np.array_equal(xy, shapely.get_coordinates(chunk.geometry.values))
     kw = {"activity": "wind_farm", "buffer_m": 1000, "search_m": 1000}
     plain = jg.check_sites(chunk, **kw)
-    with redline.given_point_xy(chunk, xy):
+    _remember_xy(chunk, xy)  # as the reader left it
+    with redline.fresh_from_reader(chunk):
         lent = jg.check_sites(chunk, **kw)
+    assert take_point_xy(chunk) is None  # taken by that check
     assert_cols = ["verdict", "zones_hit", "nearest_zone", "distance_m", "rule"]
     pd.testing.assert_frame_equal(pd.DataFrame(lent[assert_cols]), pd.DataFrame(plain[assert_cols]))
     # a lie is believed for this very frame (so the coordinates are really used) ...
     far = xy + np.array([20.0, 0.0])  # 20° east: outside Jixi
-    with redline.given_point_xy(chunk, far):
+    _remember_xy(chunk, far)
+    with redline.fresh_from_reader(chunk):
         lied = jg.check_sites(chunk, **kw)
     assert n >= redline._kernels.GRID_MIN_POINTS
     assert (lied["verdict"].astype(str) == "outside_jixi").all()
-    # ... and ignored for a copy, or once the geometry is replaced
-    with redline.given_point_xy(chunk, far):
-        copied = jg.check_sites(chunk.copy(), **kw)
-        moved = chunk.set_geometry(gpd.GeoSeries(chunk.geometry.values.copy(), index=chunk.index, crs=chunk.crs))
+    # ... and ignored for a copy, once the geometry is replaced, or outside the block
+    copy = chunk.copy()
+    moved = chunk.set_geometry(gpd.GeoSeries(chunk.geometry.values.copy(), index=chunk.index, crs=chunk.crs))
+    for frame in (copy, moved, chunk):
+        _remember_xy(frame, far)
+    with redline.fresh_from_reader(chunk):
+        copied = jg.check_sites(copy, **kw)
         replaced = jg.check_sites(moved, **kw)
-    for other in (copied, replaced):
+    outside = jg.check_sites(chunk, **kw)
+    for other in (copied, replaced, outside):
         assert (other["verdict"].astype(str).to_numpy() == plain["verdict"].astype(str).to_numpy()).all()
 
 

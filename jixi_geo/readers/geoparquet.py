@@ -170,32 +170,27 @@ def ids_unique_by_hash(pf, id_col: str, batch_rows: int = 200_000) -> bool:
             return _MISSING
         return id_hashes(vals) if fast else pd.util.hash_pandas_object(vals, index=False).to_numpy()
 
+    def in_order(pool, fast: bool):
+        """Each batch's hashes (None: not hashable this way; _MISSING: an id is missing), in file order."""
+        flight: deque = deque()
+        for batch in pf.iter_batches(batch_size=batch_rows, columns=[id_col]):
+            flight.append(pool.submit(hashed, batch, fast))
+            if len(flight) > 4:
+                yield flight.popleft().result()
+        while flight:
+            yield flight.popleft().result()
+
     with ThreadPoolExecutor(2) as pool:
         for fast in (True, False):
             hashes: list[np.ndarray] = []
-            flight: deque = deque()
-            answer = None  # _MISSING, or None while every batch hashes
-            for batch in pf.iter_batches(batch_size=batch_rows, columns=[id_col]):
-                flight.append(pool.submit(hashed, batch, fast))
-                while flight and (len(flight) > 4 or flight[0].done()):
-                    h = flight.popleft().result()
-                    if h is None or h is _MISSING:
-                        answer = _MISSING if h is _MISSING else False
-                        break
-                    hashes.append(h)
-                if answer is not None:
+            for h in in_order(pool, fast):
+                if h is _MISSING:
+                    return False
+                if h is None:
                     break
-            for job in flight:  # the batches still in flight, in order
-                h = job.result()
-                if answer is None and (h is None or h is _MISSING):
-                    answer = _MISSING if h is _MISSING else False
-                elif answer is None:
-                    hashes.append(h)
-            if answer is _MISSING:
-                return False
-            if answer is None:
-                return all_distinct(np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64),
-                                    in_place=True)
+                hashes.append(h)
+            else:
+                return all_distinct(np.concatenate(hashes) if hashes else np.zeros(0, dtype=np.uint64), in_place=True)
     raise AssertionError("unreachable: pandas hashes every batch")  # pragma: no cover
 
 
