@@ -196,6 +196,20 @@ def test_categorical_from_codes_equals_pandas(n, monkeypatch):
     pd.testing.assert_extension_array_equal(categorical_from_codes(codes, cats), want)
 
 
+@pytest.mark.parametrize("labels", [
+    [f"位于生态保护红线内，重叠 {i / 7:,.2f} 公顷 / {i / 7:,.2f} ha inside 🌲" for i in range(3_000)],
+    ["", "a"] * 600,  # empty texts and repeats
+    [f"{i}" for i in range(1_500)] + [None],  # a missing value: the public way
+    [f"{i}" for i in range(1_500)] + [7],  # a number: pandas makes it "7"
+    ["x", "y"],  # few: the public way
+])
+def test_str_index_equals_pandas(labels):
+    want = pd.Index(labels, dtype="str")
+    got = _categorical.str_index(labels)
+    pd.testing.assert_index_equal(got, want, exact=True)
+    assert got.dtype == want.dtype
+
+
 def test_sorted_categorical_equals_pandas():
     rng = np.random.default_rng(11)
     labels = np.array(["second", "", "first", "quasi", "unused"], dtype=object)

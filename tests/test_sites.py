@@ -431,6 +431,20 @@ def test_nan_and_non_numeric_coordinates(d):
     assert "NaN or infinite coordinates: B, D" in msg
 
 
+def test_non_finite_vertex_named_among_lines_and_polygons():
+    # a NaN or infinite vertex deep inside a polygon or line (not its first), among sites
+    # with more vertices before them and an absent one: each bad site is named, no other
+    bad_ring = Polygon([(131.0, 45.3), (131.01, 45.3), (131.01, float("nan")), (131.0, 45.31)])
+    bad_line = shapely.LineString([(131.0, 45.3), (float("inf"), 45.31), (131.02, 45.32)])
+    g = gpd.GeoDataFrame({"id": ["ref", "none", "ring", "sq", "line", "pt"]},
+                         geometry=[REF, None, bad_ring, SQUARE, bad_line, POINT], crs=4490)
+    with pytest.raises(InputError) as ei:
+        read_sites(g)
+    msg = str(ei.value)
+    assert "NaN or infinite coordinates: ring, line;" in msg
+    assert "without geometry (null or empty): none" in msg
+
+
 def test_null_and_empty_geometry():
     g = gpd.GeoDataFrame({"id": ["n", "e", "ok"]}, geometry=[None, Polygon(), POINT], crs=4490)
     with pytest.raises(InvalidGeometryError, match=r"without geometry \(null or empty\): n, e"):

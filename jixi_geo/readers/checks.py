@@ -106,16 +106,20 @@ def check_missing(absent: np.ndarray, parsed_bad: np.ndarray, ids, problems: Pro
             "point, line or polygon, or remove those rows"))
 
 
-def check_finite(present: np.ndarray, xy: np.ndarray, where: np.ndarray, ids, problems: Problems) -> np.ndarray:
+def check_finite(present: np.ndarray, xy: np.ndarray, geoms: np.ndarray, ids, problems: Problems) -> np.ndarray:
     """Record sites with a NaN or infinite coordinate; returns their mask.
 
-    ``xy`` and ``where`` are the coordinates of the ``present`` sites and the
-    position (among them) each belongs to, as :func:`shapely.get_coordinates` gives.
+    ``xy`` holds the coordinates of the ``present`` sites of ``geoms``, in order, as
+    :func:`shapely.get_coordinates` gives them. Only when one of them is not finite
+    are the coordinates read again with their site (the usual file has none).
     """
     n = len(present)
-    bad_pos = np.flatnonzero(present)[np.unique(where[~np.isfinite(xy).all(axis=1)])]
     nonfinite = np.zeros(n, dtype=bool)
-    nonfinite[bad_pos] = True
+    if np.isfinite(xy).all():
+        return nonfinite
+    xy, where = shapely.get_coordinates(geoms[present], return_index=True)
+    fine = np.isfinite(xy[:, 0]) & np.isfinite(xy[:, 1])
+    nonfinite[np.flatnonzero(present)[np.unique(where[~fine])]] = True
     if nonfinite.any():
         problems.add(InputError, (
             f"sites with missing, NaN or infinite coordinates: {fmt_list(ids[nonfinite])}; fill "
@@ -215,14 +219,14 @@ class Background:
 
 
 def _measure(raw: Raw, geoms: np.ndarray, parsed_bad: np.ndarray):
-    """(absent, present, xy, where, type_id, has_z, valid) of the geometries, from GEOS, or from
+    """(absent, present, xy, type_id, has_z, valid) of the geometries, from GEOS, or from
     the coordinates a reader built 2-D points from (nothing to ask GEOS then); ``valid`` is
     a job whose ``result()`` is the validity array (computed on a second thread for large inputs)."""
     n = len(geoms)
     if raw.point_xy is not None and len(raw.point_xy) == n and not raw.row_problems:
         absent = np.zeros(n, dtype=bool)
         valid = Background(np.logical_not, absent, thread=False)  # known at once: every point is valid
-        return absent, ~absent, raw.point_xy, np.arange(n), np.zeros(n, dtype=np.int32), absent, valid
+        return absent, ~absent, raw.point_xy, np.zeros(n, dtype=np.int32), absent, valid
     # GEOS validity (the costliest measure) releases the GIL: large inputs run it on a
     # second thread while this one reads the coordinates and checks the rest, which hold the GIL;
     # it gets its own copy of the array, which drop_z may change meanwhile
@@ -230,8 +234,8 @@ def _measure(raw: Raw, geoms: np.ndarray, parsed_bad: np.ndarray):
     valid = Background(shapely.is_valid, geoms.copy() if big else geoms, thread=big)
     absent = shapely.is_missing(geoms) | shapely.is_empty(geoms)
     present = ~absent & ~parsed_bad
-    xy, where = shapely.get_coordinates(geoms[present], return_index=True)
-    return absent, present, xy, where, shapely.get_type_id(geoms), shapely.has_z(geoms), valid
+    xy = shapely.get_coordinates(geoms[present])  # the sites' own, later with return_index if one is NaN
+    return absent, present, xy, shapely.get_type_id(geoms), shapely.has_z(geoms), valid
 
 
 def finish(raw: Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_column,
@@ -276,7 +280,7 @@ def finish(raw: Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_column
     id_job = Background(resolve_ids, gdf, id_column=id_column, name=raw.name, problems=problems,
                         id_offset=id_offset, spec_id=spec_id, reported=raw.row_problems,
                         thread=n >= BACKGROUND_MIN)
-    absent, present, xy, where, type_id, has_z, valid = _measure(raw, geoms, parsed_bad)
+    absent, present, xy, type_id, has_z, valid = _measure(raw, geoms, parsed_bad)
     id_series_, id_col = id_job.result()
     ids = Ids(id_series_)
     for pos, text in sorted(raw.row_problems.items()):
@@ -284,7 +288,7 @@ def finish(raw: Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_column
     notes: dict[int, list[str]] = {}  # position -> notes (most sites have none)
 
     check_missing(absent, parsed_bad, ids, problems)
-    nonfinite = check_finite(present, xy, where, ids, problems)
+    nonfinite = check_finite(present, xy, geoms, ids, problems)
     gc = check_collections(present, type_id, ids, problems)
     ok = present & ~nonfinite & ~gc
     drop_z(geoms, ok & has_z, notes)
