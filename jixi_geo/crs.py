@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import functools
 import logging
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import numpy as np
 import pyproj
@@ -42,6 +42,7 @@ __all__ = [
     "planar_area",
     "gauss_kruger_crs",
     "gk_crs_from_prefixed_easting", "PARALLEL_TRANSFORM_MIN", "point_xy", "project", "transform_coords",
+    "KnownCoords",
     "ballpark_datum", "ballpark_datum_message",
 ]
 
@@ -136,6 +137,25 @@ def _transformer(src: str, dst: str) -> pyproj.Transformer:
                                        always_xy=True)
 
 
+class KnownCoords(NamedTuple):
+    """The x/y of an array of geometries, already read: every geometry present, not empty, finite
+    and 2-D (a Z dropped), as read.
+
+    ``xy``: all their coordinates in order, as :func:`shapely.get_coordinates` gives them;
+    ``type_id``: per geometry, its :func:`shapely.get_type_id`.
+    """
+
+    xy: np.ndarray
+    type_id: np.ndarray
+
+    @property
+    def points(self) -> np.ndarray | None:
+        """``xy`` (n, 2) when every geometry is a single point, else None."""
+        if len(self.xy) == len(self.type_id) and not self.type_id.any():
+            return self.xy
+        return None
+
+
 def point_xy(geoms: np.ndarray, src, dst, *, known: np.ndarray | None = None) -> np.ndarray | None:
     """Coordinates (n, 2) in ``dst`` of single 2-D points, or None if ``geoms`` holds
     anything else (multipoints, empty or missing geometries, lines, polygons).
@@ -182,7 +202,7 @@ def _transform_xy(xy: np.ndarray, src: pyproj.CRS, dst: pyproj.CRS) -> np.ndarra
     return out
 
 
-def project(geoms: np.ndarray, src, dst) -> np.ndarray:
+def project(geoms: np.ndarray, src, dst, *, known: KnownCoords | None = None) -> np.ndarray:
     """Transform an array of shapely geometries between CRSs (pyproj, axis order x/y).
 
     The same transformation as ``GeoSeries.to_crs``; points are rebuilt from their
@@ -195,6 +215,9 @@ def project(geoms: np.ndarray, src, dst) -> np.ndarray:
         Missing values (None) stay missing.
     src, dst : CRS-like
         Anything :class:`pyproj.CRS` accepts.
+    known : KnownCoords, optional
+        The coordinates of ``geoms`` in ``src``, when the caller has them as read
+        (:func:`jixi_geo.readers.checks.take_coords`); they are then not read again.
 
     Returns
     -------
@@ -202,28 +225,30 @@ def project(geoms: np.ndarray, src, dst) -> np.ndarray:
     """
     src, dst = pyproj.CRS.from_user_input(src), pyproj.CRS.from_user_input(dst)
     geoms = np.asarray(geoms, dtype=object)
+    if known is not None and len(known.type_id) != len(geoms):
+        known = None
     if src.equals(dst):
         return geoms
     if src.is_bound and not dst.is_bound:
         # PROJ applies a +towgs84 shift only on the way to WGS 84; towards CGCS2000 it would use a
         # null (ballpark) shift and drop it silently. So: through WGS 84, which CGCS2000 matches to < 1 m.
         wgs84 = pyproj.CRS.from_epsg(4326)
-        return project(_project_direct(geoms, src, wgs84), wgs84, dst)
-    return _project_direct(geoms, src, dst)
+        return project(_project_direct(geoms, src, wgs84, known), wgs84, dst)
+    return _project_direct(geoms, src, dst, known)
 
 
-def _project_direct(geoms: np.ndarray, src: pyproj.CRS, dst: pyproj.CRS) -> np.ndarray:
+def _project_direct(geoms: np.ndarray, src: pyproj.CRS, dst: pyproj.CRS, known: KnownCoords | None) -> np.ndarray:
     from ._gc import paused
 
-    xy = point_xy(geoms, src, dst)
+    xy = point_xy(geoms, src, dst, known=None if known is None else known.points)
     with paused():  # a new geometry object per site, no reference cycle: no cyclic collections meanwhile
         if xy is not None:
             return shapely.points(xy)
         # lines and polygons: their coordinates transformed as one array (on threads when long)
-        return transform_coords(geoms, lambda c: _transform_xy(c, src, dst))
+        return transform_coords(geoms, lambda c: _transform_xy(c, src, dst), known=known)
 
 
-def transform_coords(geoms: np.ndarray, fn) -> np.ndarray:
+def transform_coords(geoms: np.ndarray, fn, *, known: KnownCoords | None = None) -> np.ndarray:
     """``shapely.transform(geoms, fn)`` (2-D): the same geometries, built faster for simple shapes.
 
     When every present geometry is a line string or a polygon without holes (of one
@@ -238,24 +263,33 @@ def transform_coords(geoms: np.ndarray, fn) -> np.ndarray:
     geoms : ndarray of shapely geometries
     fn : callable
         Maps an (n, 2) array of x/y coordinates to the transformed (n, 2) array.
+    known : KnownCoords, optional
+        The coordinates and type ids of ``geoms`` (every one present, 2-D, not empty),
+        when the caller has them: the geometries are then not asked again.
 
     Returns
     -------
     ndarray of shapely geometries
     """
     geoms = np.asarray(geoms, dtype=object)
-    present = ~shapely.is_missing(geoms)
-    kinds = np.unique(shapely.get_type_id(geoms[present]))
-    simple = (len(kinds) == 1 and int(kinds[0]) in (1, 3) and not shapely.has_z(geoms[present]).any()
-              and not shapely.is_empty(geoms[present]).any())
+    if known is not None and len(known.type_id) == len(geoms):
+        present = np.ones(len(geoms), dtype=bool)
+        kinds = np.unique(known.type_id)
+        simple = len(kinds) == 1 and int(kinds[0]) in (1, 3)
+    else:
+        known = None
+        present = ~shapely.is_missing(geoms)
+        kinds = np.unique(shapely.get_type_id(geoms[present]))
+        simple = (len(kinds) == 1 and int(kinds[0]) in (1, 3) and not shapely.has_z(geoms[present]).any()
+                  and not shapely.is_empty(geoms[present]).any())
     if simple and int(kinds[0]) == 3:
         simple = not shapely.get_num_interior_rings(geoms[present]).any()
     if not simple:
         return shapely.transform(geoms, fn)
     part = geoms if present.all() else geoms[present]
-    xy = shapely.get_coordinates(part)
     offsets = np.zeros(len(part) + 1, dtype=np.int64)
     np.cumsum(shapely.get_num_coordinates(part), out=offsets[1:])
+    xy = known.xy if known is not None and len(known.xy) == offsets[-1] else shapely.get_coordinates(part)
     new_xy = np.asarray(fn(xy), dtype=float)
     if int(kinds[0]) == 1:
         built = shapely.from_ragged_array(shapely.GeometryType.LINESTRING, new_xy, (offsets,))

@@ -37,7 +37,7 @@ from ._gc import paused, while_paused
 from ._kernels import KERNELS, fast_points
 from ._zones import prepare
 from .assembly import NEAR_RULE, RESULT_COLUMNS, assemble, hit_table
-from .crs import ANALYSIS_CRS, STORAGE_CRS, ensure_crs, point_xy, project
+from .crs import ANALYSIS_CRS, STORAGE_CRS, KnownCoords, ensure_crs, point_xy, project
 from .errors import InputError
 from .layers import load_layer
 from ._args import amount
@@ -68,8 +68,8 @@ _FRESH: ContextVar[object | None] = ContextVar("jixi_geo_fresh_frame", default=N
 
 @contextmanager
 def fresh_from_reader(frame: gpd.GeoDataFrame) -> Iterator[None]:
-    """Inside the block, :func:`check_sites` of exactly ``frame`` may take the points' coordinates its
-    reader kept (:func:`jixi_geo.readers.checks.take_point_xy`) instead of reading them from the
+    """Inside the block, :func:`check_sites` of exactly ``frame`` may take the coordinates its
+    reader kept (:func:`jixi_geo.readers.checks.take_coords`) instead of reading them from the
     geometries again. Only for a frame no one could have changed since it was read (the chunks
     :func:`jixi_geo.batch.check_file` streams); any other frame is read as always."""
     token = _FRESH.set(frame)
@@ -79,19 +79,19 @@ def fresh_from_reader(frame: gpd.GeoDataFrame) -> Iterator[None]:
         _FRESH.reset(token)
 
 
-def _prepare_sites(sites, read: ReadOptions) -> tuple[gpd.GeoDataFrame, np.ndarray | None]:
+def _prepare_sites(sites, read: ReadOptions) -> tuple[gpd.GeoDataFrame, KnownCoords | None]:
     """The sites as :func:`jixi_geo.read_sites` gives them (its own output is used as is), and,
-    when this call read them and they are single points, their EPSG:4490 coordinates as read."""
-    from .readers.checks import take_point_xy
+    when this call read them and kept them as read, their EPSG:4490 coordinates as read."""
+    from .readers.checks import take_coords
     from .sites import read_sites
 
     already = (isinstance(sites, gpd.GeoDataFrame) and "read_sites" in sites.attrs and sites.crs is not None
                and STORAGE_CRS.equals(sites.crs) and all(getattr(read, k) is None for k in _REREAD_OPTIONS)
                and {"site_id", "input_crs", "converted_from"} <= set(sites.columns))
     if already:  # the output of read_sites: validated, ids set, conversions recorded
-        return sites, take_point_xy(sites) if _FRESH.get() is sites else None
+        return sites, take_coords(sites) if _FRESH.get() is sites else None
     gdf = read_sites(sites, **read.kwargs())
-    return gdf, take_point_xy(gdf)  # taken now: no one else has seen this frame
+    return gdf, take_coords(gdf)  # taken now: no one else has seen this frame
 
 
 def _activities(sites: gpd.GeoDataFrame, activity) -> tuple[np.ndarray, list[str]]:
@@ -119,24 +119,24 @@ def _run(sites, *, read: ReadOptions, activity, zones, zones_layer, buffer_m, to
     buffer_m = amount(buffer_m, name="buffer_m")
     tolerance_ha = amount(tolerance_ha, name="tolerance_ha", unit="ha")
     search_m = amount(search_m, name="search_m")
-    gdf, known_xy = _prepare_sites(sites, read)
+    gdf, known = _prepare_sites(sites, read)
     zones = (load_layer("redline_zones") if zones is None
              else R.apply_zone_types(validate_zones(zones, layer=zones_layer)))
     ensure_crs(zones, name="zones")
     pz = prepare(zones)
     jixi = prepare(load_layer("boundary"))
     search = max(float(buffer_m), float(search_m))
-    xy = (point_xy(gdf.geometry.values, gdf.crs, ANALYSIS_CRS, known=known_xy)
+    xy = (point_xy(gdf.geometry.values, gdf.crs, ANALYSIS_CRS, known=None if known is None else known.points)
           if method == "fast" and len(gdf) >= _kernels.GRID_MIN_POINTS else None)
     if xy is not None:
         # many points: the cell grid answers most from coordinates; downstream only the
         # dimension of these geometries is read, which projection does not change
         pairs, n_exact = fast_points(xy, pz, jixi, buffer_m=float(buffer_m), search_m=search)
         log.debug("cell grid answered %d of %d points; %d tested exactly", len(xy) - n_exact, len(xy), n_exact)
-        geoms = (project(gdf.geometry.values, gdf.crs, ANALYSIS_CRS) if projected
+        geoms = (project(gdf.geometry.values, gdf.crs, ANALYSIS_CRS, known=known) if projected
                  else np.asarray(gdf.geometry.values, dtype=object))
     else:
-        geoms = project(gdf.geometry.values, gdf.crs, ANALYSIS_CRS)
+        geoms = project(gdf.geometry.values, gdf.crs, ANALYSIS_CRS, known=known)
         pairs = KERNELS[method](geoms, pz, jixi, buffer_m=float(buffer_m), search_m=search)
     acts = _activities(gdf, activity)
     return gdf, geoms, pz, pairs, acts

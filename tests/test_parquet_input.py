@@ -238,17 +238,17 @@ def test_grid_check_with_the_readers_coordinates_equals_reading_them_again(tmp_p
     g.to_parquet(path)
     monkeypatch.setattr(_kernels, "GRID_MIN_POINTS", 1)
     taken = []
-    real_take = checks.take_point_xy
-    monkeypatch.setattr(checks, "take_point_xy", lambda f: taken.append(x := real_take(f)) or x)
+    real_take = checks.take_coords
+    monkeypatch.setattr(checks, "take_coords", lambda f: taken.append(x := real_take(f)) or x)
     got = jg.check_sites(path, search_m=1000.0).drop(columns=["checked_at"])
     assert (taken[-1] is not None) == (crs == "EPSG:4490")
-    monkeypatch.setattr(checks, "take_point_xy", lambda f: None)  # the hand-over off: coordinates read again
+    monkeypatch.setattr(checks, "take_coords", lambda f: None)  # the hand-over off: coordinates read again
     again = jg.check_sites(path, search_m=1000.0).drop(columns=["checked_at"])
     pd.testing.assert_frame_equal(got, again, check_exact=True)
     ref = jg.check_sites(path, search_m=1000.0, method="reference").drop(columns=["checked_at"])
     assert got["verdict"].astype(str).tolist() == ref["verdict"].astype(str).tolist()
     # a frame read earlier and then changed in place is checked as it is now, not as it was read
-    monkeypatch.setattr(checks, "take_point_xy", real_take)
+    monkeypatch.setattr(checks, "take_coords", real_take)
     s = read_sites(path)
     zone = jg.load_layer("redline_zones").geometry.values[0]
     s.geometry.values[:] = shapely.points(np.repeat(shapely.get_coordinates(zone.representative_point()), n, 0))

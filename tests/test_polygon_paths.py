@@ -316,3 +316,59 @@ def test_amounts_that_read_alike_share_one_sentence():
     assert (r["overlap_pct"] == 100).all() and r["overlap_ha"].round(2).tolist() == [0.68, 0.68, 0.68]
     assert r["reasons"].nunique() == 1 and "0.68 公顷" in r["reasons"].iloc[0]
     assert len(r["reasons"].cat.categories) == len(set(r["reasons"].cat.categories))
+
+
+def test_read_coordinates_handed_to_the_projection_only_when_kept_as_read(monkeypatch):
+    """read_sites keeps the x/y it read of lines and polygons (EPSG:4490, none repaired) for the check's
+    projection (``checks.take_coords``): the result is the one without the hand-over, a lie is believed
+    for exactly that frame (so the coordinates are really used), and nothing is kept for sites it
+    transformed, repaired, or that are not of one simple kind."""
+    from jixi_geo import redline
+    from jixi_geo.readers import checks
+    from jixi_geo.sites import read_sites
+
+    rng = np.random.default_rng(21)
+    n = 2000
+    xs, ys = rng.uniform(130.6, 133.8, n), rng.uniform(45.0, 46.5, n)
+    polys = gpd.GeoDataFrame({"site_id": [f"p{i}" for i in range(n)]},
+                             geometry=shapely.box(xs, ys, xs + 0.004, ys + 0.003), crs=4490)
+    lines = gpd.GeoDataFrame({"site_id": [f"l{i}" for i in range(n)]},
+                             geometry=shapely.linestrings(np.stack([np.c_[xs, ys], np.c_[xs + 0.01, ys + 0.02],
+                                                                    np.c_[xs + 0.03, ys]], 1)), crs=4490)
+    kw = {"activity": "wind_farm", "buffer_m": 1000, "search_m": 1000}
+    for sites in (polys, lines):
+        read = read_sites(sites)
+        known = checks.take_coords(read)
+        assert known is not None and checks.take_coords(read) is None  # taken once
+        assert np.array_equal(known.xy, shapely.get_coordinates(read.geometry.values))
+        assert np.array_equal(known.type_id, shapely.get_type_id(read.geometry.values))
+        assert known.points is None
+        handed = check_sites(sites, **kw).drop(columns=["checked_at"])
+        with monkeypatch.context() as m:
+            m.setattr(checks, "take_coords", lambda f: None)
+            again = check_sites(sites, **kw).drop(columns=["checked_at"])
+        pd.testing.assert_frame_equal(handed, again, check_exact=True)
+        assert (handed["verdict"].astype(str) != "outside_jixi").any()
+        # a lie (20° east: outside Jixi) for this very frame is believed, and ignored for any other frame
+        read = read_sites(sites)
+        checks._remember(read, known._replace(xy=known.xy + np.array([20.0, 0.0])))
+        with redline.fresh_from_reader(read):
+            lied = check_sites(read, **kw)
+        assert (lied["verdict"].astype(str) == "outside_jixi").all()
+        other = read_sites(sites)
+        checks._remember(other, known._replace(xy=known.xy + np.array([20.0, 0.0])))
+        fine = check_sites(other, **kw).drop(columns=["checked_at"])
+        pd.testing.assert_frame_equal(fine, again, check_exact=True)
+    # transformed on reading, repaired, or mixed/holed: nothing kept, or nothing the projection can use
+    assert checks.take_coords(read_sites(polys.to_crs(4553))) is None
+    bow = polys.copy()
+    bow.loc[3, "geometry"] = shapely.Polygon([(131.0, 45.0), (131.01, 45.01), (131.01, 45.0), (131.0, 45.01)])
+    assert checks.take_coords(read_sites(bow, make_valid=True)) is None
+    mixed = pd.concat([polys.iloc[:5], lines.iloc[:5]], ignore_index=True)
+    m = read_sites(mixed)
+    assert checks.take_coords(m) is not None  # kept: the projection sees two kinds and reads the geometries
+    want = check_sites(mixed, **kw)
+    with monkeypatch.context() as mp:
+        mp.setattr(checks, "take_coords", lambda f: None)
+        pd.testing.assert_frame_equal(check_sites(mixed, **kw).drop(columns=["checked_at"]),
+                                      want.drop(columns=["checked_at"]), check_exact=True)

@@ -27,7 +27,7 @@ import shapely
 
 from .._problems import Problems, fmt_list
 from .._geoarray import trusted
-from ..crs import STORAGE_CRS
+from ..crs import STORAGE_CRS, KnownCoords
 from ..errors import InputError, InvalidGeometryError
 from . import planner_formats
 from .id_hash import surely_distinct
@@ -35,7 +35,8 @@ from .base import Raw, SiteProblemsError, generated_ids, id_series, id_source
 from .crs_checks import crs_label, locate, resolve_crs
 
 __all__ = ["OUT_COLUMNS", "Ids", "resolve_ids", "check_missing", "check_finite", "check_collections", "drop_z",
-           "check_valid", "note_column", "constant", "Background", "BACKGROUND_MIN", "finish", "take_point_xy"]
+           "check_valid", "note_column", "constant", "Background", "BACKGROUND_MIN", "finish", "take_coords",
+           "take_point_xy"]
 
 log = logging.getLogger("jixi_geo.sites")
 
@@ -292,6 +293,7 @@ def finish(raw: Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_column
     gc = check_collections(present, type_id, ids, problems)
     ok = present & ~nonfinite & ~gc
     drop_z(geoms, ok & has_z, notes)
+    valid_all = bool(valid.result().all())
     ok = check_valid(geoms, ok, valid.result(), ids, make_valid=make_valid, notes=notes, problems=problems)
 
     src, how = resolve_crs(raw, given_crs, geoms, ok, coords_key, problems)
@@ -304,36 +306,47 @@ def finish(raw: Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_column
     # a None here came with a recorded problem, raised above
     assert out is not None and src is not None
     result = _assemble(raw, out, id_series_, id_col, src, how, coords_key, notes, name_column)
-    if pts is not None and out is geoms and not coords_key and STORAGE_CRS.equals(src):
-        # EPSG:4490 points kept as read: ``pts`` are their coordinates
-        _remember_xy(result, pts)
+    if out is geoms and not coords_key and STORAGE_CRS.equals(src) and ok.all() and valid_all:
+        # EPSG:4490 geometries kept as read, none repaired: ``xy`` are their x/y (a dropped Z changes neither)
+        _remember(result, KnownCoords(xy, type_id))
     return result
 
 
-#: id(frame) -> (the frame, weakly; its geometry array; the points' EPSG:4490 coordinates), for
-#: :func:`take_point_xy`; an entry goes when it is taken or when its frame is collected
-_POINT_XY: dict[int, tuple[weakref.ref, object, np.ndarray]] = {}
+#: id(frame) -> (the frame, weakly; its geometry array; the coordinates as read), for :func:`take_coords`;
+#: an entry goes when it is taken or when its frame is collected
+_KNOWN: dict[int, tuple[weakref.ref, object, KnownCoords]] = {}
+
+
+def _remember(result: gpd.GeoDataFrame, known: KnownCoords) -> None:
+    key = id(result)
+    _KNOWN[key] = (weakref.ref(result), result.geometry.values, known)
+    weakref.finalize(result, _KNOWN.pop, key, None)
 
 
 def _remember_xy(result: gpd.GeoDataFrame, xy: np.ndarray) -> None:
-    key = id(result)
-    _POINT_XY[key] = (weakref.ref(result), result.geometry.values, xy)
-    weakref.finalize(result, _POINT_XY.pop, key, None)
+    """:func:`_remember` for single points with coordinates ``xy`` (n, 2)."""
+    _remember(result, KnownCoords(xy, np.zeros(len(xy), dtype=np.int32)))
+
+
+def take_coords(gdf: gpd.GeoDataFrame) -> KnownCoords | None:
+    """The EPSG:4490 coordinates of every geometry of ``gdf``, a frame :func:`finish` just returned,
+    as the reader had them (no second pass over the geometries), with their type ids; None if not
+    known. Taken once: call it right after the read, before anyone could change the frame.
+    """
+    entry = _KNOWN.pop(id(gdf), None)
+    if entry is None:
+        return None
+    ref, geometry, known = entry
+    same_frame = bool(ref() is gdf)  # a bool: no narrowing of ``gdf`` by the weak reference's type
+    if not same_frame or gdf.geometry.values is not geometry or len(known.type_id) != len(gdf):
+        return None
+    return known
 
 
 def take_point_xy(gdf: gpd.GeoDataFrame) -> np.ndarray | None:
-    """The EPSG:4490 coordinates (n, 2) of the single 2-D points of ``gdf``, a frame :func:`finish`
-    just returned, as the reader had them (no second pass over a million geometries); None if
-    not known. Taken once: call it right after the read, before anyone could change the frame.
-    """
-    entry = _POINT_XY.pop(id(gdf), None)
-    if entry is None:
-        return None
-    ref, geometry, xy = entry
-    same_frame = bool(ref() is gdf)  # a bool: no narrowing of ``gdf`` by the weak reference's type
-    if not same_frame or gdf.geometry.values is not geometry or len(xy) != len(gdf):
-        return None
-    return xy
+    """:func:`take_coords` when every site is a single point: their coordinates (n, 2); else None."""
+    known = take_coords(gdf)
+    return None if known is None else known.points
 
 
 def _assemble(raw: Raw, out: np.ndarray, id_values: pd.Series, id_col: str | None, src: pyproj.CRS, how: str,
