@@ -170,3 +170,27 @@ def test_checks_run_safely_from_several_threads(monkeypatch):
     for a, r in zip(many, one):
         _compare_results(a, r)
     assert sum((r["overlap_pct"] == 100).sum() for r in one) > 100  # wholly-inside sites occur
+
+
+@pytest.mark.parametrize("n", [0, 1, 7, 5_000])
+def test_pair_sums_equal_pandas_groupby_bit_for_bit(n):
+    """The kernel's (site, zone) totals equal pandas' groupby sum (Kahan-compensated, in row order) and
+    min exactly, on values whose sum depends on the order and method of adding."""
+    from jixi_geo._kernels import pair_sums
+
+    rng = np.random.default_rng(n)
+    site = rng.integers(0, max(n // 50, 1), n)  # about five rows per (site, zone) group
+    zone = rng.integers(0, 9, n)
+    # magnitudes far apart, so that naive, pairwise and compensated sums differ in the last bits
+    a = rng.uniform(0, 1, n) * 10.0 ** rng.integers(-6, 9, n)
+    b = np.where(rng.random(n) < 0.5, 0.0, rng.uniform(0, 1e-3, n))
+    frame = pd.DataFrame({"site": site, "zone": zone, "overlap_m2": a, "overlap_len_m": b})
+    want = frame.groupby(["site", "zone"], sort=True, as_index=False).sum()
+    got = pair_sums(site, zone, {"overlap_m2": a, "overlap_len_m": b}, 9)
+    pd.testing.assert_frame_equal(got, want, check_exact=True)
+    want_min = frame.groupby(["site", "zone"], sort=True, as_index=False)["overlap_m2"].min()
+    pd.testing.assert_frame_equal(pair_sums(site, zone, {"overlap_m2": a}, 9, how="min"), want_min, check_exact=True)
+    if n > 100:  # the values really are ones where the way of adding matters
+        naive = np.array([float(np.sum(g.to_numpy())) for _, g in frame.groupby(["site", "zone"])["overlap_m2"]])
+        seq = np.array([sum(g.tolist()) for _, g in frame.groupby(["site", "zone"])["overlap_m2"]])
+        assert (seq != got["overlap_m2"].to_numpy()).any() or (naive != got["overlap_m2"].to_numpy()).any()
