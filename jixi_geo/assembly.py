@@ -420,7 +420,7 @@ def _deciding_hits(hits: pd.DataFrame, n: int, level_lab: _Labels,
     rcode = np.zeros(n, dtype=np.int64)
     deciding = np.full(n, -1, dtype=np.int64)
     if len(hits):
-        best = hits.sort_values(["site", "rank", "level_rank", "zone"]).drop_duplicates("site")
+        best = hits.iloc[_first_by(hits, ["rank", "level_rank", "zone"])]
         s = best["site"].to_numpy()
         vcode[s] = best["rank"].to_numpy()
         for col, lab, dest in (("control_level", level_lab, lcode), ("rule_id", rule_lab, rcode)):
@@ -428,6 +428,38 @@ def _deciding_hits(hits: pd.DataFrame, n: int, level_lab: _Labels,
             dest[s] = np.array([lab.code(str(u)) for u in cat.categories], dtype=np.int64)[cat.codes]
         deciding[s] = best["zone"].to_numpy()
     return vcode, lcode, rcode, deciding
+
+
+def _first_by(hits: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """Row positions of each site's first hit by ``keys`` (ascending), in site order: the rows
+    ``hits.sort_values(["site", *keys]).drop_duplicates("site")`` keeps.
+
+    ``hits`` has one row per (site, zone), so the keys (which end with ``zone``) tell the rows
+    of a site apart. Non-negative integer keys are packed into one number per row and each
+    site's least taken from its run of rows (the kernels give hits sorted by site); anything
+    else goes through pandas.
+    """
+    site = hits["site"].to_numpy()
+    cols = [hits[k].to_numpy() for k in keys]
+    packable = all(c.dtype.kind in "iu" for c in cols) and all(not len(c) or c.min() >= 0 for c in cols)
+    radix = [int(c.max()) + 1 if len(c) else 1 for c in cols]
+    if not packable or float(np.prod(np.array(radix, dtype=float))) >= 2.0 ** 62:
+        order = hits.sort_values(["site", *keys]).drop_duplicates("site").index
+        return hits.index.get_indexer(order)
+    key = np.zeros(len(site), dtype=np.int64)
+    for c, r in zip(cols, radix, strict=True):
+        key = key * r + c
+    order = None
+    if len(site) > 1 and (site[1:] < site[:-1]).any():  # not in site order: sort by site (stable)
+        order = np.argsort(site, kind="stable")
+        site, key = site[order], key[order]
+    starts = np.flatnonzero(np.r_[True, site[1:] != site[:-1]])
+    least = np.minimum.reduceat(key, starts)
+    rows = np.flatnonzero(key == np.repeat(least, np.diff(np.r_[starts, len(site)])))
+    if len(rows) != len(starts):  # two rows of a site alike: not one row per (site, zone); as pandas does
+        order = hits.sort_values(["site", *keys]).drop_duplicates("site").index
+        return hits.index.get_indexer(order)
+    return rows if order is None else order[rows]
 
 
 def _zone_columns(hits: pd.DataFrame, n: int, zl: _ZoneLabels) -> tuple[np.ndarray, np.ndarray]:
@@ -439,8 +471,13 @@ def _zone_columns(hits: pd.DataFrame, n: int, zl: _ZoneLabels) -> tuple[np.ndarr
     zh_code = np.zeros(n, dtype=np.int64)
     zi_code = np.zeros(n, dtype=np.int64)
     if len(hits):
-        ordered = hits.sort_values(["site", "level_rank", "zone"])
-        combo_sites, combo, combos = _zone_combinations(ordered["site"].to_numpy(), ordered["zone"].to_numpy())
+        site, zone, level = (hits[c].to_numpy() for c in ("site", "zone", "level_rank"))
+        if level.dtype.kind in "iu" and len(site) > 1 and (np.diff(site * (int(zone.max()) + 1) + zone) > 0).all():
+            # in (site, zone) order, as the kernels give them: a stable sort by (site, level) keeps it within
+            order = np.argsort(site * (int(level.max()) + 1) + level, kind="stable")
+        else:
+            order = np.lexsort((zone, level, site))
+        combo_sites, combo, combos = _zone_combinations(site[order], zone[order])
         name_of = np.array([zl.names.code("; ".join(zl.name_zh[list(c)])) for c in combos], dtype=np.int64)
         id_of = np.array([zl.ids.code("; ".join(zl.zone_id[list(c)])) for c in combos], dtype=np.int64)
         zh_code[combo_sites] = name_of[combo]

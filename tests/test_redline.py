@@ -430,3 +430,37 @@ def test_check_sites_detail_pauses_the_collector_too(monkeypatch):
     assert gc.isenabled()
     assert "buffer_m" in inspect.signature(check_sites_detail).parameters
     assert "{read_options}" not in check_sites_detail.__doc__ and "coords" in check_sites_detail.__doc__
+
+
+def _random_hits(rng, n_sites, *, shuffled):
+    """One row per (site, zone), with a verdict rank and a level rank, as hit_table gives them."""
+    rows = sorted({(int(s), int(z)) for s, z in zip(rng.integers(0, n_sites, 4 * n_sites),
+                                                     rng.integers(0, 40, 4 * n_sites), strict=True)})
+    h = pd.DataFrame(rows, columns=["site", "zone"])
+    h["rank"] = rng.integers(0, 4, len(h))
+    h["level_rank"] = rng.integers(1, 7, len(h))
+    return h.sample(frac=1, random_state=1).reset_index(drop=True) if shuffled else h
+
+
+@pytest.mark.parametrize("shuffled", [False, True])
+def test_deciding_hit_and_zone_order_equal_pandas_sorting(shuffled):
+    """Each site's deciding hit (least verdict rank, then level, then zone) and each site's zones in
+    (level, zone) order are what pandas' sort_values gives, for hits in the kernels' (site, zone) order
+    and shuffled, with integer ranks (packed keys) and with a float rank (pandas' own way)."""
+    from jixi_geo.assembly import _first_by, _zone_combinations, _zone_columns, _ZoneLabels, _Labels
+
+    rng = np.random.default_rng(3)
+    h = _random_hits(rng, 3000, shuffled=shuffled)
+    for hits in (h, h.assign(level_rank=h["level_rank"].astype(float))):
+        want = hits.sort_values(["site", "rank", "level_rank", "zone"]).drop_duplicates("site")
+        got = hits.iloc[_first_by(hits, ["rank", "level_rank", "zone"])]
+        pd.testing.assert_frame_equal(got, want)
+        names = np.array([f"z{i}" for i in range(40)], dtype=object)
+        zl = _ZoneLabels(_Labels([""]), _Labels([""]), np.arange(1, 41), np.arange(1, 41), names, names)
+        zh, _ = _zone_columns(hits, 3000, zl)
+        ordered = hits.sort_values(["site", "level_rank", "zone"])
+        sites, code, combos = _zone_combinations(ordered["site"].to_numpy(), ordered["zone"].to_numpy())
+        want_text = {int(s): "; ".join(names[list(combos[c])]) for s, c in zip(sites, code, strict=True)}
+        got_text = {int(s): zl.names.labels[zh[s]] for s in range(3000) if zh[s]}
+        assert got_text == want_text
+        assert any("; " in t for t in got_text.values())  # sites with several zones, in an order that matters
