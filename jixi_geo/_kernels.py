@@ -84,7 +84,8 @@ class Pairs:
     again (``None`` from the other kernels): ``site_size``, per site its own ellipsoidal
     area (m², polygons) or length (m, lines) where a tile or zone held it whole, NaN
     elsewhere; ``pieces``, the cut pieces of the sites hitting several zones, as
-    (site, tile, geometry) arrays in the order of the tile query.
+    (site, tile, geometry) arrays in the order of the tile query; ``dims``, per site the
+    dimension of its geometry (:func:`shapely.get_dimensions`: 0 point, 1 line, 2 polygon).
     """
 
     hits: pd.DataFrame
@@ -94,6 +95,7 @@ class Pairs:
     in_jixi: np.ndarray
     site_size: np.ndarray | None = None
     pieces: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+    dims: np.ndarray | None = None
 
 
 def _dims(geoms):
@@ -158,7 +160,7 @@ def fast(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buffer_m:
             nearest_zone[rest[i_idx]] = z_near
             nearest_m[rest[i_idx]] = dist
     nearest_m[inside] = 0.0
-    return Pairs(hits.reset_index(drop=True), nearest_zone, nearest_m, near, in_jixi, site_size, pieces)
+    return Pairs(hits.reset_index(drop=True), nearest_zone, nearest_m, near, in_jixi, site_size, pieces, dims)
 
 
 def pair_sums(site: np.ndarray, zone: np.ndarray, values: dict[str, np.ndarray], n_zones: int, *,
@@ -352,12 +354,15 @@ def _concat(parts: list[Pairs], positions: list[np.ndarray], n: int) -> Pairs:
     nearest_zone = np.full(n, -1)
     nearest_m = np.full(n, np.nan)
     in_jixi = np.zeros(n, dtype=bool)
+    dims = np.zeros(n, dtype=np.int32) if all(p.dims is not None for p in parts) else None
     sizes = [p.site_size for p in parts]
     cuts = [p.pieces for p in parts]
     for where, p in zip(positions, parts, strict=True):
         nearest_zone[where] = p.nearest_zone
         nearest_m[where] = p.nearest_m
         in_jixi[where] = p.in_jixi
+        if dims is not None and p.dims is not None:
+            dims[where] = p.dims
     hits = pd.concat([remap(p.hits, k) for k, p in enumerate(parts)], ignore_index=True)
     near = pd.concat([remap(p.near, k) for k, p in enumerate(parts)], ignore_index=True)
     hits = hits.sort_values(["site", "zone"], kind="stable", ignore_index=True)
@@ -371,7 +376,7 @@ def _concat(parts: list[Pairs], positions: list[np.ndarray], n: int) -> Pairs:
         ps = [positions[k][c[0].astype(np.int64)] for k, c in enumerate(cuts) if c is not None]
         pieces = (np.concatenate(ps), np.concatenate([c[1] for c in cuts if c is not None]),
                   np.concatenate([c[2] for c in cuts if c is not None]))
-    return Pairs(hits, nearest_zone, nearest_m, near, in_jixi, site_size, pieces)
+    return Pairs(hits, nearest_zone, nearest_m, near, in_jixi, site_size, pieces, dims)
 
 
 def _from_grid(state: np.ndarray, grid) -> Pairs:
@@ -387,7 +392,8 @@ def _from_grid(state: np.ndarray, grid) -> Pairs:
     hits = pd.DataFrame({"site": site, "zone": zone, "overlap_m2": 0.0, "overlap_len_m": 0.0})
     near = pd.DataFrame({"site": np.empty(0, dtype=np.int64), "zone": np.empty(0, dtype=np.int64),
                          "distance_m": np.empty(0)})
-    return Pairs(hits, np.full(n, -1), np.where(k > 0, 0.0, np.nan), near, grid.state_in_jixi[state])
+    return Pairs(hits, np.full(n, -1), np.where(k > 0, 0.0, np.nan), near, grid.state_in_jixi[state],
+                 dims=np.zeros(n, dtype=np.int32))
 
 
 def fast_points(xy: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buffer_m: float, search_m: float,

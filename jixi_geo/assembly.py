@@ -342,7 +342,8 @@ def assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> g
     n = len(gdf)
     # a site's own area or length is needed only where it overlaps a zone (overlap_pct);
     # outside_share measures the sites crossing the city's outline itself
-    dims, site_area, site_len = site_measures(geoms, where=pairs.hits["site"].to_numpy(), known=pairs.site_size)
+    dims, site_area, site_len = site_measures(geoms, where=pairs.hits["site"].to_numpy(), known=pairs.site_size,
+                                              dims=pairs.dims)
     hits = hit_table(pairs, pz, acts, dims, tolerance_ha)
     zl = _zone_labels(pz.zones)
     level_lab = _Labels([""])

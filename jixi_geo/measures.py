@@ -24,15 +24,18 @@ WHOLE_SITE_REL_TOL = 1e-6
 OUTSIDE_NOISE_PCT = 1e-4
 
 
-def site_measures(geoms: np.ndarray, where: np.ndarray | None = None, known: np.ndarray | None = None):
+def site_measures(geoms: np.ndarray, where: np.ndarray | None = None, known: np.ndarray | None = None,
+                  dims: np.ndarray | None = None):
     """Each site's dimension (0 point, 1 line, 2 polygon), ellipsoidal area (m², polygons) and length (m, lines).
 
     ``where`` (boolean mask or positions, optional): measure only these sites; the
     area and length of the others are NaN (not measured). ``known`` (optional): per
     site its area (polygons) or length (lines) already measured the same way
     (:attr:`jixi_geo._kernels.Pairs.site_size`), NaN where not; those are taken as they are.
+    ``dims`` (optional): the sites' dimensions as a kernel read them (:attr:`jixi_geo._kernels.Pairs.dims`).
     """
-    dims = shapely.get_dimensions(geoms)
+    if dims is None or len(dims) != len(geoms):
+        dims = shapely.get_dimensions(geoms)
     area = np.full(len(geoms), np.nan)
     length = np.full(len(geoms), np.nan)
     chosen = np.ones(len(geoms), dtype=bool)

@@ -279,6 +279,18 @@ def test_threaded_kernel_keeps_pieces_and_sizes_in_site_order(monkeypatch):
         np.testing.assert_array_equal(a, b)
     assert (shapely.to_wkb(many.pieces[2]) == shapely.to_wkb(one.pieces[2])).all()
     assert len(one.pieces[0]) > 50
+    # the dimensions the kernel read, which the assembly takes instead of reading them again
+    c = shapely.centroid(g[:900])
+    mixed = np.concatenate([g[:900], c, shapely.linestrings(np.stack([shapely.get_coordinates(c),
+                                                                      shapely.get_coordinates(c) + 700.0], 1))])
+    np.random.default_rng(1).shuffle(mixed)
+    got = K.fast_parallel(mixed, pz, jx, buffer_m=1000.0, search_m=1000.0, workers=3)
+    np.testing.assert_array_equal(got.dims, shapely.get_dimensions(mixed))
+    assert set(np.unique(got.dims)) == {0, 1, 2}
+    xy = shapely.get_coordinates(c)
+    monkeypatch.setattr(K, "PARALLEL_MIN_SITES", 10**9)
+    pts, _ = K.fast_points(xy, pz, jx, buffer_m=1000.0, search_m=1000.0)  # grid and exact parts joined
+    np.testing.assert_array_equal(pts.dims, np.zeros(len(xy)))
 
 
 def test_distinct_label_categorical_equals_the_checked_constructor():
