@@ -24,6 +24,7 @@ from . import rules as R
 from . import vocab
 from ._categorical import from_distinct
 from ._kernels import Pairs
+from ._rowcodes import first_by, row_codes, zone_combinations
 from .crs import STORAGE_CRS
 from .measures import outside_share, site_measures, union_overlap
 from .readers.checks import constant as _constant
@@ -305,34 +306,6 @@ def _labels(codes: np.ndarray, labels: list) -> pd.Categorical:
     return pd.Categorical.from_codes(lab_codes[codes], categories=pd.Index(list(lab_uniq), dtype="str"))
 
 
-def row_codes(arrays: list[np.ndarray]) -> np.ndarray:
-    """One integer code per row of several non-negative integer arrays (equal rows, equal codes)."""
-    radix = [int(a.max()) + 1 if len(a) else 1 for a in arrays]
-    if float(np.prod(np.array(radix, dtype=float))) < 2.0 ** 62:  # mixed-radix number, no overflow
-        key = np.zeros(len(arrays[0]), dtype=np.int64)
-        for a, r in zip(arrays, radix, strict=True):
-            key = key * r + a
-        return pd.factorize(key)[0]
-    return pd.factorize(pd.MultiIndex.from_arrays(arrays))[0]
-
-
-def _zone_combinations(site: np.ndarray, zone: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
-    """Group (site, zone) rows, sorted by site, into each site's zone sequence.
-
-    Returns the distinct sites, a code per site into the list of distinct zone
-    sequences, and that list (tuples of zone positions, in row order).
-    """
-    starts = np.flatnonzero(np.r_[True, site[1:] != site[:-1]])
-    size = np.diff(np.r_[starts, len(site)])
-    pos = np.arange(len(site)) - np.repeat(starts, size)
-    rows = np.full((len(starts), int(size.max())), -1, dtype=np.int64)
-    rows[np.repeat(np.arange(len(starts)), size), pos] = zone
-    codes = row_codes(list(rows.T + 1))
-    _, first = np.unique(codes, return_index=True)
-    combos = [tuple(int(z) for z in rows[f] if z >= 0) for f in first]
-    return site[starts], codes, combos
-
-
 def assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> gpd.GeoDataFrame:
     """Apply the rules to the kernel's pairs and build the result table, in named steps.
 
@@ -421,7 +394,7 @@ def _deciding_hits(hits: pd.DataFrame, n: int, level_lab: _Labels,
     rcode = np.zeros(n, dtype=np.int64)
     deciding = np.full(n, -1, dtype=np.int64)
     if len(hits):
-        best = hits.iloc[_first_by(hits, ["rank", "level_rank", "zone"])]
+        best = hits.iloc[first_by(hits, ["rank", "level_rank", "zone"])]
         s = best["site"].to_numpy()
         vcode[s] = best["rank"].to_numpy()
         for col, lab, dest in (("control_level", level_lab, lcode), ("rule_id", rule_lab, rcode)):
@@ -429,38 +402,6 @@ def _deciding_hits(hits: pd.DataFrame, n: int, level_lab: _Labels,
             dest[s] = np.array([lab.code(str(u)) for u in cat.categories], dtype=np.int64)[cat.codes]
         deciding[s] = best["zone"].to_numpy()
     return vcode, lcode, rcode, deciding
-
-
-def _first_by(hits: pd.DataFrame, keys: list[str]) -> np.ndarray:
-    """Row positions of each site's first hit by ``keys`` (ascending), in site order: the rows
-    ``hits.sort_values(["site", *keys]).drop_duplicates("site")`` keeps.
-
-    ``hits`` has one row per (site, zone), so the keys (which end with ``zone``) tell the rows
-    of a site apart. Non-negative integer keys are packed into one number per row and each
-    site's least taken from its run of rows (the kernels give hits sorted by site); anything
-    else goes through pandas.
-    """
-    site = hits["site"].to_numpy()
-    cols = [hits[k].to_numpy() for k in keys]
-    packable = all(c.dtype.kind in "iu" for c in cols) and all(not len(c) or c.min() >= 0 for c in cols)
-    radix = [int(c.max()) + 1 if len(c) else 1 for c in cols]
-    if not packable or float(np.prod(np.array(radix, dtype=float))) >= 2.0 ** 62:
-        order = hits.sort_values(["site", *keys]).drop_duplicates("site").index
-        return hits.index.get_indexer(order)
-    key = np.zeros(len(site), dtype=np.int64)
-    for c, r in zip(cols, radix, strict=True):
-        key = key * r + c
-    order = None
-    if len(site) > 1 and (site[1:] < site[:-1]).any():  # not in site order: sort by site (stable)
-        order = np.argsort(site, kind="stable")
-        site, key = site[order], key[order]
-    starts = np.flatnonzero(np.r_[True, site[1:] != site[:-1]])
-    least = np.minimum.reduceat(key, starts)
-    rows = np.flatnonzero(key == np.repeat(least, np.diff(np.r_[starts, len(site)])))
-    if len(rows) != len(starts):  # two rows of a site alike: not one row per (site, zone); as pandas does
-        order = hits.sort_values(["site", *keys]).drop_duplicates("site").index
-        return hits.index.get_indexer(order)
-    return rows if order is None else order[rows]
 
 
 def _zone_columns(hits: pd.DataFrame, n: int, zl: _ZoneLabels) -> tuple[np.ndarray, np.ndarray]:
@@ -478,7 +419,7 @@ def _zone_columns(hits: pd.DataFrame, n: int, zl: _ZoneLabels) -> tuple[np.ndarr
             order = np.argsort(site * (int(level.max()) + 1) + level, kind="stable")
         else:
             order = np.lexsort((zone, level, site))
-        combo_sites, combo, combos = _zone_combinations(site[order], zone[order])
+        combo_sites, combo, combos = zone_combinations(site[order], zone[order])
         name_of = np.array([zl.names.code("; ".join(zl.name_zh[list(c)])) for c in combos], dtype=np.int64)
         id_of = np.array([zl.ids.code("; ".join(zl.zone_id[list(c)])) for c in combos], dtype=np.int64)
         zh_code[combo_sites] = name_of[combo]

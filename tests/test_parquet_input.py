@@ -254,3 +254,52 @@ def test_grid_check_with_the_readers_coordinates_equals_reading_them_again(tmp_p
     s.geometry.values[:] = shapely.points(np.repeat(shapely.get_coordinates(zone.representative_point()), n, 0))
     moved = jg.check_sites(s, search_m=1000.0)
     assert (moved["zones_hit"].astype(str) != "").all()
+
+
+@pytest.mark.parametrize("threaded", [False, True])
+@pytest.mark.parametrize("ids, problem", [
+    (["a", "b", "a", "d"], "duplicate site ids in column 'site_id': a;"),
+    (["a", " ", "c", "d"], "empty in row 2"),
+    ([" a", "a", "c", "d"], "duplicate site ids in column 'site_id': a;"),  # the same id once padded
+    ([1, 2, 2, 4], "duplicate site ids in column 'site_id': 2;"),
+    (["a", "b", "c", "d"], None),
+])
+def test_ids_read_ahead_by_the_geoparquet_reader_judge_as_the_frame_path(tmp_path, monkeypatch, ids, problem,
+                                                                         threaded):
+    """A whole GeoParquet file's default id column is read while its geometries are built
+    (checks.ids_ahead): those ids are the ones checked (the job runs once, and its answer is used), the
+    problems found are worded as for the same sites given as a frame, and an id_column= naming another
+    column is read as always."""
+    from jixi_geo.readers import checks
+
+    if threaded:
+        monkeypatch.setattr(checks, "BACKGROUND_MIN", 1)
+    g = _gdf(4).drop(columns="site_id")
+    g.insert(0, "site_id", pd.Series(ids))
+    g["code"] = ["k1", "k2", "k3", "k4"]
+    p = tmp_path / "ids.parquet"
+    g.to_parquet(p)
+    calls = []
+    real = checks._read_ids
+    monkeypatch.setattr(checks, "_read_ids", lambda col, name: calls.append(name) or real(col, name))
+    if problem is None:
+        got = read_sites(p)
+        assert list(got["site_id"]) == ids and calls == ["site_id"]
+    else:
+        with pytest.raises(InputError) as e:
+            read_sites(p)
+        assert calls == ["site_id"]
+        assert problem in str(e.value)
+        with pytest.raises(InputError) as e2:
+            read_sites(g)  # the same sites as a frame: no reader read ahead
+        assert str(e2.value).split(":", 1)[1] == str(e.value).split(":", 1)[1]
+    calls.clear()
+    other = read_sites(p, id_column="code")
+    assert list(other["site_id"]) == ["k1", "k2", "k3", "k4"]  # read as always; the read-ahead column not taken
+    # a lie from the read-ahead is believed only for the column it read
+    monkeypatch.setattr(checks, "_read_ids", lambda col, name: (name, real(col, name)[1], True))
+    if problem and "duplicate" in problem:
+        assert len(read_sites(p)) == 4  # believed: "surely distinct" (so the answer is really used)
+        g.assign(code=g["site_id"]).to_parquet(p)
+        with pytest.raises(InputError, match="duplicate site ids in column 'code'"):
+            read_sites(p, id_column="code")  # the lie was about site_id: code is read and judged itself

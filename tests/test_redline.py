@@ -447,19 +447,20 @@ def test_deciding_hit_and_zone_order_equal_pandas_sorting(shuffled):
     """Each site's deciding hit (least verdict rank, then level, then zone) and each site's zones in
     (level, zone) order are what pandas' sort_values gives, for hits in the kernels' (site, zone) order
     and shuffled, with integer ranks (packed keys) and with a float rank (pandas' own way)."""
-    from jixi_geo.assembly import _first_by, _zone_combinations, _zone_columns, _ZoneLabels, _Labels
+    from jixi_geo._rowcodes import first_by, zone_combinations
+    from jixi_geo.assembly import _Labels, _zone_columns, _ZoneLabels
 
     rng = np.random.default_rng(3)
     h = _random_hits(rng, 3000, shuffled=shuffled)
     for hits in (h, h.assign(level_rank=h["level_rank"].astype(float))):
         want = hits.sort_values(["site", "rank", "level_rank", "zone"]).drop_duplicates("site")
-        got = hits.iloc[_first_by(hits, ["rank", "level_rank", "zone"])]
+        got = hits.iloc[first_by(hits, ["rank", "level_rank", "zone"])]
         pd.testing.assert_frame_equal(got, want)
         names = np.array([f"z{i}" for i in range(40)], dtype=object)
         zl = _ZoneLabels(_Labels([""]), _Labels([""]), np.arange(1, 41), np.arange(1, 41), names, names)
         zh, _ = _zone_columns(hits, 3000, zl)
         ordered = hits.sort_values(["site", "level_rank", "zone"])
-        sites, code, combos = _zone_combinations(ordered["site"].to_numpy(), ordered["zone"].to_numpy())
+        sites, code, combos = zone_combinations(ordered["site"].to_numpy(), ordered["zone"].to_numpy())
         want_text = {int(s): "; ".join(names[list(combos[c])]) for s, c in zip(sites, code, strict=True)}
         got_text = {int(s): zl.names.labels[zh[s]] for s in range(3000) if zh[s]}
         assert got_text == want_text

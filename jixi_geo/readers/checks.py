@@ -36,7 +36,7 @@ from .crs_checks import crs_label, locate, resolve_crs
 
 __all__ = ["OUT_COLUMNS", "Ids", "resolve_ids", "check_missing", "check_finite", "check_collections", "drop_z",
            "check_valid", "note_column", "constant", "Background", "BACKGROUND_MIN", "finish", "take_coords",
-           "take_point_xy"]
+           "take_point_xy", "ids_ahead"]
 
 log = logging.getLogger("jixi_geo.sites")
 
@@ -63,25 +63,52 @@ class Ids:
         return self._arr[key]
 
 
+def ids_ahead(df: pd.DataFrame, *, name: str) -> Background | None:
+    """Start reading the ids of ``df``'s default id column (:func:`~.base.id_source` without
+    ``id_column``) on a second thread, for :func:`resolve_ids`; None if it has none.
+
+    A reader calls this with the sites' attributes as they will be read, before it builds
+    a million geometries: the ids are then ready when :func:`finish` asks for them.
+    ``result()`` gives (column, :func:`~.base.id_series` of it, whether they are surely distinct).
+    """
+    col, _ = id_source([c for c in df.columns if c != "geometry"], None, name)
+    if col is None:
+        return None
+    return Background(_read_ids, df[col], col, thread=len(df) >= BACKGROUND_MIN)
+
+
+def _read_ids(column: pd.Series, name) -> tuple[object, pd.Series, bool]:
+    vals = id_series(column)
+    absent = vals.isna().to_numpy()
+    return name, vals, surely_distinct(vals[~absent] if absent.any() else vals)
+
+
 def resolve_ids(gdf, *, id_column, name, problems: Problems, id_offset: int = 0,
                  spec_id: tuple[str | None, bool] | None = None,
-                 reported=()) -> tuple[pd.Series, str | None]:
+                 reported=(), ahead: Background | None = None) -> tuple[pd.Series, str | None]:
     """Site ids as a string Series (positional index), and the column they came
-    from (None if generated)."""
+    from (None if generated). ``ahead``: the reader's :func:`ids_ahead` job, used when it
+    read the column chosen here."""
     n = len(gdf)
     positions = range(id_offset, id_offset + n)
     col, explicit = spec_id if spec_id is not None else id_source(
         [c for c in gdf.columns if c != "geometry"], id_column, name)
     if col is None:
         return pd.Series(generated_ids(positions), dtype="str"), None
-    vals = id_series(gdf[col])
+    read = ahead.result() if ahead is not None and spec_id is None else None
+    if read is not None and read[0] == col and len(read[1]) == n:
+        _, vals, distinct = read
+    else:
+        vals, distinct = id_series(gdf[col]), None
     absent = vals.isna().to_numpy()
     if spec_id is not None and not absent.any():
         return vals, col  # a stream's chunk: the streaming reader proved the whole column present and distinct
     skip = {p + id_offset for p in reported}  # rows whose problem is already reported
     missing = [f"row {p + 1}" for p in np.flatnonzero(absent) + id_offset if p not in skip]
-    present = vals[~absent]
-    dups = [] if surely_distinct(present) or present.is_unique else sorted(set(present[present.duplicated()]))
+    present = vals[~absent] if absent.any() else vals
+    if distinct is None:
+        distinct = surely_distinct(present)
+    dups = [] if distinct or present.is_unique else sorted(set(present[present.duplicated()]))
     if not explicit and (missing or dups):
         log.info("column %r is not a unique id (%d missing, %d duplicated); generating ids",
                  col, len(missing), len(dups))
@@ -279,8 +306,8 @@ def finish(raw: Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_column
     # the ids are checked (string hashing) while the geometries are measured (GEOS);
     # both release the GIL, so large inputs overlap them on two threads
     id_job = Background(resolve_ids, gdf, id_column=id_column, name=raw.name, problems=problems,
-                        id_offset=id_offset, spec_id=spec_id, reported=raw.row_problems,
-                        thread=n >= BACKGROUND_MIN)
+                        id_offset=id_offset, spec_id=spec_id, reported=raw.row_problems, ahead=raw.ids_ahead,
+                        thread=n >= BACKGROUND_MIN and raw.ids_ahead is None)
     absent, present, xy, type_id, has_z, valid = _measure(raw, geoms, parsed_bad)
     id_series_, id_col = id_job.result()
     ids = Ids(id_series_)

@@ -25,7 +25,7 @@ from .._problems import Problems, fmt_list
 from .._text import is_utf8
 from ..errors import InputError
 from .base import Raw, SiteProblemsError, frame_to_raw, geometry_columns, id_series, id_source
-from .checks import finish
+from .checks import finish, ids_ahead
 from .id_hash import all_distinct, id_hashes
 from .crs_checks import Coords, stream_start
 from .formats import Source
@@ -65,8 +65,12 @@ def parquet_meta(path: Path, *, layer, encoding):
     return pf, geo
 
 
-def parquet_table_to_raw(table, geo: dict | None, *, name: str, path: Path, id_offset: int = 0) -> Raw:
-    """A pyarrow Table (the whole file or one batch) as a loaded source."""
+def parquet_table_to_raw(table, geo: dict | None, *, name: str, path: Path, id_offset: int = 0,
+                         ids_early: bool = False) -> Raw:
+    """A pyarrow Table (the whole file or one batch) as a loaded source.
+
+    ``ids_early``: start reading the ids (:func:`.checks.ids_ahead`) before the geometries are built
+    (a whole file; a streamed batch's ids are proved over the whole file instead)."""
     if geo is None:  # plain Parquet: lon/lat or WKT columns, as in a CSV
         raw = frame_to_raw(table.to_pandas(), name=name, kind="parquet", id_offset=id_offset)
         raw.path, raw.encoding = path, "utf-8"
@@ -75,6 +79,12 @@ def parquet_table_to_raw(table, geo: dict | None, *, name: str, path: Path, id_o
     meta = geo["columns"][col]
     crs = geoparquet_crs(meta)
     arr = table.column(col)
+    df = table.drop_columns([col]).to_pandas()
+    # an index stored by pandas comes back as the index: keep it as a column, number rows as other formats do
+    df = df.reset_index(drop=isinstance(df.index, pd.RangeIndex))
+    if "geometry" in df.columns:
+        df = df.rename(columns={"geometry": "geometry_input"})
+    ahead = ids_ahead(df, name=name) if ids_early else None
     xy = None
     if str(meta.get("encoding", "WKB")).upper() == "WKB":
         xy = wkb_points_xy(arr)
@@ -85,13 +95,9 @@ def parquet_table_to_raw(table, geo: dict | None, *, name: str, path: Path, id_o
     else:  # native GeoArrow encodings
         with paused():
             gs = gpd.GeoSeries.from_arrow(arr.combine_chunks(), crs=crs)
-    df = table.drop_columns([col]).to_pandas()
-    # an index stored by pandas comes back as the index: keep it as a column, number rows as other formats do
-    df = df.reset_index(drop=isinstance(df.index, pd.RangeIndex))
-    if "geometry" in df.columns:
-        df = df.rename(columns={"geometry": "geometry_input"})
     gdf = gpd.GeoDataFrame(df, geometry=gs.set_axis(df.index), crs=crs)
-    return Raw(gdf=gdf, name=name, kind="geoparquet", carries_crs=True, encoding="utf-8", path=path, point_xy=xy)
+    return Raw(gdf=gdf, name=name, kind="geoparquet", carries_crs=True, encoding="utf-8", path=path, point_xy=xy,
+               ids_ahead=ahead)
 
 
 #: A little-endian 2-D WKB point: byte order 1, geometry type 1, then x and y (21 bytes).
@@ -144,7 +150,7 @@ def geoparquet_crs(meta: dict):
 
 def read_parquet(path: Path, *, layer, encoding) -> Raw:
     pf, geo = parquet_meta(path, layer=layer, encoding=encoding)
-    return parquet_table_to_raw(pf.read(), geo, name=path.name, path=path)
+    return parquet_table_to_raw(pf.read(), geo, name=path.name, path=path, ids_early=True)
 
 
 def ids_unique_by_hash(pf, id_col: str, batch_rows: int = 200_000) -> bool:

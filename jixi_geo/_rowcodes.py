@@ -1,0 +1,74 @@
+"""Integer codes for the rows of a result and for each site's group of hits (private).
+
+Used by :mod:`jixi_geo.assembly` and :mod:`jixi_geo.controls.verdicts`: equal rows of several
+integer columns get one code (:func:`row_codes`); each site's run of (site, zone) rows
+gives its sequence of zones (:func:`zone_combinations`) and its first row by some keys
+(:func:`first_by`). NumPy throughout; pandas where the input is not plain integers.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["row_codes", "zone_combinations", "first_by"]
+
+
+def row_codes(arrays: list[np.ndarray]) -> np.ndarray:
+    """One integer code per row of several non-negative integer arrays (equal rows, equal codes)."""
+    radix = [int(a.max()) + 1 if len(a) else 1 for a in arrays]
+    if float(np.prod(np.array(radix, dtype=float))) < 2.0 ** 62:  # mixed-radix number, no overflow
+        key = np.zeros(len(arrays[0]), dtype=np.int64)
+        for a, r in zip(arrays, radix, strict=True):
+            key = key * r + a
+        return pd.factorize(key)[0]
+    return pd.factorize(pd.MultiIndex.from_arrays(arrays))[0]
+
+
+def zone_combinations(site: np.ndarray, zone: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
+    """Group (site, zone) rows, sorted by site, into each site's zone sequence.
+
+    Returns the distinct sites, a code per site into the list of distinct zone
+    sequences, and that list (tuples of zone positions, in row order).
+    """
+    starts = np.flatnonzero(np.r_[True, site[1:] != site[:-1]])
+    size = np.diff(np.r_[starts, len(site)])
+    pos = np.arange(len(site)) - np.repeat(starts, size)
+    rows = np.full((len(starts), int(size.max())), -1, dtype=np.int64)
+    rows[np.repeat(np.arange(len(starts)), size), pos] = zone
+    codes = row_codes(list(rows.T + 1))
+    _, first = np.unique(codes, return_index=True)
+    combos = [tuple(int(z) for z in rows[f] if z >= 0) for f in first]
+    return site[starts], codes, combos
+
+
+def first_by(hits: pd.DataFrame, keys: list[str]) -> np.ndarray:
+    """Row positions of each site's first hit by ``keys`` (ascending), in site order: the rows
+    ``hits.sort_values(["site", *keys]).drop_duplicates("site")`` keeps.
+
+    ``hits`` has one row per (site, zone), so the keys (which end with ``zone``) tell the rows
+    of a site apart. Non-negative integer keys are packed into one number per row and each
+    site's least taken from its run of rows (the kernels give hits sorted by site); anything
+    else goes through pandas.
+    """
+    site = hits["site"].to_numpy()
+    cols = [hits[k].to_numpy() for k in keys]
+    packable = all(c.dtype.kind in "iu" for c in cols) and all(not len(c) or c.min() >= 0 for c in cols)
+    radix = [int(c.max()) + 1 if len(c) else 1 for c in cols]
+    if not packable or float(np.prod(np.array(radix, dtype=float))) >= 2.0 ** 62:
+        order = hits.sort_values(["site", *keys]).drop_duplicates("site").index
+        return hits.index.get_indexer(order)
+    key = np.zeros(len(site), dtype=np.int64)
+    for c, r in zip(cols, radix, strict=True):
+        key = key * r + c
+    order = None
+    if len(site) > 1 and (site[1:] < site[:-1]).any():  # not in site order: sort by site (stable)
+        order = np.argsort(site, kind="stable")
+        site, key = site[order], key[order]
+    starts = np.flatnonzero(np.r_[True, site[1:] != site[:-1]])
+    least = np.minimum.reduceat(key, starts)
+    rows = np.flatnonzero(key == np.repeat(least, np.diff(np.r_[starts, len(site)])))
+    if len(rows) != len(starts):  # two rows of a site alike: not one row per (site, zone); as pandas does
+        order = hits.sort_values(["site", *keys]).drop_duplicates("site").index
+        return hits.index.get_indexer(order)
+    return rows if order is None else order[rows]
