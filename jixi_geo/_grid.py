@@ -42,6 +42,8 @@ DIST_CAP_M = 2000.0
 REFINE_NEAR_M = 1500.0
 #: Coordinates closer than this (in cells) to a cell edge are left to the exact kernel.
 EDGE_EPS = 1e-6
+#: Points looked up per block (:meth:`CellGrid.lookup`): working arrays of half a megabyte.
+LOOKUP_BLOCK = 1 << 16
 
 _CACHE: dict[tuple, CellGrid] = {}
 _LOCK = threading.Lock()
@@ -101,30 +103,46 @@ class CellGrid:
         ndarray of int64
             A state index per point; -1 for points in mixed or unanswered cells,
             outside the grid, or within ``EDGE_EPS`` of a cell edge.
+
+        Notes
+        -----
+        The points are taken in blocks of :data:`LOOKUP_BLOCK`: the working arrays of a
+        block stay in the processor's cache and are reused from block to block, so a
+        million points need no more new memory than their answers (fresh memory is slow
+        to touch on virtual machines).
         """
         n = len(xy)
         out = np.full(n, -1, dtype=np.int64)
         if n == 0:
             return out
-        ok = self.answers(search_m)
+        table = self._answer_table(search_m)
         ny, nx = self.shape
-        clear = np.ones(n, dtype=bool)
-        cells = []
         with np.errstate(invalid="ignore"):
-            for j, origin in ((0, self.x0), (1, self.y0)):
-                f = (xy[:, j] - origin) / self.size
-                c = np.floor(f)
-                frac = f - c
+            for a in range(0, n, LOOKUP_BLOCK):
+                b = min(a + LOOKUP_BLOCK, n)
+                fx = (xy[a:b, 0] - self.x0) / self.size
+                fy = (xy[a:b, 1] - self.y0) / self.size
+                cx, cy = np.floor(fx), np.floor(fy)
+                fx -= cx  # the position inside the cell, 0..1
+                fy -= cy
                 # a coordinate within EDGE_EPS of a cell edge might round into either cell
-                clear &= (frac > EDGE_EPS) & (frac < 1 - EDGE_EPS)
-                cells.append(c)
-        ix, iy = cells
-        clear &= (ix >= 0) & (iy >= 0) & (ix < nx) & (iy < ny)  # False for NaN
-        idx = np.flatnonzero(clear)
-        a, b = ix[idx].astype(np.int64), iy[idx].astype(np.int64)
-        full = ok[b, a]
-        out[idx[full]] = self.state[b[full], a[full]]
+                clear = (fx > EDGE_EPS) & (fx < 1 - EDGE_EPS) & (fy > EDGE_EPS) & (fy < 1 - EDGE_EPS)
+                clear &= (cx >= 0) & (cy >= 0) & (cx < nx) & (cy < ny)  # False for NaN
+                cy *= nx
+                cy += cx  # the cell's position in the flattened grid (exact: far below 2**53)
+                cell = np.where(clear, cy, 0.0).astype(np.int64)
+                got = table[cell]
+                got[~clear] = -1
+                out[a:b] = got
         return out
+
+    def _answer_table(self, search_m: float) -> np.ndarray:
+        """Per cell (flattened), its state where the grid answers its points, else -1 (int64, cached)."""
+        key = ("table", float(search_m))
+        hit = self._tables.get(key)
+        if hit is None:
+            hit = self._tables[key] = np.where(self.answers(search_m), self.state, -1).astype(np.int64).ravel()
+        return hit
 
 
 def _boxes(x0, y0, size, ix, iy):

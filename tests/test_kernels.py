@@ -194,3 +194,37 @@ def test_pair_sums_equal_pandas_groupby_bit_for_bit(n):
         naive = np.array([float(np.sum(g.to_numpy())) for _, g in frame.groupby(["site", "zone"])["overlap_m2"]])
         seq = np.array([sum(g.tolist()) for _, g in frame.groupby(["site", "zone"])["overlap_m2"]])
         assert (seq != got["overlap_m2"].to_numpy()).any() or (naive != got["overlap_m2"].to_numpy()).any()
+
+
+def test_cell_grid_lookup_in_blocks_equals_one_point_at_a_time(monkeypatch):
+    """The blocked lookup gives, for every point, what reading its one cell by hand gives: the state
+    of a cell the grid answers, -1 near a cell edge (within EDGE_EPS), off the grid, for NaN, or in a
+    cell it does not answer; blocks of any size, ends included."""
+    from jixi_geo import _grid
+    from jixi_geo._zones import prepare
+
+    pz, jx = prepare(jg.load_layer("redline_zones")), prepare(jg.load_layer("boundary"))
+    grid = _grid.build(pz, jx)
+    ny, nx = grid.shape
+    rng = np.random.default_rng(31)
+    m = 5000
+    xs = grid.x0 + rng.uniform(-3, nx + 3, m) * grid.size
+    ys = grid.y0 + rng.uniform(-3, ny + 3, m) * grid.size
+    ix, iy = rng.integers(0, nx, 300), rng.integers(0, ny, 300)  # on cell edges, and a hair inside
+    edge = np.column_stack([grid.x0 + ix * grid.size, grid.y0 + iy * grid.size + 10.0])
+    hair = edge + np.array([grid.size * 2e-6, 0.0])
+    xy = np.vstack([np.column_stack([xs, ys]), edge, hair, [[np.nan, ys[0]], [xs[0], np.inf]]])
+    ok = grid.answers(700.0)
+    want = np.full(len(xy), -1)
+    for k, (x, y) in enumerate(xy):
+        if not (np.isfinite(x) and np.isfinite(y)):
+            continue
+        fx, fy = (x - grid.x0) / grid.size, (y - grid.y0) / grid.size
+        cx, cy = int(np.floor(fx)), int(np.floor(fy))
+        inner = all(_grid.EDGE_EPS < f - np.floor(f) < 1 - _grid.EDGE_EPS for f in (fx, fy))
+        if inner and 0 <= cx < nx and 0 <= cy < ny and ok[cy, cx]:
+            want[k] = grid.state[cy, cx]
+    assert (want >= 0).sum() > 1000 and (want[m:m + 300] == -1).all() and (want[m + 300:m + 600] >= 0).any()
+    for block in (7, 4096, 1 << 16):
+        monkeypatch.setattr(_grid, "LOOKUP_BLOCK", block)
+        np.testing.assert_array_equal(grid.lookup(xy, 700.0), want)
