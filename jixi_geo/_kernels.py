@@ -363,10 +363,8 @@ def _concat(parts: list[Pairs], positions: list[np.ndarray], n: int) -> Pairs:
         in_jixi[where] = p.in_jixi
         if dims is not None and p.dims is not None:
             dims[where] = p.dims
-    hits = pd.concat([remap(p.hits, k) for k, p in enumerate(parts)], ignore_index=True)
-    near = pd.concat([remap(p.near, k) for k, p in enumerate(parts)], ignore_index=True)
-    hits = hits.sort_values(["site", "zone"], kind="stable", ignore_index=True)
-    near = near.sort_values(["site", "zone"], kind="stable", ignore_index=True)
+    hits = _by_site_zone(pd.concat([remap(p.hits, k) for k, p in enumerate(parts)], ignore_index=True))
+    near = _by_site_zone(pd.concat([remap(p.near, k) for k, p in enumerate(parts)], ignore_index=True))
     site_size, pieces = None, None
     if all(z is not None for z in sizes) and all(c is not None for c in cuts):
         site_size = np.full(n, np.nan)
@@ -377,6 +375,17 @@ def _concat(parts: list[Pairs], positions: list[np.ndarray], n: int) -> Pairs:
         pieces = (np.concatenate(ps), np.concatenate([c[1] for c in cuts if c is not None]),
                   np.concatenate([c[2] for c in cuts if c is not None]))
     return Pairs(hits, nearest_zone, nearest_m, near, in_jixi, site_size, pieces, dims)
+
+
+def _by_site_zone(df: pd.DataFrame) -> pd.DataFrame:
+    """``df.sort_values(["site", "zone"], kind="stable", ignore_index=True)``; for non-negative integer
+    columns by one packed key (each part arrives sorted: a stable sort merges the runs)."""
+    site, zone = df["site"].to_numpy(), df["zone"].to_numpy()
+    if (len(df) < 2 or site.dtype.kind not in "iu" or zone.dtype.kind not in "iu" or site.min() < 0
+            or zone.min() < 0 or (float(site.max()) + 1) * (float(zone.max()) + 1) >= 2.0 ** 62):
+        return df.sort_values(["site", "zone"], kind="stable", ignore_index=True)
+    order = np.argsort(site.astype(np.int64) * (int(zone.max()) + 1) + zone, kind="stable")
+    return df.take(order).reset_index(drop=True)
 
 
 def _from_grid(state: np.ndarray, grid) -> Pairs:
