@@ -343,10 +343,11 @@ def assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> g
             [R.VERDICT_NAMES[v][0] for v in R.VERDICTS], dtype="str")),
         "control_level": level_lab.categorical(lcode),
         "zones_hit": zl.names.categorical(zh_code), "zone_ids": zl.ids.categorical(zi_code),
-        "overlap_ha": np.round(overlap_ha, 6), "overlap_m": np.round(overlap_m, 3),
-        "overlap_pct": np.round(pct, 4), "outside_jixi_pct": np.round(out_pct, 4),
+        # rounded in place: these arrays are this call's own, and a million sites' copies would be new memory
+        "overlap_ha": np.round(overlap_ha, 6, out=overlap_ha), "overlap_m": np.round(overlap_m, 3, out=overlap_m),
+        "overlap_pct": np.round(pct, 4, out=pct), "outside_jixi_pct": np.round(out_pct, 4, out=out_pct),
         "nearest_zone": zl.names.categorical(nz_code), "nearest_zone_id": zl.ids.categorical(nzi_code),
-        "distance_m": np.round(distance, 3),
+        "distance_m": np.round(distance, 3, out=distance),
         "activity": pd.Categorical.from_codes(acts[0], categories=pd.Index(acts[1], dtype="str")),
         "rule_id": rule_lab.categorical(rcode),
         "rule": _labels(rcode, rule_texts["rule_en"]), "rule_zh": _labels(rcode, rule_texts["rule_zh"]),
@@ -457,9 +458,9 @@ def _verdict_codes(vcode: np.ndarray, lcode: np.ndarray, rcode: np.ndarray, insi
 
     A site in no zone but within ``buffer_m`` (metres) of one is ``attention`` (rule
     NEAR); a site outside Jixi is ``outside_jixi`` (rule OUTSIDE, no level),
-    whatever else it is. Returns new arrays; the inputs are not changed.
+    whatever else it is. Changes ``vcode``, ``lcode`` and ``rcode`` in place (the deciding hits' own
+    arrays) and returns them.
     """
-    vcode, lcode, rcode = vcode.copy(), lcode.copy(), rcode.copy()
     near = (~inside) & (distance <= buffer_m) & (nearest_zone >= 0)
     vcode[near] = R.VERDICT_RANK["attention"]
     rcode[near] = rule_lab.code(NEAR_RULE["rule_id"])
