@@ -56,6 +56,27 @@ def test_sliced_and_chunked_arrow_columns_hash_as_their_values():
     assert not surely_distinct(pa.chunked_array([pa.array(["x1", "x2"]), pa.array(["x3", "x1"])]))
 
 
+def test_id_hashes_do_not_depend_on_the_block_size(monkeypatch):
+    """Ids hashed in blocks (of any size, a block's own longest id bounding its passes) hash as
+    one polynomial over their bytes, computed here one id at a time."""
+    from jixi_geo.readers import id_hash
+
+    rng = np.random.default_rng(12)
+    ids = _random_ids(rng, 3000, alphabet=("a", "Z", "\x00", "é", "鸡", "7"))
+    ids += ["", "鸡西编号" * 2]  # the longest hashed: MAX_ID_BYTES (24 bytes)
+    want = []
+    for v in ids:
+        b = v.encode("utf-8")
+        h = np.uint64(len(b)) * id_hash._MIX2
+        with np.errstate(over="ignore"):
+            for byte in b:
+                h = h * id_hash._MULT + np.uint64(byte + 1)
+        want.append(int(id_hash._mix(np.array([h], dtype=np.uint64))[0]))
+    for block in (1, 5, 64, 1 << 16):
+        monkeypatch.setattr(id_hash, "HASH_BLOCK", block)
+        assert id_hashes(pa.array(ids, type=pa.large_string())).tolist() == want
+
+
 @pytest.mark.parametrize("values", [
     pd.Series(["a", None], dtype="str"),  # a missing id
     pd.Series([1, 2]),  # not text
