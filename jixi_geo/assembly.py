@@ -81,7 +81,7 @@ def hit_table(pairs: Pairs, pz, acts: tuple[np.ndarray, list[str]], dims, tolera
     act_codes = act_of_site[h["site"].to_numpy()]
     na = max(len(act_names), 1)
     key = lvl_codes[zone] * na + act_codes
-    ukeys, inverse = np.unique(key, return_inverse=True)
+    ukeys, inverse = _small_unique(key, len(lvl_names) * na)
     rules = [R.rule_for(lvl_names[k // na], act_names[k % na]) for k in ukeys]
     verdicts = np.array([r["verdict"] for r in rules], dtype=object)
     # text columns as categoricals: cheap to filter and sort for a million hits
@@ -92,6 +92,16 @@ def hit_table(pairs: Pairs, pz, acts: tuple[np.ndarray, list[str]], dims, tolera
     h["level_rank"] = _level_tables(z)[zone]
     h["rule_id"] = _labels(inverse, [r["rule_id"] for r in rules] or [""])
     return h
+
+
+def _small_unique(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_inverse=True)`` for integers in ``[0, size)`` with ``size`` small: by a
+    table of the values present instead of a sort (a million hits, a few dozen values)."""
+    present = np.zeros(size, dtype=bool)
+    present[key] = True
+    ukeys = np.flatnonzero(present)
+    position = np.cumsum(present) - 1
+    return ukeys, position[key]
 
 
 class _Labels:
@@ -328,9 +338,10 @@ def assemble(gdf, geoms, pz, pairs: Pairs, acts, *, buffer_m, tolerance_ha) -> g
     vcode, lcode, rcode = _verdict_codes(vcode, lcode, rcode, inside, nearest_zone, distance, pairs.in_jixi,
                                          rule_lab, buffer_m=buffer_m)
     overlap_ha, overlap_m, pct = _overlap_columns(geoms, pz, hits, dims, site_area, site_len, inside, pairs.pieces)
-    decider = np.where(inside, zl.name_code[np.maximum(deciding, 0)], 0)
-    nz_code = np.where(nearest_zone >= 0, zl.name_code[np.maximum(nearest_zone, 0)], 0)
-    nzi_code = np.where(nearest_zone >= 0, zl.id_code[np.maximum(nearest_zone, 0)], 0)
+    # zone position -> label code, with code 0 ("") for position -1 (no zone): the table's last entry
+    name_of, id_of = np.r_[zl.name_code, 0], np.r_[zl.id_code, 0]
+    decider = name_of[deciding]
+    nz_code, nzi_code = name_of[nearest_zone], id_of[nearest_zone]
     out_pct = outside_share(geoms, dims, pairs.in_jixi, site_area, site_len)
     rules_by_id = _rules_by_id()
     reasons = _reason_column(gdf, vcode, lcode, level_lab.labels, zh_code, decider, zl.names.labels, acts, dims,
@@ -435,11 +446,9 @@ def _nearest_columns(pairs: Pairs, deciding: np.ndarray) -> tuple[np.ndarray, np
     zones only by slivers (below ``tolerance_ha``, so in no zone) lies at distance 0
     from the first zone it touches.
     """
-    nearest_zone = pairs.nearest_zone.copy()
-    distance = pairs.nearest_m.copy()
     inside = deciding >= 0
-    nearest_zone[inside] = deciding[inside]
-    distance[inside] = 0.0
+    nearest_zone = np.where(inside, deciding, pairs.nearest_zone)
+    distance = np.where(inside, 0.0, pairs.nearest_m)
     raw = pairs.hits
     sliver_only = np.zeros(len(deciding), dtype=bool)
     sliver_only[raw["site"].to_numpy()] = True

@@ -465,3 +465,14 @@ def test_deciding_hit_and_zone_order_equal_pandas_sorting(shuffled):
         got_text = {int(s): zl.names.labels[zh[s]] for s in range(3000) if zh[s]}
         assert got_text == want_text
         assert any("; " in t for t in got_text.values())  # sites with several zones, in an order that matters
+
+
+@pytest.mark.parametrize("n", [0, 1, 5000])
+def test_small_unique_equals_numpy_unique(n):
+    from jixi_geo.assembly import _small_unique
+
+    key = np.random.default_rng(n).integers(3, 40, n) * 2  # values with gaps, none at 0
+    want_u, want_inv = np.unique(key, return_inverse=True)
+    got_u, got_inv = _small_unique(key, 100)
+    np.testing.assert_array_equal(got_u, want_u)
+    np.testing.assert_array_equal(got_inv, want_inv)
