@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["row_codes", "zone_combinations", "first_by"]
+__all__ = ["row_codes", "first_rows", "zone_combinations", "first_by"]
 
 
 def row_codes(arrays: list[np.ndarray]) -> np.ndarray:
@@ -23,6 +23,18 @@ def row_codes(arrays: list[np.ndarray]) -> np.ndarray:
             key = key * r + a
         return pd.factorize(key)[0]
     return pd.factorize(pd.MultiIndex.from_arrays(arrays))[0]
+
+
+def first_rows(codes: np.ndarray) -> np.ndarray:
+    """The position of each code's first row, in code order, for codes numbered in order of first
+    appearance (as :func:`row_codes` numbers them): ``np.unique(codes, return_index=True)[1]``
+    without a sort. A row starts a new code where it exceeds every code before it."""
+    if len(codes) == 0:
+        return np.zeros(0, dtype=np.int64)
+    new = np.empty(len(codes), dtype=bool)
+    new[0] = True
+    np.greater(codes[1:], np.maximum.accumulate(codes)[:-1], out=new[1:])
+    return np.flatnonzero(new)
 
 
 def zone_combinations(site: np.ndarray, zone: np.ndarray) -> tuple[np.ndarray, np.ndarray, list[tuple]]:
@@ -37,7 +49,7 @@ def zone_combinations(site: np.ndarray, zone: np.ndarray) -> tuple[np.ndarray, n
     rows = np.full((len(starts), int(size.max())), -1, dtype=np.int64)
     rows[np.repeat(np.arange(len(starts)), size), pos] = zone
     codes = row_codes(list(rows.T + 1))
-    _, first = np.unique(codes, return_index=True)
+    first = first_rows(codes)
     combos = [tuple(int(z) for z in rows[f] if z >= 0) for f in first]
     return site[starts], codes, combos
 

@@ -24,7 +24,7 @@ from . import rules as R
 from . import vocab
 from ._categorical import from_distinct
 from ._kernels import Pairs
-from ._rowcodes import first_by, row_codes, zone_combinations
+from ._rowcodes import first_by, first_rows, row_codes, zone_combinations
 from .crs import STORAGE_CRS
 from .measures import outside_share, site_measures, union_overlap
 from .readers.checks import constant as _constant
@@ -144,21 +144,21 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
     act_text["unspecified"] = ("未说明活动类型（按最严格解释）", "activity not given (strictest reading)")
     act_codes, act_names = acts
     texts: list[str] = []  # candidate sentences (each kind's are distinct; kinds may repeat one)
-    codes = np.zeros(len(vcode), dtype=np.int64)  # per site: its sentence in ``texts``
+    codes = np.zeros(len(vcode), dtype=np.int32)  # per site: its sentence in ``texts``
 
-    def put(where: np.ndarray, block: list[str], local) -> None:
+    def put(where: np.ndarray, block: list[str], local) -> None:  # where: positions, or a mask (local 0)
         codes[where] = len(texts) + local
         texts.extend(block)
 
-    put(np.flatnonzero(vcode == R.VERDICT_RANK["outside_jixi"]), ["场址不在鸡西市域内。/ The site is outside Jixi."], 0)
-    put(np.flatnonzero(vcode == R.VERDICT_RANK["clear"]),
+    put(vcode == R.VERDICT_RANK["outside_jixi"], ["场址不在鸡西市域内。/ The site is outside Jixi."], 0)
+    put(vcode == R.VERDICT_RANK["clear"],
         [f"不在任何管控区内，{buffer_m:,.0f} 米范围内也无管控区。/ In no control zone and none within "
          f"{buffer_m:,.0f} m."], 0)
     near = np.flatnonzero((vcode == R.VERDICT_RANK["attention"]) & (lcode == 0))
     if len(near):  # one sentence per (nearest zone, distance in whole metres)
         metres = np.round(dist[near]).astype(np.int64)
         kc = row_codes([nz_code[near], metres])
-        first = near[np.unique(kc, return_index=True)[1]]
+        first = near[first_rows(kc)]
         buf = f"{buffer_m:,.0f}"
         put(near, [f"距{z} {d} 米（缓冲 {buf} 米内）。/ {d} m from {z} (within the {buf} m buffer)."
                    for z, d in zip([name_labels[c] for c in nz_code[first].tolist()],
@@ -186,7 +186,7 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
     pts = np.flatnonzero(in_zone & (dims == 0))
     if len(pts):
         kc = row_codes([a[pts] for a in (lcode, zh_code, dec_code, act_codes, rcode)])
-        _, first = np.unique(kc, return_index=True)  # the first site of each key, by key code
+        first = first_rows(kc)  # the first site of each key, by key code
         tc, pt_heads = _distinct([head(pts[f]) for f in first.tolist()])
         put(pts, ["".join(h) for h in pt_heads], tc[kc])
     # lines and polygons: one head per distinct template key; each distinct amount is
@@ -198,14 +198,14 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
         if len(idx) == 0:
             continue
         hk = row_codes([a[idx] for a in (lcode, zh_code, dec_code, act_codes, rcode)])
-        _, hfirst = np.unique(hk, return_index=True)
+        hfirst = first_rows(hk)
         # two keys may read alike (zone sets A+B and A+C both read "A and 1 more zone"): one head
         tc, hd = _distinct([head(idx[f]) for f in hfirst.tolist()])
         hk = tc[hk]
         amt_text, amt_code = _formatted(amounts[idx], fmt)
         pct_text, pct_code = _formatted(ov_pct[idx], "{:.1f}")
         kc = row_codes([hk, amt_code, pct_code])
-        _, first = np.unique(kc, return_index=True)
+        first = first_rows(kc)
         heads_of = [hd[k] for k in hk[first].tolist()]
         amounts_of = [amt_text[k] for k in amt_code[first].tolist()]
         shares_of = [pct_text[k] for k in pct_code[first].tolist()]
@@ -218,7 +218,7 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
         labels = texts
     else:
         index = {}
-        remap = np.array([index.setdefault(t, len(index)) for t in texts], dtype=np.int64)
+        remap = np.array([index.setdefault(t, len(index)) for t in texts], dtype=np.int32)
         codes = remap[codes]
         labels = list(index)
     if out_pct is not None:
@@ -227,7 +227,7 @@ def _reasons(vcode, lcode, level_labels, zh_code, dec_code, name_labels, acts, d
             shown = [f"{v:.1f}" if v >= 0.05 else "<0.1" for v in out_pct[part].tolist()]
             shown_code = pd.factorize(np.asarray(shown, dtype=object))[0]
             kc = row_codes([codes[part], (dims[part] == 2).astype(np.int64), shown_code])
-            _, first = np.unique(kc, return_index=True)
+            first = first_rows(kc)
             block = []
             for f in first.tolist():
                 what_zh, what_en = ("面积", "area") if dims[part[f]] == 2 else ("长度", "length")

@@ -476,3 +476,12 @@ def test_small_unique_equals_numpy_unique(n):
     got_u, got_inv = _small_unique(key, 100)
     np.testing.assert_array_equal(got_u, want_u)
     np.testing.assert_array_equal(got_inv, want_inv)
+
+
+@pytest.mark.parametrize("n", [0, 1, 2, 4000])
+def test_first_rows_equal_numpy_unique_index(n):
+    from jixi_geo._rowcodes import first_rows, row_codes
+
+    rng = np.random.default_rng(n + 1)
+    codes = row_codes([rng.integers(0, 7, n), rng.integers(0, 5, n)])
+    np.testing.assert_array_equal(first_rows(codes), np.unique(codes, return_index=True)[1])
