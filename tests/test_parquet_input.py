@@ -296,6 +296,12 @@ def test_ids_read_ahead_by_the_geoparquet_reader_judge_as_the_frame_path(tmp_pat
     calls.clear()
     other = read_sites(p, id_column="code")
     assert list(other["site_id"]) == ["k1", "k2", "k3", "k4"]  # read as always; the read-ahead column not taken
+
+    def broken(col, name):
+        raise RuntimeError("the read-ahead failed")
+
+    monkeypatch.setattr(checks, "_read_ids", broken)  # not waited for when another column is chosen
+    assert list(read_sites(p, id_column="code")["site_id"]) == ["k1", "k2", "k3", "k4"]
     # a lie from the read-ahead is believed only for the column it read
     monkeypatch.setattr(checks, "_read_ids", lambda col, name: (name, real(col, name)[1], True))
     if problem and "duplicate" in problem:

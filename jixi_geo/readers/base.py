@@ -67,8 +67,8 @@ class Raw:
     planner: Any = None  # what a planner-format reader (部标 TXT, DXF, Excel) returned
     # coordinates (n, 2) when every geometry is a 2-D point built from them, all finite
     point_xy: np.ndarray | None = None
-    # a job a reader started on the default id column while it built the geometries
-    # (:func:`jixi_geo.readers.checks.ids_ahead`); its result() is (column, ids, surely distinct)
+    # (the default id column, a job reading it) that a reader started while it built the geometries
+    # (:func:`jixi_geo.readers.checks.ids_ahead`); the job's result() is (column, ids, surely distinct)
     ids_ahead: Any = None
 
 

@@ -63,18 +63,19 @@ class Ids:
         return self._arr[key]
 
 
-def ids_ahead(df: pd.DataFrame, *, name: str) -> Background | None:
+def ids_ahead(df: pd.DataFrame, *, name: str) -> tuple[object, Background] | None:
     """Start reading the ids of ``df``'s default id column (:func:`~.base.id_source` without
-    ``id_column``) on a second thread, for :func:`resolve_ids`; None if it has none.
+    ``id_column``) on a second thread, for :func:`resolve_ids`: (the column, the job); None if
+    it has none.
 
     A reader calls this with the sites' attributes as they will be read, before it builds
-    a million geometries: the ids are then ready when :func:`finish` asks for them.
-    ``result()`` gives (column, :func:`~.base.id_series` of it, whether they are surely distinct).
+    a million geometries: the ids are then ready when :func:`finish` asks for them. The job's
+    ``result()`` gives (the column, its :func:`~.base.id_series`, whether they are surely distinct).
     """
     col, _ = id_source([c for c in df.columns if c != "geometry"], None, name)
     if col is None:
         return None
-    return Background(_read_ids, df[col], col, thread=len(df) >= BACKGROUND_MIN)
+    return col, Background(_read_ids, df[col], col, thread=len(df) >= BACKGROUND_MIN)
 
 
 def _read_ids(column: pd.Series, name) -> tuple[object, pd.Series, bool]:
@@ -85,17 +86,17 @@ def _read_ids(column: pd.Series, name) -> tuple[object, pd.Series, bool]:
 
 def resolve_ids(gdf, *, id_column, name, problems: Problems, id_offset: int = 0,
                  spec_id: tuple[str | None, bool] | None = None,
-                 reported=(), ahead: Background | None = None) -> tuple[pd.Series, str | None]:
+                 reported=(), ahead: tuple[object, Background] | None = None) -> tuple[pd.Series, str | None]:
     """Site ids as a string Series (positional index), and the column they came
-    from (None if generated). ``ahead``: the reader's :func:`ids_ahead` job, used when it
-    read the column chosen here."""
+    from (None if generated). ``ahead``: the reader's :func:`ids_ahead` (column, job), whose
+    result is used when it reads the column chosen here (and not waited for otherwise)."""
     n = len(gdf)
     positions = range(id_offset, id_offset + n)
     col, explicit = spec_id if spec_id is not None else id_source(
         [c for c in gdf.columns if c != "geometry"], id_column, name)
     if col is None:
         return pd.Series(generated_ids(positions), dtype="str"), None
-    read = ahead.result() if ahead is not None and spec_id is None else None
+    read = ahead[1].result() if ahead is not None and spec_id is None and ahead[0] == col else None
     if read is not None and read[0] == col and len(read[1]) == n:
         _, vals, distinct = read
     else:
@@ -307,7 +308,7 @@ def finish(raw: Raw, *, coords_key: str, given_crs: pyproj.CRS | None, id_column
     # both release the GIL, so large inputs overlap them on two threads
     id_job = Background(resolve_ids, gdf, id_column=id_column, name=raw.name, problems=problems,
                         id_offset=id_offset, spec_id=spec_id, reported=raw.row_problems, ahead=raw.ids_ahead,
-                        thread=n >= BACKGROUND_MIN and raw.ids_ahead is None)
+                        thread=n >= BACKGROUND_MIN)
     absent, present, xy, type_id, has_z, valid = _measure(raw, geoms, parsed_bad)
     id_series_, id_col = id_job.result()
     ids = Ids(id_series_)

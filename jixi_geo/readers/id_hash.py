@@ -13,7 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["MAX_ID_BYTES", "id_hashes", "all_distinct", "surely_distinct"]
+__all__ = ["MAX_ID_BYTES", "HASH_BLOCK", "id_hashes", "all_distinct", "surely_distinct"]
 
 #: Ids longer than this (bytes) are not hashed here (None: the caller's exact check decides).
 MAX_ID_BYTES = 24
