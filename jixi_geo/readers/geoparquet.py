@@ -49,7 +49,9 @@ def parquet_meta(path: Path, *, layer, encoding):
         raise InputError(f"encoding={encoding!r} does not apply to {path.name} (Parquet): its text is always "
                          "UTF-8; drop encoding=")
     try:
-        pf = pq.ParquetFile(path)
+        # a local file: column chunks read as they are decoded rather than pre-buffered all at once
+        # (for a million points 120 instead of 140 MB of new memory, and no slower)
+        pf = pq.ParquetFile(path, pre_buffer=False)
     except Exception as e:  # pyarrow.lib.ArrowInvalid and friends
         raise InputError(f"{path.name} could not be opened as a (Geo)Parquet file ({e}); write it with "
                          "GeoDataFrame.to_parquet, or give a GeoPackage/GeoJSON/CSV") from None
