@@ -403,7 +403,8 @@ def targets(tmp: Path, *, stream_n: int, dask_n: int, poly_n: int, skip_plain: b
     print(head)
     print("-" * len(head))
     for name, a, pl, q, target, note in rows:
-        pr = f"{pl:>8.2f} {pl / a:>5.0f}x" if pl else f"{'':>8} {'':>6}"
+        # one decimal: a target of 40× must not be read off a 39.8× rounded up
+        pr = f"{pl:>8.2f} {pl / a:>5.1f}x" if pl else f"{'':>8} {'':>6}"
         qr = f"{q:>7.2f} {q / a:>5.1f}x" if q else f"{'':>7} {'':>6}"
         print(f"{name:<76} | {a:>10.2f} | {pr} | {qr} | {'; '.join(x for x in (target, note) if x)}")
     print("cold: cache folder emptied before each process (median of 3); warm: the next process (median of 3);\n"
