@@ -242,3 +242,29 @@ def test_site_zone_order_equals_pandas_stable_sort():
         want = frame.sort_values(["site", "zone"], kind="stable", ignore_index=True)
         pd.testing.assert_frame_equal(_by_site_zone(frame), want)
     assert df.duplicated(["site", "zone"]).any()  # ties present, so stability is tested
+
+
+def test_joined_kernel_parts_equal_pandas_concat_and_sort():
+    """_concat's join of the parts' (site, zone) rows equals remapping each part, pd.concat and a stable
+    sort: values, order and dtypes, with empty parts of float columns (as a kernel part with no row
+    gives them) among integer ones."""
+    from jixi_geo._kernels import _join_rows
+
+    rng = np.random.default_rng(9)
+
+    def part(m, n_sites):
+        return pd.DataFrame({"site": np.sort(rng.integers(0, n_sites, m)), "zone": rng.integers(0, 12, m),
+                             "distance_m": rng.uniform(0, 900, m)})
+
+    def remap(df, k):
+        df = df.copy()
+        df["site"] = positions[k][df["site"].to_numpy().astype(np.int64)]
+        return df
+
+    empty = pd.DataFrame({"site": [], "zone": [], "distance_m": []})  # float64 columns
+    positions = [rng.permutation(5000)[:400], rng.permutation(5000)[:300], np.arange(4000, 4100)]
+    for frames in ([part(900, 400), part(700, 300), part(50, 100)], [part(900, 400), empty, part(50, 100)],
+                   [empty, empty, empty]):
+        want = pd.concat([remap(f, k) for k, f in enumerate(frames)], ignore_index=True)
+        want = want.sort_values(["site", "zone"], kind="stable", ignore_index=True)
+        pd.testing.assert_frame_equal(_join_rows(frames, positions, remap), want)
