@@ -45,6 +45,10 @@ EDGE_EPS = 1e-6
 #: Points looked up per block (:meth:`CellGrid.lookup`): working arrays of half a megabyte.
 LOOKUP_BLOCK = 1 << 16
 
+#: The classification's revision, part of the disk cache key: a grid classified another way is not read.
+#: 2: tiles that only touch a cell are ignored (before, every cell along a 5 km tile edge was mixed).
+GRID_REV = 2
+
 _CACHE: dict[tuple, CellGrid] = {}
 _LOCK = threading.Lock()
 
@@ -155,13 +159,13 @@ def _classify(cells: np.ndarray, pz, jixi, seg_tree: shapely.STRtree):
     """Per cell: mixed flag, in-Jixi flag, (cell, zone) covering pairs, distance bound."""
     n = len(cells)
     mixed = np.zeros(n, dtype=bool)
-    c, t = pz.tree.query(cells, predicate="intersects")
+    c, t = _inner_pairs(pz, cells)
     cov = shapely.covers(thread_tiles(pz)[t], cells[c])
     mixed[c[~cov]] = True
     touched = np.zeros(n, dtype=bool)
     touched[c] = True
     cz = np.c_[c[cov], pz.tile_zone[t[cov]]]
-    cj, tj = jixi.tree.query(cells, predicate="intersects")
+    cj, tj = _inner_pairs(jixi, cells)
     covj = shapely.covers(thread_tiles(jixi)[tj], cells[cj])
     mixed[cj[~covj]] = True
     in_jixi = np.zeros(n, dtype=bool)
@@ -175,6 +179,16 @@ def _classify(cells: np.ndarray, pz, jixi, seg_tree: shapely.STRtree):
                                            all_matches=False)
         dist[free[i]] = np.minimum(dist[free[i]], d)
     return mixed, in_jixi, cz, dist
+
+
+def _inner_pairs(pz, cells: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The (cell, tile) pairs whose interiors meet. A tile that only touches a cell (a zone or the
+    city running on across a 5 km tile edge, which is also a cell edge) holds none of the points
+    inside the cell: it neither covers the cell nor makes it mixed. Points on or within
+    ``EDGE_EPS`` of a cell edge are never answered by the grid."""
+    c, t = pz.tree.query(cells, predicate="intersects")
+    inner = ~shapely.touches(thread_tiles(pz)[t], cells[c])
+    return c[inner], t[inner]
 
 
 def _zone_rows(n: int, cz: np.ndarray) -> np.ndarray:
@@ -210,7 +224,8 @@ def build(pz, jixi, *, levels=LEVELS_M) -> CellGrid:
     from . import _cache
 
     ckey = _cache.key("grid", zones=pz.sha256, jixi=jixi.sha256, levels=tuple(float(v) for v in levels),
-                      tiles=(len(pz.tiles), len(jixi.tiles)), dist_cap=DIST_CAP_M, refine=REFINE_NEAR_M)
+                      tiles=(len(pz.tiles), len(jixi.tiles)), dist_cap=DIST_CAP_M, refine=REFINE_NEAR_M,
+                      rev=GRID_REV)
     grid = _cache.load("grid", ckey, lambda a: _unpack(a, len(pz.geoms)))
     if grid is None:
         grid = _build(pz, jixi, levels)

@@ -268,3 +268,31 @@ def test_joined_kernel_parts_equal_pandas_concat_and_sort():
         want = pd.concat([remap(f, k) for k, f in enumerate(frames)], ignore_index=True)
         want = want.sort_values(["site", "zone"], kind="stable", ignore_index=True)
         pd.testing.assert_frame_equal(_join_rows(frames, positions, remap), want)
+
+
+
+def test_cells_along_tile_edges_are_answered_by_the_grid():
+    """A zone or the city running on across a 5 km tile edge only touches the cells beside that edge:
+    those cells are pure (answered by the grid), not mixed. Points in them, in Jixi and far from the
+    zones and the city's outline, are all answered, and with the state the geometry gives."""
+    from jixi_geo import _grid
+    from jixi_geo._zones import TILE_M, prepare
+
+    pz, jx = prepare(jg.load_layer("redline_zones")), prepare(jg.load_layer("boundary"))
+    grid = _grid.build(pz, jx)
+    rng = np.random.default_rng(23)
+    b = jg.load_layer("boundary", crs="EPSG:4553").total_bounds
+    m = 20_000
+    # points in the cells on either side of a vertical 5 km tile edge
+    lines = np.floor(rng.uniform(b[0], b[2], m) / TILE_M) * TILE_M
+    x = lines + np.where(rng.random(m) < 0.5, 1, -1) * rng.uniform(1.0, grid.size - 1.0, m)
+    y = rng.uniform(b[1], b[3], m)
+    pts = shapely.points(x, y)
+    zones = shapely.union_all(jg.load_layer("redline_zones", crs="EPSG:4553").geometry.values)
+    city = shapely.union_all(jg.load_layer("boundary", crs="EPSG:4553").geometry.values)
+    clear = (shapely.distance(zones, pts) > 2 * 2000.0) & (shapely.distance(city.boundary, pts) > 2 * grid.size)
+    clear &= shapely.intersects(city, pts)
+    assert clear.sum() > 2000
+    state = grid.lookup(np.column_stack([x, y])[clear], 1000.0)
+    assert (state >= 0).all()
+    assert grid.state_in_jixi[state].all() and all(len(grid.state_zones[s]) == 0 for s in set(state.tolist()))
