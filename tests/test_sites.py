@@ -658,3 +658,17 @@ def test_sites_on_a_ballpark_datum_are_refused_not_shifted_by_zero(code):
     assert "+towgs84" in str(e.value) and "坐标系" in str(e.value) and f"EPSG:{code}" in str(e.value)
     bound = CRS.from_epsg(code).to_proj4() + " +towgs84=24,-123,-94,0.02,-0.25,-0.13,1.1"
     assert len(jg.read_sites(g.set_crs(bound, allow_override=True))) == 1
+
+
+def test_read_frame_shares_nothing_writable_with_the_input():
+    """read_sites builds its result from its own columns without copying them: writing into the
+    result never reaches the caller's frame, nor the other way round."""
+    g = ref_gdf()
+    before = g.copy()
+    out = read_sites(g)
+    out.loc[out.index[0], "名称"] = "改了"
+    out.loc[out.index[0], "geometry"] = POINT
+    pd.testing.assert_frame_equal(pd.DataFrame(g.drop(columns="geometry")), pd.DataFrame(before.drop(columns="geometry")))
+    assert g.geometry.geom_equals_exact(before.geometry, 0).all()
+    g.loc[g.index[1], "名称"] = "也改了"
+    assert out["名称"].iloc[1] == before["名称"].iloc[1]

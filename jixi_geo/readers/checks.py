@@ -392,9 +392,11 @@ def _assemble(raw: Raw, out: np.ndarray, id_values: pd.Series, id_col: str | Non
         converted_from=constant(coords_key, n),
         note=note_column(notes, n),
     )
-    # ``out``: the read geometries or their transformation, all made by shapely
-    result = gpd.GeoDataFrame(attrs, geometry=gpd.GeoSeries(trusted(out, crs=STORAGE_CRS), index=attrs.index),
-                              crs=STORAGE_CRS)
+    # ``out``: the read geometries or their transformation, all made by shapely. The columns go in as
+    # they are (this call's own frame; copy-on-write guards them): no copy of a million rows
+    data = dict(attrs.items())
+    data["geometry"] = trusted(out, crs=STORAGE_CRS)
+    result = gpd.GeoDataFrame(data, index=attrs.index, geometry="geometry", crs=STORAGE_CRS, copy=False)
     result.attrs["read_sites"] = {
         "source": str(raw.path) if raw.path is not None else raw.name,
         "format": raw.kind,
