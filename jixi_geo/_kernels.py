@@ -24,6 +24,7 @@ import pandas as pd
 import shapely
 
 from ._gc import paused
+from ._rowcodes import packed_key
 from ._zones import PreparedZones, thread_prepared, thread_tiles
 from .crs import ANALYSIS_CRS
 
@@ -121,7 +122,7 @@ def fast(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buffer_m:
         # a pair that carries the whole site measured the site itself
         held = ext[carries]
         site_size[s_idx[held]] = np.where(dims[s_idx[held]] == 2, ov_a[held], ov_l[held])
-    hits = pair_sums(s_idx, z_idx, {"overlap_m2": ov_a, "overlap_len_m": ov_l}, len(pz.geoms))
+    hits = pair_sums(s_idx, z_idx, {"overlap_m2": ov_a, "overlap_len_m": ov_l})
     # a polygon/line touching a zone only along an edge has no overlap: not a hit
     hits = hits[(dims[hits["site"].to_numpy()] == 0) | (hits["overlap_m2"] > 0) | (hits["overlap_len_m"] > 0)]
     # the cut pieces of sites in several zones: their union is the overlap with the zones (measures.union_overlap)
@@ -142,7 +143,7 @@ def fast(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buffer_m:
         s2, t2 = pz.tree.query(sites[out], predicate="dwithin", distance=buffer_m)
         if len(s2):
             dist = shapely.distance(sites[out][s2], pz.tiles[t2])
-            near = pair_sums(out[s2], pz.tile_zone[t2], {"distance_m": dist}, len(pz.geoms), how="min")
+            near = pair_sums(out[s2], pz.tile_zone[t2], {"distance_m": dist}, how="min")
     if len(out):
         # a site with a zone within buffer_m has its nearest zone among those (the least
         # distance, then the lowest zone position, as _nearest); only the others are searched
@@ -163,23 +164,24 @@ def fast(sites: np.ndarray, pz: PreparedZones, jixi: PreparedZones, *, buffer_m:
     return Pairs(hits.reset_index(drop=True), nearest_zone, nearest_m, near, in_jixi, site_size, pieces, dims)
 
 
-def pair_sums(site: np.ndarray, zone: np.ndarray, values: dict[str, np.ndarray], n_zones: int, *,
+def pair_sums(site: np.ndarray, zone: np.ndarray, values: dict[str, np.ndarray], *,
               how: Literal["sum", "min"] = "sum") -> pd.DataFrame:
     """``DataFrame({"site", "zone", **values}).groupby(["site", "zone"], sort=True, as_index=False)``
     ``.sum()`` (or ``.min()``), by NumPy: the same frame, bit for bit (finite values).
 
     pandas sums each group's floats in row order with Kahan's compensation; so does this
     (vectorised across the groups, one step per row of the largest group; a (site, zone)
-    pair has a piece per tile, rarely more than four). ``zone`` lies in ``[0, n_zones)``.
+    pair has a piece per tile, rarely more than four).
     """
     site = np.asarray(site)
     zone = np.asarray(zone)
-    key = site.astype(np.int64) * n_zones + zone
-    order = np.argsort(key, kind="stable")
-    k = key[order]
-    first = np.flatnonzero(np.r_[True, k[1:] != k[:-1]]) if len(k) else np.zeros(0, dtype=np.int64)
-    out = {"site": site[order][first], "zone": zone[order][first]}
-    size = np.diff(np.r_[first, len(k)])
+    order = _site_zone_order(site, zone)
+    if order is None:
+        order = np.lexsort((zone, site))  # stable, as the packed key's sort
+    s, z = site[order], zone[order]
+    first = np.flatnonzero(np.r_[True, (s[1:] != s[:-1]) | (z[1:] != z[:-1])]) if len(s) else np.zeros(0, dtype=int)
+    out = {"site": s[first], "zone": z[first]}
+    size = np.diff(np.r_[first, len(s)])
     for name, v in values.items():
         v = np.asarray(v, dtype=float)[order]
         if how == "min":
@@ -397,10 +399,8 @@ def _join_rows(frames: list[pd.DataFrame], positions: list[np.ndarray], remap) -
 
 def _site_zone_order(site: np.ndarray, zone: np.ndarray) -> np.ndarray | None:
     """The stable (site, zone) order of non-negative integer rows by one packed key; None otherwise."""
-    if (len(site) < 2 or site.dtype.kind not in "iu" or zone.dtype.kind not in "iu" or site.min() < 0
-            or zone.min() < 0 or (float(site.max()) + 1) * (float(zone.max()) + 1) >= 2.0 ** 62):
-        return None
-    return np.argsort(site.astype(np.int64) * (int(zone.max()) + 1) + zone, kind="stable")
+    key = packed_key([site, zone]) if len(site) >= 2 else None
+    return None if key is None else np.argsort(key, kind="stable")
 
 
 def _by_site_zone(df: pd.DataFrame) -> pd.DataFrame:

@@ -11,16 +11,29 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-__all__ = ["row_codes", "first_rows", "zone_combinations", "first_by"]
+__all__ = ["packed_key", "row_codes", "first_rows", "zone_combinations", "first_by"]
+
+
+def packed_key(arrays: list[np.ndarray]) -> np.ndarray | None:
+    """One int64 per row of several non-negative integer arrays, a mixed-radix number (the first
+    array most significant): equal rows get equal keys, and keys sort as the rows do. None when an
+    array is not of integers, holds a negative value, or the number would not fit in 62 bits."""
+    if any(a.dtype.kind not in "iu" or (len(a) and a.min() < 0) for a in arrays):
+        return None
+    radix = [int(a.max()) + 1 if len(a) else 1 for a in arrays]
+    if float(np.prod(np.array(radix, dtype=float))) >= 2.0 ** 62:
+        return None
+    key = np.zeros(len(arrays[0]), dtype=np.int64)
+    for a, r in zip(arrays, radix, strict=True):
+        key = key * r + a
+    return key
 
 
 def row_codes(arrays: list[np.ndarray]) -> np.ndarray:
-    """One integer code per row of several non-negative integer arrays (equal rows, equal codes)."""
-    radix = [int(a.max()) + 1 if len(a) else 1 for a in arrays]
-    if float(np.prod(np.array(radix, dtype=float))) < 2.0 ** 62:  # mixed-radix number, no overflow
-        key = np.zeros(len(arrays[0]), dtype=np.int64)
-        for a, r in zip(arrays, radix, strict=True):
-            key = key * r + a
+    """One integer code per row of several integer arrays (equal rows, equal codes), numbered in
+    order of first appearance."""
+    key = packed_key(arrays)
+    if key is not None:
         return pd.factorize(key)[0]
     return pd.factorize(pd.MultiIndex.from_arrays(arrays))[0]
 
@@ -64,15 +77,10 @@ def first_by(hits: pd.DataFrame, keys: list[str]) -> np.ndarray:
     else goes through pandas.
     """
     site = hits["site"].to_numpy()
-    cols = [hits[k].to_numpy() for k in keys]
-    packable = all(c.dtype.kind in "iu" for c in cols) and all(not len(c) or c.min() >= 0 for c in cols)
-    radix = [int(c.max()) + 1 if len(c) else 1 for c in cols]
-    if not packable or float(np.prod(np.array(radix, dtype=float))) >= 2.0 ** 62:
+    key = packed_key([hits[k].to_numpy() for k in keys])
+    if key is None:
         order = hits.sort_values(["site", *keys]).drop_duplicates("site").index
         return hits.index.get_indexer(order)
-    key = np.zeros(len(site), dtype=np.int64)
-    for c, r in zip(cols, radix, strict=True):
-        key = key * r + c
     order = None
     if len(site) > 1 and (site[1:] < site[:-1]).any():  # not in site order: sort by site (stable)
         order = np.argsort(site, kind="stable")

@@ -485,3 +485,16 @@ def test_first_rows_equal_numpy_unique_index(n):
     rng = np.random.default_rng(n + 1)
     codes = row_codes([rng.integers(0, 7, n), rng.integers(0, 5, n)])
     np.testing.assert_array_equal(first_rows(codes), np.unique(codes, return_index=True)[1])
+
+
+def test_packed_key_orders_as_the_rows_and_refuses_what_it_cannot_pack():
+    from jixi_geo._rowcodes import packed_key
+
+    rng = np.random.default_rng(5)
+    a, b = rng.integers(0, 50, 2000), rng.integers(0, 7, 2000).astype(np.int32)
+    key = packed_key([a, b])
+    np.testing.assert_array_equal(np.argsort(key, kind="stable"), np.lexsort((b, a)))
+    assert (key[:, None] == key[None, :]).sum() == ((a[:, None] == a[None, :]) & (b[:, None] == b[None, :])).sum()
+    assert packed_key([a.astype(float), b]) is None  # not integers
+    assert packed_key([a - 1, b]) is None  # a negative value
+    assert packed_key([np.array([2**40]), np.array([2**30])]) is None  # beyond 62 bits
