@@ -24,7 +24,7 @@ from . import rules as R
 from . import vocab
 from ._categorical import from_distinct
 from ._kernels import Pairs
-from ._rowcodes import first_by, first_rows, row_codes, zone_combinations
+from ._rowcodes import first_by, first_rows, packed_key, row_codes, zone_combinations
 from .crs import STORAGE_CRS
 from .measures import outside_share, site_measures, union_overlap
 from .readers.checks import constant as _constant
@@ -426,9 +426,10 @@ def _zone_columns(hits: pd.DataFrame, n: int, zl: _ZoneLabels) -> tuple[np.ndarr
     zi_code = np.zeros(n, dtype=np.int64)
     if len(hits):
         site, zone, level = (hits[c].to_numpy() for c in ("site", "zone", "level_rank"))
-        if level.dtype.kind in "iu" and len(site) > 1 and (np.diff(site * (int(zone.max()) + 1) + zone) > 0).all():
+        by_zone, by_level = packed_key([site, zone]), packed_key([site, level])
+        if by_zone is not None and by_level is not None and (np.diff(by_zone) > 0).all():
             # in (site, zone) order, as the kernels give them: a stable sort by (site, level) keeps it within
-            order = np.argsort(site * (int(level.max()) + 1) + level, kind="stable")
+            order = np.argsort(by_level, kind="stable")
         else:
             order = np.lexsort((zone, level, site))
         combo_sites, combo, combos = zone_combinations(site[order], zone[order])
