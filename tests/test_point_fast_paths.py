@@ -285,7 +285,15 @@ def test_streamed_chunks_lend_their_coordinates_only_to_their_own_frame(tmp_path
     may have been changed since it was read), and the result is the one without them."""
     import jixi_geo as jg
     from jixi_geo import redline
-    from jixi_geo.readers.checks import _remember_xy, take_point_xy
+    from jixi_geo.crs import KnownCoords
+    from jixi_geo.readers.checks import _remember, take_coords
+
+    def _remember_xy(frame, xy):  # as a reader keeps the coordinates of single points
+        _remember(frame, KnownCoords(xy, np.zeros(len(xy), dtype=np.int32)))
+
+    def take_point_xy(frame):
+        known = take_coords(frame)
+        return None if known is None else known.points
     from jixi_geo.sites import iter_sites_parquet
 
     rng = np.random.default_rng(11)

@@ -36,7 +36,7 @@ from .crs_checks import crs_label, locate, resolve_crs
 
 __all__ = ["OUT_COLUMNS", "Ids", "resolve_ids", "check_missing", "check_finite", "check_collections", "drop_z",
            "check_valid", "note_column", "constant", "Background", "BACKGROUND_MIN", "finish", "take_coords",
-           "take_point_xy", "ids_ahead"]
+           "ids_ahead"]
 
 log = logging.getLogger("jixi_geo.sites")
 
@@ -351,11 +351,6 @@ def _remember(result: gpd.GeoDataFrame, known: KnownCoords) -> None:
     weakref.finalize(result, _KNOWN.pop, key, None)
 
 
-def _remember_xy(result: gpd.GeoDataFrame, xy: np.ndarray) -> None:
-    """:func:`_remember` for single points with coordinates ``xy`` (n, 2)."""
-    _remember(result, KnownCoords(xy, np.zeros(len(xy), dtype=np.int32)))
-
-
 def take_coords(gdf: gpd.GeoDataFrame) -> KnownCoords | None:
     """The EPSG:4490 coordinates of every geometry of ``gdf``, a frame :func:`finish` just returned,
     as the reader had them (no second pass over the geometries), with their type ids; None if not
@@ -369,12 +364,6 @@ def take_coords(gdf: gpd.GeoDataFrame) -> KnownCoords | None:
     if not same_frame or gdf.geometry.values is not geometry or len(known.type_id) != len(gdf):
         return None
     return known
-
-
-def take_point_xy(gdf: gpd.GeoDataFrame) -> np.ndarray | None:
-    """:func:`take_coords` when every site is a single point: their coordinates (n, 2); else None."""
-    known = take_coords(gdf)
-    return None if known is None else known.points
 
 
 def _assemble(raw: Raw, out: np.ndarray, id_values: pd.Series, id_col: str | None, src: pyproj.CRS, how: str,
