@@ -190,7 +190,8 @@ _END = object()
 
 def _check_chunk(chunk: gpd.GeoDataFrame, check_kw: dict, *, streamed: bool) -> gpd.GeoDataFrame:
     """check_sites of one chunk; a streamed chunk, straight from its reader, lends the check
-    the points' coordinates the reader decoded (no second pass over the geometries)."""
+    the coordinates the reader read (:func:`jixi_geo.readers.checks.take_coords`: no second pass
+    over the geometries)."""
     from contextlib import nullcontext
 
     with redline.fresh_from_reader(chunk) if streamed else nullcontext():
